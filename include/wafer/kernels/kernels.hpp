@@ -1,0 +1,95 @@
+// The kernel library: mesh algorithms emitted as programs, each run on the simulator with
+// seeded random data and checked against a CPU reference.
+//
+// A kernel generator builds an ir::Program for a grid of PEs (one code that branches on the
+// PE's coordinates, routes per rectangle), the host data and the reference result. run_kernel
+// simulates it and reports cycles, error and speed. Kernels: bcast-row, bcast-col,
+// reduce-chain, reduce-tree, allreduce, gemv, stream-fma (the dense benchmark workload).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "wafer/arch/arch.hpp"
+#include "wafer/ir/program.hpp"
+#include "wafer/sim/simulator.hpp"
+#include "wafer/support/error.hpp"
+
+namespace wafer::kernels {
+
+struct KernelParams {
+  std::string kernel;
+  int grid_w = 4, grid_h = 4;  // PEs: columns x rows
+  int64_t m = 0, n = 0;        // sizes (0: the kernel's default)
+  DType dtype = DType::f32;
+  uint64_t seed = 1;
+};
+
+// A host copy: values for a symbol on a rectangle (row-major over PEs, count per PE).
+struct HostCopy {
+  std::string symbol;
+  ir::Rect rect;
+  std::vector<double> values;
+};
+
+// Everything a kernel run needs: the program, data to copy in, the task to launch, where
+// the answer is read from, and the reference answer.
+struct KernelCase {
+  ir::Program program;
+  std::vector<HostCopy> inputs;
+  std::string launch_task = "main";
+  std::string result_symbol;
+  ir::Rect result_rect;
+  std::vector<double> reference;
+  double tolerance = 1e-6;  // max normwise relative error accepted
+};
+
+struct KernelResult {
+  std::string kernel;
+  std::string arch;
+  int grid_w = 0, grid_h = 0;
+  uint64_t cycles = 0;         // fabric cycles from launch to completion
+  uint64_t io_cycles = 0;      // host copies, at the arch's I/O bandwidth
+  double seconds = 0;          // cycles at the arch clock
+  double max_rel_error = 0;    // max |out - ref| / max |ref|
+  bool verified = false;
+  double sim_wall_seconds = 0;
+  double pe_cycles_per_s = 0;  // grid PEs x cycles / wall seconds
+  double active_pe_cycles_per_s = 0;
+  uint64_t active_pe_cycles = 0;
+  int threads = 1;
+  std::vector<double> output;
+};
+
+struct KernelInfo {
+  const char* name;
+  const char* summary;
+  const char* sizes;  // which of --m/--n apply
+  std::function<Expected<KernelCase>(const arch::Arch&, const KernelParams&)> build;
+};
+
+const std::vector<KernelInfo>& kernel_list();
+const KernelInfo* find_kernel(const std::string& name);
+
+// Builds the kernel's case for the arch and params (errors name bad sizes).
+Expected<KernelCase> build_kernel(const arch::Arch& arch, const KernelParams& params);
+// Runs a built case on a fresh simulator; `sim_out` (optional) receives the simulator for
+// stats, traces and heatmaps.
+Expected<KernelResult> run_case(const arch::Arch& arch, const KernelParams& params,
+                                const KernelCase& kc, const sim::Options& options,
+                                std::unique_ptr<sim::Simulator>* sim_out = nullptr);
+Expected<KernelResult> run_kernel(const arch::Arch& arch, const KernelParams& params,
+                                  const sim::Options& options,
+                                  std::unique_ptr<sim::Simulator>* sim_out = nullptr);
+
+// Normwise relative error max|a-b| / max|b| (0 when both are all zero).
+double max_rel_error(const std::vector<double>& out, const std::vector<double>& ref);
+// Seeded uniform values in [lo, hi), identical on every platform.
+std::vector<double> random_values(uint64_t seed, size_t n, double lo = -1, double hi = 1);
+// Rounds every value to dtype (the data the machine actually holds).
+std::vector<double> round_to(DType t, std::vector<double> v);
+
+}  // namespace wafer::kernels

@@ -1,0 +1,139 @@
+// The kernel registry and runner: builds a kernel's case, simulates it, checks the answer.
+#include <algorithm>
+#include <cmath>
+
+#include "kernel_util.hpp"
+
+namespace wafer::kernels {
+
+const std::vector<KernelInfo>& kernel_list() {
+  static const std::vector<KernelInfo> kKernels = {
+      {"bcast-row", "broadcast each row's column-0 vector along the row", "--n", build_bcast_row},
+      {"bcast-col", "broadcast each column's row-0 vector down the column", "--n", build_bcast_col},
+      {"reduce-chain", "sum each row's vectors into column 0 along a chain", "--n", build_reduce_chain},
+      {"reduce-tree", "sum each row's vectors into column 0 along a binary tree", "--n", build_reduce_tree},
+      {"allreduce", "sum every PE's vector and give the total to every PE", "--n", build_allreduce_case},
+      {"gemv", "y = A·x + b, A tiled over the grid", "--m --n", build_gemv},
+      {"stream-fma", "every PE streams x from the fabric into y = A*x + y", "--n", build_stream_fma},
+  };
+  return kKernels;
+}
+
+const KernelInfo* find_kernel(const std::string& name) {
+  for (const KernelInfo& k : kernel_list()) {
+    if (name == k.name) return &k;
+  }
+  return nullptr;
+}
+
+Status check_grid(const arch::Arch& arch, const KernelParams& p) {
+  if (p.grid_w < 1 || p.grid_h < 1) return make_error("--grid {}x{}: both sides must be at least 1", p.grid_w, p.grid_h);
+  if (p.grid_w > arch.fabric_width || p.grid_h > arch.fabric_height) {
+    return make_error("--grid {}x{} does not fit on the {}x{} fabric of arch '{}'", p.grid_w,
+                      p.grid_h, arch.fabric_width, arch.fabric_height, arch.name);
+  }
+  return Status::ok();
+}
+
+Status check_size(const char* flag, int64_t value, int64_t lo, int64_t hi) {
+  if (value < lo || value > hi) return make_error("{} {} is out of range (must be {}..{})", flag, value, lo, hi);
+  return Status::ok();
+}
+
+int64_t max_elements(const arch::Arch& arch, DType t, int64_t other_bytes) {
+  return std::max<int64_t>(0, (arch.sram_bytes - 4096 - other_bytes) / dtype_bytes(t));
+}
+
+double unit_roundoff(DType t) {
+  switch (t) {
+    case DType::f32: return std::ldexp(1.0, -24);
+    case DType::f16: return std::ldexp(1.0, -11);
+    case DType::bf16: return std::ldexp(1.0, -8);
+    default: return 0;
+  }
+}
+
+double sum_tolerance(DType t, uint64_t k) {
+  return 8 * unit_roundoff(t) * std::sqrt(double(k) + 1);
+}
+
+std::vector<double> random_values(uint64_t seed, size_t n, double lo, double hi) {
+  ir::HostData d;
+  d.kind = ir::HostData::Kind::random;
+  d.seed = seed;
+  d.a = lo;
+  d.b = hi;
+  return ir::expand_host_data(d, n);
+}
+
+std::vector<double> round_to(DType t, std::vector<double> v) {
+  for (double& x : v) x = decode_value(t, encode_value(t, x));
+  return v;
+}
+
+double max_rel_error(const std::vector<double>& out, const std::vector<double>& ref) {
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double o = i < out.size() ? out[i] : NAN;
+    diff = std::isnan(o) ? INFINITY : std::max(diff, std::fabs(o - ref[i]));
+    scale = std::max(scale, std::fabs(ref[i]));
+  }
+  if (out.size() != ref.size()) return INFINITY;
+  if (scale == 0) return diff;
+  return diff / scale;
+}
+
+Expected<KernelCase> build_kernel(const arch::Arch& arch, const KernelParams& params) {
+  const KernelInfo* k = find_kernel(params.kernel);
+  if (!k) {
+    std::string names;
+    for (const KernelInfo& i : kernel_list()) names += std::string(names.empty() ? "" : ", ") + i.name;
+    return make_error("unknown kernel '{}' (kernels: {})", params.kernel, names);
+  }
+  auto kc = k->build(arch, params);
+  if (!kc) return kc.status().with_context(params.kernel);
+  return kc;
+}
+
+Expected<KernelResult> run_case(const arch::Arch& arch, const KernelParams& params,
+                                const KernelCase& kc, const sim::Options& options,
+                                std::unique_ptr<sim::Simulator>* sim_out) {
+  auto sim = sim::Simulator::create(arch, kc.program, options);
+  if (!sim) return sim.status().with_context(params.kernel);
+  sim::Simulator& s = **sim;
+  for (const HostCopy& c : kc.inputs) WAFER_TRY(s.write_symbol(c.symbol, c.rect, c.values));
+  WAFER_TRY(s.launch(kc.launch_task, {0, 0, kc.program.width, kc.program.height}));
+  auto run = s.run();
+  if (!run) return run.status().with_context(params.kernel);
+  auto out = s.read_symbol(kc.result_symbol, kc.result_rect);
+  if (!out) return out.status();
+  KernelResult r;
+  r.kernel = params.kernel;
+  r.arch = arch.name;
+  r.grid_w = kc.program.width;
+  r.grid_h = kc.program.height;
+  r.cycles = run->cycles;
+  r.io_cycles = s.io_cycles();
+  r.seconds = arch.seconds(run->cycles);
+  r.max_rel_error = max_rel_error(*out, kc.reference);
+  r.verified = r.max_rel_error <= kc.tolerance;
+  r.sim_wall_seconds = run->wall_seconds;
+  const double wall = std::max(run->wall_seconds, 1e-9);
+  r.pe_cycles_per_s = double(r.grid_w) * double(r.grid_h) * double(run->cycles) / wall;
+  r.active_pe_cycles = run->active_pe_cycles;
+  r.active_pe_cycles_per_s = double(run->active_pe_cycles) / wall;
+  r.threads = run->threads;
+  r.output = std::move(*out);
+  if (sim_out) *sim_out = std::move(*sim);
+  return r;
+}
+
+Expected<KernelResult> run_kernel(const arch::Arch& arch, const KernelParams& params,
+                                  const sim::Options& options,
+                                  std::unique_ptr<sim::Simulator>* sim_out) {
+  auto kc = build_kernel(arch, params);
+  if (!kc) return kc.status();
+  return run_case(arch, params, *kc, options, sim_out);
+}
+
+}  // namespace wafer::kernels

@@ -1,0 +1,358 @@
+// The engine: steps every active PE once per cycle, in parallel, deterministically.
+//
+// Each cycle, every PE in the current active set (one bit per PE) steps its router and then
+// its core; a PE that still has work, or receives a wavelet, is set in the next cycle's set
+// (an atomic OR), so idle PEs cost one bit. Host threads own contiguous ranges of the bit
+// words; one barrier per cycle separates cycles, and its completion step (one thread) merges
+// the per-thread counters, injects host streams, and decides whether to stop: quiescent (no
+// PE active), deadlock (work pending but nothing moved for a window of cycles longer than
+// any latency), a runtime fault (the lowest faulting PE wins), or --max-cycles. All reads of
+// another PE's state see its end-of-previous-cycle value (machine.hpp), so outputs and cycle
+// counts are the same for any number of threads.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "machine.hpp"
+
+namespace wafer::sim {
+
+namespace {
+
+// A sense-counting spin barrier whose last arriving thread runs a completion step.
+class SpinBarrier {
+ public:
+  explicit SpinBarrier(int n) : n_(n), count_(n) {}
+  template <typename F>
+  void arrive_and_wait(F&& completion) {
+    const uint64_t phase = phase_.load(std::memory_order_acquire);
+    if (count_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      completion();
+      count_.store(n_, std::memory_order_relaxed);
+      phase_.store(phase + 1, std::memory_order_release);
+      return;
+    }
+    for (int spins = 0; phase_.load(std::memory_order_acquire) == phase; ++spins) {
+      if (spins > 2000) std::this_thread::yield();
+      else __builtin_ia32_pause();
+    }
+  }
+
+ private:
+  const int n_;
+  std::atomic<int> count_;
+  std::atomic<uint64_t> phase_{0};
+};
+
+uint32_t log2_ceil(uint32_t v) {
+  uint32_t s = 0;
+  while ((1u << s) < v) ++s;
+  return s;
+}
+
+CodeInfo make_code_info(const ir::Code& code, const arch::Arch& arch) {
+  CodeInfo info;
+  info.layout = ir::layout_code(code);
+  info.data_task_for_color.assign(size_t(std::max(arch.colors, 32)), -1);
+  info.entry_for_task.assign(64, kNone);
+  for (const ir::Task& t : code.tasks) {
+    info.entry_for_task[size_t(t.id)] = t.entry;
+    if (t.kind == ir::TaskKind::data) info.data_task_for_color[size_t(t.color)] = int16_t(t.id);
+    else info.local_mask |= 1ull << t.id;
+  }
+  return info;
+}
+
+}  // namespace
+
+Machine::Machine(const arch::Arch& a, const ir::Program& p, fabric::FabricMap fm, const Options& o)
+    : arch(a),
+      program(p),
+      map(std::move(fm)),
+      options(o),
+      width(uint32_t(p.width)),
+      height(uint32_t(p.height)),
+      pes(width * height),
+      sram(pes, uint32_t(a.sram_bytes)) {
+  for (const ir::Code& c : program.codes) codes.push_back(make_code_info(c, arch));
+  const uint32_t nch = map.num_channels();
+  channels.reset(new Channel[nch]);
+  uint32_t max_cap = 1;
+  for (uint32_t c = 0; c < nch; ++c) max_cap = std::max<uint32_t>(max_cap, map.channel_cap[c]);
+  buf_shift = log2_ceil(max_cap);
+  buffers.resize(size_t(nch) << buf_shift);
+  slot_position.assign(map.slots.size(), 0);
+  slot_rr.assign(map.slots.size(), 0);
+  cores.resize(pes);
+  for (const ir::Placement& pl : program.placements) {
+    uint64_t blocked = 0;
+    for (const ir::Task& t : program.codes[size_t(pl.code)].tasks) {
+      if (t.blocked) blocked |= 1ull << t.id;
+    }
+    for (int y = pl.rect.y; y < pl.rect.y + pl.rect.h; ++y) {
+      for (int x = pl.rect.x; x < pl.rect.x + pl.rect.w; ++x) {
+        Core& core = cores[size_t(y) * width + uint32_t(x)];
+        core.code = int16_t(pl.code);
+        core.blocked = blocked;
+      }
+    }
+  }
+  regs.assign(size_t(pes) * size_t(arch.registers), 0);
+  dsds.assign(size_t(pes) * size_t(arch.dsd_registers), Dsd{});
+  stats.width = int(width);
+  stats.height = int(height);
+  if (options.collect_stats) {
+    stats.busy.assign(pes, 0);
+    stats.stall.assign(pes, 0);
+    stats.link_out.assign(pes, {});
+  }
+  const size_t words = (size_t(pes) + 63) / 64;
+  active[0] = std::vector<std::atomic<uint64_t>>(words);
+  active[1] = std::vector<std::atomic<uint64_t>>(words);
+}
+
+std::string Machine::where(uint32_t pe) const { return fmt::format("PE ({},{})", pe_x(pe), pe_y(pe)); }
+
+std::string Machine::where_instr(uint32_t pe, uint32_t pc) const {
+  const Core& core = cores[pe];
+  const ir::Code& code = program.codes[size_t(core.code)];
+  const ir::Task* task = code.task_by_id(core.task);
+  std::string s = fmt::format("{} code '{}'", where(pe), code.name);
+  if (task) s += fmt::format(" task '{}'", task->name);
+  if (pc < code.instrs.size()) {
+    s += fmt::format(" instruction {} '{}'", pc, ir::op_info(code.instrs[pc].op).name);
+    if (code.instrs[pc].loc.line) s += fmt::format(" (line {})", code.instrs[pc].loc.line);
+  }
+  return s;
+}
+
+void record_span(Machine& m, ThreadCtx& ctx, uint32_t pe, uint32_t start, uint32_t end, int task,
+                 int instr, int microthread) {
+  const TraceOptions& to = m.options.trace;
+  if (!to.enabled) return;
+  const int x = m.pe_x(pe), y = m.pe_y(pe);
+  if (!to.region.contains(x, y) || end <= to.from_cycle || start >= to.to_cycle) return;
+  if (ctx.trace.size() >= to.max_events) {
+    ++ctx.trace_dropped;
+    return;
+  }
+  ctx.trace.push_back(TraceEvent{x, y, start, end, uint16_t(m.cores[pe].code), int16_t(task),
+                                 int16_t(instr), uint8_t(microthread)});
+}
+
+namespace {
+
+class Runner {
+ public:
+  explicit Runner(Machine& m) : m_(m) {}
+
+  Expected<RunResult> run() {
+    const auto t0 = std::chrono::steady_clock::now();
+    const size_t words = m_.active[0].size();
+    int threads = m_.options.threads > 0 ? m_.options.threads
+                                         : int(std::max(1u, std::thread::hardware_concurrency()));
+    threads = int(std::min<size_t>(size_t(threads), std::max<size_t>(1, words / 4)));
+    ctx_.resize(size_t(threads));
+    start_ = m_.now;
+    for (auto& w : m_.active[m_.now & 1]) {
+      if (w.load(std::memory_order_relaxed)) {
+        stop_ = false;
+        break;
+      }
+      stop_ = true;
+    }
+    if (!m_.streams.empty()) stop_ = false;
+    if (!stop_) {
+      if (threads == 1) {
+        while (!stop_) {
+          step_words(ctx_[0], 0, words);
+          complete_cycle();
+        }
+      } else {
+        run_parallel(threads, words);
+      }
+    }
+    RunResult r;
+    r.cycles = m_.now - start_;
+    r.active_pe_cycles = active_pe_cycles_;
+    r.threads = threads;
+    r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    m_.stats.cycles += r.cycles;
+    if (m_.options.progress && printed_progress_) std::fprintf(stderr, "\r\033[K");
+    if (!status_) return status_;
+    return r;
+  }
+
+ private:
+  void run_parallel(int threads, size_t words) {
+    SpinBarrier barrier(threads);
+    auto body = [&](int id) {
+      const size_t begin = words * size_t(id) / size_t(threads);
+      const size_t end = words * size_t(id + 1) / size_t(threads);
+      while (true) {
+        step_words(ctx_[size_t(id)], begin, end);
+        barrier.arrive_and_wait([&] { complete_cycle(); });
+        if (stop_) break;
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int i = 1; i < threads; ++i) pool.emplace_back(body, i);
+    body(0);
+    for (auto& t : pool) t.join();
+  }
+
+  void step_words(ThreadCtx& ctx, size_t begin, size_t end) {
+    const uint32_t t = m_.now;
+    auto& cur = m_.active[t & 1];
+    for (size_t w = begin; w < end; ++w) {
+      uint64_t bits = cur[w].load(std::memory_order_relaxed);
+      if (!bits) continue;
+      cur[w].store(0, std::memory_order_relaxed);
+      while (bits) {
+        const uint32_t pe = uint32_t(w * 64 + size_t(__builtin_ctzll(bits)));
+        bits &= bits - 1;
+        const uint64_t before = ctx.progress;
+        bool pending = step_router(m_, pe, t, ctx);
+        pending |= step_core(m_, pe, t, ctx);
+        if (ctx.progress != before) ++ctx.active_pe_cycles;
+        if (pending) m_.wake(pe, ctx);
+      }
+    }
+  }
+
+  void complete_cycle() {
+    uint64_t woken = 0, progress = 0;
+    uint32_t error_pe = kNone;
+    std::string error;
+    for (ThreadCtx& c : ctx_) {
+      woken += c.woken;
+      progress += c.progress;
+      active_pe_cycles_ += c.active_pe_cycles;
+      m_.stats.instructions += c.instructions;
+      m_.stats.vector_elements += c.vector_elements;
+      m_.stats.wavelets_moved += c.wavelets_moved;
+      if (c.error_pe < error_pe) {
+        error_pe = c.error_pe;
+        error = c.error;
+      }
+      merge_trace(c);
+      c.woken = c.progress = c.active_pe_cycles = c.instructions = c.vector_elements = c.wavelets_moved = 0;
+      c.error_pe = kNone;
+    }
+    const uint32_t t = m_.now;
+    if (error_pe != kNone) return finish(make_error("cycle {}: {}", t, error));
+    idle_ = progress ? 0 : idle_ + 1;
+    ThreadCtx& ctx0 = ctx_[0];
+    inject_streams_for_next(ctx0);
+    woken += ctx0.woken;
+    ctx0.woken = 0;
+    m_.now = t + 1;
+    if (woken == 0 && m_.streams.empty()) return finish(unfinished_work_report());
+    const uint32_t window = uint32_t(4 * (m_.arch.hop_latency + m_.arch.ramp_latency) + 16);
+    if (idle_ > window) return finish(deadlock_report(window));
+    if (m_.now - start_ >= m_.options.max_cycles) {
+      return finish(make_error("the run exceeded --max-cycles {} at cycle {} with {} PEs still "
+                               "active; raise --max-cycles if the program is meant to run longer",
+                               m_.options.max_cycles, m_.now, count_active()));
+    }
+    report_progress();
+  }
+
+  // Pushes one wavelet of each host stream whose channel has room; it may be taken at t+1.
+  void inject_streams_for_next(ThreadCtx& ctx) {
+    if (m_.streams.empty()) return;
+    for (auto& s : m_.streams) {
+      if (s.next >= s.bits.size() || !m_.can_push(s.channel, m_.now + 1)) continue;
+      m_.push(s.channel, Wavelet{s.bits[s.next++], m_.now + 1});
+      m_.wake(s.pe, ctx);
+      ++ctx.progress;
+    }
+    std::erase_if(m_.streams, [](const Machine::Stream& s) { return s.next >= s.bits.size(); });
+  }
+
+  void merge_trace(ThreadCtx& c) {
+    if (c.trace.empty() && !c.trace_dropped) return;
+    m_.trace.insert(m_.trace.end(), c.trace.begin(), c.trace.end());
+    m_.trace_dropped += c.trace_dropped;
+    c.trace.clear();
+    c.trace_dropped = 0;
+    const size_t cap = m_.options.trace.max_events;
+    if (m_.trace.size() > cap) {
+      m_.trace_dropped += m_.trace.size() - cap;
+      m_.trace.resize(cap);
+    }
+  }
+
+  uint64_t count_active() const {
+    uint64_t n = 0;
+    for (const auto& w : m_.active[m_.now & 1]) n += uint64_t(__builtin_popcountll(w.load()));
+    return n;
+  }
+
+  Status deadlock_report(uint32_t window) {
+    std::string report = fmt::format(
+        "deadlock at cycle {}: nothing moved for {} cycles but {} PEs still have work", m_.now,
+        window, count_active());
+    int shown = 0;
+    const auto& set = m_.active[m_.now & 1];
+    for (size_t w = 0; w < set.size() && shown < 8; ++w) {
+      uint64_t bits = set[w].load();
+      while (bits && shown < 8) {
+        const uint32_t pe = uint32_t(w * 64 + size_t(__builtin_ctzll(bits)));
+        bits &= bits - 1;
+        report += "\n  " + describe_pe(m_, pe);
+        ++shown;
+      }
+    }
+    return Status::error(report);
+  }
+
+  // After the last PE went quiet: cores still inside a task or a vector op wait for wavelets
+  // that will never come.
+  Status unfinished_work_report() {
+    uint64_t stuck = 0;
+    std::string lines;
+    for (uint32_t pe = 0; pe < m_.pes; ++pe) {
+      const Core& c = m_.cores[pe];
+      if (c.task < 0 && c.main.instr == kNone && !c.async_active) continue;
+      if (++stuck <= 8) lines += "\n  " + describe_pe(m_, pe);
+    }
+    if (!stuck) return Status::ok();
+    return make_error("deadlock at cycle {}: nothing can move but {} PEs wait inside a task{}",
+                      m_.now, stuck, lines);
+  }
+
+  void report_progress() {
+    if (!m_.options.progress || (m_.now & 1023)) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_print_ < std::chrono::milliseconds(500)) return;
+    last_print_ = now;
+    printed_progress_ = true;
+    std::fprintf(stderr, "\r\033[K[wafer] cycle %llu, %llu PEs active", (unsigned long long)m_.now,
+                 (unsigned long long)count_active());
+  }
+
+  void finish(Status s) {
+    status_ = std::move(s);
+    stop_ = true;
+  }
+
+  Machine& m_;
+  std::vector<ThreadCtx> ctx_;
+  uint32_t start_ = 0;
+  uint32_t idle_ = 0;
+  uint64_t active_pe_cycles_ = 0;
+  bool stop_ = false;
+  bool printed_progress_ = false;
+  Status status_;
+  std::chrono::steady_clock::time_point last_print_{};
+};
+
+}  // namespace
+
+Expected<RunResult> run_machine(Machine& m) { return Runner(m).run(); }
+
+}  // namespace wafer::sim

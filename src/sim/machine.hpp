@@ -1,0 +1,251 @@
+// Internal state of the simulated machine, shared by the engine's files.
+//
+// Channels are single-producer single-consumer rings of wavelets. A wavelet carries the cycle
+// from which its receiver may take it (send cycle + hop or ramp latency, always >= 1), so a
+// receiver never sees a wavelet pushed in the same cycle. The producer decides whether there
+// is room from the consumer's head as it was at the end of the previous cycle (head_seen), so
+// every decision depends only on previous-cycle state: the result is the same whatever order
+// PEs are stepped in and however they are split over threads.
+//
+// Per-PE state is structure-of-arrays where it is hot (active bits, registers, DSDs, stats);
+// the Core record holds the task and vector-op state of one PE.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sram.hpp"
+#include "wafer/arch/arch.hpp"
+#include "wafer/fabric/fabric_map.hpp"
+#include "wafer/ir/program.hpp"
+#include "wafer/sim/simulator.hpp"
+
+namespace wafer::sim {
+
+constexpr uint32_t kCtrlBit = 1u << 31;
+constexpr uint32_t kNone = UINT32_MAX;
+
+struct Wavelet {
+  uint32_t data = 0;
+  uint32_t meta = 0;  // bit 31: control; bits 0..30: first cycle the receiver may take it
+  uint32_t ready() const { return meta & ~kCtrlBit; }
+  bool control() const { return meta & kCtrlBit; }
+};
+
+struct Channel {
+  std::atomic<uint32_t> tail{0};   // wavelets pushed (written by the producer only)
+  std::atomic<uint32_t> head{0};   // wavelets popped (written by the consumer only)
+  std::atomic<uint32_t> stamp{kNone};  // cycle of the consumer's last pop
+  uint32_t head_prev = 0;          // head before the first pop of cycle `stamp`
+};
+
+// A data-structure descriptor, resolved: byte address in SRAM (memory) or channel (fabric).
+struct Dsd {
+  enum Kind : uint8_t { none, memory, fabric };
+  uint32_t base = 0;     // memory: byte address; fabric: color (channel once issued)
+  uint32_t length = 0;
+  int32_t stride = 1;    // memory: elements
+  Kind kind = none;
+  DType type = DType::f32;
+  uint16_t symbol = 0;   // memory: symbol index, for messages
+};
+
+struct VecOp {
+  uint32_t instr = kNone;  // kNone: free
+  uint32_t done = 0;
+  uint32_t length = 0;
+  uint32_t start = 0;
+  uint16_t setup_left = 0;
+  int16_t task = -1;
+  float lanes = 1;
+  float credit = 0;
+  ir::Opcode op = ir::Opcode::nop;
+  uint8_t nsrc = 0;
+  bool fast_f32 = false;
+  Dsd dst;
+  Dsd src[3];
+  uint32_t scalar[3] = {0, 0, 0};  // used when src[i].kind == none
+};
+
+struct Core {
+  int16_t code = -1;
+  int16_t task = -1;       // running task id, -1 when none
+  uint32_t pc = 0;
+  uint64_t activated = 0;  // bit per task id
+  uint64_t blocked = 0;
+  uint32_t wavelet = 0;    // data of the wavelet that started the running data task
+  uint32_t task_start = 0;
+  uint32_t asleep_since = kNone;  // cycle the core went to sleep waiting for input (stats)
+  uint8_t async_active = 0;
+  VecOp main;
+  std::unique_ptr<VecOp[]> micro;  // arch.microthreads entries, allocated on first async op
+};
+
+// Facts about one code, precomputed for the engine.
+struct CodeInfo {
+  ir::Layout layout;
+  std::vector<int16_t> data_task_for_color;  // per color: task id or -1
+  std::vector<uint32_t> entry_for_task;      // per task id: entry pc or kNone
+  std::vector<int16_t> data_tasks;           // ids of data tasks, ascending
+  uint64_t local_mask = 0;                   // local and control task ids
+};
+
+struct ThreadCtx;
+
+class Machine {
+ public:
+  Machine(const arch::Arch& arch, const ir::Program& program, fabric::FabricMap map,
+          const Options& options);
+
+  const arch::Arch arch;
+  const ir::Program program;
+  const fabric::FabricMap map;
+  const Options options;
+  const uint32_t width, height, pes;
+
+  std::vector<CodeInfo> codes;
+  std::unique_ptr<Channel[]> channels;
+  std::vector<Wavelet> buffers;  // channel c's ring: [c << buf_shift, (c+1) << buf_shift)
+  uint32_t buf_shift = 3;
+  std::vector<uint8_t> slot_position;  // current switch position per color slot
+  std::vector<uint8_t> slot_rr;        // round-robin start port per color slot
+  std::vector<Core> cores;
+  std::vector<uint32_t> regs;          // pes * arch.registers
+  std::vector<Dsd> dsds;               // pes * arch.dsd_registers
+  Sram sram;
+  Stats stats;
+
+  // Active sets: bit per PE, for the current and the next cycle.
+  std::vector<std::atomic<uint64_t>> active[2];
+  uint32_t now = 0;
+  uint64_t io_cycles = 0;
+
+  struct Stream {
+    uint32_t channel;
+    uint32_t pe;
+    std::vector<uint32_t> bits;
+    size_t next = 0;
+  };
+  std::vector<Stream> streams;
+
+  std::vector<TraceEvent> trace;
+  uint64_t trace_dropped = 0;
+
+  // Channel operations (see the file comment for why head_seen looks back one cycle).
+  Wavelet* ring(uint32_t c) { return &buffers[size_t(c) << buf_shift]; }
+  uint32_t head_seen(uint32_t c, uint32_t t) const {
+    const Channel& ch = channels[c];
+    if (ch.stamp.load(std::memory_order_acquire) == t) return ch.head_prev;
+    uint32_t h = ch.head.load(std::memory_order_acquire);
+    if (ch.stamp.load(std::memory_order_acquire) == t) return ch.head_prev;
+    return h;
+  }
+  bool can_push(uint32_t c, uint32_t t) const {
+    return channels[c].tail.load(std::memory_order_relaxed) - head_seen(c, t) < map.channel_cap[c];
+  }
+  void push(uint32_t c, Wavelet w) {
+    Channel& ch = channels[c];
+    uint32_t tl = ch.tail.load(std::memory_order_relaxed);
+    ring(c)[tl & ((1u << buf_shift) - 1)] = w;
+    ch.tail.store(tl + 1, std::memory_order_release);
+  }
+  // The head wavelet if one is waiting and may be taken at cycle t.
+  bool peek(uint32_t c, uint32_t t, Wavelet& w) {
+    Channel& ch = channels[c];
+    uint32_t h = ch.head.load(std::memory_order_relaxed);
+    if (h == ch.tail.load(std::memory_order_acquire)) return false;
+    w = ring(c)[h & ((1u << buf_shift) - 1)];
+    return w.ready() <= t;
+  }
+  bool nonempty(uint32_t c) const {
+    return channels[c].head.load(std::memory_order_relaxed) !=
+           channels[c].tail.load(std::memory_order_acquire);
+  }
+  uint32_t occupancy(uint32_t c) const {
+    return channels[c].tail.load(std::memory_order_acquire) -
+           channels[c].head.load(std::memory_order_relaxed);
+  }
+  void pop(uint32_t c, uint32_t t) {
+    Channel& ch = channels[c];
+    uint32_t h = ch.head.load(std::memory_order_relaxed);
+    if (ch.stamp.load(std::memory_order_relaxed) != t) {
+      ch.head_prev = h;
+      ch.stamp.store(t, std::memory_order_release);
+    }
+    ch.head.store(h + 1, std::memory_order_release);
+  }
+
+  void wake(uint32_t pe, ThreadCtx& ctx);
+  uint32_t* pe_regs(uint32_t pe) { return &regs[size_t(pe) * size_t(arch.registers)]; }
+  Dsd* pe_dsds(uint32_t pe) { return &dsds[size_t(pe) * size_t(arch.dsd_registers)]; }
+  // Value of a scalar source operand (register, special or immediate) on a PE.
+  uint32_t scalar_source(uint32_t pe, const ir::Operand& o) {
+    switch (o.kind) {
+      case ir::Operand::Kind::reg: return pe_regs(pe)[o.value];
+      case ir::Operand::Kind::special:
+        switch (ir::Special(o.value)) {
+          case ir::Special::x: return uint32_t(pe_x(pe));
+          case ir::Special::y: return uint32_t(pe_y(pe));
+          case ir::Special::width: return width;
+          case ir::Special::height: return height;
+          case ir::Special::wavelet: return cores[pe].wavelet;
+        }
+        return 0;
+      default: return uint32_t(o.value);
+    }
+  }
+  int pe_x(uint32_t pe) const { return int(pe % width); }
+  int pe_y(uint32_t pe) const { return int(pe / width); }
+  std::string where(uint32_t pe) const;
+  // "PE (x,y) code 'c' task 't' instruction N (line L)" for runtime errors.
+  std::string where_instr(uint32_t pe, uint32_t pc) const;
+};
+
+// Per-thread counters and outputs of one cycle's work; merged deterministically.
+struct ThreadCtx {
+  uint64_t woken = 0;            // PEs newly set in the next active set
+  uint64_t progress = 0;         // wavelets moved + core busy cycles
+  uint64_t active_pe_cycles = 0;
+  uint64_t instructions = 0;
+  uint64_t vector_elements = 0;
+  uint64_t wavelets_moved = 0;
+  uint32_t error_pe = kNone;     // lowest PE with a runtime error this cycle
+  std::string error;
+  std::vector<TraceEvent> trace;
+  uint64_t trace_dropped = 0;
+  void fail(uint32_t pe, std::string message) {
+    if (pe < error_pe) {
+      error_pe = pe;
+      error = std::move(message);
+    }
+  }
+};
+
+inline void Machine::wake(uint32_t pe, ThreadCtx& ctx) {
+  std::atomic<uint64_t>& word = active[(now + 1) & 1][pe >> 6];
+  const uint64_t bit = 1ull << (pe & 63);
+  if (word.load(std::memory_order_relaxed) & bit) return;
+  if (!(word.fetch_or(bit, std::memory_order_relaxed) & bit)) ++ctx.woken;
+}
+
+// Runs until quiescent (engine.cpp).
+Expected<RunResult> run_machine(Machine& m);
+// Steps (router.cpp, core.cpp). Each returns true when the PE still has work pending.
+bool step_router(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx);
+bool step_core(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx);
+// Vector ops (vector.cpp).
+Status issue_vector(Machine& m, uint32_t pe, const ir::Instr& in, VecOp& op, uint32_t t);
+// Advances one op by one cycle; sets `finished` when it completes. waiting_input means a
+// fabric operand's queue is empty: the PE may sleep, the wavelet's arrival wakes it.
+enum class VecProgress { busy, stalled, waiting_input };
+VecProgress progress_vector(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int& reads_left,
+                    int& writes_left, ThreadCtx& ctx, bool& finished);
+// Human-readable description of what a stuck PE waits for (deadlock reports).
+std::string describe_pe(Machine& m, uint32_t pe);
+void record_span(Machine& m, ThreadCtx& ctx, uint32_t pe, uint32_t start, uint32_t end,
+                 int task, int instr, int microthread);
+
+}  // namespace wafer::sim

@@ -1,0 +1,297 @@
+// Vector (DSD) ops: issue, per-cycle progress, and exact element arithmetic.
+//
+// Issue snapshots the operand descriptors (so the program may reuse DSD registers while an
+// async op runs), checks lengths and fabric routes, and charges vector_setup_cycles. Each
+// later cycle the op processes k elements: at most its lanes for the op and type (a credit
+// accumulator realises fractional rates such as 0.5), at most what the memory ports left this
+// cycle allow (a stride-1 operand moves port_bits/element_bits elements per access, any other
+// stride one), and at most one element when an operand is on the fabric (one wavelet per
+// cycle, which must be waiting, or room to send). Arithmetic happens in the destination's
+// type with one rounding: fp32-only ops use float directly; everything else computes the
+// exact result in double where possible (products of <=24-bit significands are exact, sums
+// keep their error through TwoSum and are rounded to odd), then rounds once to the target.
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "machine.hpp"
+
+namespace wafer::sim {
+
+using ir::Opcode;
+
+namespace {
+
+float as_f32(uint32_t b) {
+  float f;
+  std::memcpy(&f, &b, 4);
+  return f;
+}
+uint32_t f32_bits(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return b;
+}
+
+// Rounds s toward its exact value s + err to odd, so a later rounding to <= 51 bits is exact.
+double round_to_odd(double s, double err) {
+  if (err == 0 || std::isnan(s) || std::isinf(s)) return s;
+  uint64_t bits;
+  std::memcpy(&bits, &s, 8);
+  if (bits & 1) return s;
+  return std::nextafter(s, err > 0 ? INFINITY : -INFINITY);
+}
+
+double two_sum_odd(double a, double b) {
+  double s = a + b;
+  double bb = s - a;
+  double err = (a - (s - bb)) + (b - bb);
+  return round_to_odd(s, err);
+}
+
+double float_result(Opcode op, const double* v) {
+  switch (op) {
+    case Opcode::vmov:
+    case Opcode::vcvt: return v[0];
+    case Opcode::vadd: return two_sum_odd(v[0], v[1]);
+    case Opcode::vsub: return two_sum_odd(v[0], -v[1]);
+    case Opcode::vmul: {
+      double p = v[0] * v[1];
+      return round_to_odd(p, std::fma(v[0], v[1], -p));
+    }
+    case Opcode::vfma: {
+      double p = v[0] * v[1];  // exact for significands of <= 26 bits
+      return two_sum_odd(p, v[2]);
+    }
+    case Opcode::vmax: return std::fmax(v[0], v[1]);
+    case Opcode::vneg: return -v[0];
+    case Opcode::vabs: return std::fabs(v[0]);
+    default: return 0;
+  }
+}
+
+uint32_t int_result(Opcode op, DType type, const double* v) {
+  auto wrap = [&](int64_t r) {
+    return type == DType::i16 ? uint32_t(uint16_t(int16_t(r))) : uint32_t(int32_t(r));
+  };
+  auto as_int = [](double d) { return int64_t(std::nearbyint(d)); };
+  switch (op) {
+    case Opcode::vmov:
+    case Opcode::vcvt: return encode_value(type, v[0]);
+    case Opcode::vadd: return wrap(as_int(v[0]) + as_int(v[1]));
+    case Opcode::vsub: return wrap(as_int(v[0]) - as_int(v[1]));
+    case Opcode::vmul: return wrap(as_int(v[0]) * as_int(v[1]));
+    case Opcode::vfma: return wrap(as_int(v[0]) * as_int(v[1]) + as_int(v[2]));
+    case Opcode::vmax: return wrap(std::max(as_int(v[0]), as_int(v[1])));
+    case Opcode::vneg: return wrap(-as_int(v[0]));
+    case Opcode::vabs: return wrap(std::llabs(as_int(v[0])));
+    default: return 0;
+  }
+}
+
+float fast_f32(Opcode op, const float* v) {
+  switch (op) {
+    case Opcode::vmov:
+    case Opcode::vcvt: return v[0];
+    case Opcode::vadd: return v[0] + v[1];
+    case Opcode::vsub: return v[0] - v[1];
+    case Opcode::vmul: return v[0] * v[1];
+    case Opcode::vfma: return std::fmaf(v[0], v[1], v[2]);
+    case Opcode::vmax: return std::fmax(v[0], v[1]);
+    case Opcode::vneg: return -v[0];
+    case Opcode::vabs: return std::fabs(v[0]);
+    default: return 0;
+  }
+}
+
+// A scalar operand is read in the destination's domain: fp32 bits for float types, int32 else.
+double scalar_value(uint32_t bits, DType dst) {
+  return dtype_is_float(dst) ? double(as_f32(bits)) : double(int32_t(bits));
+}
+
+float lanes_for(const arch::Arch& a, Opcode op, const VecOp& v) {
+  const bool wide = dtype_bytes(v.dst.type) == 4;
+  if (op == Opcode::vfma) {
+    const bool narrow_inputs = v.src[0].kind != Dsd::none && dtype_bytes(v.src[0].type) == 2;
+    if (wide && narrow_inputs) return float(a.lanes_mixed_fma);
+    return float(wide ? a.lanes_f32_fma : a.lanes_f16_fma);
+  }
+  return float(wide ? a.lanes_f32_arith : a.lanes_f16_arith);
+}
+
+// Elements one port access moves for a memory operand.
+int per_access(const arch::Arch& a, const Dsd& d) {
+  if (d.stride == 0) return 1 << 20;  // the same element, read once
+  if (d.stride != 1) return 1;
+  return std::max(1, a.mem_port_bits / (8 * dtype_bytes(d.type)));
+}
+
+int accesses(int k, int per) { return (k + per - 1) / per; }
+
+Status resolve_fabric(Machine& m, uint32_t pe, Dsd& d, bool is_dst) {
+  const int color = int(d.base);
+  const fabric::ColorSlot* s = m.map.find_slot(pe, color);
+  const int port = int(ir::Dir::ramp);
+  const uint32_t c = !s ? fabric::kNoChannel : is_dst ? s->rx_channel[port] : s->tx_channel[port];
+  if (c == fabric::kNoChannel) {
+    return make_error("fabric {} on color {} but the route of PE ({},{}) has no R in {}",
+                      is_dst ? "output" : "input", color, m.pe_x(pe), m.pe_y(pe),
+                      is_dst ? "rx" : "tx");
+  }
+  d.base = c;
+  return Status::ok();
+}
+
+}  // namespace
+
+Status issue_vector(Machine& m, uint32_t pe, const ir::Instr& in, VecOp& op, uint32_t t) {
+  auto where = [&] { return m.where_instr(pe, m.cores[pe].pc); };
+  const Dsd* regs = m.pe_dsds(pe);
+  op = VecOp{};
+  op.op = in.op;
+  op.dst = regs[in.args[0].value];
+  if (op.dst.kind == Dsd::none) return make_error("{}: destination DSD d{} was never set", where(), in.args[0].value);
+  op.length = op.dst.length;
+  const int nsrc = int(std::strlen(ir::op_info(in.op).signature)) - 1;
+  op.nsrc = uint8_t(nsrc);
+  op.fast_f32 = op.dst.type == DType::f32;
+  for (int i = 0; i < nsrc; ++i) {
+    const ir::Operand& a = in.args[size_t(i + 1)];
+    if (a.kind == ir::Operand::Kind::dsd) {
+      op.src[i] = regs[a.value];
+      if (op.src[i].kind == Dsd::none) return make_error("{}: source DSD d{} was never set", where(), a.value);
+      if (op.src[i].length != op.length) {
+        return make_error("{}: source DSD d{} has length {} but the destination has {}", where(),
+                          a.value, op.src[i].length, op.length);
+      }
+      if (op.src[i].type != DType::f32) op.fast_f32 = false;
+      if (op.src[i].kind == Dsd::fabric) WAFER_TRY(resolve_fabric(m, pe, op.src[i], false).with_context(where()));
+    } else {
+      op.src[i].kind = Dsd::none;
+      op.scalar[i] = m.scalar_source(pe, a);
+    }
+  }
+  if (op.dst.kind == Dsd::fabric) WAFER_TRY(resolve_fabric(m, pe, op.dst, true).with_context(where()));
+  for (int i = 0; i < nsrc; ++i) {
+    for (int j = 0; j < i; ++j) {
+      if (op.src[i].kind == Dsd::fabric && op.src[j].kind == Dsd::fabric && op.src[i].base == op.src[j].base)
+        return make_error("{}: two fabric sources read the same color", where());
+    }
+  }
+  op.instr = m.cores[pe].pc;
+  op.lanes = lanes_for(m.arch, in.op, op);
+  op.setup_left = uint16_t(m.arch.vector_setup_cycles);
+  op.start = t;
+  return Status::ok();
+}
+
+namespace {
+
+// Largest k <= cap the memory ports and fabric operands allow this cycle; -1 when a fabric
+// input has nothing queued at all (the PE may sleep until a wavelet arrives).
+int elements_this_cycle(Machine& m, const VecOp& op, int cap, uint32_t t, int reads_left,
+                        int writes_left) {
+  bool fabric = false;
+  for (int i = 0; i < op.nsrc; ++i) {
+    if (op.src[i].kind != Dsd::fabric) continue;
+    fabric = true;
+    if (!m.nonempty(op.src[i].base)) return -1;
+    Wavelet w;
+    if (!m.peek(op.src[i].base, t, w) || w.control()) return 0;
+  }
+  if (op.dst.kind == Dsd::fabric) {
+    fabric = true;
+    if (!m.can_push(op.dst.base, t)) return 0;
+  }
+  if (fabric) cap = std::min(cap, 1);
+  for (int k = cap; k > 0; --k) {
+    int reads = 0;
+    for (int i = 0; i < op.nsrc; ++i) {
+      if (op.src[i].kind == Dsd::memory) reads += accesses(k, per_access(m.arch, op.src[i]));
+    }
+    const int writes = op.dst.kind == Dsd::memory ? accesses(k, per_access(m.arch, op.dst)) : 0;
+    if (reads <= reads_left && writes <= writes_left) return k;
+  }
+  return 0;
+}
+
+uint32_t read_source(Machine& m, uint32_t pe, const Dsd& d, uint32_t e, uint32_t t) {
+  if (d.kind == Dsd::memory) {
+    const int b = dtype_bytes(d.type);
+    return m.sram.read(pe, d.base + uint32_t(int64_t(e) * d.stride * b), b);
+  }
+  Wavelet w;
+  m.peek(d.base, t, w);
+  m.pop(d.base, t);
+  return w.data;
+}
+
+void write_dest(Machine& m, uint32_t pe, const Dsd& d, uint32_t e, uint32_t bits, uint32_t t,
+                ThreadCtx& ctx) {
+  if (d.kind == Dsd::memory) {
+    const int b = dtype_bytes(d.type);
+    m.sram.write(pe, d.base + uint32_t(int64_t(e) * d.stride * b), b, bits);
+    return;
+  }
+  m.push(d.base, Wavelet{bits, t + uint32_t(m.arch.ramp_latency)});
+}
+
+void compute_element(Machine& m, uint32_t pe, VecOp& op, uint32_t e, uint32_t t, ThreadCtx& ctx) {
+  uint32_t raw[3];
+  for (int i = 0; i < op.nsrc; ++i) {
+    raw[i] = op.src[i].kind == Dsd::none ? op.scalar[i] : read_source(m, pe, op.src[i], e, t);
+  }
+  uint32_t out;
+  if (op.fast_f32) {
+    float v[3];
+    for (int i = 0; i < op.nsrc; ++i) v[i] = as_f32(raw[i]);
+    out = f32_bits(fast_f32(op.op, v));
+  } else {
+    double v[3];
+    for (int i = 0; i < op.nsrc; ++i) {
+      v[i] = op.src[i].kind == Dsd::none ? scalar_value(raw[i], op.dst.type)
+                                         : decode_value(op.src[i].type, raw[i]);
+    }
+    out = dtype_is_float(op.dst.type) ? encode_value(op.dst.type, float_result(op.op, v))
+                                      : int_result(op.op, op.dst.type, v);
+  }
+  write_dest(m, pe, op.dst, e, out, t, ctx);
+}
+
+}  // namespace
+
+VecProgress progress_vector(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int& reads_left,
+                            int& writes_left, ThreadCtx& ctx, bool& finished) {
+  finished = false;
+  if (op.setup_left > 0) {
+    --op.setup_left;
+    return VecProgress::busy;
+  }
+  const float credit = std::min(op.credit + op.lanes, std::max(op.lanes, 1.0f));
+  const int cap = int(std::min<float>(credit, float(op.length - op.done)));
+  if (cap == 0) {  // a fractional rate: this cycle accumulates
+    op.credit = credit;
+    return VecProgress::busy;
+  }
+  const int k = elements_this_cycle(m, op, cap, t, reads_left, writes_left);
+  if (k < 0) return VecProgress::waiting_input;
+  if (k == 0) return VecProgress::stalled;
+  op.credit = credit;
+  for (int i = 0; i < op.nsrc; ++i) {
+    if (op.src[i].kind == Dsd::memory) reads_left -= accesses(k, per_access(m.arch, op.src[i]));
+  }
+  if (op.dst.kind == Dsd::memory) writes_left -= accesses(k, per_access(m.arch, op.dst));
+  for (int i = 0; i < k; ++i) compute_element(m, pe, op, op.done + uint32_t(i), t, ctx);
+  op.done += uint32_t(k);
+  op.credit -= float(k);
+  ctx.vector_elements += uint64_t(k);
+  if (op.done == op.length) {
+    finished = true;
+    record_span(m, ctx, pe, op.start, t + 1, op.task, int(op.instr),
+                &op == &m.cores[pe].main ? 0 : int(&op - m.cores[pe].micro.get()) + 1);
+  }
+  return VecProgress::busy;
+}
+
+}  // namespace wafer::sim

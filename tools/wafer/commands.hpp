@@ -1,0 +1,28 @@
+// Registration of the `wafer` subcommands; each lives in its own cmd_*.cpp file.
+//
+// A subcommand adds itself to the CLI11 app and sets `run` to the function that executes it
+// once parsing succeeded; that function returns the process exit code. Errors go to stderr
+// as `wafer: error: ...` through report_error().
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "wafer/support/error.hpp"
+
+namespace wafer::cli {
+
+using Runner = std::function<int()>;
+
+void add_info(CLI::App& app, Runner& run);
+void add_sim(CLI::App& app, Runner& run);
+void add_kernel(CLI::App& app, Runner& run);
+void add_bench(CLI::App& app, Runner& run);
+
+// Prints `wafer: error: <message>` to stderr and returns exit code 1.
+int report_error(const Status& status);
+int report_error(const std::string& message);
+
+}  // namespace wafer::cli
