@@ -326,7 +326,7 @@ class Lexer {
     const bool hex = at() == '0' && (at(1) | 0x20) == 'x';
     while (!done()) {
       const char c = at();
-      const char prev = text_[pos_ - 1];
+      const char prev = pos_ > begin_ ? text_[pos_ - 1] : '\0';
       const bool exponent_sign = (c == '-' || c == '+') && !hex && (prev | 0x20) == 'e';
       if (!is_ident_char(c) && c != '.' && !exponent_sign) break;
       advance();

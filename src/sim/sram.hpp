@@ -25,13 +25,24 @@ class Sram {
 
   uint32_t read(uint32_t pe, uint32_t addr, int bytes) const {
     const uint8_t* page = page_for_read(pe, addr >> kPageShift);
-    uint32_t v = 0;
-    std::memcpy(&v, page + (addr & (kPageBytes - 1)), size_t(bytes));
+    const uint8_t* at = page + (addr & (kPageBytes - 1));
+    if (bytes == 4) {
+      uint32_t v;
+      std::memcpy(&v, at, 4);
+      return v;
+    }
+    uint16_t v;
+    std::memcpy(&v, at, 2);
     return v;
   }
   void write(uint32_t pe, uint32_t addr, int bytes, uint32_t value) {
-    uint8_t* page = page_for_write(pe, addr >> kPageShift);
-    std::memcpy(page + (addr & (kPageBytes - 1)), &value, size_t(bytes));
+    uint8_t* at = page_for_write(pe, addr >> kPageShift) + (addr & (kPageBytes - 1));
+    if (bytes == 4) {
+      std::memcpy(at, &value, 4);
+    } else {
+      const uint16_t half = uint16_t(value);
+      std::memcpy(at, &half, 2);
+    }
   }
   uint64_t pages_allocated() const { return next_page_.load() - 1; }
 
