@@ -99,6 +99,7 @@ struct Builder {
         ColorSlot& s = map.slots[i];
         ir::PortMask rx, tx;
         union_masks(map, s, rx, tx);
+        s.rx_mask = rx;
         for (int p = 0; p < kPorts; ++p) {
           if (!(rx & (1u << p))) continue;
           const bool ramp = p == int(Dir::ramp);

@@ -4,7 +4,7 @@
 // the fabric; each code (names, symbols, tasks, then every instruction's operands against
 // its opcode's signature and the arch's register files, task ids and colors); placements
 // (inside the program, SRAM from ir::layout_code(), no two on one PE); routes (colors,
-// switch positions, no two of one color on one PE); the host script (rects, names present
+// switch positions, nothing sent off the program's edge, no two of one color on one PE); the host script (rects, names present
 // on every addressed PE, data sizes, stream edges). Overlaps are found by a sweep over y
 // that keeps the active x-intervals in an ordered set: a new rectangle can only overlap its
 // neighbours there, so the cost is O(n log n) in the number of rectangles whatever their
@@ -169,25 +169,25 @@ bool kind_fits(char letter, const Operand& o, Opcode op) {
   }
 }
 
-Status in_range(std::string_view what, int64_t v, int64_t limit, std::string_view has) {
+Status in_range(std::string_view what, int64_t v, int64_t limit, std::string_view owner,
+                std::string_view unit) {
   if (v >= 0 && v < limit) return Status::ok();
-  return make_error("{} {} is out of range (the {} {})", what, v, has, limit);
+  return make_error("{} {} is out of range (the {} has {} {})", what, v, owner, limit, unit);
 }
 
 // The value of an operand whose kind is right: in range for the arch and the code.
 Status check_value(const Code& code, const Operand& o, const arch::Arch& arch) {
   const int64_t v = o.value;
+  const int64_t instrs = int64_t(code.instrs.size()), symbols = int64_t(code.symbols.size());
   switch (o.kind) {
-    case Operand::Kind::reg: return in_range("register", v, arch.registers, "arch's registers are");
+    case Operand::Kind::reg: return in_range("register", v, arch.registers, "arch", "registers");
     case Operand::Kind::dsd:
-      return in_range("dsd register", v, arch.dsd_registers, "arch's dsd registers are");
-    case Operand::Kind::color: return in_range("color", v, arch.colors, "arch's colors are");
-    case Operand::Kind::label:
-      return in_range("label target", v, int64_t(code.instrs.size()), "code's instructions are");
-    case Operand::Kind::sym:
-      return in_range("symbol index", v, int64_t(code.symbols.size()), "code's symbols are");
-    case Operand::Kind::special: return in_range("special", v, kSpecials, "specials are");
-    case Operand::Kind::dtype: return in_range("dtype", v, kDTypes, "dtypes are");
+      return in_range("dsd register", v, arch.dsd_registers, "arch", "dsd registers");
+    case Operand::Kind::color: return in_range("color", v, arch.colors, "arch", "colors");
+    case Operand::Kind::label: return in_range("label target", v, instrs, "code", "instructions");
+    case Operand::Kind::sym: return in_range("symbol index", v, symbols, "code", "symbols");
+    case Operand::Kind::special: return in_range("special", v, kSpecials, "machine", "specials");
+    case Operand::Kind::dtype: return in_range("dtype", v, kDTypes, "machine", "dtypes");
     case Operand::Kind::task:
       if (code.task_by_id(o.value) == nullptr) return make_error("task id {} names no task of the code", v);
       return Status::ok();
@@ -254,13 +254,9 @@ Status check_instrs(const Code& code, const arch::Arch& arch) {
 
 Status check_task(const Code& code, const Task& t, const arch::Arch& arch) {
   if (unsigned(t.kind) > unsigned(TaskKind::control)) return make_error("invalid task kind");
-  if (t.id < 0 || t.id >= arch.task_ids) {
-    return make_error("task id {} is out of range (the arch has {} task ids)", t.id, arch.task_ids);
-  }
+  WAFER_TRY(in_range("task id", t.id, arch.task_ids, "arch", "task ids"));
   if (t.kind == TaskKind::data && t.color < 0) return make_error("a data task needs a color");
-  if (t.color < -1 || t.color >= arch.colors) {
-    return make_error("color {} is out of range (the arch has {} colors)", t.color, arch.colors);
-  }
+  if (t.color != -1) WAFER_TRY(in_range("color", t.color, arch.colors, "arch", "colors"));
   if (t.entry >= code.instrs.size()) {
     return make_error("entry {} is past the code's {} instructions (the task has no code)",
                       t.entry, code.instrs.size());
@@ -342,10 +338,26 @@ Status check_placements(const Program& p, const arch::Arch& arch) {
   return Status::ok();
 }
 
-Status check_route(const Route& r, const Program& p, const arch::Arch& arch) {
-  if (r.color < 0 || r.color >= arch.colors) {
-    return make_error("color {} is out of range (the arch has {} colors)", r.color, arch.colors);
+// Wavelets sent out of the program's rectangle would leave the fabric: an error, unlike
+// receiving from an edge, which is how host streams enter.
+Status check_edges(const Rect& r, PortMask tx, const Program& p) {
+  const int64_t right = int64_t(r.x) + r.w - 1, bottom = int64_t(r.y) + r.h - 1;
+  const std::pair<Dir, std::pair<int64_t, int64_t>> edges[] = {
+      {Dir::north, {r.x, r.y == 0 ? 0 : -1}},
+      {Dir::east, {right == p.width - 1 ? right : -1, r.y}},
+      {Dir::south, {r.x, bottom == p.height - 1 ? bottom : -1}},
+      {Dir::west, {r.x == 0 ? 0 : -1, r.y}}};
+  for (const auto& [dir, at] : edges) {
+    if ((tx & port_bit(dir)) && at.first >= 0 && at.second >= 0) {
+      return make_error("{} sends {} off the edge of the {} x {} program", pe(at.first, at.second),
+                        dir_name(dir), p.width, p.height);
+    }
   }
+  return Status::ok();
+}
+
+Status check_route(const Route& r, const Program& p, const arch::Arch& arch) {
+  WAFER_TRY(in_range("color", r.color, arch.colors, "arch", "colors"));
   WAFER_TRY(check_rect(r.rect, p));
   if (r.positions.empty()) return make_error("the route has no positions");
   if (r.positions.size() > size_t(std::max(arch.switch_positions, 0))) {
@@ -358,6 +370,7 @@ Status check_route(const Route& r, const Program& p, const arch::Arch& arch) {
     if ((pos.rx | pos.tx) & ~kAll) return make_error("position {} has invalid port bits", i);
     if (pos.rx == 0) return make_error("position {} receives from no port (rx is empty)", i);
     if (pos.tx == 0) return make_error("position {} sends to no port (tx is empty)", i);
+    WAFER_TRY(check_edges(r.rect, pos.tx, p).with_context(fmt::format("position {}", i)));
   }
   return Status::ok();
 }
@@ -445,9 +458,7 @@ Status check_h2d_data(const HostOp& op, const std::vector<uint32_t>& counts) {
 }
 
 Status check_stream(const HostOp& op, const Program& p, const arch::Arch& arch) {
-  if (op.color < 0 || op.color >= arch.colors) {
-    return make_error("color {} is out of range (the arch has {} colors)", op.color, arch.colors);
-  }
+  WAFER_TRY(in_range("color", op.color, arch.colors, "arch", "colors"));
   if (unsigned(op.stream_type) >= unsigned(kDTypes)) return make_error("invalid dtype");
   if (unsigned(op.edge) >= unsigned(Dir::ramp)) return make_error("a stream must enter from N, E, S or W");
   const Rect& r = op.rect;

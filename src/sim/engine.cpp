@@ -81,7 +81,11 @@ Machine::Machine(const arch::Arch& a, const ir::Program& p, fabric::FabricMap fm
   const uint32_t nch = map.num_channels();
   channels.reset(new Channel[nch]);
   uint32_t max_cap = 1;
-  for (uint32_t c = 0; c < nch; ++c) max_cap = std::max<uint32_t>(max_cap, map.channel_cap[c]);
+  for (uint32_t c = 0; c < nch; ++c) {
+    max_cap = std::max<uint32_t>(max_cap, map.channel_cap[c]);
+    channels[c].cap = map.channel_cap[c];
+    channels[c].owner = map.channel_pe[c];
+  }
   buf_shift = log2_ceil(max_cap);
   buffers.resize(size_t(nch) << buf_shift);
   slot_position.assign(map.slots.size(), 0);
@@ -211,6 +215,7 @@ class Runner {
       uint64_t bits = cur[w].load(std::memory_order_relaxed);
       if (!bits) continue;
       cur[w].store(0, std::memory_order_relaxed);
+      ctx.local_word = w;
       while (bits) {
         const uint32_t pe = uint32_t(w * 64 + size_t(__builtin_ctzll(bits)));
         bits &= bits - 1;
@@ -220,7 +225,18 @@ class Runner {
         if (ctx.progress != before) ++ctx.active_pe_cycles;
         if (pending) m_.wake(pe, ctx);
       }
+      publish_local_wakes(ctx);
     }
+  }
+
+  void publish_local_wakes(ThreadCtx& ctx) {
+    const size_t w = ctx.local_word;
+    ctx.local_word = SIZE_MAX;
+    if (!ctx.local_bits) return;
+    auto& next = m_.active[(m_.now + 1) & 1][w];
+    const uint64_t old = next.fetch_or(ctx.local_bits, std::memory_order_relaxed);
+    ctx.woken += uint64_t(__builtin_popcountll(ctx.local_bits & ~old));
+    ctx.local_bits = 0;
   }
 
   void complete_cycle() {

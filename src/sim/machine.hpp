@@ -40,6 +40,8 @@ struct Channel {
   std::atomic<uint32_t> head{0};   // wavelets popped (written by the consumer only)
   std::atomic<uint32_t> stamp{kNone};  // cycle of the consumer's last pop
   uint32_t head_prev = 0;          // head before the first pop of cycle `stamp`
+  uint32_t owner = 0;              // the receiving PE
+  uint32_t cap = 1;                // wavelets it can hold
 };
 
 // A data-structure descriptor, resolved: byte address in SRAM (memory) or channel (fabric).
@@ -65,9 +67,16 @@ struct VecOp {
   ir::Opcode op = ir::Opcode::nop;
   uint8_t nsrc = 0;
   bool fast_f32 = false;
+  bool any_fabric = false;
+  uint8_t reads_one = 0;   // port reads and writes one element needs
+  uint8_t writes_one = 0;
   Dsd dst;
   Dsd src[3];
   uint32_t scalar[3] = {0, 0, 0};  // used when src[i].kind == none
+  int32_t src_step[3] = {0, 0, 0};  // memory operands: bytes between elements
+  int32_t dst_step = 0;
+  uint8_t src_shift[3] = {0, 0, 0};  // log2 elements per port access
+  uint8_t dst_shift = 0;
 };
 
 struct Core {
@@ -144,7 +153,7 @@ class Machine {
     return h;
   }
   bool can_push(uint32_t c, uint32_t t) const {
-    return channels[c].tail.load(std::memory_order_relaxed) - head_seen(c, t) < map.channel_cap[c];
+    return channels[c].tail.load(std::memory_order_relaxed) - head_seen(c, t) < channels[c].cap;
   }
   void push(uint32_t c, Wavelet w) {
     Channel& ch = channels[c];
@@ -216,6 +225,10 @@ struct ThreadCtx {
   std::string error;
   std::vector<TraceEvent> trace;
   uint64_t trace_dropped = 0;
+  // Wakes for PEs of the active-set word being stepped are gathered here and published with
+  // one atomic OR when the word is done.
+  size_t local_word = SIZE_MAX;
+  uint64_t local_bits = 0;
   void fail(uint32_t pe, std::string message) {
     if (pe < error_pe) {
       error_pe = pe;
@@ -225,6 +238,10 @@ struct ThreadCtx {
 };
 
 inline void Machine::wake(uint32_t pe, ThreadCtx& ctx) {
+  if ((pe >> 6) == ctx.local_word) {
+    ctx.local_bits |= 1ull << (pe & 63);
+    return;
+  }
   std::atomic<uint64_t>& word = active[(now + 1) & 1][pe >> 6];
   const uint64_t bit = 1ull << (pe & 63);
   if (word.load(std::memory_order_relaxed) & bit) return;

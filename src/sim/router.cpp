@@ -13,8 +13,8 @@ namespace wafer::sim {
 namespace {
 
 bool destinations_have_room(Machine& m, const fabric::ColorSlot& s, ir::PortMask tx, uint32_t t) {
-  for (int p = 0; p < fabric::kPorts; ++p) {
-    if ((tx & (1u << p)) && !m.can_push(s.tx_channel[p], t)) return false;
+  for (unsigned b = tx; b; b &= b - 1) {
+    if (!m.can_push(s.tx_channel[__builtin_ctz(b)], t)) return false;
   }
   return true;
 }
@@ -22,12 +22,12 @@ bool destinations_have_room(Machine& m, const fabric::ColorSlot& s, ir::PortMask
 void forward(Machine& m, uint32_t pe, const fabric::ColorSlot& s, ir::PortMask tx, Wavelet w,
              uint32_t t, ThreadCtx& ctx) {
   const uint32_t ctrl = w.meta & kCtrlBit;
-  for (int p = 0; p < fabric::kPorts; ++p) {
-    if (!(tx & (1u << p))) continue;
+  for (unsigned b = tx; b; b &= b - 1) {
+    const int p = __builtin_ctz(b);
     const uint32_t lat = p == int(ir::Dir::ramp) ? m.arch.ramp_latency : m.arch.hop_latency;
     const uint32_t dest = s.tx_channel[p];
     m.push(dest, Wavelet{w.data, ctrl | (t + lat)});
-    m.wake(m.map.channel_pe[dest], ctx);
+    m.wake(m.channels[dest].owner, ctx);
     if (m.options.collect_stats) ++m.stats.link_out[pe][size_t(p)];
   }
 }
@@ -41,13 +41,16 @@ bool step_router(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx) {
   ir::PortMask used = 0;
   bool pending = false;
   for (uint32_t k = 0; k < n; ++k) {
-    const uint32_t i = begin + (k + t) % n;
+    const uint32_t i = n == 1 ? begin : begin + (k + t) % n;
     const fabric::ColorSlot& s = m.map.slots[i];
     const ir::RoutePosition& pos = m.map.position(s, m.slot_position[i]);
-    const int rr = m.slot_rr[i];
-    for (int j = 0; j < fabric::kPorts; ++j) {
-      const int p = (rr + j) % fabric::kPorts;
-      if (!(pos.rx & (1u << p))) continue;
+    // Input ports of this position, starting at the round-robin port.
+    const unsigned rr = m.slot_rr[i];
+    unsigned order = (unsigned(pos.rx) >> rr) | ((unsigned(pos.rx) << (fabric::kPorts - rr)) & 31u);
+    while (order) {
+      int p = int(unsigned(__builtin_ctz(order)) + rr);
+      if (p >= fabric::kPorts) p -= fabric::kPorts;
+      order &= order - 1;
       const uint32_t c = s.rx_channel[p];
       Wavelet w;
       if (!m.peek(c, t, w)) continue;
@@ -57,12 +60,12 @@ bool step_router(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx) {
       used |= pos.tx;
       ++ctx.wavelets_moved;
       ++ctx.progress;
-      m.slot_rr[i] = uint8_t((p + 1) % fabric::kPorts);
+      m.slot_rr[i] = uint8_t(p + 1 == fabric::kPorts ? 0 : p + 1);
       if (w.control()) m.slot_position[i] = uint8_t((m.slot_position[i] + 1) % s.num_positions);
       break;
     }
-    for (int p = 0; p < fabric::kPorts; ++p) {
-      if (s.rx_channel[p] != fabric::kNoChannel && m.nonempty(s.rx_channel[p])) pending = true;
+    for (unsigned rx = s.rx_mask; rx && !pending; rx &= rx - 1) {
+      pending = m.nonempty(s.rx_channel[__builtin_ctz(rx)]);
     }
   }
   return pending;

@@ -60,6 +60,10 @@ Expected<std::unique_ptr<Simulator>> Simulator::create(const arch::Arch& arch,
   auto map = fabric::build_fabric_map(program, arch);
   if (!map) return map.status();
   auto machine = std::make_unique<Machine>(arch, program, std::move(*map), options);
+  if (!machine->sram.ok()) {
+    return make_error("cannot reserve {} bytes of address space for the SRAM of {} PEs",
+                      uint64_t(arch.sram_bytes) * machine->pes, machine->pes);
+  }
   return std::unique_ptr<Simulator>(new Simulator(std::make_unique<Impl>(std::move(machine))));
 }
 

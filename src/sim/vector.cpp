@@ -120,14 +120,19 @@ float lanes_for(const arch::Arch& a, Opcode op, const VecOp& v) {
   return float(wide ? a.lanes_f32_arith : a.lanes_f16_arith);
 }
 
-// Elements one port access moves for a memory operand.
-int per_access(const arch::Arch& a, const Dsd& d) {
-  if (d.stride == 0) return 1 << 20;  // the same element, read once
-  if (d.stride != 1) return 1;
-  return std::max(1, a.mem_port_bits / (8 * dtype_bytes(d.type)));
+// log2 of the elements one port access moves for a memory operand: a stride-1 operand fills
+// the port, any other stride moves one element, stride 0 reads its one element once.
+uint8_t access_shift(const arch::Arch& a, const Dsd& d) {
+  if (d.kind != Dsd::memory) return 0;
+  if (d.stride == 0) return 20;
+  if (d.stride != 1) return 0;
+  int per = std::max(1, a.mem_port_bits / (8 * dtype_bytes(d.type)));
+  uint8_t shift = 0;
+  while ((2 << shift) <= per) ++shift;
+  return shift;
 }
 
-int accesses(int k, int per) { return (k + per - 1) / per; }
+int accesses(int k, uint8_t shift) { return (k + (1 << shift) - 1) >> shift; }
 
 Status resolve_fabric(Machine& m, uint32_t pe, Dsd& d, bool is_dst) {
   const int color = int(d.base);
@@ -166,19 +171,39 @@ Status issue_vector(Machine& m, uint32_t pe, const ir::Instr& in, VecOp& op, uin
                           a.value, op.src[i].length, op.length);
       }
       if (op.src[i].type != DType::f32) op.fast_f32 = false;
-      if (op.src[i].kind == Dsd::fabric) WAFER_TRY(resolve_fabric(m, pe, op.src[i], false).with_context(where()));
+      if (op.src[i].kind == Dsd::fabric) {
+        Status st = resolve_fabric(m, pe, op.src[i], false);
+        if (!st) return st.with_context(where());
+      }
     } else {
       op.src[i].kind = Dsd::none;
       op.scalar[i] = m.scalar_source(pe, a);
     }
   }
-  if (op.dst.kind == Dsd::fabric) WAFER_TRY(resolve_fabric(m, pe, op.dst, true).with_context(where()));
+  if (op.dst.kind == Dsd::fabric) {
+    Status st = resolve_fabric(m, pe, op.dst, true);
+    if (!st) return st.with_context(where());
+  }
   for (int i = 0; i < nsrc; ++i) {
     for (int j = 0; j < i; ++j) {
       if (op.src[i].kind == Dsd::fabric && op.src[j].kind == Dsd::fabric && op.src[i].base == op.src[j].base)
         return make_error("{}: two fabric sources read the same color", where());
     }
   }
+  for (int i = 0; i < nsrc; ++i) {
+    if (op.src[i].kind == Dsd::memory) {
+      op.src_step[i] = op.src[i].stride * dtype_bytes(op.src[i].type);
+      op.src_shift[i] = access_shift(m.arch, op.src[i]);
+      ++op.reads_one;
+    }
+    op.any_fabric |= op.src[i].kind == Dsd::fabric;
+  }
+  if (op.dst.kind == Dsd::memory) {
+    op.dst_step = op.dst.stride * dtype_bytes(op.dst.type);
+    op.dst_shift = access_shift(m.arch, op.dst);
+    op.writes_one = 1;
+  }
+  op.any_fabric |= op.dst.kind == Dsd::fabric;
   op.instr = m.cores[pe].pc;
   op.lanes = lanes_for(m.arch, in.op, op);
   op.setup_left = uint16_t(m.arch.vector_setup_cycles);
@@ -188,59 +213,57 @@ Status issue_vector(Machine& m, uint32_t pe, const ir::Instr& in, VecOp& op, uin
 
 namespace {
 
+void port_accesses(const VecOp& op, int k, int& reads, int& writes) {
+  reads = 0;
+  for (int i = 0; i < op.nsrc; ++i) {
+    if (op.src[i].kind == Dsd::memory) reads += accesses(k, op.src_shift[i]);
+  }
+  writes = op.dst.kind == Dsd::memory ? accesses(k, op.dst_shift) : 0;
+}
+
 // Largest k <= cap the memory ports and fabric operands allow this cycle; -1 when a fabric
 // input has nothing queued at all (the PE may sleep until a wavelet arrives).
 int elements_this_cycle(Machine& m, const VecOp& op, int cap, uint32_t t, int reads_left,
                         int writes_left) {
-  bool fabric = false;
-  for (int i = 0; i < op.nsrc; ++i) {
-    if (op.src[i].kind != Dsd::fabric) continue;
-    fabric = true;
-    if (!m.nonempty(op.src[i].base)) return -1;
-    Wavelet w;
-    if (!m.peek(op.src[i].base, t, w) || w.control()) return 0;
-  }
-  if (op.dst.kind == Dsd::fabric) {
-    fabric = true;
-    if (!m.can_push(op.dst.base, t)) return 0;
-  }
-  if (fabric) cap = std::min(cap, 1);
-  for (int k = cap; k > 0; --k) {
-    int reads = 0;
+  if (op.any_fabric) {
     for (int i = 0; i < op.nsrc; ++i) {
-      if (op.src[i].kind == Dsd::memory) reads += accesses(k, per_access(m.arch, op.src[i]));
+      if (op.src[i].kind != Dsd::fabric) continue;
+      if (!m.nonempty(op.src[i].base)) return -1;
+      Wavelet w;
+      if (!m.peek(op.src[i].base, t, w) || w.control()) return 0;
     }
-    const int writes = op.dst.kind == Dsd::memory ? accesses(k, per_access(m.arch, op.dst)) : 0;
+    if (op.dst.kind == Dsd::fabric && !m.can_push(op.dst.base, t)) return 0;
+    return op.reads_one <= reads_left && op.writes_one <= writes_left ? 1 : 0;
+  }
+  for (int k = cap; k > 0; --k) {
+    int reads, writes;
+    port_accesses(op, k, reads, writes);
     if (reads <= reads_left && writes <= writes_left) return k;
   }
   return 0;
 }
 
-uint32_t read_source(Machine& m, uint32_t pe, const Dsd& d, uint32_t e, uint32_t t) {
-  if (d.kind == Dsd::memory) {
-    const int b = dtype_bytes(d.type);
-    return m.sram.read(pe, d.base + uint32_t(int64_t(e) * d.stride * b), b);
-  }
+uint32_t read_source(Machine& m, uint32_t pe, const Dsd& d, int32_t step, uint32_t e, uint32_t t) {
+  if (d.kind == Dsd::memory) return m.sram.read(pe, d.base + uint32_t(int64_t(e) * step), dtype_bytes(d.type));
   Wavelet w;
   m.peek(d.base, t, w);
   m.pop(d.base, t);
   return w.data;
 }
 
-void write_dest(Machine& m, uint32_t pe, const Dsd& d, uint32_t e, uint32_t bits, uint32_t t,
-                ThreadCtx& ctx) {
+void write_dest(Machine& m, uint32_t pe, const Dsd& d, int32_t step, uint32_t e, uint32_t bits,
+                uint32_t t) {
   if (d.kind == Dsd::memory) {
-    const int b = dtype_bytes(d.type);
-    m.sram.write(pe, d.base + uint32_t(int64_t(e) * d.stride * b), b, bits);
+    m.sram.write(pe, d.base + uint32_t(int64_t(e) * step), dtype_bytes(d.type), bits);
     return;
   }
   m.push(d.base, Wavelet{bits, t + uint32_t(m.arch.ramp_latency)});
 }
 
-void compute_element(Machine& m, uint32_t pe, VecOp& op, uint32_t e, uint32_t t, ThreadCtx& ctx) {
+void compute_element(Machine& m, uint32_t pe, VecOp& op, uint32_t e, uint32_t t) {
   uint32_t raw[3];
   for (int i = 0; i < op.nsrc; ++i) {
-    raw[i] = op.src[i].kind == Dsd::none ? op.scalar[i] : read_source(m, pe, op.src[i], e, t);
+    raw[i] = op.src[i].kind == Dsd::none ? op.scalar[i] : read_source(m, pe, op.src[i], op.src_step[i], e, t);
   }
   uint32_t out;
   if (op.fast_f32) {
@@ -256,7 +279,7 @@ void compute_element(Machine& m, uint32_t pe, VecOp& op, uint32_t e, uint32_t t,
     out = dtype_is_float(op.dst.type) ? encode_value(op.dst.type, float_result(op.op, v))
                                       : int_result(op.op, op.dst.type, v);
   }
-  write_dest(m, pe, op.dst, e, out, t, ctx);
+  write_dest(m, pe, op.dst, op.dst_step, e, out, t);
 }
 
 }  // namespace
@@ -278,11 +301,11 @@ VecProgress progress_vector(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int&
   if (k < 0) return VecProgress::waiting_input;
   if (k == 0) return VecProgress::stalled;
   op.credit = credit;
-  for (int i = 0; i < op.nsrc; ++i) {
-    if (op.src[i].kind == Dsd::memory) reads_left -= accesses(k, per_access(m.arch, op.src[i]));
-  }
-  if (op.dst.kind == Dsd::memory) writes_left -= accesses(k, per_access(m.arch, op.dst));
-  for (int i = 0; i < k; ++i) compute_element(m, pe, op, op.done + uint32_t(i), t, ctx);
+  int reads = op.reads_one, writes = op.writes_one;
+  if (k > 1) port_accesses(op, k, reads, writes);
+  reads_left -= reads;
+  writes_left -= writes;
+  for (int i = 0; i < k; ++i) compute_element(m, pe, op, op.done + uint32_t(i), t);
   op.done += uint32_t(k);
   op.credit -= float(k);
   ctx.vector_elements += uint64_t(k);

@@ -7,18 +7,6 @@
 
 namespace wafer {
 
-int dtype_bytes(DType t) {
-  switch (t) {
-    case DType::f32:
-    case DType::i32:
-      return 4;
-    default:
-      return 2;
-  }
-}
-
-bool dtype_is_float(DType t) { return t == DType::f32 || t == DType::f16 || t == DType::bf16; }
-
 std::string_view dtype_name(DType t) {
   switch (t) {
     case DType::f32: return "f32";

@@ -25,6 +25,7 @@ constexpr int kPorts = 5;
 struct ColorSlot {
   uint8_t color = 0;
   uint8_t num_positions = 1;
+  uint8_t rx_mask = 0;                    // ports with an input channel (all positions)
   uint32_t first_position = 0;            // index into FabricMap::positions
   uint32_t rx_channel[kPorts];            // input channel per port, or kNoChannel
   uint32_t tx_channel[kPorts];            // destination channel per port, or kNoChannel

@@ -14,8 +14,10 @@ namespace wafer {
 
 enum class DType : uint8_t { f32, f16, bf16, i16, i32 };
 
-int dtype_bytes(DType t);
-bool dtype_is_float(DType t);
+constexpr int dtype_bytes(DType t) { return t == DType::f32 || t == DType::i32 ? 4 : 2; }
+constexpr bool dtype_is_float(DType t) {
+  return t == DType::f32 || t == DType::f16 || t == DType::bf16;
+}
 std::string_view dtype_name(DType t);
 std::optional<DType> parse_dtype(std::string_view name);
 

@@ -1,0 +1,48 @@
+// Observability outputs of a simulation: a timeline trace, a fabric heatmap, a stats summary.
+//
+// write_trace_json turns the Simulator's trace events into Chrome Trace Event JSON (one
+// complete event per task or vector-op span; a process per PE row, a thread per PE and
+// microthread; times in microseconds of simulated time at the arch clock), which Perfetto and
+// chrome://tracing load. write_heatmap_png draws each PE's busy fraction over the program
+// rectangle as a PNG (black for idle, a viridis ramp for activity, a legend bar on the right).
+// stats_summary and stats_json digest the per-PE and per-link counters into the same figures:
+// totals, busy/stall/idle fractions, the busiest PEs and per-direction link utilisation.
+#pragma once
+
+#include <string>
+
+#include "wafer/arch/arch.hpp"
+#include "wafer/sim/simulator.hpp"
+#include "wafer/support/error.hpp"
+
+namespace wafer::sim {
+
+// Writes the trace of `sim` (collected with Options::trace enabled) to `path`.
+Status write_trace_json(const Simulator& sim, const std::string& path);
+
+struct HeatmapOptions {
+  int min_width = 512;    // small grids are enlarged by an integer factor to at least this
+  int max_side = 1200;    // large grids are averaged over square blocks to fit this
+  bool legend = true;     // a colour bar (0 at the bottom, 1 at the top) right of the map
+};
+
+// Pixel geometry of a heatmap: each map pixel block covers block x block PEs (averaged) and
+// is drawn as scale x scale pixels; width/height are the whole image, legend included.
+struct HeatmapGeometry {
+  int block = 1;
+  int scale = 1;
+  int map_width = 0, map_height = 0;
+  int width = 0, height = 0;
+};
+HeatmapGeometry heatmap_geometry(int grid_width, int grid_height, const HeatmapOptions& options = {});
+
+// Writes the busy fraction (busy / cycles) of every PE in `stats` as a PNG at `path`.
+Status write_heatmap_png(const Stats& stats, const std::string& path,
+                         const HeatmapOptions& options = {});
+
+// A human summary of the counters; `arch` gives the clock for the time figure.
+std::string stats_summary(const Stats& stats, const arch::Arch& arch);
+// The same figures as one JSON object (text).
+std::string stats_json(const Stats& stats);
+
+}  // namespace wafer::sim

@@ -1,0 +1,504 @@
+// Observability outputs: Chrome Trace Event JSON, PNG heatmaps and stats digests.
+//
+// Trace: the events are sorted by (row, column, microthread, start, longest first) so the file
+// is the same for any thread count and nested spans (vector ops inside their task) come after
+// their parent; metadata events name one process per row and one thread per PE and
+// microthread. The file is streamed through a buffer, never built as a JSON tree, because a
+// trace may hold a million events. Heatmap: the busy fraction of each PE is averaged over
+// square blocks when the grid exceeds the size limit, or each PE is enlarged to an integer
+// square when it is small, mapped through a viridis ramp (black where no PE of a block did
+// anything), and written with libpng; libpng reports errors by longjmp, so the encoder is a
+// small C-style function that owns no C++ objects. Stats: one pass computes a Digest (ranges
+// of per-PE fractions, the busiest PEs, link utilisation per direction) that both the text
+// summary and the JSON object render.
+#include "wafer/sim/observe.hpp"
+
+#include <png.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <csetjmp>
+#include <cstdio>
+#include <cstring>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace wafer::sim {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Trace
+
+std::string quoted(const std::string& s) { return nlohmann::json(s).dump(); }
+
+// JSON-quoted names: task names per code (by task id) and opcode names.
+class TraceNames {
+ public:
+  explicit TraceNames(const ir::Program& program) : program_(program) {
+    for (const ir::Code& code : program.codes) {
+      std::vector<std::string> names;
+      for (const ir::Task& t : code.tasks) {
+        if (size_t(t.id) >= names.size()) names.resize(size_t(t.id) + 1);
+        names[size_t(t.id)] = quoted(t.name);
+      }
+      tasks_.push_back(std::move(names));
+    }
+  }
+
+  std::string task(const TraceEvent& ev) const {
+    const auto& names = tasks_[ev.code];
+    if (ev.task >= 0 && size_t(ev.task) < names.size() && !names[size_t(ev.task)].empty())
+      return names[size_t(ev.task)];
+    return quoted(fmt::format("task {}", ev.task));
+  }
+
+  std::string op(const TraceEvent& ev) const {
+    const ir::Code& code = program_.codes[ev.code];
+    if (size_t(ev.instr) >= code.instrs.size()) return quoted("vector op");
+    return quoted(ir::op_info(code.instrs[size_t(ev.instr)].op).name);
+  }
+
+ private:
+  const ir::Program& program_;
+  std::vector<std::vector<std::string>> tasks_;
+};
+
+int trace_tid(const TraceEvent& ev) { return ev.x * 16 + ev.microthread; }
+
+std::vector<TraceEvent> sorted_events(const std::vector<TraceEvent>& events) {
+  std::vector<TraceEvent> out = events;
+  std::sort(out.begin(), out.end(), [](const TraceEvent& a, const TraceEvent& b) {
+    return std::make_tuple(a.y, a.x, a.microthread, a.start, b.end, a.instr) <
+           std::make_tuple(b.y, b.x, b.microthread, b.start, a.end, b.instr);
+  });
+  return out;
+}
+
+// Writes text to a FILE through a buffer and remembers the first write error.
+class BufferedFile {
+ public:
+  explicit BufferedFile(std::FILE* f) : f_(f) {}
+  fmt::memory_buffer& buf() { return buf_; }
+  void flush_if_full() {
+    if (buf_.size() >= (1 << 20)) flush();
+  }
+  void flush() {
+    if (buf_.size() && std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size()) failed_ = true;
+    buf_.clear();
+  }
+  bool failed() const { return failed_; }
+
+ private:
+  std::FILE* f_;
+  fmt::memory_buffer buf_;
+  bool failed_ = false;
+};
+
+void append_metadata(BufferedFile& out, const std::vector<TraceEvent>& events) {
+  const TraceEvent* prev = nullptr;
+  for (const TraceEvent& ev : events) {
+    if (!prev || prev->y != ev.y) {
+      fmt::format_to(std::back_inserter(out.buf()),
+                     "{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":{0},\"args\":{{\"name\":"
+                     "\"row {0}\"}}}},\n{{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":{0},"
+                     "\"args\":{{\"sort_index\":{0}}}}},\n",
+                     ev.y);
+    }
+    if (!prev || prev->y != ev.y || prev->x != ev.x || prev->microthread != ev.microthread) {
+      const std::string thread = ev.microthread ? fmt::format("PE ({},{}) mt {}", ev.x, ev.y, ev.microthread)
+                                                : fmt::format("PE ({},{})", ev.x, ev.y);
+      fmt::format_to(std::back_inserter(out.buf()),
+                     "{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":{0},\"tid\":{1},\"args\":{{"
+                     "\"name\":\"{2}\"}}}},\n{{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":"
+                     "{0},\"tid\":{1},\"args\":{{\"sort_index\":{1}}}}},\n",
+                     ev.y, trace_tid(ev), thread);
+    }
+    prev = &ev;
+    out.flush_if_full();
+  }
+}
+
+void append_event(BufferedFile& out, const TraceEvent& ev, const TraceNames& names, double ghz) {
+  const double ts = double(ev.start) / (ghz * 1e3);
+  const double dur = double(ev.end - ev.start) / (ghz * 1e3);
+  auto it = std::back_inserter(out.buf());
+  if (ev.instr < 0) {
+    fmt::format_to(it,
+                   "{{\"name\":{},\"cat\":\"task\",\"ph\":\"X\",\"ts\":{},\"dur\":{},\"pid\":{},"
+                   "\"tid\":{},\"args\":{{\"cycles\":{}}}}}",
+                   names.task(ev), ts, dur, ev.y, trace_tid(ev), ev.end - ev.start);
+  } else {
+    fmt::format_to(it,
+                   "{{\"name\":{},\"cat\":\"vector\",\"ph\":\"X\",\"ts\":{},\"dur\":{},\"pid\":{},"
+                   "\"tid\":{},\"args\":{{\"cycles\":{},\"task\":{},\"instruction\":{}}}}}",
+                   names.op(ev), ts, dur, ev.y, trace_tid(ev), ev.end - ev.start, names.task(ev),
+                   ev.instr);
+  }
+}
+
+void write_trace(BufferedFile& out, const Simulator& sim) {
+  // Metadata lines end with a comma: they exist only when events follow them.
+  const std::vector<TraceEvent> events = sorted_events(sim.trace_events());
+  const TraceNames names(sim.program());
+  const double ghz = sim.arch().clock_ghz;
+  fmt::format_to(std::back_inserter(out.buf()), "{{\"traceEvents\":[\n");
+  append_metadata(out, events);
+  for (size_t i = 0; i < events.size(); ++i) {
+    append_event(out, events[i], names, ghz);
+    fmt::format_to(std::back_inserter(out.buf()), "{}\n", i + 1 < events.size() ? "," : "");
+    out.flush_if_full();
+  }
+  fmt::format_to(std::back_inserter(out.buf()),
+                 "],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{{\"arch\":{},\"clock_ghz\":{},"
+                 "\"dropped_events\":{}}}}}\n",
+                 quoted(sim.arch().name), ghz, sim.trace_dropped());
+  out.flush();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Heatmap
+
+using Rgb = std::array<uint8_t, 3>;
+
+// viridis at 0, 1/8, ..., 1 (matplotlib's map, as sampled by R's viridis(9)).
+constexpr std::array<Rgb, 9> kViridis = {{{68, 1, 84},
+                                          {71, 45, 123},
+                                          {59, 82, 139},
+                                          {44, 114, 142},
+                                          {33, 144, 140},
+                                          {39, 173, 129},
+                                          {93, 200, 99},
+                                          {170, 220, 50},
+                                          {253, 231, 37}}};
+
+Rgb viridis(double v) {
+  v = std::clamp(v, 0.0, 1.0) * double(kViridis.size() - 1);
+  const size_t i = std::min(size_t(v), kViridis.size() - 2);
+  const double f = v - double(i);
+  Rgb c;
+  for (int k = 0; k < 3; ++k)
+    c[k] = uint8_t(double(kViridis[i][k]) * (1 - f) + double(kViridis[i + 1][k]) * f + 0.5);
+  return c;
+}
+
+constexpr int kLegendWidth = 56;      // gap, bar and labels right of the map
+constexpr int kLegendMinHeight = 64;  // below this map height there is no legend
+constexpr int kBarX = 8, kBarWidth = 14, kLabelX = kBarX + kBarWidth + 4, kFontScale = 2;
+
+class Image {
+ public:
+  Image(int w, int h) : w_(w), h_(h), rgb_(size_t(w) * size_t(h) * 3, 255) {}
+  void set(int x, int y, Rgb c) {
+    if (x < 0 || y < 0 || x >= w_ || y >= h_) return;
+    std::copy(c.begin(), c.end(), rgb_.begin() + (ptrdiff_t(y) * w_ + x) * 3);
+  }
+  void fill(int x, int y, int w, int h, Rgb c) {
+    for (int j = y; j < y + h; ++j)
+      for (int i = x; i < x + w; ++i) set(i, j, c);
+  }
+  int width() const { return w_; }
+  int height() const { return h_; }
+  uint8_t* row(int y) { return rgb_.data() + ptrdiff_t(y) * w_ * 3; }
+
+ private:
+  int w_, h_;
+  std::vector<uint8_t> rgb_;
+};
+
+// A 3x5 pixel font for the legend labels: rows top to bottom, bit 2 the left column.
+std::array<uint8_t, 5> glyph(char c) {
+  switch (c) {
+    case '0': return {7, 5, 5, 5, 7};
+    case '1': return {2, 6, 2, 2, 7};
+    case '5': return {7, 4, 7, 1, 7};
+    case '.': return {0, 0, 0, 0, 2};
+    default: return {0, 0, 0, 0, 0};
+  }
+}
+
+void draw_text(Image& img, int x, int y, const std::string& text) {
+  for (char c : text) {
+    const auto g = glyph(c);
+    for (int r = 0; r < 5; ++r)
+      for (int col = 0; col < 3; ++col)
+        if (g[size_t(r)] & (4 >> col))
+          img.fill(x + col * kFontScale, y + r * kFontScale, kFontScale, kFontScale, {0, 0, 0});
+    x += 4 * kFontScale;
+  }
+}
+
+void draw_legend(Image& img, int map_width, int map_height) {
+  const int x0 = map_width + kBarX;
+  for (int y = 0; y < map_height; ++y)
+    img.fill(x0, y, kBarWidth, 1, viridis(1 - double(y) / double(map_height - 1)));
+  const int glyph_h = 5 * kFontScale;
+  draw_text(img, map_width + kLabelX, 0, "1");
+  draw_text(img, map_width + kLabelX, (map_height - glyph_h) / 2, "0.5");
+  draw_text(img, map_width + kLabelX, map_height - glyph_h, "0");
+}
+
+// Mean busy fraction over one block of PEs; negative when no PE of the block was busy.
+double block_activity(const Stats& s, int bx, int by, int block) {
+  double sum = 0;
+  int n = 0;
+  bool any = false;
+  for (int y = by * block; y < std::min(s.height, (by + 1) * block); ++y) {
+    for (int x = bx * block; x < std::min(s.width, (bx + 1) * block); ++x) {
+      const uint32_t busy = s.busy[size_t(y) * size_t(s.width) + size_t(x)];
+      any |= busy > 0;
+      sum += s.cycles ? double(busy) / double(s.cycles) : 0;
+      ++n;
+    }
+  }
+  return any ? sum / n : -1;
+}
+
+Image render_heatmap(const Stats& s, const HeatmapGeometry& g) {
+  Image img(g.width, g.height);
+  const int cells_w = g.map_width / g.scale, cells_h = g.map_height / g.scale;
+  for (int by = 0; by < cells_h; ++by) {
+    for (int bx = 0; bx < cells_w; ++bx) {
+      const double a = block_activity(s, bx, by, g.block);
+      img.fill(bx * g.scale, by * g.scale, g.scale, g.scale, a < 0 ? Rgb{0, 0, 0} : viridis(a));
+    }
+  }
+  if (g.width > g.map_width) draw_legend(img, g.map_width, g.map_height);
+  return img;
+}
+
+struct PngError {
+  char message[256] = "unknown error";
+};
+
+void on_png_error(png_structp png, png_const_charp message) {
+  auto* err = static_cast<PngError*>(png_get_error_ptr(png));
+  std::snprintf(err->message, sizeof err->message, "%s", message);
+  png_longjmp(png, 1);
+}
+
+void on_png_warning(png_structp, png_const_charp) {}
+
+// Encodes 8-bit RGB rows into `f`; holds no C++ objects, since libpng errors longjmp here.
+bool encode_png(std::FILE* f, int width, int height, png_bytepp rows, PngError* err) {
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, err, on_png_error, on_png_warning);
+  if (!png) return false;
+  png_infop info = png_create_info_struct(png);
+  if (!info) {
+    png_destroy_write_struct(&png, nullptr);
+    return false;
+  }
+  if (setjmp(png_jmpbuf(png))) {
+    png_destroy_write_struct(&png, &info);
+    return false;
+  }
+  png_init_io(png, f);
+  png_set_IHDR(png, info, png_uint_32(width), png_uint_32(height), 8, PNG_COLOR_TYPE_RGB,
+               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  png_write_image(png, rows);
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  return true;
+}
+
+Status write_png(const std::string& path, Image& img) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return make_error("cannot write heatmap '{}': {}", path, std::strerror(errno));
+  std::vector<png_bytep> rows(size_t(img.height()));
+  for (int y = 0; y < img.height(); ++y) rows[size_t(y)] = img.row(y);
+  PngError err;
+  const bool encoded = encode_png(f, img.width(), img.height(), rows.data(), &err);
+  const bool closed = std::fclose(f) == 0;
+  if (!encoded) return make_error("cannot write heatmap '{}': {}", path, err.message);
+  if (!closed) return make_error("cannot write heatmap '{}': {}", path, std::strerror(errno));
+  return Status::ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stats digest
+
+constexpr std::array<const char*, 5> kPortNames = {"N", "E", "S", "W", "ramp"};
+constexpr size_t kBusiestPes = 5;
+
+struct Range {
+  double min = 0, mean = 0, max = 0;
+};
+
+struct PeFigure {
+  int x = 0, y = 0;
+  double value = 0;
+};
+
+struct LinkFigure {
+  double mean = 0;
+  PeFigure max;  // the busiest PE for this direction
+};
+
+struct Digest {
+  int pes = 0;
+  Range busy, stall, idle;
+  std::vector<PeFigure> busiest;
+  std::array<LinkFigure, 5> links;
+  int busiest_port = 0;  // direction of the busiest link
+};
+
+Range range_of(const std::vector<double>& v) {
+  if (v.empty()) return {};
+  Range r{v[0], 0, v[0]};
+  for (double x : v) {
+    r.min = std::min(r.min, x);
+    r.max = std::max(r.max, x);
+    r.mean += x;
+  }
+  r.mean /= double(v.size());
+  return r;
+}
+
+std::vector<PeFigure> busiest_pes(const Stats& s, const std::vector<double>& busy) {
+  std::vector<size_t> order(busy.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  const size_t n = std::min(kBusiestPes, order.size());
+  std::partial_sort(order.begin(), order.begin() + ptrdiff_t(n), order.end(),
+                    [&](size_t a, size_t b) { return busy[a] > busy[b] || (busy[a] == busy[b] && a < b); });
+  std::vector<PeFigure> out;
+  for (size_t k = 0; k < n; ++k)
+    out.push_back({int(order[k] % size_t(s.width)), int(order[k] / size_t(s.width)), busy[order[k]]});
+  return out;
+}
+
+void digest_links(const Stats& s, Digest& d) {
+  const double cycles = s.cycles ? double(s.cycles) : 1;
+  for (size_t p = 0; p < 5; ++p) {
+    LinkFigure& l = d.links[p];
+    for (size_t i = 0; i < s.link_out.size(); ++i) {
+      const double u = double(s.link_out[i][p]) / cycles;
+      l.mean += u;
+      if (u > l.max.value) l.max = {int(i % size_t(s.width)), int(i / size_t(s.width)), u};
+    }
+    l.mean /= double(std::max<size_t>(1, s.link_out.size()));
+    if (l.max.value > d.links[size_t(d.busiest_port)].max.value) d.busiest_port = int(p);
+  }
+}
+
+Digest digest(const Stats& s) {
+  Digest d;
+  d.pes = int(s.busy.size());
+  const double cycles = s.cycles ? double(s.cycles) : 1;
+  std::vector<double> busy(s.busy.size()), stall(s.busy.size()), idle(s.busy.size());
+  for (size_t i = 0; i < s.busy.size(); ++i) {
+    busy[i] = double(s.busy[i]) / cycles;
+    stall[i] = double(s.stall[i]) / cycles;
+    idle[i] = s.cycles ? std::max(0.0, 1 - busy[i] - stall[i]) : 0;
+  }
+  d.busy = range_of(busy);
+  d.stall = range_of(stall);
+  d.idle = range_of(idle);
+  d.busiest = busiest_pes(s, busy);
+  digest_links(s, d);
+  return d;
+}
+
+std::string range_row(const char* name, const Range& r) {
+  return fmt::format("  {:<8}{:>9.3f}{:>9.3f}{:>9.3f}\n", name, r.min, r.mean, r.max);
+}
+
+std::string pe_name(const PeFigure& p) { return fmt::format("({},{})", p.x, p.y); }
+
+std::string link_rows(const Digest& d) {
+  std::string s = fmt::format("link utilisation (wavelets per cycle per port)\n  {:<8}{:>9}{:>9}  {}\n",
+                              "port", "mean", "max", "at PE");
+  for (size_t p = 0; p < 5; ++p) {
+    const LinkFigure& l = d.links[p];
+    s += fmt::format("  {:<8}{:>9.3f}{:>9.3f}  {}\n", kPortNames[p], l.mean, l.max.value,
+                     l.max.value > 0 ? pe_name(l.max) : "-");
+  }
+  const LinkFigure& top = d.links[size_t(d.busiest_port)];
+  if (top.max.value > 0)
+    s += fmt::format("busiest link: {} port of PE {}, {:.3f} wavelets/cycle\n",
+                     kPortNames[size_t(d.busiest_port)], pe_name(top.max), top.max.value);
+  return s;
+}
+
+nlohmann::ordered_json range_json(const Range& r) {
+  return {{"min", r.min}, {"mean", r.mean}, {"max", r.max}};
+}
+
+nlohmann::ordered_json pe_json(const PeFigure& p, const char* key) {
+  return {{"x", p.x}, {"y", p.y}, {key, p.value}};
+}
+
+}  // namespace
+
+Status write_trace_json(const Simulator& sim, const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return make_error("cannot write trace '{}': {}", path, std::strerror(errno));
+  BufferedFile out(f);
+  write_trace(out, sim);
+  const bool closed = std::fclose(f) == 0;
+  if (out.failed() || !closed) return make_error("cannot write trace '{}': {}", path, std::strerror(errno));
+  return Status::ok();
+}
+
+HeatmapGeometry heatmap_geometry(int grid_width, int grid_height, const HeatmapOptions& o) {
+  HeatmapGeometry g;
+  const int side = std::max({grid_width, grid_height, 1});
+  g.block = (side + o.max_side - 1) / o.max_side;
+  const int cells_w = (std::max(grid_width, 1) + g.block - 1) / g.block;
+  const int cells_h = (std::max(grid_height, 1) + g.block - 1) / g.block;
+  if (g.block == 1) g.scale = std::max(1, std::min((o.min_width + cells_w - 1) / cells_w, o.max_side / cells_h));
+  g.map_width = cells_w * g.scale;
+  g.map_height = cells_h * g.scale;
+  const bool legend = o.legend && g.map_height >= kLegendMinHeight;
+  g.width = g.map_width + (legend ? kLegendWidth : 0);
+  g.height = g.map_height;
+  return g;
+}
+
+Status write_heatmap_png(const Stats& stats, const std::string& path, const HeatmapOptions& options) {
+  if (stats.busy.empty() || stats.busy.size() != size_t(stats.width) * size_t(stats.height))
+    return make_error("cannot write heatmap '{}': no per-PE counters (stats collection was off)", path);
+  Image img = render_heatmap(stats, heatmap_geometry(stats.width, stats.height, options));
+  return write_png(path, img);
+}
+
+std::string stats_summary(const Stats& s, const arch::Arch& arch) {
+  std::string out = fmt::format("stats: {} cycles ({:.6g} us at {} GHz, {}), {}x{} PEs\n", s.cycles,
+                                arch.seconds(s.cycles) * 1e6, arch.clock_ghz, arch.name, s.width, s.height);
+  out += fmt::format("  instructions     {}\n  vector elements  {}\n  wavelets moved   {}\n",
+                     s.instructions, s.vector_elements, s.wavelets_moved);
+  if (s.busy.empty()) return out + "no per-PE counters (stats collection was off)\n";
+  const Digest d = digest(s);
+  out += fmt::format("PE time (fraction of cycles)\n  {:<8}{:>9}{:>9}{:>9}\n", "", "min", "mean", "max");
+  out += range_row("busy", d.busy) + range_row("stall", d.stall) + range_row("idle", d.idle);
+  out += "busiest PEs:";
+  for (const PeFigure& p : d.busiest) out += fmt::format(" {} {:.3f}", pe_name(p), p.value);
+  return out + "\n" + link_rows(d);
+}
+
+std::string stats_json(const Stats& s) {
+  nlohmann::ordered_json j = {{"cycles", s.cycles},
+                              {"pes", s.busy.size()},
+                              {"instructions", s.instructions},
+                              {"vector_elements", s.vector_elements},
+                              {"wavelets_moved", s.wavelets_moved}};
+  if (s.busy.empty()) return j.dump();
+  const Digest d = digest(s);
+  j["busy"] = range_json(d.busy);
+  j["stall"] = range_json(d.stall);
+  j["idle"] = range_json(d.idle);
+  j["busiest_pes"] = nlohmann::ordered_json::array();
+  for (const PeFigure& p : d.busiest) j["busiest_pes"].push_back(pe_json(p, "busy"));
+  nlohmann::ordered_json links = nlohmann::ordered_json::object();
+  for (size_t p = 0; p < 5; ++p)
+    links[kPortNames[p]] = {{"mean", d.links[p].mean}, {"max", pe_json(d.links[p].max, "utilisation")}};
+  j["links"] = links;
+  j["busiest_link"] = pe_json(d.links[size_t(d.busiest_port)].max, "utilisation");
+  j["busiest_link"]["port"] = kPortNames[size_t(d.busiest_port)];
+  return j.dump();
+}
+
+}  // namespace wafer::sim

@@ -1,0 +1,157 @@
+// `wafer kernel NAME`: runs one kernel of the library on the simulator and checks its answer.
+//
+// The kernel is built for the chosen arch and grid with seeded random data, simulated, and
+// compared with its CPU reference (kernels::run_kernel). Text output echoes the resolved
+// configuration, then cycles, simulated seconds at the arch clock, host-copy cycles, the
+// error, whether it verified, and the speed line; --json prints one object with a fixed set of
+// keys. The exit code is 0 only when the result verified. `wafer kernel --list` lists kernels.
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "run_flags.hpp"
+#include "wafer/kernels/kernels.hpp"
+
+namespace wafer::cli {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+struct KernelFlags {
+  std::string name;
+  std::string arch = "wse3";
+  std::string grid = "4x4";
+  int64_t m = 0, n = 0;
+  std::string dtype = "fp32";
+  uint64_t seed = 1;
+  bool list = false;
+  RunFlags run;
+};
+
+int list_kernels(bool json) {
+  Json list = Json::array();
+  for (const kernels::KernelInfo& k : kernels::kernel_list()) {
+    if (json)
+      list.push_back({{"name", k.name}, {"sizes", k.sizes}, {"summary", k.summary}});
+    else
+      fmt::print("{:<14}{:<10}{}\n", k.name, k.sizes, k.summary);
+  }
+  if (json) fmt::print("{}\n", Json({{"kernels", list}}).dump(2));
+  return 0;
+}
+
+Expected<kernels::KernelParams> make_params(const KernelFlags& f, const arch::Arch& a) {
+  auto grid = parse_grid(f.grid, a);
+  if (!grid) return grid.status().with_context("--grid");
+  kernels::KernelParams p;
+  p.kernel = f.name;
+  p.grid_w = grid->first;
+  p.grid_h = grid->second;
+  p.m = f.m;
+  p.n = f.n;
+  p.dtype = *parse_dtype(f.dtype);
+  p.seed = f.seed;
+  return p;
+}
+
+// "m=64, n=default" for the size flags the kernel takes.
+std::string describe_sizes(const kernels::KernelParams& p) {
+  const kernels::KernelInfo* k = kernels::find_kernel(p.kernel);
+  const std::string sizes = k ? k->sizes : "";
+  std::string out;
+  auto add = [&](const char* flag, const char* name, int64_t v) {
+    if (sizes.find(flag) == std::string::npos) return;
+    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", name, v ? std::to_string(v) : "default");
+  };
+  add("--m", "m", p.m);
+  add("--n", "n", p.n);
+  return out.empty() ? "none" : out;
+}
+
+void print_config(const KernelFlags& f, const kernels::KernelParams& p, const arch::Arch& a) {
+  fmt::print("kernel:        {}\n", p.kernel);
+  fmt::print("arch:          {}\n", describe_arch(a));
+  fmt::print("grid:          {}x{} ({} PEs)\n", p.grid_w, p.grid_h, int64_t(p.grid_w) * p.grid_h);
+  fmt::print("sizes:         {}\n", describe_sizes(p));
+  fmt::print("dtype:         {}\n", f.dtype);
+  fmt::print("threads:       {}{}\n", resolved_threads(f.run.threads), f.run.threads ? "" : " (all cores)");
+  fmt::print("seed:          {}\n\n", p.seed);
+  std::fflush(stdout);
+}
+
+void print_result(const kernels::KernelResult& r, const arch::Arch& a) {
+  fmt::print("cycles:        {}\n", r.cycles);
+  fmt::print("seconds:       {:.6g} at {} GHz\n", r.seconds, a.clock_ghz);
+  fmt::print("io cycles:     {} (host copies, not in cycles)\n", r.io_cycles);
+  fmt::print("max rel error: {:.3g}\n", r.max_rel_error);
+  fmt::print("verified:      {}\n", r.verified ? "yes" : "no");
+  sim::RunResult run{r.cycles, r.active_pe_cycles, r.sim_wall_seconds, r.threads};
+  fmt::print("{}\n", speed_line(r.cycles, int64_t(r.grid_w) * r.grid_h, run));
+}
+
+void print_json(const kernels::KernelResult& r) {
+  Json out = {{"kernel", r.kernel},
+              {"arch", r.arch},
+              {"grid", fmt::format("{}x{}", r.grid_w, r.grid_h)},
+              {"cycles", r.cycles},
+              {"seconds", r.seconds},
+              {"max_rel_error", r.max_rel_error},
+              {"verified", r.verified},
+              {"sim_wall_seconds", r.sim_wall_seconds},
+              {"pe_cycles_per_s", r.pe_cycles_per_s}};
+  fmt::print("{}\n", out.dump(2));
+}
+
+int run_kernel_cmd(const KernelFlags& f) {
+  if (f.list) return list_kernels(f.run.json);
+  if (f.name.empty()) return report_error("kernel: no kernel named (see 'wafer kernel --list')");
+  auto a = arch::load_arch(f.arch);
+  if (!a) return report_error(a.status());
+  auto params = make_params(f, *a);
+  if (!params) return report_error(params.status());
+  auto options = sim_options(f.run);
+  if (!options) return report_error(options.status());
+  if (!f.run.json) print_config(f, *params, *a);
+  std::unique_ptr<sim::Simulator> sim;
+  auto r = kernels::run_kernel(*a, *params, *options, f.run.wants_simulator() ? &sim : nullptr);
+  if (!r) return report_error(r.status());
+  if (f.run.json)
+    print_json(*r);
+  else
+    print_result(*r, *a);
+  if (sim) {
+    Status st = write_observations(*sim, f.run);
+    if (!st) return report_error(st);
+  }
+  if (!r->verified)
+    return report_error(fmt::format("{}: result not verified (max relative error {:.3g})", r->kernel,
+                                    r->max_rel_error));
+  return 0;
+}
+
+}  // namespace
+
+void add_kernel(CLI::App& app, Runner& run) {
+  auto f = std::make_shared<KernelFlags>();
+  CLI::App* cmd = app.add_subcommand("kernel", "run a library kernel on the simulator and check it");
+  cmd->add_option("name", f->name, "kernel name (see --list)");
+  cmd->add_flag("--list", f->list, "list the kernels and the size flags each takes");
+  cmd->add_option("--arch", f->arch, "preset name (wse2, wse3) or arch file (.toml, .json)")->capture_default_str();
+  cmd->add_option("--grid", f->grid, "PEs as WxH (columns x rows) or 'full' for the whole fabric")
+      ->check(grid_validator())
+      ->capture_default_str();
+  cmd->add_option("--m", f->m, "rows of the problem (0: the kernel's default)")->check(count_validator());
+  cmd->add_option("--n", f->n, "elements per PE or columns (0: the kernel's default)")->check(count_validator());
+  cmd->add_option("--dtype", f->dtype, "element type: fp32, fp16 or bf16")
+      ->check(float_dtype_validator())
+      ->capture_default_str();
+  cmd->add_option("--seed", f->seed, "seed of the random input data")->check(count_validator())->capture_default_str();
+  add_run_flags(*cmd, f->run);
+  cmd->callback([&run, f] { run = [f] { return run_kernel_cmd(*f); }; });
+}
+
+}  // namespace wafer::cli

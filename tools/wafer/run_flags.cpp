@@ -1,0 +1,206 @@
+// Flags and outputs shared by the verbs that run the simulator; see run_flags.hpp.
+//
+// Numbers are parsed with std::from_chars over the whole text, so "12x" or "" is rejected
+// rather than read as a prefix. A validator returns CLI11's error text (CLI11 prefixes the
+// flag name); the same parse functions later give the values, so the two never disagree.
+#include "run_flags.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "wafer/sim/observe.hpp"
+
+namespace wafer::cli {
+
+namespace {
+
+template <typename T>
+std::optional<T> parse_number(const std::string& text) {
+  T v{};
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
+  return v;
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == sep) {
+      parts.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return parts;
+}
+
+template <typename T>
+CLI::Validator validator_of(const char* description, T parse) {
+  return CLI::Validator(
+      [parse](std::string& text) -> std::string {
+        auto r = parse(text);
+        return r ? std::string() : r.message();
+      },
+      description);
+}
+
+}  // namespace
+
+Expected<std::pair<int, int>> parse_grid(const std::string& text, const arch::Arch& a) {
+  if (text == "full") return std::make_pair(a.fabric_width, a.fabric_height);
+  const auto parts = split(text, 'x');
+  const auto w = parts.size() == 2 ? parse_number<int>(parts[0]) : std::nullopt;
+  const auto h = parts.size() == 2 ? parse_number<int>(parts[1]) : std::nullopt;
+  if (!w || !h || *w < 1 || *h < 1)
+    return make_error("expected WxH (columns x rows, e.g. 4x4) or 'full', got '{}'", text);
+  return std::make_pair(*w, *h);
+}
+
+Expected<ir::Rect> parse_region(const std::string& text) {
+  const auto parts = split(text, ',');
+  std::vector<int> v;
+  for (const std::string& p : parts) {
+    auto n = parse_number<int>(p);
+    if (n && *n >= 0) v.push_back(*n);
+  }
+  if (parts.size() != 4 || v.size() != 4 || v[2] < 1 || v[3] < 1)
+    return make_error("expected x,y,w,h (PE column, row, width, height; w and h at least 1), got '{}'", text);
+  return ir::Rect{v[0], v[1], v[2], v[3]};
+}
+
+Expected<std::pair<uint64_t, uint64_t>> parse_window(const std::string& text) {
+  const auto parts = split(text, ',');
+  const auto from = parts.size() == 2 ? parse_number<uint64_t>(parts[0]) : std::nullopt;
+  const auto to = parts.size() == 2 && parts[1].empty() ? std::optional<uint64_t>(UINT64_MAX)
+                  : parts.size() == 2                   ? parse_number<uint64_t>(parts[1])
+                                                        : std::nullopt;
+  if (!from || !to || *from >= *to)
+    return make_error("expected from,to in cycles with from < to (to may be empty: no end), got '{}'", text);
+  return std::make_pair(*from, *to);
+}
+
+CLI::Validator count_validator() {
+  return validator_of("COUNT", [](const std::string& t) -> Expected<uint64_t> {
+    auto n = parse_number<uint64_t>(t);
+    if (!n) return make_error("expected a non-negative integer, got '{}'", t);
+    return *n;
+  });
+}
+
+CLI::Validator grid_validator() {
+  return validator_of("WxH|full", [](const std::string& t) { return parse_grid(t, arch::Arch{}); });
+}
+
+CLI::Validator float_dtype_validator() {
+  return validator_of("fp32|fp16|bf16", [](const std::string& t) -> Expected<DType> {
+    auto d = parse_dtype(t);
+    if (!d || !dtype_is_float(*d)) return make_error("unknown dtype '{}' (expected fp32, fp16 or bf16)", t);
+    return *d;
+  });
+}
+
+CLI::Validator choice_validator(std::vector<std::string> choices) {
+  std::string names;
+  for (const std::string& c : choices) names += (names.empty() ? "" : "|") + c;
+  return validator_of(names.c_str(), [choices, names](const std::string& t) -> Expected<std::string> {
+    if (std::find(choices.begin(), choices.end(), t) == choices.end())
+      return make_error("expected one of {}, got '{}'", names, t);
+    return t;
+  });
+}
+
+Expected<std::vector<int>> parse_thread_list(const std::string& text) {
+  std::vector<int> list;
+  for (const std::string& part : split(text, ',')) {
+    auto n = parse_number<int>(part);
+    if (!n || *n < 1) return make_error("expected thread counts of at least 1 separated by commas, got '{}'", text);
+    list.push_back(*n);
+  }
+  return list;
+}
+
+CLI::Validator thread_list_validator() { return validator_of("LIST", parse_thread_list); }
+
+void add_run_flags(CLI::App& cmd, RunFlags& f) {
+  cmd.add_option("--threads", f.threads, "host threads (0: all cores)")->check(count_validator())->capture_default_str();
+  cmd.add_option("--max-cycles", f.max_cycles, "stop a run that takes more fabric cycles than this")
+      ->check(count_validator())
+      ->capture_default_str();
+  cmd.add_flag("--json", f.json, "print one JSON object instead of text");
+  cmd.add_flag("--stats", f.stats, "print per-PE and per-link statistics after the result");
+  cmd.add_option("--trace", f.trace, "write a Chrome Trace Event / Perfetto JSON timeline to FILE");
+  cmd.add_option("--trace-region", f.trace_region, "trace only the PEs of x,y,w,h")
+      ->check(validator_of("x,y,w,h", parse_region));
+  cmd.add_option("--trace-window", f.trace_window, "trace only spans overlapping cycles [from,to)")
+      ->check(validator_of("from,to", parse_window));
+  cmd.add_option("--trace-max-events", f.trace_max_events, "keep at most N trace events (more are counted)")
+      ->check(count_validator())
+      ->capture_default_str();
+  cmd.add_option("--heatmap", f.heatmap, "write a PNG of each PE's busy fraction to FILE");
+}
+
+Expected<sim::Options> sim_options(const RunFlags& f) {
+  sim::Options o;
+  o.threads = f.threads;
+  o.max_cycles = f.max_cycles;
+  o.progress = isatty(STDERR_FILENO) != 0;
+  o.collect_stats = true;
+  o.trace.enabled = !f.trace.empty();
+  o.trace.max_events = size_t(f.trace_max_events);
+  if (!f.trace_region.empty()) {
+    auto r = parse_region(f.trace_region);
+    if (!r) return r.status().with_context("--trace-region");
+    o.trace.region = *r;
+  }
+  if (!f.trace_window.empty()) {
+    auto w = parse_window(f.trace_window);
+    if (!w) return w.status().with_context("--trace-window");
+    o.trace.from_cycle = w->first;
+    o.trace.to_cycle = w->second;
+  }
+  return o;
+}
+
+Status write_observations(const sim::Simulator& sim, const RunFlags& f) {
+  if (!f.trace.empty()) {
+    WAFER_TRY(sim::write_trace_json(sim, f.trace));
+    fmt::print(stderr, "wafer: wrote trace {} ({} events, {} dropped over --trace-max-events)\n", f.trace,
+               sim.trace_events().size(), sim.trace_dropped());
+  }
+  if (!f.heatmap.empty()) {
+    WAFER_TRY(sim::write_heatmap_png(sim.stats(), f.heatmap));
+    const auto g = sim::heatmap_geometry(sim.stats().width, sim.stats().height);
+    const std::string unit = g.block > 1 ? fmt::format("a pixel averages {0}x{0} PEs", g.block)
+                                         : fmt::format("a PE is {0}x{0} px", g.scale);
+    fmt::print(stderr, "wafer: wrote heatmap {} ({}x{} px, {})\n", f.heatmap, g.width, g.height, unit);
+  }
+  if (f.stats) {
+    std::fflush(stdout);
+    fmt::print(f.json ? stderr : stdout, "\n{}", sim::stats_summary(sim.stats(), sim.arch()));
+  }
+  return Status::ok();
+}
+
+std::string speed_line(uint64_t cycles, int64_t pes, const sim::RunResult& run) {
+  const double wall = std::max(run.wall_seconds, 1e-9);
+  return fmt::format("speed: {} cycles, {} PEs, {:.3f} s wall, {:.2e} PE-cycles/s, {:.2e} active PE-cycles/s, {} thread{}",
+                     cycles, pes, run.wall_seconds, double(pes) * double(cycles) / wall,
+                     double(run.active_pe_cycles) / wall, run.threads, run.threads == 1 ? "" : "s");
+}
+
+int resolved_threads(int requested) {
+  return requested > 0 ? requested : int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+std::string describe_arch(const arch::Arch& a) {
+  return fmt::format("{} ({}x{} PEs, {} GHz)", a.name, a.fabric_width, a.fabric_height, a.clock_ghz);
+}
+
+}  // namespace wafer::cli

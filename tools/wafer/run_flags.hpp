@@ -1,0 +1,68 @@
+// Flags and outputs shared by the verbs that run the simulator (`kernel`, `sim`, `bench`).
+//
+// RunFlags holds the engine and observability flags (--threads, --max-cycles, --json, --stats,
+// --trace and its filters, --heatmap); add_run_flags registers them on a verb, sim_options
+// turns them into sim::Options, and write_observations writes the trace and heatmap files and
+// prints the stats summary after a run. The validators make bad values (a non-numeric count,
+// a grid like "3y4", an unknown dtype, a malformed region or window) usage errors that name
+// the flag. speed_line formats the speed report every run ends with.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "wafer/arch/arch.hpp"
+#include "wafer/ir/program.hpp"
+#include "wafer/sim/simulator.hpp"
+#include "wafer/support/error.hpp"
+
+namespace wafer::cli {
+
+struct RunFlags {
+  int threads = 0;
+  uint64_t max_cycles = 100'000'000;
+  bool json = false;
+  bool stats = false;
+  std::string trace;            // output file, empty: no trace
+  std::string trace_region;     // "x,y,w,h"
+  std::string trace_window;     // "from,to" in cycles
+  uint64_t trace_max_events = 1'000'000;
+  std::string heatmap;          // output file, empty: no heatmap
+
+  // Whether the caller must keep the Simulator after the run for write_observations.
+  bool wants_simulator() const { return stats || !trace.empty() || !heatmap.empty(); }
+};
+
+void add_run_flags(CLI::App& cmd, RunFlags& flags);
+// The engine options for these flags; progress is shown only when stderr is a terminal.
+Expected<sim::Options> sim_options(const RunFlags& flags);
+// Writes the trace and heatmap files (saying where on stderr) and prints the stats summary
+// (on stdout, or on stderr in --json mode so that stdout holds only the JSON object).
+Status write_observations(const sim::Simulator& sim, const RunFlags& flags);
+
+// "speed: 6094 cycles, 4096 PEs, 0.902 s wall, 2.77e+07 PE-cycles/s, ..., 2 threads".
+std::string speed_line(uint64_t cycles, int64_t pes, const sim::RunResult& run);
+// Threads a run with `requested` threads (0: all cores) asks for.
+int resolved_threads(int requested);
+// "wse3 (762x1172 PEs, 1.1 GHz)".
+std::string describe_arch(const arch::Arch& a);
+
+// Grid "WxH" (columns x rows) or "full" (the arch's whole fabric).
+Expected<std::pair<int, int>> parse_grid(const std::string& text, const arch::Arch& a);
+Expected<ir::Rect> parse_region(const std::string& text);
+Expected<std::pair<uint64_t, uint64_t>> parse_window(const std::string& text);
+
+// Validators for CLI11 options: each failure message names what was expected.
+CLI::Validator count_validator();  // a non-negative integer
+CLI::Validator grid_validator();   // WxH or full
+CLI::Validator float_dtype_validator();
+CLI::Validator choice_validator(std::vector<std::string> choices);
+// A comma-separated list of thread counts, each at least 1 ("1,2,4").
+Expected<std::vector<int>> parse_thread_list(const std::string& text);
+CLI::Validator thread_list_validator();
+
+}  // namespace wafer::cli
