@@ -418,9 +418,6 @@ std::string describe(const Token& t) {
   if (t.kind == Tok::newline) return "end of line";
   std::string text(t.text.substr(0, 40));
   if (t.text.size() > 40) text += "...";
-  for (char& c : text) {
-    if (uint8_t(c) < 0x20 || c == 0x7f) c = '?';
-  }
   return fmt::format("'{}'", text);
 }
 
@@ -474,7 +471,11 @@ class Parser {
 
   // ---- errors
 
-  Status fail_at(uint32_t line, uint32_t col, const std::string& message) const {
+  // Messages stay on one line: control characters of quoted names show as '?'.
+  Status fail_at(uint32_t line, uint32_t col, std::string message) const {
+    for (char& c : message) {
+      if (uint8_t(c) < 0x20 || c == 0x7f) c = '?';
+    }
     return Status::error(fmt::format("{}:{}:{}: {}", file_, line, col, message));
   }
   // An error at `t`; at a lexer error token, the lexer's message wins.
@@ -1159,6 +1160,8 @@ class Printer {
                           s.count));
     }
     mark_targets(code);
+    task_names_.clear();
+    for (const Task& t : code.tasks) task_names_.emplace(t.id, t.name);  // the first of an id
     if (blocks_fit(code)) {
       print_blocks(code);
     } else {
@@ -1232,14 +1235,14 @@ class Printer {
     if (in.async) s += " async";
     if (in.on_done != OnDone::none) {
       s += in.on_done == OnDone::activate ? " then activate " : " then unblock ";
-      s += task_name(code, in.done_task);
+      s += task_name(in.done_task);
     }
     return s;
   }
 
-  std::string task_name(const Code& code, int id) const {
-    const Task* t = code.task_by_id(id);
-    return t ? quoted_name(t->name) : fmt::format("{}", id);
+  std::string task_name(int id) const {
+    auto it = task_names_.find(id);
+    return it != task_names_.end() ? quoted_name(it->second) : fmt::format("{}", id);
   }
 
   std::string operand_text(const Code& code, const Operand& o) const {
@@ -1252,7 +1255,7 @@ class Printer {
         return o.imm_is_float ? real_text(bits_to_f32(uint32_t(o.value)), true)
                               : fmt::format("{}", o.value);
       case Operand::Kind::label: return label_name(code, o.value);
-      case Operand::Kind::task: return task_name(code, o.value);
+      case Operand::Kind::task: return task_name(o.value);
       case Operand::Kind::color: return fmt::format("{}", o.value);
       case Operand::Kind::sym:
         if (o.value >= 0 && size_t(o.value) < code.symbols.size()) {
@@ -1313,7 +1316,8 @@ class Printer {
 
   const Program& p_;
   std::string out_;
-  std::vector<bool> target_;
+  std::vector<bool> target_;                     // instructions that labels name
+  std::map<int, std::string_view> task_names_;  // task id -> name, in the current code
 };
 
 }  // namespace

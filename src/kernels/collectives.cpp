@@ -89,7 +89,7 @@ Expected<KernelCase> build_row_reduce(const arch::Arch& arch, const KernelParams
   const Axis axis = Axis::row();
   const ir::Rect grid{0, 0, p.grid_w, p.grid_h};
   if (tree && tree_levels(p.grid_w) > arch.colors) {
-    return make_error("reduce-tree needs {} colors for a row of {} PEs; the arch has {}",
+    return make_error("needs {} colors for a row of {} PEs; the arch has {}",
                       tree_levels(p.grid_w), p.grid_w, arch.colors);
   }
   VectorProgram vp(n, p.dtype);

@@ -60,12 +60,12 @@ Expected<KernelCase> build_gemv(const arch::Arch& arch, const KernelParams& p) {
   WAFER_TRY(check_grid(arch, p));
   const int64_t M = p.m ? p.m : 32 * int64_t(p.grid_h);
   const int64_t N = p.n ? p.n : 32 * int64_t(p.grid_w);
-  if (M % p.grid_h != 0) return make_error("gemv: --m {} must be a multiple of the grid height {}", M, p.grid_h);
-  if (N % p.grid_w != 0) return make_error("gemv: --n {} must be a multiple of the grid width {}", N, p.grid_w);
+  if (M % p.grid_h != 0) return make_error("--m {} must be a multiple of the grid height {}", M, p.grid_h);
+  if (N % p.grid_w != 0) return make_error("--n {} must be a multiple of the grid width {}", N, p.grid_w);
   const int64_t mb = M / p.grid_h, nb = N / p.grid_w;
   const int64_t bytes = (mb * nb + nb + 2 * mb) * dtype_bytes(p.dtype);
   if (bytes > arch.sram_bytes - 4096) {
-    return make_error("gemv: a {}x{} block per PE needs {} bytes of SRAM but the arch has {} per PE "
+    return make_error("a {}x{} block per PE needs {} bytes of SRAM but the arch has {} per PE "
                       "(leave 4096 for code); use a larger grid or smaller --m/--n",
                       mb, nb, bytes, arch.sram_bytes);
   }

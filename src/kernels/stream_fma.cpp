@@ -14,7 +14,7 @@ using ir::Opcode;
 
 Expected<KernelCase> build_stream_fma(const arch::Arch& arch, const KernelParams& p) {
   WAFER_TRY(check_grid(arch, p));
-  if (p.grid_w < 2) return make_error("stream-fma needs a grid at least 2 PEs wide");
+  if (p.grid_w < 2) return make_error("needs a grid at least 2 PEs wide");
   const int64_t n = p.n ? p.n : 2048;
   WAFER_TRY(check_size("--n", n, 1, max_elements(arch, p.dtype, 0) / 3));
   const ir::Rect grid{0, 0, p.grid_w, p.grid_h};

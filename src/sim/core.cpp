@@ -230,7 +230,13 @@ struct Exec {
         if (branch_taken(op, int32_t(source(a[0])), int32_t(source(a[1])))) next = uint32_t(a[2].value);
         break;
       case Opcode::jmp: next = uint32_t(a[0].value); break;
-      case Opcode::activate: core.activated |= 1ull << a[0].value; break;
+      case Opcode::activate:
+        if (!(info.local_mask & (1ull << a[0].value))) {
+          fail(fmt::format("activate of task id {}, which is not a local or control task", a[0].value));
+          return true;
+        }
+        core.activated |= 1ull << a[0].value;
+        break;
       case Opcode::block: core.blocked |= 1ull << a[0].value; break;
       case Opcode::unblock: core.blocked &= ~(1ull << a[0].value); break;
       case Opcode::ret: end_task(); return true;
@@ -263,8 +269,13 @@ struct Exec {
       if (!m.peek(c, t, w)) continue;
       if (w.control()) {
         m.pop(c, t);
-        core.activated |= 1ull << (w.data & 63);
         ++ctx.progress;
+        if (w.data >= 64 || !(info.local_mask & (1ull << w.data))) {
+          fail(fmt::format("a control wavelet on color {} carries task id {}, but code '{}' has no "
+                           "local or control task with that id", m.map.slots[i].color, w.data, code.name));
+          return false;
+        }
+        core.activated |= 1ull << w.data;
         continue;
       }
       const int task = info.data_task_for_color[m.map.slots[i].color];

@@ -88,8 +88,7 @@ Machine::Machine(const arch::Arch& a, const ir::Program& p, fabric::FabricMap fm
   }
   buf_shift = log2_ceil(max_cap);
   buffers.resize(size_t(nch) << buf_shift);
-  slot_position.assign(map.slots.size(), 0);
-  slot_rr.assign(map.slots.size(), 0);
+  slot_state.assign(map.slots.size(), SlotState{});
   cores.resize(pes);
   for (const ir::Placement& pl : program.placements) {
     uint64_t blocked = 0;

@@ -61,6 +61,7 @@ struct VecOp {
   uint32_t length = 0;
   uint32_t start = 0;
   uint16_t setup_left = 0;
+  uint16_t port_wait = 0;  // cycles an element still holds the memory ports
   int16_t task = -1;
   float lanes = 1;
   float credit = 0;
@@ -88,7 +89,7 @@ struct Core {
   uint32_t wavelet = 0;    // data of the wavelet that started the running data task
   uint32_t task_start = 0;
   uint32_t asleep_since = kNone;  // cycle the core went to sleep waiting for input (stats)
-  uint8_t async_active = 0;
+  uint16_t async_active = 0;
   VecOp main;
   std::unique_ptr<VecOp[]> micro;  // arch.microthreads entries, allocated on first async op
 };
@@ -119,8 +120,13 @@ class Machine {
   std::unique_ptr<Channel[]> channels;
   std::vector<Wavelet> buffers;  // channel c's ring: [c << buf_shift, (c+1) << buf_shift)
   uint32_t buf_shift = 3;
-  std::vector<uint8_t> slot_position;  // current switch position per color slot
-  std::vector<uint8_t> slot_rr;        // round-robin start port per color slot
+  // Per color slot: current switch position and the input port served first next time.
+  // (16-bit fields: byte-sized stores would make the compiler assume they alias anything.)
+  struct SlotState {
+    uint16_t position = 0;
+    uint16_t rr = 0;
+  };
+  std::vector<SlotState> slot_state;
   std::vector<Core> cores;
   std::vector<uint32_t> regs;          // pes * arch.registers
   std::vector<Dsd> dsds;               // pes * arch.dsd_registers

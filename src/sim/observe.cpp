@@ -17,7 +17,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
@@ -29,6 +31,13 @@
 namespace wafer::sim {
 
 namespace {
+
+// The C library's message for errno, lower-case like every message of the project.
+std::string os_error() {
+  std::string s = std::strerror(errno);
+  if (!s.empty()) s[0] = char(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Trace
@@ -123,17 +132,18 @@ void append_metadata(BufferedFile& out, const std::vector<TraceEvent>& events) {
 }
 
 void append_event(BufferedFile& out, const TraceEvent& ev, const TraceNames& names, double ghz) {
+  // Microseconds to 6 decimals: a picosecond grid, finer than any clock's cycle.
   const double ts = double(ev.start) / (ghz * 1e3);
   const double dur = double(ev.end - ev.start) / (ghz * 1e3);
   auto it = std::back_inserter(out.buf());
   if (ev.instr < 0) {
     fmt::format_to(it,
-                   "{{\"name\":{},\"cat\":\"task\",\"ph\":\"X\",\"ts\":{},\"dur\":{},\"pid\":{},"
+                   "{{\"name\":{},\"cat\":\"task\",\"ph\":\"X\",\"ts\":{:.6f},\"dur\":{:.6f},\"pid\":{},"
                    "\"tid\":{},\"args\":{{\"cycles\":{}}}}}",
                    names.task(ev), ts, dur, ev.y, trace_tid(ev), ev.end - ev.start);
   } else {
     fmt::format_to(it,
-                   "{{\"name\":{},\"cat\":\"vector\",\"ph\":\"X\",\"ts\":{},\"dur\":{},\"pid\":{},"
+                   "{{\"name\":{},\"cat\":\"vector\",\"ph\":\"X\",\"ts\":{:.6f},\"dur\":{:.6f},\"pid\":{},"
                    "\"tid\":{},\"args\":{{\"cycles\":{},\"task\":{},\"instruction\":{}}}}}",
                    names.op(ev), ts, dur, ev.y, trace_tid(ev), ev.end - ev.start, names.task(ev),
                    ev.instr);
@@ -185,9 +195,10 @@ Rgb viridis(double v) {
   return c;
 }
 
-constexpr int kLegendWidth = 56;      // gap, bar and labels right of the map
+constexpr int kFontScale = 2, kGlyphWidth = 4 * kFontScale, kGlyphHeight = 5 * kFontScale;
+constexpr int kBarX = 8, kBarWidth = 14, kLabelX = kBarX + kBarWidth + 4;
+constexpr int kLegendWidth = kLabelX + 7 * kGlyphWidth;  // room for labels like "0.00123"
 constexpr int kLegendMinHeight = 64;  // below this map height there is no legend
-constexpr int kBarX = 8, kBarWidth = 14, kLabelX = kBarX + kBarWidth + 4, kFontScale = 2;
 
 class Image {
  public:
@@ -211,13 +222,19 @@ class Image {
 
 // A 3x5 pixel font for the legend labels: rows top to bottom, bit 2 the left column.
 std::array<uint8_t, 5> glyph(char c) {
-  switch (c) {
-    case '0': return {7, 5, 5, 5, 7};
-    case '1': return {2, 6, 2, 2, 7};
-    case '5': return {7, 4, 7, 1, 7};
-    case '.': return {0, 0, 0, 0, 2};
-    default: return {0, 0, 0, 0, 0};
-  }
+  static constexpr std::array<std::array<uint8_t, 5>, 10> kDigits = {{{7, 5, 5, 5, 7},
+                                                                      {2, 6, 2, 2, 7},
+                                                                      {7, 1, 7, 4, 7},
+                                                                      {7, 1, 7, 1, 7},
+                                                                      {5, 5, 7, 1, 1},
+                                                                      {7, 4, 7, 1, 7},
+                                                                      {7, 4, 7, 5, 7},
+                                                                      {7, 1, 1, 1, 1},
+                                                                      {7, 5, 7, 5, 7},
+                                                                      {7, 5, 7, 1, 7}}};
+  if (c >= '0' && c <= '9') return kDigits[size_t(c - '0')];
+  if (c == '.') return {0, 0, 0, 0, 2};
+  return {0, 0, 0, 0, 0};
 }
 
 void draw_text(Image& img, int x, int y, const std::string& text) {
@@ -227,18 +244,28 @@ void draw_text(Image& img, int x, int y, const std::string& text) {
       for (int col = 0; col < 3; ++col)
         if (g[size_t(r)] & (4 >> col))
           img.fill(x + col * kFontScale, y + r * kFontScale, kFontScale, kFontScale, {0, 0, 0});
-    x += 4 * kFontScale;
+    x += kGlyphWidth;
   }
 }
 
-void draw_legend(Image& img, int map_width, int map_height) {
+// A fraction in (0, 1] with two significant digits and no exponent: "0.5", "0.0042".
+std::string label(double v) {
+  int decimals = 2;
+  while (decimals < 5 && v < std::pow(10.0, 1 - decimals)) ++decimals;
+  std::string s = fmt::format("{:.{}f}", v, decimals);
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  return s;
+}
+
+// The colour bar spans the map height, `top` at the top and 0 at the bottom.
+void draw_legend(Image& img, int map_width, int map_height, double top) {
   const int x0 = map_width + kBarX;
   for (int y = 0; y < map_height; ++y)
     img.fill(x0, y, kBarWidth, 1, viridis(1 - double(y) / double(map_height - 1)));
-  const int glyph_h = 5 * kFontScale;
-  draw_text(img, map_width + kLabelX, 0, "1");
-  draw_text(img, map_width + kLabelX, (map_height - glyph_h) / 2, "0.5");
-  draw_text(img, map_width + kLabelX, map_height - glyph_h, "0");
+  draw_text(img, map_width + kLabelX, 0, label(top));
+  draw_text(img, map_width + kLabelX, (map_height - kGlyphHeight) / 2, label(top / 2));
+  draw_text(img, map_width + kLabelX, map_height - kGlyphHeight, "0");
 }
 
 // Mean busy fraction over one block of PEs; negative when no PE of the block was busy.
@@ -257,16 +284,23 @@ double block_activity(const Stats& s, int bx, int by, int block) {
   return any ? sum / n : -1;
 }
 
-Image render_heatmap(const Stats& s, const HeatmapGeometry& g) {
+// The top of the colour scale: the option, else the busiest PE's fraction (1 when all idle).
+double scale_top(const Stats& s, const HeatmapOptions& o) {
+  if (o.scale_max > 0) return o.scale_max;
+  const uint32_t busiest = *std::max_element(s.busy.begin(), s.busy.end());
+  return busiest && s.cycles ? double(busiest) / double(s.cycles) : 1;
+}
+
+Image render_heatmap(const Stats& s, const HeatmapGeometry& g, double top) {
   Image img(g.width, g.height);
   const int cells_w = g.map_width / g.scale, cells_h = g.map_height / g.scale;
   for (int by = 0; by < cells_h; ++by) {
     for (int bx = 0; bx < cells_w; ++bx) {
       const double a = block_activity(s, bx, by, g.block);
-      img.fill(bx * g.scale, by * g.scale, g.scale, g.scale, a < 0 ? Rgb{0, 0, 0} : viridis(a));
+      img.fill(bx * g.scale, by * g.scale, g.scale, g.scale, a < 0 ? Rgb{0, 0, 0} : viridis(a / top));
     }
   }
-  if (g.width > g.map_width) draw_legend(img, g.map_width, g.map_height);
+  if (g.width > g.map_width) draw_legend(img, g.map_width, g.map_height, top);
   return img;
 }
 
@@ -307,14 +341,14 @@ bool encode_png(std::FILE* f, int width, int height, png_bytepp rows, PngError* 
 
 Status write_png(const std::string& path, Image& img) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return make_error("cannot write heatmap '{}': {}", path, std::strerror(errno));
+  if (!f) return make_error("cannot write heatmap '{}': {}", path, os_error());
   std::vector<png_bytep> rows(size_t(img.height()));
   for (int y = 0; y < img.height(); ++y) rows[size_t(y)] = img.row(y);
   PngError err;
   const bool encoded = encode_png(f, img.width(), img.height(), rows.data(), &err);
   const bool closed = std::fclose(f) == 0;
   if (!encoded) return make_error("cannot write heatmap '{}': {}", path, err.message);
-  if (!closed) return make_error("cannot write heatmap '{}': {}", path, std::strerror(errno));
+  if (!closed) return make_error("cannot write heatmap '{}': {}", path, os_error());
   return Status::ok();
 }
 
@@ -413,12 +447,12 @@ std::string link_rows(const Digest& d) {
                               "port", "mean", "max", "at PE");
   for (size_t p = 0; p < 5; ++p) {
     const LinkFigure& l = d.links[p];
-    s += fmt::format("  {:<8}{:>9.3f}{:>9.3f}  {}\n", kPortNames[p], l.mean, l.max.value,
+    s += fmt::format("  {:<8}{:>9.3g}{:>9.3g}  {}\n", kPortNames[p], l.mean, l.max.value,
                      l.max.value > 0 ? pe_name(l.max) : "-");
   }
   const LinkFigure& top = d.links[size_t(d.busiest_port)];
   if (top.max.value > 0)
-    s += fmt::format("busiest link: {} port of PE {}, {:.3f} wavelets/cycle\n",
+    s += fmt::format("busiest link: {} port of PE {}, {:.3g} wavelets/cycle\n",
                      kPortNames[size_t(d.busiest_port)], pe_name(top.max), top.max.value);
   return s;
 }
@@ -435,11 +469,11 @@ nlohmann::ordered_json pe_json(const PeFigure& p, const char* key) {
 
 Status write_trace_json(const Simulator& sim, const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return make_error("cannot write trace '{}': {}", path, std::strerror(errno));
+  if (!f) return make_error("cannot write trace '{}': {}", path, os_error());
   BufferedFile out(f);
   write_trace(out, sim);
   const bool closed = std::fclose(f) == 0;
-  if (out.failed() || !closed) return make_error("cannot write trace '{}': {}", path, std::strerror(errno));
+  if (out.failed() || !closed) return make_error("cannot write trace '{}': {}", path, os_error());
   return Status::ok();
 }
 
@@ -461,7 +495,8 @@ HeatmapGeometry heatmap_geometry(int grid_width, int grid_height, const HeatmapO
 Status write_heatmap_png(const Stats& stats, const std::string& path, const HeatmapOptions& options) {
   if (stats.busy.empty() || stats.busy.size() != size_t(stats.width) * size_t(stats.height))
     return make_error("cannot write heatmap '{}': no per-PE counters (stats collection was off)", path);
-  Image img = render_heatmap(stats, heatmap_geometry(stats.width, stats.height, options));
+  Image img = render_heatmap(stats, heatmap_geometry(stats.width, stats.height, options),
+                             scale_top(stats, options));
   return write_png(path, img);
 }
 

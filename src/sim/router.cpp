@@ -43,9 +43,10 @@ bool step_router(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx) {
   for (uint32_t k = 0; k < n; ++k) {
     const uint32_t i = n == 1 ? begin : begin + (k + t) % n;
     const fabric::ColorSlot& s = m.map.slots[i];
-    const ir::RoutePosition& pos = m.map.position(s, m.slot_position[i]);
+    Machine::SlotState& state = m.slot_state[i];
+    const ir::RoutePosition& pos = m.map.position(s, state.position);
     // Input ports of this position, starting at the round-robin port.
-    const unsigned rr = m.slot_rr[i];
+    const unsigned rr = state.rr;
     unsigned order = (unsigned(pos.rx) >> rr) | ((unsigned(pos.rx) << (fabric::kPorts - rr)) & 31u);
     while (order) {
       int p = int(unsigned(__builtin_ctz(order)) + rr);
@@ -60,8 +61,8 @@ bool step_router(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx) {
       used |= pos.tx;
       ++ctx.wavelets_moved;
       ++ctx.progress;
-      m.slot_rr[i] = uint8_t(p + 1 == fabric::kPorts ? 0 : p + 1);
-      if (w.control()) m.slot_position[i] = uint8_t((m.slot_position[i] + 1) % s.num_positions);
+      state.rr = uint16_t(p + 1 == fabric::kPorts ? 0 : p + 1);
+      if (w.control()) state.position = uint16_t((state.position + 1) % s.num_positions);
       break;
     }
     for (unsigned rx = s.rx_mask; rx && !pending; rx &= rx - 1) {

@@ -130,7 +130,8 @@ Status Simulator::launch(const std::string& task, const ir::Rect& rect) {
   Impl& im = *impl_;
   Machine& m = *im.m;
   WAFER_TRY(im.check_rect(rect, fmt::format("launch '{}'", task).c_str()));
-  return im.for_each_pe(rect, [&](uint32_t pe) -> Status {
+  std::vector<std::pair<uint32_t, int>> targets;  // (PE, task id), all checked before any runs
+  WAFER_TRY(im.for_each_pe(rect, [&](uint32_t pe) -> Status {
     const int code = m.cores[pe].code;
     if (code < 0) return make_error("launch '{}': {} runs no code", task, m.where(pe));
     const ir::Code& c = m.program.codes[size_t(code)];
@@ -139,11 +140,15 @@ Status Simulator::launch(const std::string& task, const ir::Rect& rect) {
     if (t->kind == ir::TaskKind::data) {
       return make_error("launch '{}': it is a data task; launch a local or control task", task);
     }
-    m.cores[pe].activated |= 1ull << t->id;
+    targets.emplace_back(pe, t->id);
+    return Status::ok();
+  }));
+  for (auto [pe, id] : targets) {
+    m.cores[pe].activated |= 1ull << id;
     auto& word = m.active[m.now & 1][pe >> 6];
     word.store(word.load() | (1ull << (pe & 63)));
-    return Status::ok();
-  });
+  }
+  return Status::ok();
 }
 
 Status Simulator::stream_in(int color, ir::Dir edge, const ir::Rect& rect,

@@ -221,6 +221,15 @@ void port_accesses(const VecOp& op, int k, int& reads, int& writes) {
   writes = op.dst.kind == Dsd::memory ? accesses(k, op.dst_shift) : 0;
 }
 
+// One element fits when its port accesses fit what is left this cycle, or, for an element
+// that needs more accesses than a whole cycle has (three memory sources on two read ports),
+// when the ports are all free: the op then holds them for the extra cycles (port_wait).
+bool one_element_fits(const Machine& m, const VecOp& op, int reads_left, int writes_left) {
+  if (op.reads_one <= reads_left && op.writes_one <= writes_left) return true;
+  return reads_left == m.arch.mem_read_ports && writes_left == m.arch.mem_write_ports &&
+         (op.reads_one > reads_left || op.writes_one > writes_left);
+}
+
 // Largest k <= cap the memory ports and fabric operands allow this cycle; -1 when a fabric
 // input has nothing queued at all (the PE may sleep until a wavelet arrives).
 int elements_this_cycle(Machine& m, const VecOp& op, int cap, uint32_t t, int reads_left,
@@ -233,14 +242,14 @@ int elements_this_cycle(Machine& m, const VecOp& op, int cap, uint32_t t, int re
       if (!m.peek(op.src[i].base, t, w) || w.control()) return 0;
     }
     if (op.dst.kind == Dsd::fabric && !m.can_push(op.dst.base, t)) return 0;
-    return op.reads_one <= reads_left && op.writes_one <= writes_left ? 1 : 0;
+    return one_element_fits(m, op, reads_left, writes_left) ? 1 : 0;
   }
-  for (int k = cap; k > 0; --k) {
+  for (int k = cap; k > 1; --k) {
     int reads, writes;
     port_accesses(op, k, reads, writes);
     if (reads <= reads_left && writes <= writes_left) return k;
   }
-  return 0;
+  return one_element_fits(m, op, reads_left, writes_left) ? 1 : 0;
 }
 
 uint32_t read_source(Machine& m, uint32_t pe, const Dsd& d, int32_t step, uint32_t e, uint32_t t) {
@@ -291,7 +300,12 @@ VecProgress progress_vector(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int&
     --op.setup_left;
     return VecProgress::busy;
   }
-  const float credit = std::min(op.credit + op.lanes, std::max(op.lanes, 1.0f));
+  if (op.port_wait > 0) {  // an element needing more port accesses than one cycle has
+    --op.port_wait;
+    reads_left = writes_left = 0;
+    return VecProgress::busy;
+  }
+  const float credit = std::min(op.credit + op.lanes, std::ceil(std::max(op.lanes, 1.0f)));
   const int cap = int(std::min<float>(credit, float(op.length - op.done)));
   if (cap == 0) {  // a fractional rate: this cycle accumulates
     op.credit = credit;
@@ -303,8 +317,11 @@ VecProgress progress_vector(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int&
   op.credit = credit;
   int reads = op.reads_one, writes = op.writes_one;
   if (k > 1) port_accesses(op, k, reads, writes);
-  reads_left -= reads;
-  writes_left -= writes;
+  const int cycles = std::max((reads + m.arch.mem_read_ports - 1) / m.arch.mem_read_ports,
+                              (writes + m.arch.mem_write_ports - 1) / m.arch.mem_write_ports);
+  op.port_wait = uint16_t(std::max(0, cycles - 1));
+  reads_left = std::max(0, reads_left - reads);
+  writes_left = std::max(0, writes_left - writes);
   for (int i = 0; i < k; ++i) compute_element(m, pe, op, op.done + uint32_t(i), t);
   op.done += uint32_t(k);
   op.credit -= float(k);

@@ -115,9 +115,11 @@ int run_kernel_cmd(const KernelFlags& f) {
   if (!params) return report_error(params.status());
   auto options = sim_options(f.run);
   if (!options) return report_error(options.status());
+  auto kc = kernels::build_kernel(*a, *params);
+  if (!kc) return report_error(kc.status());
   if (!f.run.json) print_config(f, *params, *a);
   std::unique_ptr<sim::Simulator> sim;
-  auto r = kernels::run_kernel(*a, *params, *options, f.run.wants_simulator() ? &sim : nullptr);
+  auto r = kernels::run_case(*a, *params, *kc, *options, f.run.wants_simulator() ? &sim : nullptr);
   if (!r) return report_error(r.status());
   if (f.run.json)
     print_json(*r);

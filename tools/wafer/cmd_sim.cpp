@@ -102,12 +102,12 @@ void print_json(const sim::Simulator& sim, const std::string& file, const Output
               {"outputs", outs},
               {"sim_wall_seconds", total.wall_seconds},
               {"pe_cycles_per_s", pes * double(total.cycles) / wall}};
-  fmt::print("{}\n", out.dump(2));
+  fmt::print("{}\n", out.dump());
 }
 
 void print_config(const SimFlags& f, const ir::Program& p, const ChosenArch& a) {
-  fmt::print("program:   {} ({}x{} PEs, {} codes, {} routes)\n", f.file, p.width, p.height, p.codes.size(),
-             p.routes.size());
+  fmt::print("program:   {} ({}x{} PEs, {} code{}, {} route{})\n", f.file, p.width, p.height, p.codes.size(),
+             p.codes.size() == 1 ? "" : "s", p.routes.size(), p.routes.size() == 1 ? "" : "s");
   fmt::print("arch:      {}, {}\n", describe_arch(a.arch), a.origin);
   fmt::print("threads:   {}{}\n\n", resolved_threads(f.run.threads), f.run.threads ? "" : " (all cores)");
   std::fflush(stdout);

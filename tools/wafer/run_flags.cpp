@@ -86,10 +86,11 @@ Expected<std::pair<uint64_t, uint64_t>> parse_window(const std::string& text) {
   return std::make_pair(*from, *to);
 }
 
-CLI::Validator count_validator() {
-  return validator_of("COUNT", [](const std::string& t) -> Expected<uint64_t> {
+CLI::Validator count_validator(uint64_t min) {
+  return validator_of("COUNT", [min](const std::string& t) -> Expected<uint64_t> {
     auto n = parse_number<uint64_t>(t);
-    if (!n) return make_error("expected a non-negative integer, got '{}'", t);
+    if (!n && min == 0) return make_error("expected a non-negative integer, got '{}'", t);
+    if (!n || *n < min) return make_error("expected an integer of at least {}, got '{}'", min, t);
     return *n;
   });
 }
@@ -135,7 +136,8 @@ void add_run_flags(CLI::App& cmd, RunFlags& f) {
       ->capture_default_str();
   cmd.add_flag("--json", f.json, "print one JSON object instead of text");
   cmd.add_flag("--stats", f.stats, "print per-PE and per-link statistics after the result");
-  cmd.add_option("--trace", f.trace, "write a Chrome Trace Event / Perfetto JSON timeline to FILE");
+  cmd.add_option("--trace", f.trace, "write a Chrome Trace Event / Perfetto JSON timeline to FILE")
+      ->option_text("FILE");
   cmd.add_option("--trace-region", f.trace_region, "trace only the PEs of x,y,w,h")
       ->check(validator_of("x,y,w,h", parse_region));
   cmd.add_option("--trace-window", f.trace_window, "trace only spans overlapping cycles [from,to)")
@@ -143,7 +145,8 @@ void add_run_flags(CLI::App& cmd, RunFlags& f) {
   cmd.add_option("--trace-max-events", f.trace_max_events, "keep at most N trace events (more are counted)")
       ->check(count_validator())
       ->capture_default_str();
-  cmd.add_option("--heatmap", f.heatmap, "write a PNG of each PE's busy fraction to FILE");
+  cmd.add_option("--heatmap", f.heatmap, "write a PNG of each PE's busy fraction to FILE")
+      ->option_text("FILE");
 }
 
 Expected<sim::Options> sim_options(const RunFlags& f) {
@@ -169,6 +172,7 @@ Expected<sim::Options> sim_options(const RunFlags& f) {
 }
 
 Status write_observations(const sim::Simulator& sim, const RunFlags& f) {
+  std::fflush(stdout);  // the result first, even when stdout is a pipe
   if (!f.trace.empty()) {
     WAFER_TRY(sim::write_trace_json(sim, f.trace));
     fmt::print(stderr, "wafer: wrote trace {} ({} events, {} dropped over --trace-max-events)\n", f.trace,
@@ -182,7 +186,6 @@ Status write_observations(const sim::Simulator& sim, const RunFlags& f) {
     fmt::print(stderr, "wafer: wrote heatmap {} ({}x{} px, {})\n", f.heatmap, g.width, g.height, unit);
   }
   if (f.stats) {
-    std::fflush(stdout);
     fmt::print(f.json ? stderr : stdout, "\n{}", sim::stats_summary(sim.stats(), sim.arch()));
   }
   return Status::ok();

@@ -57,7 +57,7 @@ Expected<ir::Rect> parse_region(const std::string& text);
 Expected<std::pair<uint64_t, uint64_t>> parse_window(const std::string& text);
 
 // Validators for CLI11 options: each failure message names what was expected.
-CLI::Validator count_validator();  // a non-negative integer
+CLI::Validator count_validator(uint64_t min = 0);  // an integer >= min
 CLI::Validator grid_validator();   // WxH or full
 CLI::Validator float_dtype_validator();
 CLI::Validator choice_validator(std::vector<std::string> choices);

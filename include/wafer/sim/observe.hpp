@@ -4,7 +4,8 @@
 // complete event per task or vector-op span; a process per PE row, a thread per PE and
 // microthread; times in microseconds of simulated time at the arch clock), which Perfetto and
 // chrome://tracing load. write_heatmap_png draws each PE's busy fraction over the program
-// rectangle as a PNG (black for idle, a viridis ramp for activity, a legend bar on the right).
+// rectangle as a PNG (black for idle, a viridis ramp from 0 to the busiest PE's fraction, a
+// labelled colour bar on the right).
 // stats_summary and stats_json digest the per-PE and per-link counters into the same figures:
 // totals, busy/stall/idle fractions, the busiest PEs and per-direction link utilisation.
 #pragma once
@@ -23,7 +24,8 @@ Status write_trace_json(const Simulator& sim, const std::string& path);
 struct HeatmapOptions {
   int min_width = 512;    // small grids are enlarged by an integer factor to at least this
   int max_side = 1200;    // large grids are averaged over square blocks to fit this
-  bool legend = true;     // a colour bar (0 at the bottom, 1 at the top) right of the map
+  bool legend = true;     // a labelled colour bar right of the map
+  double scale_max = 0;   // busy fraction at the top of the colour scale; 0: the busiest PE's
 };
 
 // Pixel geometry of a heatmap: each map pixel block covers block x block PEs (averaged) and

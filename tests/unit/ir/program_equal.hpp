@@ -1,7 +1,10 @@
-// Test helper: field-by-field comparison of two Programs, ignoring source locations (text
-// printed and parsed again sits on other lines). Returns "" when equal, else the first
-// difference, so a failing EXPECT says where the programs part.
+// Test helpers: field-by-field comparison of two Programs, ignoring source locations (text
+// printed and parsed again sits on other lines), and the print -> parse round-trip check.
+// program_diff returns "" when equal, else the first difference, so a failing EXPECT says
+// where the programs part.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <bit>
 #include <cstring>
@@ -10,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "wafer/ir/program.hpp"
+#include "wafer/ir/text.hpp"
 
 namespace wafer::ir::testing {
 
@@ -114,6 +118,15 @@ inline std::string program_diff(const Program& a, const Program& b) {
     if (!d.empty()) return d;
   }
   return "";
+}
+
+// Prints p, parses the text, and expects an equal Program that prints to the same text.
+inline void expect_round_trip(const Program& p) {
+  const std::string printed = print_program(p);
+  Expected<Program> again = parse_program(printed, "printed.wafer");
+  ASSERT_TRUE(again.has_value()) << again.message() << "\n" << printed;
+  EXPECT_EQ(program_diff(p, *again), "") << printed;
+  EXPECT_EQ(print_program(*again), printed);
 }
 
 }  // namespace wafer::ir::testing

@@ -11,7 +11,7 @@
 namespace wafer::ir {
 namespace {
 
-using testing::program_diff;
+using testing::expect_round_trip;
 
 // The example of the format reference, with a comment on line 1.
 constexpr const char* kExample = R"(# comment to end of line
@@ -62,14 +62,6 @@ std::string parse_error(const std::string& text) {
 void expect_operand(const Operand& o, Operand::Kind kind, int32_t value) {
   EXPECT_EQ(o.kind, kind);
   EXPECT_EQ(o.value, value);
-}
-
-void expect_round_trip(const Program& p) {
-  const std::string printed = print_program(p);
-  Expected<Program> again = parse_program(printed, "printed.wafer");
-  ASSERT_TRUE(again.has_value()) << again.message() << "\n" << printed;
-  EXPECT_EQ(program_diff(p, *again), "") << printed;
-  EXPECT_EQ(print_program(*again), printed);
 }
 
 TEST(Text, ParsesProgramHeaderAndSymbols) {

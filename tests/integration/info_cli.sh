@@ -1,0 +1,48 @@
+# `wafer info` end to end: presets, user arch files, and bad arch files.
+source "$(dirname "$0")/lib.sh"
+
+expect_exit 0 "$WAFER" info --arch wse3 --json
+[ "$(json_get "$TMP/out" '.params | length')" = 27 ] || fail "wse3 should list 27 parameters"
+[ "$(json_get "$TMP/out" '.params[] | select(.key=="fabric_width") | .value')" = 762 ] || fail "wse3 width"
+[ "$(json_get "$TMP/out" '.params[] | select(.key=="hop_latency") | .unit')" = cycles ] || fail "unit"
+
+expect_exit 0 "$WAFER" info --arch wse2
+expect_contains "$TMP/out" "fabric_height"
+expect_contains "$TMP/out" "996"
+
+expect_exit 0 "$WAFER" info --arch "$SRC/examples/arch/wse3-small.toml" --json
+[ "$(json_get "$TMP/out" '.params[] | select(.key=="fabric_width") | .value')" = 64 ] || fail "file override"
+
+cat >"$TMP/bad_key.toml" <<'T'
+base = "wse3"
+lanes_f16_fmaa = 8
+T
+expect_exit 1 "$WAFER" info --arch "$TMP/bad_key.toml"
+expect_contains "$TMP/err" "lanes_f16_fmaa"
+expect_contains "$TMP/err" "wafer: error:"
+
+cat >"$TMP/zero.json" <<'T'
+{"base": "wse2", "lanes_f32_arith": 0}
+T
+expect_exit 1 "$WAFER" info --arch "$TMP/zero.json"
+expect_contains "$TMP/err" "lanes_f32_arith"
+
+cat >"$TMP/huge.toml" <<'T'
+fabric_width = 100000
+T
+expect_exit 1 "$WAFER" info --arch "$TMP/huge.toml"
+expect_contains "$TMP/err" "fabric_width"
+
+cat >"$TMP/unit.toml" <<'T'
+clock_ghz = "1.1 MHz"
+T
+expect_exit 1 "$WAFER" info --arch "$TMP/unit.toml"
+expect_contains "$TMP/err" "clock_ghz"
+
+printf 'base = "wse3"\nfabric_width = [\n' >"$TMP/broken.toml"
+expect_exit 1 "$WAFER" info --arch "$TMP/broken.toml"
+expect_contains "$TMP/err" "broken.toml:"
+
+expect_exit 1 "$WAFER" info --arch nosuch
+expect_contains "$TMP/err" "nosuch"
+finish
