@@ -172,7 +172,8 @@ Expected<sim::Options> sim_options(const RunFlags& f) {
 }
 
 Status write_observations(const sim::Simulator& sim, const RunFlags& f) {
-  std::fflush(stdout);  // the result first, even when stdout is a pipe
+  if (f.stats) fmt::print(f.json ? stderr : stdout, "\n{}", sim::stats_summary(sim.stats(), sim.arch()));
+  std::fflush(stdout);  // the result and summary before the notes on stderr, even on a pipe
   if (!f.trace.empty()) {
     WAFER_TRY(sim::write_trace_json(sim, f.trace));
     fmt::print(stderr, "wafer: wrote trace {} ({} events, {} dropped over --trace-max-events)\n", f.trace,
@@ -184,9 +185,6 @@ Status write_observations(const sim::Simulator& sim, const RunFlags& f) {
     const std::string unit = g.block > 1 ? fmt::format("a pixel averages {0}x{0} PEs", g.block)
                                          : fmt::format("a PE is {0}x{0} px", g.scale);
     fmt::print(stderr, "wafer: wrote heatmap {} ({}x{} px, {})\n", f.heatmap, g.width, g.height, unit);
-  }
-  if (f.stats) {
-    fmt::print(f.json ? stderr : stdout, "\n{}", sim::stats_summary(sim.stats(), sim.arch()));
   }
   return Status::ok();
 }

@@ -2,8 +2,8 @@
 //
 // RunFlags holds the engine and observability flags (--threads, --max-cycles, --json, --stats,
 // --trace and its filters, --heatmap); add_run_flags registers them on a verb, sim_options
-// turns them into sim::Options, and write_observations writes the trace and heatmap files and
-// prints the stats summary after a run. The validators make bad values (a non-numeric count,
+// turns them into sim::Options, and write_observations prints the stats summary and writes
+// the trace and heatmap files after a run. The validators make bad values (a non-numeric count,
 // a grid like "3y4", an unknown dtype, a malformed region or window) usage errors that name
 // the flag. speed_line formats the speed report every run ends with.
 #pragma once
@@ -40,8 +40,8 @@ struct RunFlags {
 void add_run_flags(CLI::App& cmd, RunFlags& flags);
 // The engine options for these flags; progress is shown only when stderr is a terminal.
 Expected<sim::Options> sim_options(const RunFlags& flags);
-// Writes the trace and heatmap files (saying where on stderr) and prints the stats summary
-// (on stdout, or on stderr in --json mode so that stdout holds only the JSON object).
+// Prints the stats summary (on stdout, or on stderr in --json mode so that stdout holds only
+// the JSON object), then writes the trace and heatmap files, saying where on stderr.
 Status write_observations(const sim::Simulator& sim, const RunFlags& flags);
 
 // "speed: 6094 cycles, 4096 PEs, 0.902 s wall, 2.77e+07 PE-cycles/s, ..., 2 threads".
