@@ -46,12 +46,9 @@ Expected<KernelCase> build_stream_fma(const arch::Arch& arch, const KernelParams
   add_route(kc.program, {grid.w - 1, 0, 1, grid.h}, 0, W, R);
 
   const size_t pes = size_t(grid.area());
-  const auto xs = round_to(p.dtype, random_values(p.seed, size_t(n) * size_t(grid.h)));
-  const auto as = round_to(p.dtype, random_values(p.seed + 1, size_t(n) * pes));
-  const auto ys = round_to(p.dtype, random_values(p.seed + 2, size_t(n) * pes));
-  kc.inputs.push_back(HostCopy{"x", {0, 0, 1, grid.h}, xs});
-  kc.inputs.push_back(HostCopy{"A", grid, as});
-  kc.inputs.push_back(HostCopy{"y", grid, ys});
+  auto xs = round_to(p.dtype, random_values(p.seed, size_t(n) * size_t(grid.h)));
+  auto as = round_to(p.dtype, random_values(p.seed + 1, size_t(n) * pes));
+  auto ys = round_to(p.dtype, random_values(p.seed + 2, size_t(n) * pes));
   kc.reference.resize(size_t(n) * pes);
   for (size_t pe = 0; pe < pes; ++pe) {
     const size_t row = pe / size_t(grid.w);
@@ -61,6 +58,9 @@ Expected<KernelCase> build_stream_fma(const arch::Arch& arch, const KernelParams
                                    : as[pe * size_t(n) + i] * xs[row * size_t(n) + i] + ys[pe * size_t(n) + i];
     }
   }
+  kc.inputs.push_back(HostCopy{"x", {0, 0, 1, grid.h}, std::move(xs)});
+  kc.inputs.push_back(HostCopy{"A", grid, std::move(as)});
+  kc.inputs.push_back(HostCopy{"y", grid, std::move(ys)});
   kc.result_symbol = "y";
   kc.result_rect = grid;
   kc.tolerance = 2 * unit_roundoff(p.dtype);

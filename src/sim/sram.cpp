@@ -6,8 +6,9 @@
 namespace wafer::sim {
 
 Sram::Sram(uint32_t pes, uint32_t bytes_per_pe)
-    : bytes_per_pe_(bytes_per_pe), stride_((size_t(bytes_per_pe) + 63) & ~size_t(63)) {
-  mapped_ = stride_ * size_t(pes ? pes : 1);
+    : bytes_per_pe_(bytes_per_pe), pes_(pes ? pes : 1) {
+  const size_t blocks = (size_t(bytes_per_pe) + kBlock - 1) >> kBlockShift;
+  mapped_ = (blocks * pes_) << kBlockShift;
   void* p = mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                  -1, 0);
   if (p == MAP_FAILED) return;

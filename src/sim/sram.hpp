@@ -1,10 +1,13 @@
 // PE SRAM, allocated lazily by the operating system.
 //
-// One anonymous mapping reserves sram_bytes for every PE (MAP_NORESERVE, no huge pages), so
-// an access is base + pe * stride + address. The kernel backs a 4 KiB page with memory only
-// when it is first written; pages never written read as zeros and cost nothing, so the full
-// 893,064-PE fabric reserves 43 GB of address space but uses memory only for touched pages.
-// Callers bounds-check addresses against the symbol or the arch's SRAM size.
+// One anonymous mapping reserves sram_bytes for every PE (MAP_NORESERVE, no huge pages). The
+// kernel backs a 4 KiB page with memory only when it is first written; pages never written
+// read as zeros and cost nothing. Addresses are interleaved in 1 KiB blocks: block b of PE p
+// lives at (b * pes + p) KiB, so PEs that touch only their first kilobyte (a program's code
+// plus a few values, as in a full-fabric allreduce) share 4 KiB pages four to one: the full
+// 893,064-PE fabric reserves 43 GB of address space and uses about 1 KiB per touched block.
+// Elements are 2 or 4 bytes and aligned, so none straddles a block. Callers bounds-check
+// addresses against the symbol or the arch's SRAM size.
 #pragma once
 
 #include <cstddef>
@@ -23,7 +26,9 @@ class Sram {
   uint32_t bytes_per_pe() const { return bytes_per_pe_; }
   bool ok() const { return base_ != nullptr; }
 
-  uint8_t* at(uint32_t pe, uint32_t addr) const { return base_ + size_t(pe) * stride_ + addr; }
+  uint8_t* at(uint32_t pe, uint32_t addr) const {
+    return base_ + ((size_t(addr >> kBlockShift) * pes_ + pe) << kBlockShift) + (addr & (kBlock - 1));
+  }
   uint32_t read(uint32_t pe, uint32_t addr, int bytes) const {
     const uint8_t* p = at(pe, addr);
     if (bytes == 4) {
@@ -46,8 +51,10 @@ class Sram {
   }
 
  private:
+  static constexpr uint32_t kBlockShift = 10;
+  static constexpr uint32_t kBlock = 1u << kBlockShift;
   uint32_t bytes_per_pe_;
-  size_t stride_;
+  size_t pes_;
   size_t mapped_ = 0;
   uint8_t* base_ = nullptr;
 };

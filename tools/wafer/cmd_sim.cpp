@@ -58,7 +58,10 @@ std::string format_value(double v) {
 
 std::string join_values(const std::vector<double>& v, size_t from, size_t to) {
   std::string s;
-  for (size_t i = from; i < to; ++i) s += (i > from ? " " : "") + format_value(v[i]);
+  for (size_t i = from; i < to; ++i) {
+    if (i > from) s.push_back(' ');
+    s.append(format_value(v[i]));
+  }
   return s;
 }
 

@@ -1,0 +1,17 @@
+# --trace, --heatmap and --stats end to end, and `wafer bench --quick`.
+source "$(dirname "$0")/lib.sh"
+
+expect_exit 0 "$WAFER" kernel gemv --grid 4x4 --trace "$TMP/t.json" --heatmap "$TMP/h.png" --stats
+jq -e '.traceEvents | map(select(.ph == "X")) | length > 16' "$TMP/t.json" >/dev/null || fail "trace has too few spans"
+[ "$(head -c 8 "$TMP/h.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "heatmap is not a PNG"
+expect_contains "$TMP/out" "busy"
+
+expect_exit 0 "$WAFER" kernel allreduce --grid 16x16 --trace "$TMP/w.json" --trace-region 0,0,4,4 --trace-window 0,50
+jq -e '[.traceEvents[] | select(.ph == "X") | .pid] | max < 4' "$TMP/w.json" >/dev/null || fail "trace region filter"
+
+expect_exit 1 "$WAFER" kernel gemv --grid 4x4 --heatmap "$TMP/no/such/dir/h.png"
+expect_contains "$TMP/err" "no/such/dir/h.png"
+
+expect_exit 0 "$WAFER" bench --quick --threads 1,2 --format json
+jq -e 'length >= 2' "$TMP/out" >/dev/null || fail "bench json rows"
+finish
