@@ -41,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   const Expected<ir::Program> program = ir::parse_program(text, "fuzz");
   if (!program) {
-    if (!has_location_prefix(program.message())) die("error without file:line:col", program.message());
+    if (!has_location_prefix(program.message()))
+      die("error without file:line:col", program.message());
     return 0;
   }
   const std::string printed = ir::print_program(*program);

@@ -303,9 +303,9 @@ class Lexer {
     }
     const bool printable = c > ' ' && c < 0x7f;
     advance();
-    return error(t, printable ? fmt::format("unexpected character '{}'", c)
-                                         : fmt::format("unexpected character '\\x{:02x}'",
-                                                       unsigned(uint8_t(c))));
+    return error(t, printable
+                        ? fmt::format("unexpected character '{}'", c)
+                        : fmt::format("unexpected character '\\x{:02x}'", unsigned(uint8_t(c))));
   }
 
   Token lex_word() {
@@ -357,12 +357,19 @@ class Lexer {
 
   bool lex_escape(std::string& out) {
     const char e = at();
-    if (e == '\\' || e == '"') out += e;
-    else if (e == 'n') out += '\n';
-    else if (e == 't') out += '\t';
-    else if (e == 'x' && is_hex(at(1)) && is_hex(at(2))) out += char(hex_value(at(1)) * 16 + hex_value(at(2)));
-    else return false;
-    const int length = e == 'x' ? 3 : 1;
+    int length = 1;
+    switch (e) {
+      case '\\':
+      case '"': out += e; break;
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'x':
+        if (!is_hex(at(1)) || !is_hex(at(2))) return false;
+        out += char(hex_value(at(1)) * 16 + hex_value(at(2)));
+        length = 3;
+        break;
+      default: return false;
+    }
     for (int i = 0; i < length; ++i) advance();
     return true;
   }
@@ -430,7 +437,8 @@ class Parser {
     skip_separators();
     if (!is_word(peek(), "program")) {
       return fail(peek(), fmt::format("expected 'program WIDTH HEIGHT' as the first statement, "
-                                      "found {}", describe(peek())));
+                                      "found {}",
+                                      describe(peek())));
     }
     WAFER_TRY(parse_size());
     WAFER_TRY(end_statement());
@@ -452,15 +460,11 @@ class Parser {
     if (pos_ + 1 < toks_.size()) ++pos_;
     return t;
   }
-  static bool is_punct(const Token& t, char c) {
-    return t.kind == Tok::punct && t.text[0] == c;
-  }
+  static bool is_punct(const Token& t, char c) { return t.kind == Tok::punct && t.text[0] == c; }
   static bool is_word(const Token& t, std::string_view w) {
     return t.kind == Tok::ident && t.text == w;
   }
-  static bool is_separator(const Token& t) {
-    return t.kind == Tok::newline || is_punct(t, ';');
-  }
+  static bool is_separator(const Token& t) { return t.kind == Tok::newline || is_punct(t, ';'); }
   bool at_statement_end() const {
     const Token& t = peek();
     return is_separator(t) || is_punct(t, '}') || t.kind == Tok::end;
@@ -518,8 +522,8 @@ class Parser {
                       n.magnitude <= uint64_t(INT64_MAX) + (n.negative ? 1 : 0);
     const int64_t v = n.negative ? int64_t(0 - n.magnitude) : int64_t(n.magnitude);
     if (!fits || v < lo || v > hi) {
-      return fail(t, fmt::format("{} must be between {} and {}, found {}", what, lo, hi,
-                                 describe(t)));
+      return fail(t,
+                  fmt::format("{} must be between {} and {}, found {}", what, lo, hi, describe(t)));
     }
     next();
     out = v;
@@ -567,9 +571,12 @@ class Parser {
 
   Status name(std::string_view what, std::string& out) {
     const Token& t = peek();
-    if (t.kind == Tok::ident) out = std::string(t.text);
-    else if (t.kind == Tok::string) out = values_[t.value];
-    else return expected(what, t);
+    if (t.kind == Tok::ident)
+      out = std::string(t.text);
+    else if (t.kind == Tok::string)
+      out = values_[t.value];
+    else
+      return expected(what, t);
     next();
     return Status::ok();
   }
@@ -614,8 +621,8 @@ class Parser {
   Status parse_arch() {
     const Token& keyword = next();
     if (arch_line_ != 0) {
-      return fail(keyword, fmt::format("duplicate 'arch' statement (the first is at line {})",
-                                       arch_line_));
+      return fail(keyword,
+                  fmt::format("duplicate 'arch' statement (the first is at line {})", arch_line_));
     }
     arch_line_ = keyword.line;
     return name("an arch preset name or \"file\"", program_.arch);
@@ -627,8 +634,8 @@ class Parser {
     CodeState st;
     WAFER_TRY(name("a code name", st.code.name));
     if (auto dup = duplicate(codes_, st.code.name, "code")) return fail(name_token, *dup);
-    WAFER_TRY(block(fmt::format("code '{}'", st.code.name),
-                    [&] { return parse_code_statement(st); }));
+    WAFER_TRY(
+        block(fmt::format("code '{}'", st.code.name), [&] { return parse_code_statement(st); }));
     WAFER_TRY(resolve(st));
     codes_[st.code.name] = {int32_t(program_.codes.size()), name_token.line};
     program_.codes.push_back(std::move(st.code));
@@ -643,7 +650,8 @@ class Parser {
     for (skip_separators(); !is_punct(peek(), '}'); skip_separators()) {
       if (peek().kind == Tok::end) {
         return fail(peek(), fmt::format("expected '}}' to close {} opened at line {}, found "
-                                        "end of file", what, open.line));
+                                        "end of file",
+                                        what, open.line));
       }
       WAFER_TRY(statement());
       WAFER_TRY(end_statement());
@@ -659,8 +667,8 @@ class Parser {
     WAFER_TRY(name("a code name", code));
     auto it = codes_.find(code);
     if (it == codes_.end()) {
-      return fail(name_token, fmt::format("unknown code '{}'{}", code,
-                                          suggestion(code, keys_of(codes_))));
+      return fail(name_token,
+                  fmt::format("unknown code '{}'{}", code, suggestion(code, keys_of(codes_))));
     }
     Placement p;
     p.code = it->second.index;
@@ -915,8 +923,8 @@ class Parser {
       WAFER_TRY(parse_operand(st, sig[i], in, i));
     }
     if (is_punct(peek(), ',') || (sig.empty() && !at_operands_end(peek()))) {
-      return fail(peek(), fmt::format("too many operands for '{}' (it takes {})", op_name,
-                                      sig.size()));
+      return fail(peek(),
+                  fmt::format("too many operands for '{}' (it takes {})", op_name, sig.size()));
     }
     WAFER_TRY(parse_completion(st, in));
     st.code.instrs.push_back(in);
@@ -956,23 +964,33 @@ class Parser {
     Operand& o = in.args[i];
     const std::string what = fmt::format("as operand {} of '{}'", i + 1, op_info(in.op).name);
     switch (letter) {
-      case 'r': return indexed_operand(t, 'r', Operand::Kind::reg, "a register (rN)", what, o);
+      case 'r':
+        return indexed_operand(t, 'r', Operand::Kind::reg, "a register (rN)", what, o);
       case 'd':
         return indexed_operand(t, 'd', Operand::Kind::dsd, "a dsd register (dN)", what, o);
-      case 's': return scalar_operand(t, what, o, "a register, special or immediate");
+      case 's':
+        return scalar_operand(t, what, o, "a register, special or immediate");
       case 'v':
         if (indexed_word(t.kind == Tok::ident ? t.text : "", 'd')) {
           return indexed_operand(t, 'd', Operand::Kind::dsd, "", what, o);
         }
         return scalar_operand(t, what, o, "a dsd register, register, special or immediate");
-      case 'i': return immediate_operand(t, what, in.op == Opcode::movi, o);
+      case 'i':
+        return immediate_operand(t, what, in.op == Opcode::movi, o);
       case 'c':
         o.kind = Operand::Kind::color;
         return integer_as(fmt::format("a color {}", what), 0, kInt32Max, o.value);
-      case 'T': return dtype_operand(o);
-      case 'l': o.kind = Operand::Kind::label; break;
-      case 't': o.kind = Operand::Kind::task; break;
-      default: o.kind = Operand::Kind::sym; break;
+      case 'T':
+        return dtype_operand(o);
+      case 'l':
+        o.kind = Operand::Kind::label;
+        break;
+      case 't':
+        o.kind = Operand::Kind::task;
+        break;
+      default:
+        o.kind = Operand::Kind::sym;
+        break;
     }
     const auto kind = o.kind == Operand::Kind::label  ? Reference::Kind::label
                       : o.kind == Operand::Kind::task ? Reference::Kind::task
@@ -1010,8 +1028,7 @@ class Parser {
   }
 
   // A 32-bit immediate: an integer in [-2^31, 2^32) or, where allowed, an f32 literal.
-  Status immediate_operand(const Token& t, const std::string& what, bool allow_float,
-                           Operand& o) {
+  Status immediate_operand(const Token& t, const std::string& what, bool allow_float, Operand& o) {
     const bool word = is_word(t, "inf") || is_word(t, "nan");
     const NumberText n = classify_number(t.text);
     const bool is_real = word || (t.kind == Tok::number && n.form == NumberText::Form::real);
@@ -1025,8 +1042,9 @@ class Parser {
       o.value = int32_t(f32_to_bits(*f));
       o.imm_is_float = true;
     } else {
-      const bool fits = n.form == NumberText::Form::integer &&
-                        (n.negative ? n.magnitude <= (uint64_t(1) << 31) : n.magnitude <= UINT32_MAX);
+      const bool fits =
+          n.form == NumberText::Form::integer &&
+          (n.negative ? n.magnitude <= (uint64_t(1) << 31) : n.magnitude <= UINT32_MAX);
       if (!fits) return fail(t, fmt::format("immediate {} does not fit in 32 bits", describe(t)));
       o.value = int32_t(uint32_t(n.negative ? 0 - n.magnitude : n.magnitude));
     }
@@ -1048,9 +1066,12 @@ class Parser {
     for (const Reference& ref : st.refs) {
       int32_t value = 0;
       WAFER_TRY(lookup(st, ref, value));
-      if (ref.target == Reference::Target::entry) st.code.tasks[ref.index].entry = uint32_t(value);
-      else if (ref.target == Reference::Target::done_task) st.code.instrs[ref.index].done_task = value;
-      else st.code.instrs[ref.index].args[ref.arg].value = value;
+      if (ref.target == Reference::Target::entry)
+        st.code.tasks[ref.index].entry = uint32_t(value);
+      else if (ref.target == Reference::Target::done_task)
+        st.code.instrs[ref.index].done_task = value;
+      else
+        st.code.instrs[ref.index].args[ref.arg].value = value;
     }
     return Status::ok();
   }
@@ -1088,11 +1109,16 @@ std::string quoted_name(std::string_view name) {
   if (is_identifier(name)) return std::string(name);
   std::string out = "\"";
   for (char c : name) {
-    if (c == '"' || c == '\\') out += fmt::format("\\{}", c);
-    else if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (uint8_t(c) < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", unsigned(uint8_t(c)));
-    else out += c;
+    if (c == '"' || c == '\\')
+      out += fmt::format("\\{}", c);
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (uint8_t(c) < 0x20 || c == 0x7f)
+      out += fmt::format("\\x{:02x}", unsigned(uint8_t(c)));
+    else
+      out += c;
   }
   return out + "\"";
 }
@@ -1156,8 +1182,8 @@ class Printer {
     out_ += "\n";
     line(0, fmt::format("code {} {{", quoted_name(code.name)));
     for (const Symbol& s : code.symbols) {
-      line(2, fmt::format("sym {} {} {}", quoted_name(s.name), dtype_text(int32_t(s.type)),
-                          s.count));
+      line(2,
+           fmt::format("sym {} {} {}", quoted_name(s.name), dtype_text(int32_t(s.type)), s.count));
     }
     mark_targets(code);
     task_names_.clear();
@@ -1225,7 +1251,8 @@ class Printer {
   }
 
   std::string instr_text(const Code& code, const Instr& in) const {
-    if (unsigned(in.op) >= unsigned(Opcode::count_)) return fmt::format("\"<opcode {}>\"", unsigned(in.op));
+    if (unsigned(in.op) >= unsigned(Opcode::count_))
+      return fmt::format("\"<opcode {}>\"", unsigned(in.op));
     const std::string_view sig = op_info(in.op).signature;
     std::string s(op_info(in.op).name);
     for (size_t i = 0; i < sig.size(); ++i) {
@@ -1247,23 +1274,30 @@ class Printer {
 
   std::string operand_text(const Code& code, const Operand& o) const {
     switch (o.kind) {
-      case Operand::Kind::reg: return fmt::format("r{}", o.value);
-      case Operand::Kind::dsd: return fmt::format("d{}", o.value);
+      case Operand::Kind::reg:
+        return fmt::format("r{}", o.value);
+      case Operand::Kind::dsd:
+        return fmt::format("d{}", o.value);
       case Operand::Kind::special:
         return o.value >= 0 && o.value < 5 ? std::string(kSpecialNames[o.value]) : "?";
       case Operand::Kind::imm:
         return o.imm_is_float ? real_text(bits_to_f32(uint32_t(o.value)), true)
                               : fmt::format("{}", o.value);
-      case Operand::Kind::label: return label_name(code, o.value);
-      case Operand::Kind::task: return task_name(o.value);
-      case Operand::Kind::color: return fmt::format("{}", o.value);
+      case Operand::Kind::label:
+        return label_name(code, o.value);
+      case Operand::Kind::task:
+        return task_name(o.value);
+      case Operand::Kind::color:
+        return fmt::format("{}", o.value);
       case Operand::Kind::sym:
         if (o.value >= 0 && size_t(o.value) < code.symbols.size()) {
           return quoted_name(code.symbols[size_t(o.value)].name);
         }
         return fmt::format("{}", o.value);
-      case Operand::Kind::dtype: return dtype_text(o.value);
-      case Operand::Kind::none: break;
+      case Operand::Kind::dtype:
+        return dtype_text(o.value);
+      case Operand::Kind::none:
+        break;
     }
     return "?";
   }
@@ -1289,8 +1323,10 @@ class Printer {
     switch (op.kind) {
       case HostOp::Kind::h2d:
         return fmt::format("h2d {} {} {}", quoted_name(op.name), where, data_text(op.data));
-      case HostOp::Kind::d2h: return fmt::format("d2h {} {}", quoted_name(op.name), where);
-      case HostOp::Kind::launch: return fmt::format("launch {} {}", quoted_name(op.name), where);
+      case HostOp::Kind::d2h:
+        return fmt::format("d2h {} {}", quoted_name(op.name), where);
+      case HostOp::Kind::launch:
+        return fmt::format("launch {} {}", quoted_name(op.name), where);
       case HostOp::Kind::stream_in:
         return fmt::format("stream {} {} {} {} {}", op.color, dir_name(op.edge), where,
                            dtype_text(int32_t(op.stream_type)), data_text(op.data));
@@ -1305,7 +1341,8 @@ class Printer {
         for (double v : d.values) s += " " + real_text(v, false);
         return s;
       }
-      case HostData::Kind::fill: return "fill " + real_text(d.a, false);
+      case HostData::Kind::fill:
+        return "fill " + real_text(d.a, false);
       case HostData::Kind::iota:
         return fmt::format("iota {} {}", real_text(d.a, false), real_text(d.b, false));
       case HostData::Kind::random:
@@ -1316,7 +1353,7 @@ class Printer {
 
   const Program& p_;
   std::string out_;
-  std::vector<bool> target_;                     // instructions that labels name
+  std::vector<bool> target_;                    // instructions that labels name
   std::map<int, std::string_view> task_names_;  // task id -> name, in the current code
 };
 

@@ -4,8 +4,9 @@
 // the fabric; each code (names, symbols, tasks, then every instruction's operands against
 // its opcode's signature and the arch's register files, task ids and colors); placements
 // (inside the program, SRAM from ir::layout_code(), no two on one PE); routes (colors,
-// switch positions, nothing sent off the program's edge, no two of one color on one PE); the host script (rects, names present
-// on every addressed PE, data sizes, stream edges). Overlaps are found by a sweep over y
+// switch positions, nothing sent off the program's edge, no two of one color on one PE);
+// the host script (rects, names present on every addressed PE, data sizes, stream edges).
+// Overlaps are found by a sweep over y
 // that keeps the active x-intervals in an ordered set: a new rectangle can only overlap its
 // neighbours there, so the cost is O(n log n) in the number of rectangles whatever their
 // area. A host op's PEs that no placement covers are found by sweeping the bands between
@@ -13,6 +14,7 @@
 #include "wafer/ir/verify.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <set>
 
@@ -78,7 +80,8 @@ std::optional<std::pair<size_t, size_t>> find_overlap(const std::vector<Rect>& r
       continue;
     }
     auto next = active.lower_bound({r.x, 0});
-    if (next != active.end() && next->first < int64_t(r.x) + r.w) return ordered(e.index, next->second);
+    if (next != active.end() && next->first < int64_t(r.x) + r.w)
+      return ordered(e.index, next->second);
     if (next != active.begin()) {
       const size_t prev = std::prev(next)->second;
       if (int64_t(rects[prev].x) + rects[prev].w > r.x) return ordered(e.index, prev);
@@ -123,31 +126,51 @@ std::pair<int64_t, int64_t> find_uncovered(const Rect& area, std::vector<Rect> p
 
 const char* letter_noun(char letter) {
   switch (letter) {
-    case 'r': return "a register";
-    case 's': return "a register, special or immediate";
-    case 'd': return "a dsd register";
-    case 'v': return "a dsd register, register, special or immediate";
-    case 'l': return "a label";
-    case 't': return "a task";
-    case 'c': return "a color";
-    case 'y': return "a symbol";
-    case 'T': return "a dtype";
-    default: return "an integer immediate";
+    case 'r':
+      return "a register";
+    case 's':
+      return "a register, special or immediate";
+    case 'd':
+      return "a dsd register";
+    case 'v':
+      return "a dsd register, register, special or immediate";
+    case 'l':
+      return "a label";
+    case 't':
+      return "a task";
+    case 'c':
+      return "a color";
+    case 'y':
+      return "a symbol";
+    case 'T':
+      return "a dtype";
+    default:
+      return "an integer immediate";
   }
 }
 
 const char* kind_noun(const Operand& o) {
   switch (o.kind) {
-    case Operand::Kind::none: return "nothing";
-    case Operand::Kind::reg: return "a register";
-    case Operand::Kind::special: return "a special";
-    case Operand::Kind::imm: return o.imm_is_float ? "a float immediate" : "an immediate";
-    case Operand::Kind::dsd: return "a dsd register";
-    case Operand::Kind::label: return "a label";
-    case Operand::Kind::task: return "a task";
-    case Operand::Kind::color: return "a color";
-    case Operand::Kind::sym: return "a symbol";
-    case Operand::Kind::dtype: return "a dtype";
+    case Operand::Kind::none:
+      return "nothing";
+    case Operand::Kind::reg:
+      return "a register";
+    case Operand::Kind::special:
+      return "a special";
+    case Operand::Kind::imm:
+      return o.imm_is_float ? "a float immediate" : "an immediate";
+    case Operand::Kind::dsd:
+      return "a dsd register";
+    case Operand::Kind::label:
+      return "a label";
+    case Operand::Kind::task:
+      return "a task";
+    case Operand::Kind::color:
+      return "a color";
+    case Operand::Kind::sym:
+      return "a symbol";
+    case Operand::Kind::dtype:
+      return "a dtype";
   }
   return "an invalid operand";
 }
@@ -156,16 +179,26 @@ bool kind_fits(char letter, const Operand& o, Opcode op) {
   using K = Operand::Kind;
   const bool scalar = o.kind == K::reg || o.kind == K::special || o.kind == K::imm;
   switch (letter) {
-    case 'r': return o.kind == K::reg;
-    case 's': return scalar;
-    case 'd': return o.kind == K::dsd;
-    case 'v': return scalar || o.kind == K::dsd;
-    case 'l': return o.kind == K::label;
-    case 't': return o.kind == K::task;
-    case 'c': return o.kind == K::color;
-    case 'y': return o.kind == K::sym;
-    case 'T': return o.kind == K::dtype;
-    default: return o.kind == K::imm && (!o.imm_is_float || op == Opcode::movi);
+    case 'r':
+      return o.kind == K::reg;
+    case 's':
+      return scalar;
+    case 'd':
+      return o.kind == K::dsd;
+    case 'v':
+      return scalar || o.kind == K::dsd;
+    case 'l':
+      return o.kind == K::label;
+    case 't':
+      return o.kind == K::task;
+    case 'c':
+      return o.kind == K::color;
+    case 'y':
+      return o.kind == K::sym;
+    case 'T':
+      return o.kind == K::dtype;
+    default:
+      return o.kind == K::imm && (!o.imm_is_float || op == Opcode::movi);
   }
 }
 
@@ -180,18 +213,26 @@ Status check_value(const Code& code, const Operand& o, const arch::Arch& arch) {
   const int64_t v = o.value;
   const int64_t instrs = int64_t(code.instrs.size()), symbols = int64_t(code.symbols.size());
   switch (o.kind) {
-    case Operand::Kind::reg: return in_range("register", v, arch.registers, "arch", "registers");
+    case Operand::Kind::reg:
+      return in_range("register", v, arch.registers, "arch", "registers");
     case Operand::Kind::dsd:
       return in_range("dsd register", v, arch.dsd_registers, "arch", "dsd registers");
-    case Operand::Kind::color: return in_range("color", v, arch.colors, "arch", "colors");
-    case Operand::Kind::label: return in_range("label target", v, instrs, "code", "instructions");
-    case Operand::Kind::sym: return in_range("symbol index", v, symbols, "code", "symbols");
-    case Operand::Kind::special: return in_range("special", v, kSpecials, "machine", "specials");
-    case Operand::Kind::dtype: return in_range("dtype", v, kDTypes, "machine", "dtypes");
+    case Operand::Kind::color:
+      return in_range("color", v, arch.colors, "arch", "colors");
+    case Operand::Kind::label:
+      return in_range("label target", v, instrs, "code", "instructions");
+    case Operand::Kind::sym:
+      return in_range("symbol index", v, symbols, "code", "symbols");
+    case Operand::Kind::special:
+      return in_range("special", v, kSpecials, "machine", "specials");
+    case Operand::Kind::dtype:
+      return in_range("dtype", v, kDTypes, "machine", "dtypes");
     case Operand::Kind::task:
-      if (code.task_by_id(o.value) == nullptr) return make_error("task id {} names no task of the code", v);
+      if (code.task_by_id(o.value) == nullptr)
+        return make_error("task id {} names no task of the code", v);
       return Status::ok();
-    default: return Status::ok();
+    default:
+      return Status::ok();
   }
 }
 
@@ -207,7 +248,8 @@ Status check_completion(const Code& code, const Instr& in, const arch::Arch& arc
     if (in.done_task != -1) return make_error("completion task {} without 'then'", in.done_task);
     return Status::ok();
   }
-  if (unsigned(in.on_done) > unsigned(OnDone::unblock)) return make_error("invalid completion action");
+  if (unsigned(in.on_done) > unsigned(OnDone::unblock))
+    return make_error("invalid completion action");
   if (!in.async) return make_error("'then' on '{}' needs 'async'", name);
   if (code.task_by_id(in.done_task) == nullptr) {
     return make_error("completion task id {} names no task of the code", in.done_task);
@@ -216,7 +258,8 @@ Status check_completion(const Code& code, const Instr& in, const arch::Arch& arc
 }
 
 Status check_instr(const Code& code, const Instr& in, const arch::Arch& arch) {
-  if (unsigned(in.op) >= unsigned(Opcode::count_)) return make_error("invalid opcode {}", unsigned(in.op));
+  if (unsigned(in.op) >= unsigned(Opcode::count_))
+    return make_error("invalid opcode {}", unsigned(in.op));
   const std::string_view sig = op_info(in.op).signature;
   const char* name = op_info(in.op).name;
   for (size_t i = 0; i < in.args.size(); ++i) {
@@ -228,10 +271,11 @@ Status check_instr(const Code& code, const Instr& in, const arch::Arch& arch) {
       continue;
     }
     if (!kind_fits(sig[i], o, in.op)) {
-      return make_error("operand {} of '{}' must be {}, found {}", i + 1, name,
-                        letter_noun(sig[i]), kind_noun(o));
+      return make_error("operand {} of '{}' must be {}, found {}", i + 1, name, letter_noun(sig[i]),
+                        kind_noun(o));
     }
-    WAFER_TRY(check_value(code, o, arch).with_context(fmt::format("operand {} of '{}'", i + 1, name)));
+    WAFER_TRY(
+        check_value(code, o, arch).with_context(fmt::format("operand {} of '{}'", i + 1, name)));
   }
   return check_completion(code, in, arch);
 }
@@ -243,7 +287,8 @@ Status check_instrs(const Code& code, const arch::Arch& arch) {
   for (size_t i = 0; i < code.instrs.size(); ++i) {
     const Status st = check_instr(code, code.instrs[i], arch);
     if (st) continue;
-    auto it = std::upper_bound(entries.begin(), entries.end(), std::make_pair(uint32_t(i), SIZE_MAX));
+    auto it =
+        std::upper_bound(entries.begin(), entries.end(), std::make_pair(uint32_t(i), SIZE_MAX));
     const Task* task = it == entries.begin() ? nullptr : &code.tasks[std::prev(it)->second];
     const std::string in_task = task ? fmt::format(", task '{}'", task->name) : "";
     return st.with_context(fmt::format("code '{}'{}, {}", code.name, in_task,
@@ -258,19 +303,19 @@ Status check_task(const Code& code, const Task& t, const arch::Arch& arch) {
   if (t.kind == TaskKind::data && t.color < 0) return make_error("a data task needs a color");
   if (t.color != -1) WAFER_TRY(in_range("color", t.color, arch.colors, "arch", "colors"));
   if (t.entry >= code.instrs.size()) {
-    return make_error("entry {} is past the code's {} instructions (the task has no code)",
-                      t.entry, code.instrs.size());
+    return make_error("entry {} is past the code's {} instructions (the task has no code)", t.entry,
+                      code.instrs.size());
   }
   return Status::ok();
 }
 
 Status check_tasks(const Code& code, const arch::Arch& arch) {
-  std::map<std::string_view, size_t> names;
-  std::map<int, size_t> ids;
+  std::set<std::string_view> names;
+  std::map<int, size_t> ids;  // task id -> index of its first task
   for (size_t i = 0; i < code.tasks.size(); ++i) {
     const Task& t = code.tasks[i];
     const std::string at = fmt::format("code '{}', task '{}'", code.name, t.name);
-    if (!names.emplace(t.name, i).second) return make_error("{}: the name is used twice", at);
+    if (!names.insert(t.name).second) return make_error("{}: the name is used twice", at);
     if (auto [it, fresh] = ids.emplace(t.id, i); !fresh) {
       return make_error("{}: task id {} is also used by task '{}'", at, t.id,
                         code.tasks[it->second].name);
@@ -281,10 +326,10 @@ Status check_tasks(const Code& code, const arch::Arch& arch) {
 }
 
 Status check_symbols(const Code& code) {
-  std::map<std::string_view, size_t> names;
+  std::set<std::string_view> names;
   for (const Symbol& s : code.symbols) {
     const std::string at = fmt::format("code '{}', symbol '{}'", code.name, s.name);
-    if (!names.emplace(s.name, 0).second) return make_error("{}: the name is used twice", at);
+    if (!names.insert(s.name).second) return make_error("{}: the name is used twice", at);
     if (unsigned(s.type) >= unsigned(kDTypes)) return make_error("{}: invalid dtype", at);
     if (s.count == 0) return make_error("{}: has no elements", at);
   }
@@ -292,9 +337,9 @@ Status check_symbols(const Code& code) {
 }
 
 Status check_codes(const Program& p, const arch::Arch& arch) {
-  std::map<std::string_view, size_t> names;
+  std::set<std::string_view> names;
   for (const Code& code : p.codes) {
-    if (!names.emplace(code.name, 0).second) return make_error("two codes are named '{}'", code.name);
+    if (!names.insert(code.name).second) return make_error("two codes are named '{}'", code.name);
     WAFER_TRY(check_symbols(code));
     WAFER_TRY(check_tasks(code, arch));
     WAFER_TRY(check_instrs(code, arch));
@@ -378,7 +423,8 @@ Status check_route(const Route& r, const Program& p, const arch::Arch& arch) {
 Status check_routes(const Program& p, const arch::Arch& arch) {
   for (size_t i = 0; i < p.routes.size(); ++i) {
     const Route& r = p.routes[i];
-    const std::string at = fmt::format("route for color {} at {}", r.color, where(r.loc, "index", i));
+    const std::string at =
+        fmt::format("route for color {} at {}", r.color, where(r.loc, "index", i));
     WAFER_TRY(check_route(r, p, arch).with_context(at));
   }
   std::vector<size_t> order(p.routes.size());
@@ -448,11 +494,14 @@ Status check_h2d_data(const HostOp& op, const std::vector<uint32_t>& counts) {
   if (op.data.kind != HostData::Kind::values) return Status::ok();
   const size_t n = op.data.values.size();
   const int64_t pes = op.rect.area();
-  const bool uniform = std::all_of(counts.begin(), counts.end(), [&](uint32_t c) { return c == counts[0]; });
+  const bool uniform =
+      std::all_of(counts.begin(), counts.end(), [&](uint32_t c) { return c == counts[0]; });
   for (uint32_t c : counts) {
     if (n == c || (uniform && int64_t(n) == int64_t(c) * pes)) continue;
-    return make_error("{} values, but symbol '{}' has {} elements per PE (give {}, or {} for the "
-                      "{} PEs)", n, op.name, c, c, int64_t(c) * pes, pes);
+    return make_error(
+        "{} values, but symbol '{}' has {} elements per PE (give {}, or {} for the "
+        "{} PEs)",
+        n, op.name, c, c, int64_t(c) * pes, pes);
   }
   return Status::ok();
 }
@@ -460,7 +509,8 @@ Status check_h2d_data(const HostOp& op, const std::vector<uint32_t>& counts) {
 Status check_stream(const HostOp& op, const Program& p, const arch::Arch& arch) {
   WAFER_TRY(in_range("color", op.color, arch.colors, "arch", "colors"));
   if (unsigned(op.stream_type) >= unsigned(kDTypes)) return make_error("invalid dtype");
-  if (unsigned(op.edge) >= unsigned(Dir::ramp)) return make_error("a stream must enter from N, E, S or W");
+  if (unsigned(op.edge) >= unsigned(Dir::ramp))
+    return make_error("a stream must enter from N, E, S or W");
   const Rect& r = op.rect;
   const bool on_edge = op.edge == Dir::west    ? r.x == 0 && r.w == 1
                        : op.edge == Dir::east  ? int64_t(r.x) + r.w == p.width && r.w == 1
@@ -472,8 +522,9 @@ Status check_stream(const HostOp& op, const Program& p, const arch::Arch& arch) 
                       dir_name(op.edge), column ? "column" : "row", rect_text(r));
   }
   if (op.data.kind != HostData::Kind::values) {
-    return make_error("a stream needs an explicit value list (fill, iota and random take their "
-                      "length from a symbol, so only h2d has them)");
+    return make_error(
+        "a stream needs an explicit value list (fill, iota and random take their "
+        "length from a symbol, so only h2d has them)");
   }
   if (op.data.values.empty() || int64_t(op.data.values.size()) > kMaxStreamValues) {
     return make_error("a stream needs 1 to {} values, found {}", kMaxStreamValues,
@@ -484,16 +535,21 @@ Status check_stream(const HostOp& op, const Program& p, const arch::Arch& arch) 
 
 const char* host_kind_name(HostOp::Kind k) {
   switch (k) {
-    case HostOp::Kind::h2d: return "h2d";
-    case HostOp::Kind::d2h: return "d2h";
-    case HostOp::Kind::launch: return "launch";
-    case HostOp::Kind::stream_in: return "stream";
+    case HostOp::Kind::h2d:
+      return "h2d";
+    case HostOp::Kind::d2h:
+      return "d2h";
+    case HostOp::Kind::launch:
+      return "launch";
+    case HostOp::Kind::stream_in:
+      return "stream";
   }
   return "?";
 }
 
 Status check_host_op(const Program& p, const HostOp& op, const arch::Arch& arch) {
-  if (unsigned(op.kind) > unsigned(HostOp::Kind::stream_in)) return make_error("invalid host operation");
+  if (unsigned(op.kind) > unsigned(HostOp::Kind::stream_in))
+    return make_error("invalid host operation");
   WAFER_TRY(check_rect(op.rect, p));
   if (op.kind == HostOp::Kind::stream_in) return check_stream(op, p, arch);
   std::vector<uint32_t> counts;
@@ -507,14 +563,15 @@ Status check_host(const Program& p, const arch::Arch& arch) {
     const std::string what = op.kind == HostOp::Kind::stream_in
                                  ? fmt::format("host stream on color {}", op.color)
                                  : fmt::format("host {} of '{}'", host_kind_name(op.kind), op.name);
-    WAFER_TRY(check_host_op(p, op, arch).with_context(
-        fmt::format("{} at {}", what, where(op.loc, "index", i))));
+    WAFER_TRY(check_host_op(p, op, arch)
+                  .with_context(fmt::format("{} at {}", what, where(op.loc, "index", i))));
   }
   return Status::ok();
 }
 
 Status check_fabric(const Program& p, const arch::Arch& arch) {
-  if (p.width < 1 || p.height < 1) return make_error("the program is {} x {} PEs, which is empty", p.width, p.height);
+  if (p.width < 1 || p.height < 1)
+    return make_error("the program is {} x {} PEs, which is empty", p.width, p.height);
   if (p.width > arch.fabric_width || p.height > arch.fabric_height) {
     return make_error("the program is {} x {} PEs but the fabric of arch '{}' is {} x {}", p.width,
                       p.height, arch.name, arch.fabric_width, arch.fabric_height);

@@ -65,6 +65,7 @@ struct VecOp {
   int16_t task = -1;
   float lanes = 1;
   float credit = 0;
+  float credit_cap = 1;  // ceil(max(lanes, 1)): the most elements one cycle can take
   ir::Opcode op = ir::Opcode::nop;
   uint8_t nsrc = 0;
   bool fast_f32 = false;
@@ -220,7 +221,7 @@ class Machine {
 };
 
 // Per-thread counters and outputs of one cycle's work; merged deterministically.
-struct ThreadCtx {
+struct alignas(128) ThreadCtx {
   uint64_t woken = 0;            // PEs newly set in the next active set
   uint64_t progress = 0;         // wavelets moved + core busy cycles
   uint64_t active_pe_cycles = 0;

@@ -206,6 +206,7 @@ Status issue_vector(Machine& m, uint32_t pe, const ir::Instr& in, VecOp& op, uin
   op.any_fabric |= op.dst.kind == Dsd::fabric;
   op.instr = m.cores[pe].pc;
   op.lanes = lanes_for(m.arch, in.op, op);
+  op.credit_cap = std::ceil(std::max(op.lanes, 1.0f));
   op.setup_left = uint16_t(m.arch.vector_setup_cycles);
   op.start = t;
   return Status::ok();
@@ -305,8 +306,8 @@ VecProgress progress_vector(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int&
     reads_left = writes_left = 0;
     return VecProgress::busy;
   }
-  const float credit = std::min(op.credit + op.lanes, std::ceil(std::max(op.lanes, 1.0f)));
-  const int cap = int(std::min<float>(credit, float(op.length - op.done)));
+  const float credit = std::min(op.credit + op.lanes, op.credit_cap);
+  const int cap = std::min(int(credit), int(op.length - op.done));
   if (cap == 0) {  // a fractional rate: this cycle accumulates
     op.credit = credit;
     return VecProgress::busy;
@@ -317,9 +318,11 @@ VecProgress progress_vector(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int&
   op.credit = credit;
   int reads = op.reads_one, writes = op.writes_one;
   if (k > 1) port_accesses(op, k, reads, writes);
-  const int cycles = std::max((reads + m.arch.mem_read_ports - 1) / m.arch.mem_read_ports,
-                              (writes + m.arch.mem_write_ports - 1) / m.arch.mem_write_ports);
-  op.port_wait = uint16_t(std::max(0, cycles - 1));
+  if (reads > m.arch.mem_read_ports || writes > m.arch.mem_write_ports) {
+    const int cycles = std::max((reads + m.arch.mem_read_ports - 1) / m.arch.mem_read_ports,
+                                (writes + m.arch.mem_write_ports - 1) / m.arch.mem_write_ports);
+    op.port_wait = uint16_t(cycles - 1);
+  }
   reads_left = std::max(0, reads_left - reads);
   writes_left = std::max(0, writes_left - writes);
   for (int i = 0; i < k; ++i) compute_element(m, pe, op, op.done + uint32_t(i), t);

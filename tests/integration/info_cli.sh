@@ -1,5 +1,5 @@
 # `wafer info` end to end: presets, user arch files, and bad arch files.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 expect_exit 0 "$WAFER" info --arch wse3 --json
 [ "$(json_get "$TMP/out" '.params | length')" = 27 ] || fail "wse3 should list 27 parameters"

@@ -1,5 +1,5 @@
 # `wafer kernel` end to end: JSON contract, verification, thread determinism, bad input.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 expect_exit 0 "$WAFER" kernel gemv --arch wse2 --grid 8x8 --m 256 --n 256 --json
 keys=$(jq -r 'keys_unsorted | sort | join(",")' "$TMP/out")

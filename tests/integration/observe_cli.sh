@@ -1,5 +1,5 @@
 # --trace, --heatmap and --stats end to end, and `wafer bench --quick`.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 expect_exit 0 "$WAFER" kernel gemv --grid 4x4 --trace "$TMP/t.json" --heatmap "$TMP/h.png" --stats
 jq -e '.traceEvents | map(select(.ph == "X")) | length > 16' "$TMP/t.json" >/dev/null || fail "trace has too few spans"

@@ -1,6 +1,6 @@
 # `wafer sim` end to end on the example programs: outputs against reviewed golden files,
 # and the errors a user meets (syntax error with line:col, deadlock report, bad arch).
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 # Lines that depend on the host (wall time, thread count) are left out of the comparison.
 stable() { grep -vE '^(speed:|threads:)' "$1"; }

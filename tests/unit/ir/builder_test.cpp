@@ -1,9 +1,10 @@
 // ir::CodeBuilder: operand helpers, tasks, forward labels and async ops; and a program built
 // in C++ prints to text that parses back to an equal Program.
+#include "wafer/ir/builder.hpp"
+
 #include <gtest/gtest.h>
 
 #include "program_equal.hpp"
-#include "wafer/ir/builder.hpp"
 #include "wafer/ir/text.hpp"
 #include "wafer/ir/verify.hpp"
 

@@ -4,13 +4,12 @@
 // where the programs part.
 #pragma once
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <bit>
 #include <cstring>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "wafer/ir/program.hpp"
 #include "wafer/ir/text.hpp"
@@ -32,7 +31,8 @@ inline std::string diff_instr(const Instr& a, const Instr& b) {
     const Operand &x = a.args[i], &y = b.args[i];
     if (x.kind != y.kind || x.value != y.value || x.imm_is_float != y.imm_is_float) {
       return fmt::format("operand {}: kind {} value {} float {} vs kind {} value {} float {}", i,
-                         int(x.kind), x.value, x.imm_is_float, int(y.kind), y.value, y.imm_is_float);
+                         int(x.kind), x.value, x.imm_is_float, int(y.kind), y.value,
+                         y.imm_is_float);
     }
   }
   if (a.async != b.async || a.on_done != b.on_done || a.done_task != b.done_task) {
@@ -46,7 +46,8 @@ inline std::string diff_code(const Code& a, const Code& b) {
   if (a.symbols.size() != b.symbols.size()) return "symbol count differs";
   for (size_t i = 0; i < a.symbols.size(); ++i) {
     const Symbol &x = a.symbols[i], &y = b.symbols[i];
-    if (x.name != y.name || x.type != y.type || x.count != y.count) return fmt::format("symbol {}", i);
+    if (x.name != y.name || x.type != y.type || x.count != y.count)
+      return fmt::format("symbol {}", i);
   }
   if (a.tasks.size() != b.tasks.size()) return "task count differs";
   for (size_t i = 0; i < a.tasks.size(); ++i) {
@@ -104,7 +105,8 @@ inline std::string program_diff(const Program& a, const Program& b) {
   auto each = [](const auto& xs, const auto& ys, const char* what, auto diff) -> std::string {
     if (xs.size() != ys.size()) return fmt::format("{} {} vs {}", what, xs.size(), ys.size());
     for (size_t i = 0; i < xs.size(); ++i) {
-      if (std::string d = diff(xs[i], ys[i]); !d.empty()) return fmt::format("{} {}: {}", what, i, d);
+      if (std::string d = diff(xs[i], ys[i]); !d.empty())
+        return fmt::format("{} {}: {}", what, i, d);
     }
     return "";
   };

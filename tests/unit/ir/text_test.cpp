@@ -1,12 +1,13 @@
 // The program text format: every construct parses to the expected IR, printing and parsing
 // again gives an equal Program, and malformed input gives `file:line:col: message`.
+#include "wafer/ir/text.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <fstream>
 
 #include "program_equal.hpp"
-#include "wafer/ir/text.hpp"
 
 namespace wafer::ir {
 namespace {
@@ -347,10 +348,12 @@ const std::string kMalformedNumber = in_task("add r1, r1, 12abc");
 INSTANTIATE_TEST_SUITE_P(
     Text, MalformedText,
     ::testing::Values(
-        Malformed{"", "t.wafer:1:1: expected 'program WIDTH HEIGHT' as the first statement, "
-                      "found end of file"},
-        Malformed{"program 0 1", "t.wafer:1:9: a program width must be between 1 and 1048576, "
-                                 "found '0'"},
+        Malformed{"",
+                  "t.wafer:1:1: expected 'program WIDTH HEIGHT' as the first statement, "
+                  "found end of file"},
+        Malformed{"program 0 1",
+                  "t.wafer:1:9: a program width must be between 1 and 1048576, "
+                  "found '0'"},
         Malformed{"program 1 1 extra", "t.wafer:1:13: expected end of line, found 'extra'"},
         Malformed{kUnknownInstr.c_str(),
                   "t.wafer:4:5: unknown instruction 'vaddd' (did you mean 'vadd'?)"},
@@ -359,27 +362,31 @@ INSTANTIATE_TEST_SUITE_P(
                   "t.wafer:4:14: unknown task 'mm' in code 'c' (did you mean 'm'?)"},
         Malformed{kUnknownSymbol.c_str(), "t.wafer:4:12: unknown symbol 'acc' in code 'c'"},
         Malformed{kFewOperands.c_str(), "t.wafer:4:16: 'vadd' takes 3 operands, found 2"},
-        Malformed{kManyOperands.c_str(),
-                  "t.wafer:4:15: too many operands for 'mov' (it takes 2)"},
+        Malformed{kManyOperands.c_str(), "t.wafer:4:15: too many operands for 'mov' (it takes 2)"},
         Malformed{kWrongKind.c_str(),
                   "t.wafer:4:10: expected a dsd register (dN) as operand 1 of 'vadd', found 'r1'"},
         Malformed{kHugeImm.c_str(), "t.wafer:4:14: immediate '4294967296' does not fit in 32 bits"},
-        Malformed{kFloatStride.c_str(), "t.wafer:4:23: expected an integer immediate as operand 5 "
-                                        "of 'mdsd', found '1.5'"},
-        Malformed{kSymInTask.c_str(), "t.wafer:4:5: 'sym' cannot appear inside task 'm' (close "
-                                      "it with '}' first)"},
-        Malformed{kBadThen.c_str(), "t.wafer:4:28: expected 'activate' or 'unblock' after "
-                                    "'then', found 'start'"},
+        Malformed{kFloatStride.c_str(),
+                  "t.wafer:4:23: expected an integer immediate as operand 5 "
+                  "of 'mdsd', found '1.5'"},
+        Malformed{kSymInTask.c_str(),
+                  "t.wafer:4:5: 'sym' cannot appear inside task 'm' (close "
+                  "it with '}' first)"},
+        Malformed{kBadThen.c_str(),
+                  "t.wafer:4:28: expected 'activate' or 'unblock' after "
+                  "'then', found 'start'"},
         Malformed{kMalformedNumber.c_str(), "t.wafer:4:17: malformed or out-of-range f32 '12abc'"},
         Malformed{"program 1 1\narch \"wse3\n", "t.wafer:2:6: unterminated string"},
         Malformed{"program 1 1\narch \"a\\qb\"", "t.wafer:2:9: bad escape in string..."},
         Malformed{"program 1 1\nplace c 0 0 1 1 @", "t.wafer:2:7: unknown code 'c'"},
         Malformed{"program 1 1\ncode c { }\nplace c 0 0 1 1 @",
                   "t.wafer:3:17: unexpected character '@'"},
-        Malformed{"program 1 1\ncod c { }", "t.wafer:2:1: unknown statement 'cod' (did you mean "
-                                            "'code'?)"},
-        Malformed{"program 1 1\narch a\narch b", "t.wafer:3:1: duplicate 'arch' statement (the "
-                                                 "first is at line 2)"},
+        Malformed{"program 1 1\ncod c { }",
+                  "t.wafer:2:1: unknown statement 'cod' (did you mean "
+                  "'code'?)"},
+        Malformed{"program 1 1\narch a\narch b",
+                  "t.wafer:3:1: duplicate 'arch' statement (the "
+                  "first is at line 2)"},
         Malformed{"program 1 1\ncode c {\n  sym s f32 4\n  sym s f16 2\n}",
                   "t.wafer:4:7: duplicate symbol 's' (first declared at line 3)"},
         Malformed{"program 1 1\ncode c {\n  task a local 1 { ret }\n  task a local 2 { ret }\n}",
@@ -389,18 +396,24 @@ INSTANTIATE_TEST_SUITE_P(
         Malformed{"program 1 1\ncode c { sym s f32 16777217 }",
                   "t.wafer:2:20: an element count must be between 1 and 16777216, found "
                   "'16777217'"},
-        Malformed{"program 1 1\ncode c {\n  task a local 1 {\n", "t.wafer:4:1: expected '}' to "
+        Malformed{"program 1 1\ncode c {\n  task a local 1 {\n",
+                  "t.wafer:4:1: expected '}' to "
                   "close task 'a' opened at line 3, found end of file"},
-        Malformed{"program 2 1\nroute 1 0 0 2 1 rx W tx", "t.wafer:2:24: expected a port (N, E, "
-                                                         "S, W or R), found end of file"},
-        Malformed{"program 2 1\nroute 1 0 0 2 1 rx W,W tx E", "t.wafer:2:22: port 'W' is listed "
-                                                              "twice"},
-        Malformed{"program 2 1\nroute 1 0 0 2 1 rx W tx E |", "t.wafer:2:28: expected 'rx', "
-                                                              "found end of file"},
-        Malformed{"program 2 1\nhost { h2x s 0 0 1 1 fill 0 }", "t.wafer:2:8: unknown host "
+        Malformed{"program 2 1\nroute 1 0 0 2 1 rx W tx",
+                  "t.wafer:2:24: expected a port (N, E, "
+                  "S, W or R), found end of file"},
+        Malformed{"program 2 1\nroute 1 0 0 2 1 rx W,W tx E",
+                  "t.wafer:2:22: port 'W' is listed "
+                  "twice"},
+        Malformed{"program 2 1\nroute 1 0 0 2 1 rx W tx E |",
+                  "t.wafer:2:28: expected 'rx', "
+                  "found end of file"},
+        Malformed{"program 2 1\nhost { h2x s 0 0 1 1 fill 0 }",
+                  "t.wafer:2:8: unknown host "
                   "operation 'h2x' (did you mean 'h2d'?)"},
-        Malformed{"program 2 1\nhost { h2d s 0 0 1 1 values }", "t.wafer:2:29: expected a "
-                                                                "value, found '}'"},
+        Malformed{"program 2 1\nhost { h2d s 0 0 1 1 values }",
+                  "t.wafer:2:29: expected a "
+                  "value, found '}'"},
         Malformed{"program 2 1\nhost { stream 1 R 0 0 1 1 f32 values 1 }",
                   "t.wafer:2:17: expected an edge side (N, E, S or W), found 'R'"},
         Malformed{"program 2 1\nhost { h2d s 0 0 0 1 fill 1 }",

@@ -1,6 +1,8 @@
 // ir::verify: a valid program passes, and each class of error is reported with the code,
 // task and line, or the PE and color, that it concerns. Programs that cover the whole WSE-3
 // fabric are checked quickly.
+#include "wafer/ir/verify.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -8,7 +10,6 @@
 
 #include "wafer/ir/builder.hpp"
 #include "wafer/ir/text.hpp"
-#include "wafer/ir/verify.hpp"
 
 namespace wafer::ir {
 namespace {
@@ -73,7 +74,8 @@ TEST(Verify, AcceptsTheBaseProgram) {
 TEST(Verify, ProgramMustFitTheFabric) {
   Program p = base();
   p.width = 800;
-  EXPECT_EQ(verify_error(p), "the program is 800 x 2 PEs but the fabric of arch 'wse3' is 762 x 1172");
+  EXPECT_EQ(verify_error(p),
+            "the program is 800 x 2 PEs but the fabric of arch 'wse3' is 762 x 1172");
 }
 
 TEST(Verify, CodeNamesAreUnique) {
@@ -117,50 +119,59 @@ TEST(Verify, TaskEntryMustBeAnInstruction) {
   t.id = 9;
   t.entry = uint32_t(work(p).instrs.size());
   work(p).tasks.push_back(t);
-  EXPECT_EQ(verify_error(p), "code 'work', task 'empty': entry 10 is past the code's 10 "
-                             "instructions (the task has no code)");
+  EXPECT_EQ(verify_error(p),
+            "code 'work', task 'empty': entry 10 is past the code's 10 "
+            "instructions (the task has no code)");
 }
 
 TEST(Verify, RegistersAndDsdRegistersInRange) {
   Program p = base();
   work(p).instrs[3].args[0].value = 16;
-  EXPECT_EQ(verify_error(p), "code 'work', task 'main', line 10: operand 1 of 'movi': register "
-                             "16 is out of range (the arch has 16 registers)");
+  EXPECT_EQ(verify_error(p),
+            "code 'work', task 'main', line 10: operand 1 of 'movi': register "
+            "16 is out of range (the arch has 16 registers)");
   p = base();
   work(p).instrs[1].args[0].value = 16;
-  EXPECT_EQ(verify_error(p), "code 'work', task 'main', line 8: operand 1 of 'fdsd': dsd "
-                             "register 16 is out of range (the arch has 16 dsd registers)");
+  EXPECT_EQ(verify_error(p),
+            "code 'work', task 'main', line 8: operand 1 of 'fdsd': dsd "
+            "register 16 is out of range (the arch has 16 dsd registers)");
 }
 
 TEST(Verify, LabelsColorsSymbolsAndTasksInRange) {
   Program p = base();
   work(p).instrs[5].args[2].value = 99;
-  EXPECT_EQ(verify_error(p), "code 'work', task 'main', line 13: operand 3 of 'bne': label "
-                             "target 99 is out of range (the code has 10 instructions)");
+  EXPECT_EQ(verify_error(p),
+            "code 'work', task 'main', line 13: operand 3 of 'bne': label "
+            "target 99 is out of range (the code has 10 instructions)");
   p = base();
   work(p).instrs[1].args[1].value = 24;
-  EXPECT_EQ(verify_error(p), "code 'work', task 'main', line 8: operand 2 of 'fdsd': color 24 "
-                             "is out of range (the arch has 24 colors)");
+  EXPECT_EQ(verify_error(p),
+            "code 'work', task 'main', line 8: operand 2 of 'fdsd': color 24 "
+            "is out of range (the arch has 24 colors)");
   p = base();
   work(p).instrs[0].args[1].value = 2;
-  EXPECT_EQ(verify_error(p), "code 'work', task 'main', line 7: operand 2 of 'mdsd': symbol "
-                             "index 2 is out of range (the code has 2 symbols)");
+  EXPECT_EQ(verify_error(p),
+            "code 'work', task 'main', line 7: operand 2 of 'mdsd': symbol "
+            "index 2 is out of range (the code has 2 symbols)");
   p = base();
   work(p).instrs[7].op = Opcode::activate;
   work(p).instrs[7].args[0] = task_op(7);
-  EXPECT_EQ(verify_error(p), "code 'work', task 'done', line 16: operand 1 of 'activate': task "
-                             "id 7 names no task of the code");
+  EXPECT_EQ(verify_error(p),
+            "code 'work', task 'done', line 16: operand 1 of 'activate': task "
+            "id 7 names no task of the code");
 }
 
 TEST(Verify, OperandKindsFollowTheSignature) {
   Program p = base();
   work(p).instrs[2].args[0] = reg(0);
-  EXPECT_EQ(verify_error(p), "code 'work', task 'main', line 9: operand 1 of 'vadd' must be a "
-                             "dsd register, found a register");
+  EXPECT_EQ(verify_error(p),
+            "code 'work', task 'main', line 9: operand 1 of 'vadd' must be a "
+            "dsd register, found a register");
   p = base();
   work(p).instrs[0].args[4] = fimm(1.0f);
-  EXPECT_EQ(verify_error(p), "code 'work', task 'main', line 7: operand 5 of 'mdsd' must be an "
-                             "integer immediate, found a float immediate");
+  EXPECT_EQ(verify_error(p),
+            "code 'work', task 'main', line 7: operand 5 of 'mdsd' must be an "
+            "integer immediate, found a float immediate");
   p = base();
   work(p).instrs[6].args[0] = reg(1);
   EXPECT_EQ(verify_error(p),
@@ -173,27 +184,31 @@ TEST(Verify, OperandKindsFollowTheSignature) {
 TEST(Verify, AsyncRules) {
   Program p = base();
   work(p).instrs[3].async = true;
-  EXPECT_EQ(verify_error(p), "code 'work', task 'main', line 10: 'movi' cannot be async (only "
-                             "vector ops can)");
+  EXPECT_EQ(verify_error(p),
+            "code 'work', task 'main', line 10: 'movi' cannot be async (only "
+            "vector ops can)");
   p = base();
   arch::Arch no_threads = wse3();
   no_threads.microthreads = 0;
-  EXPECT_EQ(verify_error(p, no_threads), "code 'work', task 'main', line 9: async 'vadd' needs a "
-                                         "microthread but the arch has none");
+  EXPECT_EQ(verify_error(p, no_threads),
+            "code 'work', task 'main', line 9: async 'vadd' needs a "
+            "microthread but the arch has none");
   work(p).instrs[2].async = false;
   EXPECT_EQ(verify_error(p), "code 'work', task 'main', line 9: 'then' on 'vadd' needs 'async'");
   p = base();
   work(p).instrs[2].done_task = 9;
-  EXPECT_EQ(verify_error(p), "code 'work', task 'main', line 9: completion task id 9 names no "
-                             "task of the code");
+  EXPECT_EQ(verify_error(p),
+            "code 'work', task 'main', line 9: completion task id 9 names no "
+            "task of the code");
 }
 
 TEST(Verify, NamesTheInstructionIndexWithoutALine) {
   Program p = base();
   work(p).instrs[3].loc = {};
   work(p).instrs[3].args[0].value = -1;
-  EXPECT_EQ(verify_error(p), "code 'work', task 'main', instruction 3: operand 1 of 'movi': "
-                             "register -1 is out of range (the arch has 16 registers)");
+  EXPECT_EQ(verify_error(p),
+            "code 'work', task 'main', instruction 3: operand 1 of 'movi': "
+            "register -1 is out of range (the arch has 16 registers)");
 }
 
 TEST(Verify, PlacementsNameAnExistingCodeInsideTheProgram) {
@@ -203,8 +218,9 @@ TEST(Verify, PlacementsNameAnExistingCodeInsideTheProgram) {
             "placement at line 20: code 5 does not exist (the program has 2 codes)");
   p = base();
   p.placements[1].rect.x = 3;
-  EXPECT_EQ(verify_error(p), "placement at line 21: rect (3,0) 2x2 covers PE (4,1), outside the "
-                             "4 x 2 program");
+  EXPECT_EQ(verify_error(p),
+            "placement at line 21: rect (3,0) 2x2 covers PE (4,1), outside the "
+            "4 x 2 program");
   p.placements[1].rect.w = 0;
   EXPECT_EQ(verify_error(p), "placement at line 21: rect (3,0) 0x2 is empty");
 }
@@ -212,8 +228,9 @@ TEST(Verify, PlacementsNameAnExistingCodeInsideTheProgram) {
 TEST(Verify, CodeMustFitInSram) {
   Program p = base();
   work(p).symbols[0].count = 12300;  // 40 bytes of code + 49200 + 16
-  EXPECT_EQ(verify_error(p), "code 'work' needs 49256 bytes of SRAM on PE (0,0)..(1,1) but the "
-                             "arch has 49152");
+  EXPECT_EQ(verify_error(p),
+            "code 'work' needs 49256 bytes of SRAM on PE (0,0)..(1,1) but the "
+            "arch has 49152");
   work(p).symbols[0].count = 12270;
   EXPECT_TRUE(verify(p, wse3()).is_ok());
 }
@@ -232,8 +249,9 @@ TEST(Verify, PlacementsMustNotOverlap) {
 TEST(Verify, RouteColorsAndPositions) {
   Program p = base();
   p.routes[0].color = 24;
-  EXPECT_EQ(verify_error(p), "route for color 24 at line 22: color 24 is out of range (the arch "
-                             "has 24 colors)");
+  EXPECT_EQ(verify_error(p),
+            "route for color 24 at line 22: color 24 is out of range (the arch "
+            "has 24 colors)");
   p = base();
   p.routes[2].positions.resize(5, p.routes[2].positions[0]);
   EXPECT_EQ(verify_error(p),
@@ -250,12 +268,14 @@ TEST(Verify, RouteColorsAndPositions) {
 TEST(Verify, RoutesMustNotSendOffTheEdge) {
   Program p = base();
   p.routes[0].positions[0].tx |= port_bit(Dir::north);
-  EXPECT_EQ(verify_error(p), "route for color 2 at line 22: position 0: PE (0,0) sends N off the "
-                             "edge of the 4 x 2 program");
+  EXPECT_EQ(verify_error(p),
+            "route for color 2 at line 22: position 0: PE (0,0) sends N off the "
+            "edge of the 4 x 2 program");
   p = base();
   p.routes[2].positions[0].tx = port_bit(Dir::east);
-  EXPECT_EQ(verify_error(p), "route for color 4 at line 24: position 0: PE (3,0) sends E off the "
-                             "edge of the 4 x 2 program");
+  EXPECT_EQ(verify_error(p),
+            "route for color 4 at line 24: position 0: PE (3,0) sends E off the "
+            "edge of the 4 x 2 program");
 }
 
 TEST(Verify, TwoRoutesOfOneColorMustNotShareAPe) {
@@ -270,19 +290,22 @@ TEST(Verify, TwoRoutesOfOneColorMustNotShareAPe) {
 TEST(Verify, HostRectsLieInsideTheProgram) {
   Program p = base();
   p.host[0].rect.w = 5;
-  EXPECT_EQ(verify_error(p), "host h2d of 'a' at line 26: rect (0,0) 5x2 covers PE (4,1), outside "
-                             "the 4 x 2 program");
+  EXPECT_EQ(verify_error(p),
+            "host h2d of 'a' at line 26: rect (0,0) 5x2 covers PE (4,1), outside "
+            "the 4 x 2 program");
 }
 
 TEST(Verify, HostNamesExistOnEveryAddressedPe) {
   Program p = base();
   p.host[3].rect.w = 4;
-  EXPECT_EQ(verify_error(p), "host d2h of 'b' at line 29: PE (2,0) runs code 'idle', which has no "
-                             "symbol 'b'");
+  EXPECT_EQ(verify_error(p),
+            "host d2h of 'b' at line 29: PE (2,0) runs code 'idle', which has no "
+            "symbol 'b'");
   p = base();
   p.host[2].name = "go";
-  EXPECT_EQ(verify_error(p), "host launch of 'go' at line 28: PE (0,0) runs code 'work', which has "
-                             "no task 'go'");
+  EXPECT_EQ(verify_error(p),
+            "host launch of 'go' at line 28: PE (0,0) runs code 'work', which has "
+            "no task 'go'");
   p = base();
   p.placements[1].rect = {2, 0, 2, 1};
   p.placements.push_back({Rect{3, 1, 1, 1}, 1, {}});
@@ -292,29 +315,33 @@ TEST(Verify, HostNamesExistOnEveryAddressedPe) {
 TEST(Verify, HostDataSizes) {
   Program p = base();
   p.host[0].data = HostData{HostData::Kind::values, {1, 2, 3}, 0, 0, 0};
-  EXPECT_EQ(verify_error(p), "host h2d of 'a' at line 26: 3 values, but symbol 'a' has 8 elements "
-                             "per PE (give 8, or 64 for the 8 PEs)");
+  EXPECT_EQ(verify_error(p),
+            "host h2d of 'a' at line 26: 3 values, but symbol 'a' has 8 elements "
+            "per PE (give 8, or 64 for the 8 PEs)");
   p.host[0].data.values.assign(8, 1.0);
   EXPECT_TRUE(verify(p, wse3()).is_ok());
   p.host[0].data.values.assign(64, 1.0);
   EXPECT_TRUE(verify(p, wse3()).is_ok());
   p.host[0].data = HostData{HostData::Kind::random, {}, 1, 1, 7};
-  EXPECT_EQ(verify_error(p), "host h2d of 'a' at line 26: random values need lo < hi, found 1 and 1");
+  EXPECT_EQ(verify_error(p),
+            "host h2d of 'a' at line 26: random values need lo < hi, found 1 and 1");
 }
 
 TEST(Verify, StreamsEnterOnTheirEdge) {
   Program p = base();
   p.host[1].rect.x = 1;
-  EXPECT_EQ(verify_error(p), "host stream on color 2 at line 27: a stream from W must address one "
-                             "column on that edge of the program, found (1,0) 1x2");
+  EXPECT_EQ(verify_error(p),
+            "host stream on color 2 at line 27: a stream from W must address one "
+            "column on that edge of the program, found (1,0) 1x2");
   p = base();
   p.host[1].data = HostData{HostData::Kind::fill, {}, 1, 0, 0};
   EXPECT_EQ(verify_error(p).substr(0, 74),
             "host stream on color 2 at line 27: a stream needs an explicit value list (");
   p = base();
   p.host[1].color = 99;
-  EXPECT_EQ(verify_error(p), "host stream on color 99 at line 27: color 99 is out of range (the "
-                             "arch has 24 colors)");
+  EXPECT_EQ(verify_error(p),
+            "host stream on color 99 at line 27: color 99 is out of range (the "
+            "arch has 24 colors)");
 }
 
 // A full-fabric program: one route per row and per column on two colors, one placement per
@@ -336,7 +363,8 @@ Program full_fabric() {
     p.placements.push_back(Placement{{0, y, p.width, 1}, 0, {}});
   }
   for (int x = 0; x < p.width; ++x) {
-    p.routes.push_back(Route{{x, 0, 1, p.height}, 1, {{port_bit(Dir::ramp), port_bit(Dir::ramp)}}, {}});
+    p.routes.push_back(
+        Route{{x, 0, 1, p.height}, 1, {{port_bit(Dir::ramp), port_bit(Dir::ramp)}}, {}});
   }
   HostOp h2d;
   h2d.name = "v";
