@@ -4,5 +4,5 @@
 # with its cycle count and the simulator's speed line. Extra arguments go to `wafer kernel`.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "$ROOT/scripts/build.sh" -DWAFER_BUILD_TESTS=OFF -DWAFER_BUILD_BENCH=OFF
+bash "$ROOT/scripts/build.sh" -DWAFER_BUILD_TESTS=OFF
 exec "${BUILD_DIR:-$ROOT/build}/wafer" kernel gemv --arch wse3 --grid 32x32 --m 2048 --n 2048 "$@"

@@ -297,7 +297,7 @@ class Lexer {
     if (is_ident_start(c)) return lex_word();
     if (c == '"') return lex_string();
     Token t = start(Tok::punct);
-    if (std::strchr("{},:;|", c) != nullptr) {
+    if (std::string_view("{},:;|").find(c) != std::string_view::npos) {
       advance();
       return finish(t);
     }
