@@ -207,6 +207,7 @@ Status issue_vector(Machine& m, uint32_t pe, const ir::Instr& in, VecOp& op, uin
   op.instr = m.cores[pe].pc;
   op.lanes = lanes_for(m.arch, in.op, op);
   op.credit_cap = std::ceil(std::max(op.lanes, 1.0f));
+  op.streaming = op.fast_f32 && op.any_fabric && op.lanes >= 1.0f;
   op.setup_left = uint16_t(m.arch.vector_setup_cycles);
   op.start = t;
   return Status::ok();
@@ -294,12 +295,59 @@ void compute_element(Machine& m, uint32_t pe, VecOp& op, uint32_t e, uint32_t t)
 
 }  // namespace
 
+namespace {
+
+void finish_op(Machine& m, uint32_t pe, VecOp& op, uint32_t t, ThreadCtx& ctx, bool& finished) {
+  finished = true;
+  record_span(m, ctx, pe, op.start, t + 1, op.task, int(op.instr),
+              &op == &m.cores[pe].main ? 0 : int(&op - m.cores[pe].micro.get()) + 1);
+}
+
+// The streaming case, one fp32 element per cycle with an operand on the fabric (the inner
+// loop of every collective and of the dense workload), without the general path's rate and
+// port arithmetic. It decides exactly as the general path does.
+VecProgress stream_f32(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int& reads_left,
+                       int& writes_left, ThreadCtx& ctx, bool& finished) {
+  for (int i = 0; i < op.nsrc; ++i) {
+    if (op.src[i].kind != Dsd::fabric) continue;
+    if (!m.nonempty(op.src[i].base)) return VecProgress::waiting_input;
+    Wavelet w;
+    if (!m.peek(op.src[i].base, t, w) || w.control()) return VecProgress::stalled;
+  }
+  if (op.dst.kind == Dsd::fabric && !m.can_push(op.dst.base, t)) return VecProgress::stalled;
+  reads_left -= op.reads_one;
+  writes_left -= op.writes_one;
+  const uint32_t e = op.done;
+  float v[3];
+  for (int i = 0; i < op.nsrc; ++i) {
+    const Dsd& d = op.src[i];
+    uint32_t raw = op.scalar[i];
+    if (d.kind == Dsd::memory) {
+      std::memcpy(&raw, m.sram.at(pe, d.base + uint32_t(int64_t(e) * op.src_step[i])), 4);
+    } else if (d.kind == Dsd::fabric) {
+      raw = m.ring(d.base)[m.channels[d.base].head.load(std::memory_order_relaxed) &
+                           ((1u << m.buf_shift) - 1)].data;
+      m.pop(d.base, t);
+    }
+    v[i] = as_f32(raw);
+  }
+  write_dest(m, pe, op.dst, op.dst_step, e, f32_bits(fast_f32(op.op, v)), t);
+  ++ctx.vector_elements;
+  if (++op.done == op.length) finish_op(m, pe, op, t, ctx, finished);
+  return VecProgress::busy;
+}
+
+}  // namespace
+
 VecProgress progress_vector(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int& reads_left,
                             int& writes_left, ThreadCtx& ctx, bool& finished) {
   finished = false;
   if (op.setup_left > 0) {
     --op.setup_left;
     return VecProgress::busy;
+  }
+  if (op.streaming && op.reads_one <= reads_left && op.writes_one <= writes_left) {
+    return stream_f32(m, pe, op, t, reads_left, writes_left, ctx, finished);
   }
   if (op.port_wait > 0) {  // an element needing more port accesses than one cycle has
     --op.port_wait;
@@ -329,11 +377,7 @@ VecProgress progress_vector(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int&
   op.done += uint32_t(k);
   op.credit -= float(k);
   ctx.vector_elements += uint64_t(k);
-  if (op.done == op.length) {
-    finished = true;
-    record_span(m, ctx, pe, op.start, t + 1, op.task, int(op.instr),
-                &op == &m.cores[pe].main ? 0 : int(&op - m.cores[pe].micro.get()) + 1);
-  }
+  if (op.done == op.length) finish_op(m, pe, op, t, ctx, finished);
   return VecProgress::busy;
 }
 

@@ -423,6 +423,13 @@ INSTANTIATE_TEST_SUITE_P(
         Malformed{"program 1 1\ncode c { task t remote 1 { } }",
                   "t.wafer:2:17: expected a task kind (local, data or control), found 'remote'"}));
 
+TEST(Text, ReportsControlBytesEscaped) {
+  EXPECT_EQ(parse_error(std::string("program 1 1\n\0", 13)),
+            "t.wafer:2:1: unexpected character '\\x00'");
+  EXPECT_EQ(parse_error("program 1 1\ncode \"a\\nb\" { task t local 1 { activate u } }"),
+            "t.wafer:2:41: unknown task 'u' in code 'a?b'");
+}
+
 TEST(Text, LoadReportsMissingFile) {
   Expected<Program> p = load_program_file("/nonexistent/dir/p.wafer");
   ASSERT_FALSE(p.has_value());
