@@ -21,17 +21,6 @@ using ir::Operand;
 
 namespace {
 
-float as_f32(uint32_t b) {
-  float f;
-  std::memcpy(&f, &b, 4);
-  return f;
-}
-uint32_t f32_bits(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return b;
-}
-
 struct Exec {
   Machine& m;
   uint32_t pe;
@@ -70,11 +59,11 @@ struct Exec {
 
   uint32_t float_op(Opcode op, float a, float b) {
     switch (op) {
-      case Opcode::fadd: return f32_bits(a + b);
-      case Opcode::fsub: return f32_bits(a - b);
-      case Opcode::fmul: return f32_bits(a * b);
-      case Opcode::fdiv: return f32_bits(a / b);
-      default: return f32_bits(std::fmax(a, b));
+      case Opcode::fadd: return f32_to_bits(a + b);
+      case Opcode::fsub: return f32_to_bits(a - b);
+      case Opcode::fmul: return f32_to_bits(a * b);
+      case Opcode::fdiv: return f32_to_bits(a / b);
+      default: return f32_to_bits(std::fmax(a, b));
     }
   }
 
@@ -94,7 +83,7 @@ struct Exec {
     if (addr == kNone) return;
     const DType ty = code.symbols[size_t(sym)].type;
     const double v = decode_value(ty, m.sram.read(pe, addr, dtype_bytes(ty)));
-    regs[in.args[0].value] = dtype_is_float(ty) ? f32_bits(float(v)) : uint32_t(int32_t(v));
+    regs[in.args[0].value] = dtype_is_float(ty) ? f32_to_bits(float(v)) : uint32_t(int32_t(v));
   }
 
   void store(const ir::Instr& in) {
@@ -103,7 +92,7 @@ struct Exec {
     if (addr == kNone) return;
     const DType ty = code.symbols[size_t(sym)].type;
     const uint32_t raw = source(in.args[2]);
-    const double v = dtype_is_float(ty) ? double(as_f32(raw)) : double(int32_t(raw));
+    const double v = dtype_is_float(ty) ? double(bits_to_f32(raw)) : double(int32_t(raw));
     m.sram.write(pe, addr, dtype_bytes(ty), encode_value(ty, v));
   }
 
@@ -214,11 +203,11 @@ struct Exec {
         break;
       }
       case Opcode::fadd: case Opcode::fsub: case Opcode::fmul: case Opcode::fdiv: case Opcode::fmax:
-        regs[a[0].value] = float_op(op, as_f32(source(a[1])), as_f32(source(a[2])));
+        regs[a[0].value] = float_op(op, bits_to_f32(source(a[1])), bits_to_f32(source(a[2])));
         break;
-      case Opcode::itof: regs[a[0].value] = f32_bits(float(int32_t(source(a[1])))); break;
+      case Opcode::itof: regs[a[0].value] = f32_to_bits(float(int32_t(source(a[1])))); break;
       case Opcode::ftoi: {
-        double v = std::trunc(double(as_f32(source(a[1]))));
+        double v = std::trunc(double(bits_to_f32(source(a[1]))));
         if (std::isnan(v)) v = 0;
         v = std::fmin(std::fmax(v, double(INT32_MIN)), double(INT32_MAX));
         regs[a[0].value] = uint32_t(int32_t(v));

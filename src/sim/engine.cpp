@@ -215,7 +215,7 @@ class Runner {
       if (!bits) continue;
       cur[w].store(0, std::memory_order_relaxed);
       ctx.local_word = w;
-      if (w + 1 < end) prefetch_word(cur[w + 1].load(std::memory_order_relaxed), w + 1);
+      if (w + 2 < end) prefetch_word(cur[w + 2].load(std::memory_order_relaxed), w + 2);
       while (bits) {
         const uint32_t pe = uint32_t(w * 64 + size_t(__builtin_ctzll(bits)));
         bits &= bits - 1;

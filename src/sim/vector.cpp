@@ -23,17 +23,6 @@ using ir::Opcode;
 
 namespace {
 
-float as_f32(uint32_t b) {
-  float f;
-  std::memcpy(&f, &b, 4);
-  return f;
-}
-uint32_t f32_bits(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return b;
-}
-
 // Rounds s toward its exact value s + err to odd, so a later rounding to <= 51 bits is exact.
 double round_to_odd(double s, double err) {
   if (err == 0 || std::isnan(s) || std::isinf(s)) return s;
@@ -107,7 +96,7 @@ float fast_f32(Opcode op, const float* v) {
 
 // A scalar operand is read in the destination's domain: fp32 bits for float types, int32 else.
 double scalar_value(uint32_t bits, DType dst) {
-  return dtype_is_float(dst) ? double(as_f32(bits)) : double(int32_t(bits));
+  return dtype_is_float(dst) ? double(bits_to_f32(bits)) : double(int32_t(bits));
 }
 
 float lanes_for(const arch::Arch& a, Opcode op, const VecOp& v) {
@@ -279,8 +268,8 @@ void compute_element(Machine& m, uint32_t pe, VecOp& op, uint32_t e, uint32_t t)
   uint32_t out;
   if (op.fast_f32) {
     float v[3];
-    for (int i = 0; i < op.nsrc; ++i) v[i] = as_f32(raw[i]);
-    out = f32_bits(fast_f32(op.op, v));
+    for (int i = 0; i < op.nsrc; ++i) v[i] = bits_to_f32(raw[i]);
+    out = f32_to_bits(fast_f32(op.op, v));
   } else {
     double v[3];
     for (int i = 0; i < op.nsrc; ++i) {
@@ -329,9 +318,9 @@ VecProgress stream_f32(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int& read
                            ((1u << m.buf_shift) - 1)].data;
       m.pop(d.base, t);
     }
-    v[i] = as_f32(raw);
+    v[i] = bits_to_f32(raw);
   }
-  write_dest(m, pe, op.dst, op.dst_step, e, f32_bits(fast_f32(op.op, v)), t);
+  write_dest(m, pe, op.dst, op.dst_step, e, f32_to_bits(fast_f32(op.op, v)), t);
   ++ctx.vector_elements;
   if (++op.done == op.length) finish_op(m, pe, op, t, ctx, finished);
   return VecProgress::busy;

@@ -98,18 +98,6 @@ uint16_t double_to_bf16(double v) { return round_to_format(v, kBf16); }
 double f16_to_double(uint16_t bits) { return from_format(bits, kF16); }
 double bf16_to_double(uint16_t bits) { return from_format(bits, kBf16); }
 
-float bits_to_f32(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-uint32_t f32_to_bits(float v) {
-  uint32_t b;
-  std::memcpy(&b, &v, 4);
-  return b;
-}
-
 uint32_t encode_value(DType t, double v) {
   switch (t) {
     case DType::f32: return f32_to_bits(float(v));

@@ -6,6 +6,7 @@
 // (exact, a power of two) and rounded there with nearbyint, so one rounding happens.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -25,8 +26,8 @@ uint16_t double_to_f16(double v);
 uint16_t double_to_bf16(double v);
 double f16_to_double(uint16_t bits);
 double bf16_to_double(uint16_t bits);
-float bits_to_f32(uint32_t bits);
-uint32_t f32_to_bits(float v);
+inline float bits_to_f32(uint32_t bits) { return std::bit_cast<float>(bits); }
+inline uint32_t f32_to_bits(float v) { return std::bit_cast<uint32_t>(v); }
 
 // Rounds an exact double to the nearest value of `t` (integers saturate, floats round to
 // nearest even) and returns its raw bit pattern, zero-extended to 32 bits.
