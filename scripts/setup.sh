@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libpng-dev
-  libgtest-dev libgmock-dev libbenchmark-dev jq
+  libgtest-dev libgmock-dev jq
   clang libclang-rt-14-dev
 )
 

@@ -360,15 +360,22 @@ class Lexer {
     int length = 1;
     switch (e) {
       case '\\':
-      case '"': out += e; break;
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
+      case '"':
+        out += e;
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
       case 'x':
         if (!is_hex(at(1)) || !is_hex(at(2))) return false;
         out += char(hex_value(at(1)) * 16 + hex_value(at(2)));
         length = 3;
         break;
-      default: return false;
+      default:
+        return false;
     }
     for (int i = 0; i < length; ++i) advance();
     return true;
@@ -983,22 +990,21 @@ class Parser {
       case 'T':
         return dtype_operand(o);
       case 'l':
-        o.kind = Operand::Kind::label;
-        break;
+        return name_operand(st, o, i, Reference::Kind::label, "a label " + what);
       case 't':
-        o.kind = Operand::Kind::task;
-        break;
+        return name_operand(st, o, i, Reference::Kind::task, "a task name " + what);
       default:
-        o.kind = Operand::Kind::sym;
-        break;
+        return name_operand(st, o, i, Reference::Kind::symbol, "a symbol name " + what);
     }
-    const auto kind = o.kind == Operand::Kind::label  ? Reference::Kind::label
-                      : o.kind == Operand::Kind::task ? Reference::Kind::task
-                                                      : Reference::Kind::symbol;
-    const char* noun = kind == Reference::Kind::label  ? "a label"
-                       : kind == Reference::Kind::task ? "a task name"
-                                                       : "a symbol name";
-    return reference(st, kind, Reference::Target::operand, i, fmt::format("{} {}", noun, what));
+  }
+
+  // A label, task or symbol operand, resolved when the code closes.
+  Status name_operand(CodeState& st, Operand& o, size_t i, Reference::Kind kind,
+                      const std::string& what) {
+    o.kind = kind == Reference::Kind::label  ? Operand::Kind::label
+             : kind == Reference::Kind::task ? Operand::Kind::task
+                                             : Operand::Kind::sym;
+    return reference(st, kind, Reference::Target::operand, i, what);
   }
 
   Status indexed_operand(const Token& t, char prefix, Operand::Kind kind, std::string_view noun,

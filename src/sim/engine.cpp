@@ -22,7 +22,7 @@ namespace wafer::sim {
 
 namespace {
 
-// A sense-counting spin barrier whose last arriving thread runs a completion step.
+// A phase-counting barrier whose last arriving thread runs a completion step.
 class SpinBarrier {
  public:
   explicit SpinBarrier(int n) : n_(n), count_(n) {}
@@ -33,11 +33,17 @@ class SpinBarrier {
       completion();
       count_.store(n_, std::memory_order_relaxed);
       phase_.store(phase + 1, std::memory_order_release);
+      phase_.notify_all();
       return;
     }
+    // Spin briefly (cycles are short), then sleep in the kernel so that a host with fewer
+    // free cores than threads still makes progress.
     for (int spins = 0; phase_.load(std::memory_order_acquire) == phase; ++spins) {
-      if (spins > 2000) std::this_thread::yield();
-      else __builtin_ia32_pause();
+      if (spins < 4000) {
+        __builtin_ia32_pause();
+      } else {
+        phase_.wait(phase, std::memory_order_acquire);
+      }
     }
   }
 
@@ -215,11 +221,11 @@ class Runner {
       if (!bits) continue;
       cur[w].store(0, std::memory_order_relaxed);
       ctx.local_word = w;
-      if (w + 2 < end) prefetch_word(cur[w + 2].load(std::memory_order_relaxed), w + 2);
+      if (w + 2 < end) prefetch_state(cur[w + 2].load(std::memory_order_relaxed), w + 2);
+      if (w + 1 < end) prefetch_operands(cur[w + 1].load(std::memory_order_relaxed), w + 1);
       while (bits) {
         const uint32_t pe = uint32_t(w * 64 + size_t(__builtin_ctzll(bits)));
         bits &= bits - 1;
-        if (bits) prefetch_operands(uint32_t(w * 64 + size_t(__builtin_ctzll(bits))));
         const uint64_t before = ctx.progress;
         bool pending = step_router(m_, pe, t, ctx);
         pending |= step_core(m_, pe, t, ctx);
@@ -230,10 +236,10 @@ class Runner {
     }
   }
 
-  // Stepping a PE chases pointers (slot -> channel -> ring, core -> SRAM); the next word's
-  // PEs are prefetched one word ahead, and each PE's vector operands one PE ahead, so those
-  // misses overlap with work instead of stalling it.
-  void prefetch_word(uint64_t bits, size_t w) {
+  // Stepping a PE chases pointers (slot -> channel -> ring, core -> SRAM) through more state
+  // than the caches hold on large grids. Two words ahead, the PEs' state is prefetched; one
+  // word ahead (their cores now cached), the SRAM lines their vector ops will touch.
+  void prefetch_state(uint64_t bits, size_t w) {
     const auto& map = m_.map;
     while (bits) {
       const uint32_t pe = uint32_t(w * 64 + size_t(__builtin_ctzll(bits)));
@@ -248,16 +254,20 @@ class Runner {
     }
   }
 
-  void prefetch_operands(uint32_t pe) {
-    const VecOp& op = m_.cores[pe].main;
-    if (op.instr == kNone) return;
-    for (int i = 0; i < op.nsrc; ++i) {
-      if (op.src[i].kind == Dsd::memory) {
-        __builtin_prefetch(m_.sram.at(pe, op.src[i].base + uint32_t(int64_t(op.done) * op.src_step[i])));
+  void prefetch_operands(uint64_t bits, size_t w) {
+    while (bits) {
+      const uint32_t pe = uint32_t(w * 64 + size_t(__builtin_ctzll(bits)));
+      bits &= bits - 1;
+      const VecOp& op = m_.cores[pe].main;
+      if (op.instr == kNone) continue;
+      for (int i = 0; i < op.nsrc; ++i) {
+        if (op.src[i].kind == Dsd::memory) {
+          __builtin_prefetch(m_.sram.at(pe, op.src[i].base + uint32_t(int64_t(op.done) * op.src_step[i])));
+        }
       }
-    }
-    if (op.dst.kind == Dsd::memory) {
-      __builtin_prefetch(m_.sram.at(pe, op.dst.base + uint32_t(int64_t(op.done) * op.dst_step)));
+      if (op.dst.kind == Dsd::memory) {
+        __builtin_prefetch(m_.sram.at(pe, op.dst.base + uint32_t(int64_t(op.done) * op.dst_step)));
+      }
     }
   }
 

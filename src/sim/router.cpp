@@ -45,8 +45,9 @@ bool step_router(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx) {
     const fabric::ColorSlot& s = m.map.slots[i];
     Machine::SlotState& state = m.slot_state[i];
     const ir::RoutePosition& pos = m.map.position(s, state.position);
-    // Input ports of this position, starting at the round-robin port.
-    const unsigned rr = state.rr;
+    // Input ports of this position, starting at the round-robin port (a single port needs
+    // no rotation: the common case of a static route).
+    const unsigned rr = (pos.rx & (pos.rx - 1)) ? state.rr : 0;
     unsigned order = (unsigned(pos.rx) >> rr) | ((unsigned(pos.rx) << (fabric::kPorts - rr)) & 31u);
     while (order) {
       int p = int(unsigned(__builtin_ctz(order)) + rr);

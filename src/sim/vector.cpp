@@ -79,7 +79,7 @@ uint32_t int_result(Opcode op, DType type, const double* v) {
   }
 }
 
-float fast_f32(Opcode op, const float* v) {
+inline float fast_f32(Opcode op, const float* v) {
   switch (op) {
     case Opcode::vmov:
     case Opcode::vcvt: return v[0];
@@ -297,11 +297,14 @@ void finish_op(Machine& m, uint32_t pe, VecOp& op, uint32_t t, ThreadCtx& ctx, b
 // port arithmetic. It decides exactly as the general path does.
 VecProgress stream_f32(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int& reads_left,
                        int& writes_left, ThreadCtx& ctx, bool& finished) {
+  uint32_t raw[3];
   for (int i = 0; i < op.nsrc; ++i) {
     if (op.src[i].kind != Dsd::fabric) continue;
-    if (!m.nonempty(op.src[i].base)) return VecProgress::waiting_input;
+    const uint32_t c = op.src[i].base;
+    if (!m.nonempty(c)) return VecProgress::waiting_input;
     Wavelet w;
-    if (!m.peek(op.src[i].base, t, w) || w.control()) return VecProgress::stalled;
+    if (!m.peek(c, t, w) || w.control()) return VecProgress::stalled;
+    raw[i] = w.data;
   }
   if (op.dst.kind == Dsd::fabric && !m.can_push(op.dst.base, t)) return VecProgress::stalled;
   reads_left -= op.reads_one;
@@ -310,15 +313,14 @@ VecProgress stream_f32(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int& read
   float v[3];
   for (int i = 0; i < op.nsrc; ++i) {
     const Dsd& d = op.src[i];
-    uint32_t raw = op.scalar[i];
     if (d.kind == Dsd::memory) {
-      std::memcpy(&raw, m.sram.at(pe, d.base + uint32_t(int64_t(e) * op.src_step[i])), 4);
+      std::memcpy(&raw[i], m.sram.at(pe, d.base + uint32_t(int64_t(e) * op.src_step[i])), 4);
     } else if (d.kind == Dsd::fabric) {
-      raw = m.ring(d.base)[m.channels[d.base].head.load(std::memory_order_relaxed) &
-                           ((1u << m.buf_shift) - 1)].data;
       m.pop(d.base, t);
+    } else {
+      raw[i] = op.scalar[i];
     }
-    v[i] = bits_to_f32(raw);
+    v[i] = bits_to_f32(raw[i]);
   }
   write_dest(m, pe, op.dst, op.dst_step, e, f32_to_bits(fast_f32(op.op, v)), t);
   ++ctx.vector_elements;
