@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Wafer needs to build and test, only when one is missing.
 # Idempotent: a second run does nothing but check. Runs apt-get as root or through sudo.
+# `setup.sh --fuzz` also installs clang and its libFuzzer runtime for fuzz/ (not needed to
+# build, run or test Wafer).
 set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libpng-dev
   libgtest-dev libgmock-dev jq
-  clang libclang-rt-14-dev
 )
+if [ "${1:-}" = "--fuzz" ]; then
+  PACKAGES+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
