@@ -32,6 +32,15 @@ Operand task_op(int id) { return make(Operand::Kind::task, id); }
 Operand sym_op(int symbol_index) { return make(Operand::Kind::sym, symbol_index); }
 Operand dtype_op(DType t) { return make(Operand::Kind::dtype, int32_t(t)); }
 
+void add_route(Program& p, const Rect& r, int color, PortMask rx, PortMask tx) {
+  if (r.w < 1 || r.h < 1) return;
+  Route route;
+  route.rect = r;
+  route.color = color;
+  route.positions.push_back(RoutePosition{rx, tx});
+  p.routes.push_back(route);
+}
+
 CodeBuilder::CodeBuilder(std::string name) { code_.name = std::move(name); }
 
 int CodeBuilder::symbol(const std::string& name, DType type, uint32_t count) {

@@ -3,6 +3,7 @@
 
 namespace wafer::kernels {
 
+using ir::add_route;
 using ir::CodeBuilder;
 using ir::Dir;
 using ir::Opcode;
@@ -12,15 +13,6 @@ namespace {
 constexpr int kSendDsd = 14, kRecvDsd = 15;
 const ir::PortMask R = port_bit(Dir::ramp);
 }  // namespace
-
-void add_route(ir::Program& p, const ir::Rect& r, int color, ir::PortMask rx, ir::PortMask tx) {
-  if (r.w < 1 || r.h < 1) return;
-  ir::Route route;
-  route.rect = r;
-  route.color = color;
-  route.positions.push_back(ir::RoutePosition{rx, tx});
-  p.routes.push_back(route);
-}
 
 ir::Rect slice(const Axis& a, const ir::Rect& g, int c) {
   return a.coord == ir::Special::x ? ir::Rect{g.x + c, g.y, 1, g.h} : ir::Rect{g.x, g.y + c, g.w, 1};

@@ -19,8 +19,6 @@ struct Axis {
   static Axis column() { return {ir::Special::y, ir::Dir::north, ir::Dir::south}; }
 };
 
-void add_route(ir::Program& p, const ir::Rect& r, int color, ir::PortMask rx, ir::PortMask tx);
-
 // Rectangle of the PEs at coordinate `c` along the axis within `grid`.
 ir::Rect slice(const Axis& a, const ir::Rect& grid, int c);
 int extent(const Axis& a, const ir::Rect& grid);

@@ -9,6 +9,7 @@
 
 namespace wafer::kernels {
 
+using ir::add_route;
 using ir::CodeBuilder;
 using ir::Opcode;
 

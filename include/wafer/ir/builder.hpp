@@ -23,6 +23,9 @@ Operand task_op(int id);
 Operand sym_op(int symbol_index);
 Operand dtype_op(DType t);
 
+// Adds a one-position route (rx -> tx) for `color` on the PEs of r; an empty rect adds none.
+void add_route(Program& p, const Rect& r, int color, PortMask rx, PortMask tx);
+
 class CodeBuilder {
  public:
   explicit CodeBuilder(std::string name);

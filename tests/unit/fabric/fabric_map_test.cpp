@@ -7,10 +7,13 @@
 
 #include "wafer/arch/arch.hpp"
 #include "wafer/fabric/fabric_map.hpp"
+#include "wafer/ir/builder.hpp"
 #include "wafer/ir/program.hpp"
 
 namespace wafer::fabric {
 namespace {
+
+using ir::add_route;
 
 using ir::Dir;
 using ir::port_bit;
@@ -24,14 +27,6 @@ arch::Arch wse2() {
   auto a = arch::preset("wse2");
   EXPECT_TRUE(a.has_value());
   return *a;
-}
-
-void add_route(ir::Program& p, ir::Rect r, int color, ir::PortMask rx, ir::PortMask tx) {
-  ir::Route route;
-  route.rect = r;
-  route.color = color;
-  route.positions.push_back({rx, tx});
-  p.routes.push_back(route);
 }
 
 ir::Program program(int w, int h) {

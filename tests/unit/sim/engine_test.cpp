@@ -23,6 +23,8 @@
 namespace wafer::sim {
 namespace {
 
+using ir::add_route;
+
 using ir::CodeBuilder;
 using ir::Dir;
 using ir::dsd;
@@ -42,14 +44,6 @@ arch::Arch preset(const std::string& name) {
   auto a = arch::preset(name);
   EXPECT_TRUE(a.has_value());
   return *a;
-}
-
-void add_route(ir::Program& p, ir::Rect r, int color, ir::PortMask rx, ir::PortMask tx) {
-  ir::Route route;
-  route.rect = r;
-  route.color = color;
-  route.positions.push_back({rx, tx});
-  p.routes.push_back(route);
 }
 
 // A program of w x h PEs running `code` on every PE.
