@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.bash"
 # Lines that depend on the host (wall time, thread count) are left out of the comparison.
 stable() { grep -vE '^(speed:|threads:)' "$1"; }
 
-for name in chain_sum broadcast; do
+for name in chain_sum broadcast stream_tasks; do
   expect_exit 0 "$WAFER" sim "$SRC/examples/programs/$name.wafer" --threads 1
   stable "$TMP/out" | sed "s#$SRC/##" >"$TMP/$name.out"
   compare_golden "sim_$name.out" "$TMP/$name.out"
