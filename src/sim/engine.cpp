@@ -94,6 +94,7 @@ Machine::Machine(const arch::Arch& a, const ir::Program& p, fabric::FabricMap fm
   }
   buf_shift = log2_ceil(max_cap);
   buffers.resize(size_t(nch) << buf_shift);
+  links = Links{channels.get(), buffers.data(), buf_shift};
   slot_state.assign(map.slots.size(), SlotState{});
   cores.resize(pes);
   for (const ir::Placement& pl : program.placements) {

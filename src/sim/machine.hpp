@@ -55,6 +55,58 @@ struct Dsd {
   uint16_t symbol = 0;   // memory: symbol index, for messages
 };
 
+// The channel operations over raw pointers to the channel and ring arrays. Hot functions
+// copy it into a local so that the pointers stay in registers: the atomic accesses below
+// would otherwise make the compiler reload them from the Machine after every one.
+// head_seen looks back one cycle (see the file comment).
+struct Links {
+  Channel* ch = nullptr;
+  Wavelet* rings = nullptr;
+  uint32_t shift = 0;
+
+  Wavelet* ring(uint32_t c) const { return rings + (size_t(c) << shift); }
+  uint32_t slot(uint32_t i) const { return i & ((1u << shift) - 1); }
+  uint32_t head_seen(uint32_t c, uint32_t t) const {
+    const Channel& q = ch[c];
+    if (q.stamp.load(std::memory_order_acquire) == t) return q.head_prev;
+    uint32_t h = q.head.load(std::memory_order_acquire);
+    if (q.stamp.load(std::memory_order_acquire) == t) return q.head_prev;
+    return h;
+  }
+  bool can_push(uint32_t c, uint32_t t) const {
+    return ch[c].tail.load(std::memory_order_relaxed) - head_seen(c, t) < ch[c].cap;
+  }
+  void push(uint32_t c, Wavelet w) const {
+    Channel& q = ch[c];
+    const uint32_t tl = q.tail.load(std::memory_order_relaxed);
+    ring(c)[slot(tl)] = w;
+    q.tail.store(tl + 1, std::memory_order_release);
+  }
+  // The head wavelet if one is waiting and may be taken at cycle t.
+  bool peek(uint32_t c, uint32_t t, Wavelet& w) const {
+    const Channel& q = ch[c];
+    const uint32_t h = q.head.load(std::memory_order_relaxed);
+    if (h == q.tail.load(std::memory_order_acquire)) return false;
+    w = ring(c)[slot(h)];
+    return w.ready() <= t;
+  }
+  bool nonempty(uint32_t c) const {
+    return ch[c].head.load(std::memory_order_relaxed) != ch[c].tail.load(std::memory_order_acquire);
+  }
+  uint32_t occupancy(uint32_t c) const {
+    return ch[c].tail.load(std::memory_order_acquire) - ch[c].head.load(std::memory_order_relaxed);
+  }
+  void pop(uint32_t c, uint32_t t) const {
+    Channel& q = ch[c];
+    const uint32_t h = q.head.load(std::memory_order_relaxed);
+    if (q.stamp.load(std::memory_order_relaxed) != t) {
+      q.head_prev = h;
+      q.stamp.store(t, std::memory_order_release);
+    }
+    q.head.store(h + 1, std::memory_order_release);
+  }
+};
+
 struct VecOp {
   uint32_t instr = kNone;  // kNone: free
   uint32_t done = 0;
@@ -151,49 +203,15 @@ class Machine {
   std::vector<TraceEvent> trace;
   uint64_t trace_dropped = 0;
 
-  // Channel operations (see the file comment for why head_seen looks back one cycle).
-  Wavelet* ring(uint32_t c) { return &buffers[size_t(c) << buf_shift]; }
-  uint32_t head_seen(uint32_t c, uint32_t t) const {
-    const Channel& ch = channels[c];
-    if (ch.stamp.load(std::memory_order_acquire) == t) return ch.head_prev;
-    uint32_t h = ch.head.load(std::memory_order_acquire);
-    if (ch.stamp.load(std::memory_order_acquire) == t) return ch.head_prev;
-    return h;
-  }
-  bool can_push(uint32_t c, uint32_t t) const {
-    return channels[c].tail.load(std::memory_order_relaxed) - head_seen(c, t) < channels[c].cap;
-  }
-  void push(uint32_t c, Wavelet w) {
-    Channel& ch = channels[c];
-    uint32_t tl = ch.tail.load(std::memory_order_relaxed);
-    ring(c)[tl & ((1u << buf_shift) - 1)] = w;
-    ch.tail.store(tl + 1, std::memory_order_release);
-  }
-  // The head wavelet if one is waiting and may be taken at cycle t.
-  bool peek(uint32_t c, uint32_t t, Wavelet& w) {
-    Channel& ch = channels[c];
-    uint32_t h = ch.head.load(std::memory_order_relaxed);
-    if (h == ch.tail.load(std::memory_order_acquire)) return false;
-    w = ring(c)[h & ((1u << buf_shift) - 1)];
-    return w.ready() <= t;
-  }
-  bool nonempty(uint32_t c) const {
-    return channels[c].head.load(std::memory_order_relaxed) !=
-           channels[c].tail.load(std::memory_order_acquire);
-  }
-  uint32_t occupancy(uint32_t c) const {
-    return channels[c].tail.load(std::memory_order_acquire) -
-           channels[c].head.load(std::memory_order_relaxed);
-  }
-  void pop(uint32_t c, uint32_t t) {
-    Channel& ch = channels[c];
-    uint32_t h = ch.head.load(std::memory_order_relaxed);
-    if (ch.stamp.load(std::memory_order_relaxed) != t) {
-      ch.head_prev = h;
-      ch.stamp.store(t, std::memory_order_release);
-    }
-    ch.head.store(h + 1, std::memory_order_release);
-  }
+  // Channel operations; hot code copies `links` into a local first (see Links).
+  Links links;
+  Wavelet* ring(uint32_t c) { return links.ring(c); }
+  bool can_push(uint32_t c, uint32_t t) const { return links.can_push(c, t); }
+  void push(uint32_t c, Wavelet w) { links.push(c, w); }
+  bool peek(uint32_t c, uint32_t t, Wavelet& w) const { return links.peek(c, t, w); }
+  bool nonempty(uint32_t c) const { return links.nonempty(c); }
+  uint32_t occupancy(uint32_t c) const { return links.occupancy(c); }
+  void pop(uint32_t c, uint32_t t) { links.pop(c, t); }
 
   void wake(uint32_t pe, ThreadCtx& ctx);
   uint32_t* pe_regs(uint32_t pe) { return &regs[size_t(pe) * size_t(arch.registers)]; }

@@ -5,32 +5,78 @@
 // position (round-robin over ports), and forwards it only if every transmit port of that
 // position is still free this cycle (one wavelet per output link per cycle) and every
 // destination channel has room; otherwise the wavelet waits (backpressure, never a drop).
-// A control wavelet advances the slot's switch position after it is forwarded.
+// A control wavelet advances the slot's switch position after it is forwarded. The arrays
+// the loop touches are read into locals once, so the atomic queue accesses do not force
+// the compiler to reload them.
 #include "machine.hpp"
 
 namespace wafer::sim {
 
 namespace {
 
-bool destinations_have_room(Machine& m, const fabric::ColorSlot& s, ir::PortMask tx, uint32_t t) {
-  for (unsigned b = tx; b; b &= b - 1) {
-    if (!m.can_push(s.tx_channel[__builtin_ctz(b)], t)) return false;
-  }
-  return true;
-}
+struct RouterStep {
+  const Links links;
+  const fabric::ColorSlot* slots;
+  const ir::RoutePosition* positions;
+  Machine::SlotState* state;
+  std::array<uint32_t, 5>* link_out;  // nullptr without stats
+  const uint32_t hop_latency, ramp_latency;
 
-void forward(Machine& m, uint32_t pe, const fabric::ColorSlot& s, ir::PortMask tx, Wavelet w,
-             uint32_t t, ThreadCtx& ctx) {
-  const uint32_t ctrl = w.meta & kCtrlBit;
-  for (unsigned b = tx; b; b &= b - 1) {
-    const int p = __builtin_ctz(b);
-    const uint32_t lat = p == int(ir::Dir::ramp) ? m.arch.ramp_latency : m.arch.hop_latency;
-    const uint32_t dest = s.tx_channel[p];
-    m.push(dest, Wavelet{w.data, ctrl | (t + lat)});
-    m.wake(m.channels[dest].owner, ctx);
-    if (m.options.collect_stats) ++m.stats.link_out[pe][size_t(p)];
+  bool destinations_have_room(const fabric::ColorSlot& s, unsigned tx, uint32_t t) const {
+    for (unsigned b = tx; b; b &= b - 1) {
+      if (!links.can_push(s.tx_channel[__builtin_ctz(b)], t)) return false;
+    }
+    return true;
   }
-}
+
+  void forward(Machine& m, const fabric::ColorSlot& s, unsigned tx, Wavelet w, uint32_t t,
+               ThreadCtx& ctx) const {
+    const uint32_t ctrl = w.meta & kCtrlBit;
+    for (unsigned b = tx; b; b &= b - 1) {
+      const int p = __builtin_ctz(b);
+      const uint32_t lat = p == int(ir::Dir::ramp) ? ramp_latency : hop_latency;
+      const uint32_t dest = s.tx_channel[p];
+      links.push(dest, Wavelet{w.data, ctrl | (t + lat)});
+      m.wake(links.ch[dest].owner, ctx);
+      if (link_out) ++(*link_out)[size_t(p)];
+    }
+  }
+
+  // Moves at most one wavelet of slot i; returns the ports it used.
+  unsigned serve(Machine& m, uint32_t i, unsigned used, uint32_t t, ThreadCtx& ctx) const {
+    const fabric::ColorSlot& s = slots[i];
+    Machine::SlotState& st = state[i];
+    const ir::RoutePosition& pos = positions[s.first_position + st.position];
+    // Input ports starting at the round-robin port (one port needs no rotation).
+    const unsigned rx = pos.rx;
+    const unsigned rr = (rx & (rx - 1)) ? st.rr : 0;
+    unsigned order = (rx >> rr) | ((rx << (fabric::kPorts - rr)) & 31u);
+    while (order) {
+      int p = int(unsigned(__builtin_ctz(order)) + rr);
+      if (p >= fabric::kPorts) p -= fabric::kPorts;
+      order &= order - 1;
+      const uint32_t c = s.rx_channel[p];
+      Wavelet w;
+      if (!links.peek(c, t, w)) continue;
+      if ((pos.tx & used) || !destinations_have_room(s, pos.tx, t)) return 0;
+      forward(m, s, pos.tx, w, t, ctx);
+      links.pop(c, t);
+      ++ctx.wavelets_moved;
+      ++ctx.progress;
+      st.rr = uint16_t(p + 1 == fabric::kPorts ? 0 : p + 1);
+      if (w.control()) st.position = uint16_t((st.position + 1) % s.num_positions);
+      return pos.tx;
+    }
+    return 0;
+  }
+
+  bool pending(const fabric::ColorSlot& s) const {
+    for (unsigned rx = s.rx_mask; rx; rx &= rx - 1) {
+      if (links.nonempty(s.rx_channel[__builtin_ctz(rx)])) return true;
+    }
+    return false;
+  }
+};
 
 }  // namespace
 
@@ -38,37 +84,19 @@ bool step_router(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx) {
   const uint32_t begin = m.map.slot_begin[pe], end = m.map.slot_begin[pe + 1];
   const uint32_t n = end - begin;
   if (n == 0) return false;
-  ir::PortMask used = 0;
+  const RouterStep r{m.links,
+                     m.map.slots.data(),
+                     m.map.positions.data(),
+                     m.slot_state.data(),
+                     m.options.collect_stats ? &m.stats.link_out[pe] : nullptr,
+                     uint32_t(m.arch.hop_latency),
+                     uint32_t(m.arch.ramp_latency)};
+  unsigned used = 0;
   bool pending = false;
   for (uint32_t k = 0; k < n; ++k) {
     const uint32_t i = n == 1 ? begin : begin + (k + t) % n;
-    const fabric::ColorSlot& s = m.map.slots[i];
-    Machine::SlotState& state = m.slot_state[i];
-    const ir::RoutePosition& pos = m.map.position(s, state.position);
-    // Input ports of this position, starting at the round-robin port (a single port needs
-    // no rotation: the common case of a static route).
-    const unsigned rr = (pos.rx & (pos.rx - 1)) ? state.rr : 0;
-    unsigned order = (unsigned(pos.rx) >> rr) | ((unsigned(pos.rx) << (fabric::kPorts - rr)) & 31u);
-    while (order) {
-      int p = int(unsigned(__builtin_ctz(order)) + rr);
-      if (p >= fabric::kPorts) p -= fabric::kPorts;
-      order &= order - 1;
-      const uint32_t c = s.rx_channel[p];
-      Wavelet w;
-      if (!m.peek(c, t, w)) continue;
-      if ((pos.tx & used) || !destinations_have_room(m, s, pos.tx, t)) break;
-      forward(m, pe, s, pos.tx, w, t, ctx);
-      m.pop(c, t);
-      used |= pos.tx;
-      ++ctx.wavelets_moved;
-      ++ctx.progress;
-      state.rr = uint16_t(p + 1 == fabric::kPorts ? 0 : p + 1);
-      if (w.control()) state.position = uint16_t((state.position + 1) % s.num_positions);
-      break;
-    }
-    for (unsigned rx = s.rx_mask; rx && !pending; rx &= rx - 1) {
-      pending = m.nonempty(s.rx_channel[__builtin_ctz(rx)]);
-    }
+    used |= r.serve(m, i, used, t, ctx);
+    pending = pending || r.pending(r.slots[i]);
   }
   return pending;
 }
