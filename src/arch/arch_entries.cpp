@@ -141,9 +141,4 @@ Expected<Arch> apply_entries(const FileEntries& entries, const std::string& orig
   return arch;
 }
 
-std::string lower_case(std::string s) {
-  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 }  // namespace wafer::arch

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "wafer/arch/arch.hpp"
+#include "wafer/support/text_file.hpp"
 
 namespace wafer::arch {
 
@@ -24,7 +25,5 @@ using FileEntries = std::vector<std::pair<std::string, FileValue>>;
 
 // Builds the arch the entries describe; every error is prefixed with `origin`.
 Expected<Arch> apply_entries(const FileEntries& entries, const std::string& origin);
-
-std::string lower_case(std::string s);
 
 }  // namespace wafer::arch

@@ -4,9 +4,7 @@
 // maps the top-level table to format-neutral FileEntries; apply_entries() gives them their
 // meaning. load_arch() picks the reader by the file's extension (.toml or .json).
 #include <algorithm>
-#include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include <fmt/ranges.h>
@@ -14,15 +12,11 @@
 #include <toml++/toml.h>
 
 #include "arch_entries.hpp"
+#include "wafer/support/text_file.hpp"
 
 namespace wafer::arch {
 
 namespace {
-
-std::string lower_first(std::string s) {
-  if (!s.empty()) s[0] = char(std::tolower(static_cast<unsigned char>(s[0])));
-  return s;
-}
 
 FileValue from_toml(const toml::node& node) {
   FileValue v;
@@ -57,44 +51,6 @@ FileValue from_json(const nlohmann::json& node) {
   return v;
 }
 
-// nlohmann reports a byte offset; the line and column are counted here.
-std::string json_place(const std::string& text, size_t byte) {
-  size_t line = 1, column = 0;
-  for (size_t i = 0; i < std::min(byte, text.size()); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 0;
-    } else {
-      ++column;
-    }
-  }
-  return fmt::format("{}:{}", line, std::max<size_t>(column, 1));
-}
-
-// Drops nlohmann's "[json.exception...] " tag and its "parse error at line L, column C: ".
-std::string json_reason(const std::string& what) {
-  std::string reason = what;
-  size_t tag = reason.find("] ");
-  if (tag != std::string::npos) reason = reason.substr(tag + 2);
-  size_t at = reason.find(": ");
-  if (reason.rfind("parse error", 0) == 0 && at != std::string::npos)
-    reason = reason.substr(at + 2);
-  return lower_first(reason);
-}
-
-Expected<std::string> read_file(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
-    return make_error("cannot read arch file '{}': no such file", path);
-  if (!std::filesystem::is_regular_file(path, ec))
-    return make_error("cannot read arch file '{}': not a regular file", path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("cannot read arch file '{}': cannot open", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 Expected<Arch> parse_arch_toml(const std::string& text, const std::string& origin) {
@@ -117,7 +73,7 @@ Expected<Arch> parse_arch_json(const std::string& text, const std::string& origi
   try {
     doc = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    return make_error("{}:{}: {}", origin, json_place(text, e.byte), json_reason(e.what()));
+    return make_error("{}:{}: {}", origin, line_column(text, e.byte), json_reason(e.what()));
   } catch (const nlohmann::json::exception& e) {
     return make_error("{}: {}", origin, json_reason(e.what()));
   }
@@ -137,7 +93,7 @@ Expected<Arch> load_arch(const std::string& name_or_path) {
     return make_error("unknown arch '{}': not a preset ({}) nor a .toml or .json file",
                       name_or_path, fmt::join(names, ", "));
   }
-  Expected<std::string> text = read_file(name_or_path);
+  Expected<std::string> text = read_text_file(name_or_path, "arch file");
   if (!text) return text.status();
   return ext == ".toml" ? parse_arch_toml(*text, name_or_path)
                         : parse_arch_json(*text, name_or_path);

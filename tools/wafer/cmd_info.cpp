@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "table.hpp"
 #include "wafer/arch/arch.hpp"
 
 namespace wafer::cli {
@@ -93,18 +94,6 @@ void print_json(const Arch& a, const std::string& origin) {
   for (const Derived& d : derived_figures(a)) derived[d.key] = json_number(d.value, d.integer);
   Json out = {{"arch", a.name}, {"params", params}, {"derived", derived}};
   fmt::print("{}\n", out.dump(2));
-}
-
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width(rows.front().size(), 0);
-  for (const auto& row : rows)
-    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  for (const auto& row : rows) {
-    std::string line = "  ";
-    for (size_t c = 0; c < row.size(); ++c)
-      line += c + 1 == row.size() ? row[c] : fmt::format("{:<{}}  ", row[c], width[c]);
-    fmt::print("{}\n", line);
-  }
 }
 
 void print_text(const Arch& a, const std::string& origin) {

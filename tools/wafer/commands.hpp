@@ -20,6 +20,8 @@ void add_info(CLI::App& app, Runner& run);
 void add_sim(CLI::App& app, Runner& run);
 void add_kernel(CLI::App& app, Runner& run);
 void add_bench(CLI::App& app, Runner& run);
+void add_yield(CLI::App& app, Runner& run);
+void add_estimate(CLI::App& app, Runner& run);
 
 // Prints `wafer: error: <message>` to stderr and returns exit code 1.
 int report_error(const Status& status);

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   wafer::cli::add_sim(app, run);
   wafer::cli::add_kernel(app, run);
   wafer::cli::add_bench(app, run);
+  wafer::cli::add_yield(app, run);
+  wafer::cli::add_estimate(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,311 @@
+// Models from TOML/JSON files and from shape flags.
+//
+// Both readers and the shape flags produce one list of Settings (key, value, where it was
+// written); apply_settings() is the one place that starts from the base (a zoo model or the
+// GPT-style defaults), checks each key against the field table, converts and sets values,
+// fills derived defaults (kv_heads, ffn) and validates the result.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <set>
+#include <sstream>
+#include <variant>
+
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <toml++/toml.h>
+
+#include "wafer/estimate/model.hpp"
+#include "wafer/support/text_file.hpp"
+
+namespace wafer::estimate {
+
+namespace {
+
+struct Setting {
+  std::string key;
+  enum class Type { number, boolean, string, other } type = Type::other;
+  double number = 0;
+  bool flag = false;
+  std::string text;
+  std::string type_name;
+  std::string where;  // "file:line:col" or the flag
+};
+
+// Where the settings come from: a file (keys are named 'key') or shape flags (--key).
+struct Origin {
+  std::string name;
+  bool flags = false;
+  std::string key_name(const std::string& key) const {
+    if (!flags) return fmt::format("key '{}'", key);
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    return flag;
+  }
+};
+
+using Setter = Status (*)(Model&, const std::string&);
+using Target = std::variant<int64_t Model::*, bool Model::*, std::string Model::*, Setter>;
+
+struct Field {
+  const char* key;
+  Target target;
+};
+
+template <typename E, E Model::*member, E... values>
+Status set_choice(Model& m, const std::string& text) {
+  for (E v : {values...}) {
+    if (text == to_string(v)) {
+      m.*member = v;
+      return Status::ok();
+    }
+  }
+  return make_error("must be one of {}, got '{}'", fmt::join({to_string(values)...}, ", "), text);
+}
+
+const std::vector<Field>& fields() {
+  static const std::vector<Field> table = {
+      {"name", &Model::name},
+      {"layers", &Model::layers},
+      {"hidden", &Model::hidden},
+      {"heads", &Model::heads},
+      {"kv_heads", &Model::kv_heads},
+      {"ffn", &Model::ffn},
+      {"vocab", &Model::vocab},
+      {"seq", &Model::seq},
+      {"mlp", &set_choice<MlpKind, &Model::mlp, MlpKind::gelu, MlpKind::swiglu>},
+      {"norm", &set_choice<NormKind, &Model::norm, NormKind::layernorm, NormKind::rmsnorm>},
+      {"position",
+       &set_choice<PositionKind, &Model::position, PositionKind::learned, PositionKind::rotary>},
+      {"tied_embeddings", &Model::tied_embeddings},
+      {"attention_bias", &Model::attention_bias},
+      {"mlp_bias", &Model::mlp_bias},
+      {"final_norm", &Model::final_norm},
+      {"embedding_norm", &Model::embedding_norm},
+      {"type_vocab", &Model::type_vocab},
+      {"pooler", &Model::pooler},
+      {"encoder_only", &Model::encoder_only},
+      {"source", &Model::source},
+  };
+  return table;
+}
+
+std::vector<std::string> valid_keys() {
+  std::vector<std::string> keys = {"base"};
+  for (const Field& f : fields()) keys.push_back(f.key);
+  return keys;
+}
+
+const char* type_of(const Setting& s) {
+  switch (s.type) {
+    case Setting::Type::number: return "number";
+    case Setting::Type::boolean: return "boolean";
+    case Setting::Type::string: return "string";
+    case Setting::Type::other: break;
+  }
+  return s.type_name.c_str();
+}
+
+Status wrong_type(const Setting& s, const char* want) {
+  return make_error("must be {}, got {}", want, type_of(s));
+}
+
+Status set_field(Model& m, const Field& field, const Setting& s) {
+  if (auto* member = std::get_if<int64_t Model::*>(&field.target)) {
+    if (s.type != Setting::Type::number) return wrong_type(s, "a whole number");
+    if (std::floor(s.number) != s.number || std::fabs(s.number) > 1e15)
+      return make_error("must be a whole number, got {}", s.number);
+    m.*(*member) = int64_t(s.number);
+  } else if (auto* flag = std::get_if<bool Model::*>(&field.target)) {
+    if (s.type != Setting::Type::boolean) return wrong_type(s, "true or false");
+    m.*(*flag) = s.flag;
+  } else if (auto* text = std::get_if<std::string Model::*>(&field.target)) {
+    if (s.type != Setting::Type::string) return wrong_type(s, "a string");
+    m.*(*text) = s.text;
+  } else {
+    if (s.type != Setting::Type::string) return wrong_type(s, "a string");
+    return std::get<Setter>(field.target)(m, s.text);
+  }
+  return Status::ok();
+}
+
+Status apply_setting(Model& m, const Setting& s, const Origin& origin) {
+  const auto& table = fields();
+  auto it = std::find_if(table.begin(), table.end(),
+                         [&](const Field& f) { return s.key == f.key; });
+  if (it == table.end())
+    return make_error("{}: unknown key '{}' (valid: {})", s.where, s.key,
+                      fmt::join(valid_keys(), ", "));
+  return set_field(m, *it, s).with_context(fmt::format("{}: {}", s.where, origin.key_name(s.key)));
+}
+
+// The starting point: the zoo model named by `base`, or the GPT-style defaults.
+Expected<Model> base_model(const std::vector<Setting>& settings) {
+  auto it = std::find_if(settings.begin(), settings.end(),
+                         [](const Setting& s) { return s.key == "base"; });
+  if (it == settings.end()) {
+    Model m;
+    m.name = "custom";
+    m.vocab = 50257;
+    m.seq = 2048;
+    return m;
+  }
+  if (it->type != Setting::Type::string)
+    return wrong_type(*it, "a zoo model name").with_context(it->where + ": key 'base'");
+  Expected<Model> m = zoo_model(it->text);
+  if (!m) return m.status().with_context(it->where + ": key 'base'");
+  return m;
+}
+
+// Without a base: layers, hidden and heads are required; kv_heads and ffn are derived.
+Status fill_defaults(Model& m, const std::set<std::string>& set, const Origin& origin) {
+  for (const char* key : {"layers", "hidden", "heads"})
+    if (!set.count(key)) return make_error("{}: missing {}", origin.name, origin.key_name(key));
+  if (!set.count("kv_heads")) m.kv_heads = m.heads;
+  if (!set.count("ffn"))
+    m.ffn = m.mlp == MlpKind::gelu ? 4 * m.hidden : (8 * m.hidden / 3 + 255) / 256 * 256;
+  return Status::ok();
+}
+
+Expected<Model> apply_settings(const std::vector<Setting>& settings, const Origin& origin) {
+  Expected<Model> m = base_model(settings);
+  if (!m) return m.status();
+  std::set<std::string> set;
+  for (const Setting& s : settings) {
+    if (s.key == "base") continue;
+    WAFER_TRY(apply_setting(*m, s, origin));
+    set.insert(s.key);
+  }
+  bool has_base = std::any_of(settings.begin(), settings.end(),
+                              [](const Setting& s) { return s.key == "base"; });
+  if (!has_base) WAFER_TRY(fill_defaults(*m, set, origin));
+  WAFER_TRY(validate(*m).with_context(origin.name));
+  return m;
+}
+
+Setting from_toml(const std::string& key, const toml::node& node, const std::string& origin) {
+  Setting s;
+  s.key = key;
+  s.where = fmt::format("{}:{}:{}", origin, node.source().begin.line, node.source().begin.column);
+  if (auto i = node.value_exact<int64_t>()) {
+    s.type = Setting::Type::number;
+    s.number = double(*i);
+  } else if (auto d = node.value_exact<double>()) {
+    s.type = Setting::Type::number;
+    s.number = *d;
+  } else if (auto b = node.value_exact<bool>()) {
+    s.type = Setting::Type::boolean;
+    s.flag = *b;
+  } else if (auto t = node.value_exact<std::string>()) {
+    s.type = Setting::Type::string;
+    s.text = *t;
+  } else {
+    std::ostringstream type;
+    type << node.type();
+    s.type_name = type.str();
+  }
+  return s;
+}
+
+// nlohmann keeps no positions: a key is placed at its first quoted occurrence in the text.
+std::string json_key_place(const std::string& text, const std::string& key,
+                           const std::string& origin) {
+  size_t at = text.find(fmt::format("\"{}\"", key));
+  if (at == std::string::npos) return origin;
+  return fmt::format("{}:{}", origin, line_column(text, at + 1));
+}
+
+Setting from_json(const std::string& key, const nlohmann::json& node, const std::string& where) {
+  Setting s;
+  s.key = key;
+  s.where = where;
+  if (node.is_number()) {
+    s.type = Setting::Type::number;
+    s.number = node.get<double>();
+  } else if (node.is_boolean()) {
+    s.type = Setting::Type::boolean;
+    s.flag = node.get<bool>();
+  } else if (node.is_string()) {
+    s.type = Setting::Type::string;
+    s.text = node.get<std::string>();
+  } else {
+    s.type_name = node.type_name();
+  }
+  return s;
+}
+
+Setting number_flag(const char* key, int64_t value) {
+  Setting s;
+  s.key = key;
+  s.type = Setting::Type::number;
+  s.number = double(value);
+  s.where = "shape flags";
+  return s;
+}
+
+}  // namespace
+
+Expected<Model> parse_model_toml(const std::string& text, const std::string& origin) {
+  toml::table table;
+  try {
+    table = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    const auto& at = e.source().begin;
+    return make_error("{}:{}:{}: {}", origin, at.line, at.column,
+                      lower_first(std::string(e.description())));
+  }
+  std::vector<Setting> settings;
+  for (const auto& [key, node] : table)
+    settings.push_back(from_toml(std::string(key.str()), node, origin));
+  return apply_settings(settings, {origin});
+}
+
+Expected<Model> parse_model_json(const std::string& text, const std::string& origin) {
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return make_error("{}:{}: {}", origin, line_column(text, e.byte), json_reason(e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    return make_error("{}: {}", origin, json_reason(e.what()));
+  }
+  if (!doc.is_object())
+    return make_error("{}: expected an object at the top level, got {}", origin, doc.type_name());
+  std::vector<Setting> settings;
+  for (const auto& [key, node] : doc.items())
+    settings.push_back(from_json(key, node, json_key_place(text, key, origin)));
+  return apply_settings(settings, {origin});
+}
+
+Expected<Model> load_model(const std::string& name_or_path) {
+  const auto names = model_names();
+  if (std::find(names.begin(), names.end(), name_or_path) != names.end())
+    return zoo_model(name_or_path);
+  std::string ext = lower_case(std::filesystem::path(name_or_path).extension().string());
+  if (ext != ".toml" && ext != ".json")
+    return make_error("unknown model '{}': not in the zoo ({}) nor a .toml or .json file",
+                      name_or_path, fmt::join(names, ", "));
+  Expected<std::string> text = read_text_file(name_or_path, "model file");
+  if (!text) return text.status();
+  return ext == ".toml" ? parse_model_toml(*text, name_or_path)
+                        : parse_model_json(*text, name_or_path);
+}
+
+Expected<Model> model_from_shape(const ModelShape& shape) {
+  std::vector<Setting> settings;
+  const std::pair<const char*, const std::optional<int64_t>*> numbers[] = {
+      {"layers", &shape.layers}, {"hidden", &shape.hidden}, {"heads", &shape.heads},
+      {"kv_heads", &shape.kv_heads}, {"ffn", &shape.ffn}, {"vocab", &shape.vocab},
+      {"seq", &shape.seq}};
+  for (const auto& [key, value] : numbers)
+    if (value->has_value()) settings.push_back(number_flag(key, **value));
+  if (shape.mlp) {
+    Setting s = number_flag("mlp", 0);
+    s.type = Setting::Type::string;
+    s.text = *shape.mlp;
+    settings.push_back(s);
+  }
+  return apply_settings(settings, {"shape flags", true});
+}
+
+}  // namespace wafer::estimate

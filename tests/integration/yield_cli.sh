@@ -1,0 +1,73 @@
+# `wafer yield` end to end: the JSON keys, a map saved and replayed, and bad input.
+source "$(dirname "$0")/lib.bash"
+
+expect_exit 0 "$WAFER" yield --arch wse3 --wafers 4 --seed 3 --json --save-map "$TMP/w0.defects"
+for key in wafers repaired_fraction mean_defects mean_dead_cores mean_spares_left \
+           repair_extra_hops_max repair_extra_hops_mean; do
+  [ "$(json_get "$TMP/out" "has(\"$key\")")" = true ] || fail "--json lacks $key"
+done
+for key in die_area_mm2 poisson murphy negbin good_dies_per_wafer; do
+  [ "$(json_get "$TMP/out" ".diced | has(\"$key\")")" = true ] || fail "--json diced lacks $key"
+done
+[ "$(json_get "$TMP/out" .wafers)" = 4 ] || fail "wafers"
+[ "$(json_get "$TMP/out" .repaired_fraction)" = 1 ] || fail "wse3 at 0.001/mm² should always repair"
+[ "$(json_get "$TMP/out" .physical.pes)" = 969724 ] || fail "physical PEs"
+[ "$(json_get "$TMP/out" .diced.die_area_mm2)" = 814 ] || fail "die area"
+[ "$(json_get "$TMP/out" .diced.dies_per_wafer)" = 63 ] || fail "dies per wafer"
+head -1 "$TMP/w0.defects" | grep -qx "wafer-defects v1 826 1174" || fail "map header"
+
+expect_exit 0 "$WAFER" yield --wafers 2 --segment 64 --segment-spares 1 --spare-rows 0 --json
+[ "$(json_get "$TMP/out" .physical.pes)" = 907128 ] || fail "a 64 + 1 layout is 774x1172"
+expect_exit 1 "$WAFER" yield --segment 0
+expect_contains "$TMP/err" "segment_logical must be at least 1"
+
+# The saved map is wafer 0: replaying it reports that wafer alone.
+expect_exit 0 "$WAFER" yield --arch wse3 --load-map "$TMP/w0.defects" --json
+[ "$(json_get "$TMP/out" .wafers)" = 1 ] || fail "a loaded map is one wafer"
+[ "$(json_get "$TMP/out" .mean_defects)" = "$(grep -c '^[a-z]* [0-9]' "$TMP/w0.defects")" ] || fail "map defects"
+
+# Same seed, different thread counts: the same report.
+expect_exit 0 "$WAFER" yield --wafers 6 --defect-density 0.05 --model negbin --alpha 0.5 --threads 1 --json
+cp "$TMP/out" "$TMP/one.json"
+expect_exit 0 "$WAFER" yield --wafers 6 --defect-density 0.05 --model negbin --alpha 0.5 --threads 2 --json
+cmp -s "$TMP/one.json" "$TMP/out" || fail "report depends on the thread count"
+
+expect_exit 0 "$WAFER" yield --wafers 3 --defect-density 0.1 --scheme row-shift
+expect_contains "$TMP/out" "row-shift first failure: wafer 0: row"
+
+# A sweep: one CSV row per density after the header.
+expect_exit 0 "$WAFER" yield --wafers 3 --sweep defect-density=0.001,0.1
+[ "$(wc -l <"$TMP/out")" = 3 ] || fail "sweep rows"
+expect_contains "$TMP/out" "defect_density,model,alpha,wafers,mean_defects,mean_dead_cores,row_shift_repaired_fraction"
+[ "$(sed -n 3p "$TMP/out" | cut -d, -f1,7,10)" = "0.1,0,1" ] || fail "at 0.1/mm² row-shift fails, shift-2d repairs"
+expect_exit 1 "$WAFER" yield --sweep defect-density=0.001,-1
+expect_contains "$TMP/err" "--sweep defect-density=-1: defect density -1 /mm² must be finite and >= 0"
+expect_exit 2 "$WAFER" yield --sweep clock=1
+
+expect_exit 1 "$WAFER" yield --defect-density -0.1
+expect_contains "$TMP/err" "wafer: error: defect density -0.1 /mm² must be finite and >= 0"
+expect_exit 1 "$WAFER" yield --defect-density 50
+expect_contains "$TMP/err" "at most 1 per core is meaningful"
+expect_exit 1 "$WAFER" yield --model negbin --alpha 0
+expect_contains "$TMP/err" "clustering alpha 0 must be > 0"
+expect_exit 1 "$WAFER" yield --wafers 0
+expect_contains "$TMP/err" "--wafers 0 must be at least 1"
+expect_exit 2 "$WAFER" yield --defect-density lots
+expect_exit 2 "$WAFER" yield --scheme spiral
+
+printf 'wafer-defects v1 826 1174\ncore 3 4\nrouter 5 x\n' >"$TMP/bad.defects"
+expect_exit 1 "$WAFER" yield --load-map "$TMP/bad.defects"
+expect_contains "$TMP/err" "bad.defects:3: y 'x' is not an integer"
+printf 'wafer-defects v1 100 100\n' >"$TMP/small.defects"
+expect_exit 1 "$WAFER" yield --load-map "$TMP/small.defects"
+expect_contains "$TMP/err" "the map is for a 100x100 wafer but this physical fabric is 826x1174"
+
+# An unrepairable map: three dead cores in one segment.
+printf 'wafer-defects v1 826 1174\ncore 0 17\ncore 1 17\nlink 2 17 E\n' >"$TMP/three.defects"
+expect_exit 1 "$WAFER" yield --load-map "$TMP/three.defects" --scheme row-shift
+expect_contains "$TMP/err" "three.defects: unrepairable by row-shift: row 17 segment 0 (physical columns 0..25) has 3 dead cores but 2 spares"
+expect_exit 0 "$WAFER" yield --load-map "$TMP/three.defects" --json
+[ "$(json_get "$TMP/out" '.schemes[0].first_failure.wafer')" = 0 ] || fail "row-shift fails the map"
+[ "$(json_get "$TMP/out" .repaired_fraction)" = 1 ] || fail "shift-2d repairs the map"
+
+finish

@@ -1,0 +1,389 @@
+// `wafer yield`: Monte Carlo yield of the wafer-scale fabric with repair, beside diced dies.
+//
+// The arch gives the logical fabric; fabric::default_geometry adds the spare columns and rows.
+// Without --load-map, N wafers are drawn from the defect model and repaired with each scheme;
+// --save-map writes wafer 0's map, which --load-map replays as a one-wafer report. The
+// top-level figures (repaired_fraction, ...) are the last requested scheme's: shift-2d with
+// --scheme all; every scheme's figures are under "schemes". The diced comparison and the
+// costs use the same defect density and model. --sweep repeats the Monte Carlo run for each
+// of a list of densities and prints one CSV row (or one JSON report) per density.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "run_flags.hpp"
+#include "wafer/arch/arch.hpp"
+#include "wafer/fabric/yield.hpp"
+
+namespace wafer::cli {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+using namespace wafer::fabric;
+
+// Assumption: CSET (Khan & Mann, 2020) estimate of a TSMC 5 nm 300 mm wafer, not a price list.
+constexpr double kDefaultWaferCost = 17000;
+
+struct YieldFlags {
+  std::string arch = "wse3";
+  double density = 0.001;
+  std::string model = "poisson";
+  double alpha = 2.0;
+  int wafers = 100;
+  std::string scheme = "all";
+  uint64_t seed = 1;
+  int threads = 0;
+  int window = 8;
+  double core_area = 0.05;
+  int segment = 24;        // logical columns per row segment
+  int segment_spares = 2;  // spare columns per segment
+  int spare_rows = 2;
+  double die_area = 814;
+  double wafer_cost = kDefaultWaferCost;
+  bool json = false;
+  std::string save_map;
+  std::string load_map;
+  std::string sweep;  // "defect-density=D1,D2,..."
+};
+
+struct Inputs {
+  std::string arch_name;
+  YieldOptions options;
+  DicedOptions diced;
+};
+
+Expected<std::vector<RepairScheme>> schemes_of(const std::string& name) {
+  if (name == "all")
+    return std::vector<RepairScheme>{RepairScheme::row_shift, RepairScheme::shift_2d};
+  auto s = parse_scheme(name);
+  if (!s) return s.status();
+  return std::vector<RepairScheme>{*s};
+}
+
+Expected<Inputs> inputs_of(const YieldFlags& f) {
+  auto a = arch::load_arch(f.arch);
+  if (!a) return a.status();
+  Inputs in;
+  in.arch_name = a->name;
+  YieldOptions& o = in.options;
+  o.geometry = default_geometry(*a);
+  o.geometry.core_area_mm2 = f.core_area;
+  o.geometry.segment_logical = f.segment;
+  o.geometry.segment_spares = f.segment_spares;
+  o.geometry.spare_rows = f.spare_rows;
+  auto kind = parse_model_kind(f.model);
+  if (!kind) return kind.status();
+  o.model.kind = *kind;
+  o.model.density_per_mm2 = f.density;
+  o.model.alpha = f.alpha;
+  auto schemes = schemes_of(f.scheme);
+  if (!schemes) return schemes.status();
+  o.schemes = *schemes;
+  o.window = f.window;
+  o.wafers = f.load_map.empty() ? f.wafers : 1;
+  o.seed = f.seed;
+  o.threads = f.threads;
+  if (f.wafers < 1) return make_error("--wafers {} must be at least 1", f.wafers);
+  if (!(f.die_area > 0) || !std::isfinite(f.die_area))
+    return make_error("--die-area {} mm² must be positive", f.die_area);
+  if (!(f.wafer_cost >= 0) || !std::isfinite(f.wafer_cost))
+    return make_error("--wafer-cost {} must be finite and >= 0", f.wafer_cost);
+  in.diced.die_area_mm2 = f.die_area;
+  WAFER_TRY(validate(o));
+  return in;
+}
+
+Expected<YieldReport> report_for(const YieldFlags& f, const YieldOptions& o) {
+  if (!f.load_map.empty()) {
+    auto map = load_defect_map(f.load_map, o.geometry);
+    if (!map) return map.status();
+    return yield_of_map(o, *map);
+  }
+  if (!f.save_map.empty())
+    WAFER_TRY(
+        save_defect_map(generate_defects(o.geometry, o.model, wafer_seed(o.seed, 0)), f.save_map));
+  return run_yield(o);
+}
+
+// "defect-density=D1,D2,...": the densities, each a number (range checks come later).
+Expected<std::vector<double>> parse_sweep(const std::string& text) {
+  const std::string key = "defect-density=";
+  if (text.rfind(key, 0) != 0)
+    return make_error("expected defect-density=D1,D2,... (the only sweepable parameter), got '{}'",
+                      text);
+  std::vector<double> values;
+  std::stringstream list(text.substr(key.size()));
+  for (std::string item; std::getline(list, item, ',');) {
+    char* end = nullptr;
+    double v = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != '\0') return make_error("'{}' in '{}' is not a number", item, text);
+    values.push_back(v);
+  }
+  if (values.empty()) return make_error("no densities in '{}'", text);
+  return values;
+}
+
+Json quantiles_json(const Quantiles& q) {
+  return {{"min", q.min}, {"p50", q.p50}, {"p95", q.p95}, {"max", q.max}};
+}
+
+Json scheme_json(const SchemeYield& s) {
+  Json j = {{"scheme", scheme_name(s.scheme)},
+            {"repaired", s.repaired},
+            {"repaired_fraction", s.repaired_fraction},
+            {"mean_spares_left", s.mean_spares_left},
+            {"spares_left", quantiles_json(s.spares_left)},
+            {"mean_retired_rows", s.mean_retired_rows},
+            {"mean_longer_links", s.mean_longer_links},
+            {"repair_extra_hops_max", s.extra_hops_max},
+            {"repair_extra_hops_mean", s.extra_hops_mean}};
+  if (s.first_failed_wafer >= 0)
+    j["first_failure"] = {{"wafer", s.first_failed_wafer}, {"reason", s.first_failure}};
+  return j;
+}
+
+Json finite(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
+
+Json report_json(const Inputs& in, const YieldReport& r, const DicedYield& d, const CostReport& c) {
+  const YieldOptions& o = in.options;
+  const SchemeYield& top = r.schemes.back();
+  Json schemes = Json::array();
+  for (const SchemeYield& s : r.schemes) schemes.push_back(scheme_json(s));
+  Json out = {
+      {"arch", in.arch_name},
+      {"logical", {{"width", o.geometry.logical_width}, {"height", o.geometry.logical_height}}},
+      {"physical",
+       {{"width", o.geometry.physical_width()},
+        {"height", o.geometry.physical_height()},
+        {"pes", o.geometry.physical_count()}}},
+      {"model", o.model.kind == DefectModelKind::poisson ? "poisson" : "negbin"},
+      {"defect_density_per_mm2", o.model.density_per_mm2},
+      {"alpha", o.model.alpha},
+      {"core_area_mm2", o.geometry.core_area_mm2},
+      {"segment", {{"logical", o.geometry.segment_logical}, {"spares", o.geometry.segment_spares}}},
+      {"spare_rows", o.geometry.spare_rows},
+      {"seed", o.seed},
+      {"wafers", r.wafers},
+      {"scheme", scheme_name(top.scheme)},
+      {"repaired_fraction", top.repaired_fraction},
+      {"mean_defects", r.mean_defects},
+      {"mean_dead_cores", r.mean_dead_pes},
+      {"dead_cores", quantiles_json(r.dead_pes)},
+      {"mean_spares_left", top.mean_spares_left},
+      {"repair_extra_hops_max", top.extra_hops_max},
+      {"repair_extra_hops_mean", top.extra_hops_mean},
+      {"schemes", schemes},
+      {"closed_form",
+       {{"segment_failure_probability",
+         segment_failure_probability(o.geometry, o.model.density_per_mm2)},
+        {"row_shift_yield", row_shift_yield(o.geometry, o.model.density_per_mm2)}}},
+      {"diced",
+       {{"die_area_mm2", d.die_area_mm2},
+        {"dies_per_wafer", d.dies_per_wafer},
+        {"poisson", d.poisson},
+        {"murphy", d.murphy},
+        {"negbin", d.negbin},
+        {"good_dies_per_wafer", d.good_dies_per_wafer},
+        {"sm_132_of_144_yield", d.redundant_yield},
+        {"sm_132_of_144_good_dies_per_wafer", d.good_redundant_dies_per_wafer}}},
+      {"cost",
+       {{"wafer_cost_usd", c.wafer_cost_usd},
+        {"wafer_per_good_core", finite(c.wafer_per_good_core)},
+        {"wafer_per_good_mm2", finite(c.wafer_per_good_mm2)},
+        {"diced_per_good_die", finite(c.diced_per_good_die)},
+        {"diced_per_good_mm2", finite(c.diced_per_good_mm2)},
+        {"sm_132_of_144_per_good_die", finite(c.redundant_per_good_die)}}}};
+  return out;
+}
+
+void print_text(const Inputs& in, const YieldReport& r, const DicedYield& d, const CostReport& c) {
+  const YieldOptions& o = in.options;
+  const WaferGeometry& g = o.geometry;
+  fmt::print(
+      "wafer yield: {} logical {}x{} on physical {}x{} ({} PEs, {:.1f}% enabled), {} mm² cores\n",
+      in.arch_name, g.logical_width, g.logical_height, g.physical_width(), g.physical_height(),
+      g.physical_count(), 100.0 * double(g.logical_count()) / double(g.physical_count()),
+      g.core_area_mm2);
+  fmt::print("spares: row segments of {} + {} spare columns, {} spare rows\n", g.segment_logical,
+             g.segment_spares, g.spare_rows);
+  fmt::print(
+      "defects: {} model, {} /mm², {} wafer(s), seed {}: mean {:.2f} defects, {:.2f} dead PEs "
+      "(min {}, median {}, p95 {}, max {})\n",
+      o.model.kind == DefectModelKind::poisson ? "poisson"
+                                               : fmt::format("negbin alpha {}", o.model.alpha),
+      o.model.density_per_mm2, r.wafers, o.seed, r.mean_defects, r.mean_dead_pes, r.dead_pes.min,
+      r.dead_pes.p50, r.dead_pes.p95, r.dead_pes.max);
+  fmt::print("closed form (poisson): segment failure {:.3g}, row-shift yield {:.4f}\n",
+             segment_failure_probability(g, o.model.density_per_mm2),
+             row_shift_yield(g, o.model.density_per_mm2));
+  fmt::print("  {:<10} {:>9} {:>12} {:>8} {:>13} {:>10} {:>10}\n", "scheme", "repaired",
+             "spares left", "retired", "longer links", "hops max", "hops mean");
+  for (const SchemeYield& s : r.schemes)
+    fmt::print("  {:<10} {:>8.2f}% {:>12.1f} {:>8.2f} {:>13.1f} {:>10} {:>10.3g}\n",
+               scheme_name(s.scheme), 100 * s.repaired_fraction, s.mean_spares_left,
+               s.mean_retired_rows, s.mean_longer_links, s.extra_hops_max, s.extra_hops_mean);
+  for (const SchemeYield& s : r.schemes)
+    if (s.first_failed_wafer >= 0)
+      fmt::print("  {} first failure: wafer {}: {}\n", scheme_name(s.scheme), s.first_failed_wafer,
+                 s.first_failure);
+  fmt::print(
+      "diced {} mm² dies, {} per 300 mm wafer: yield poisson {:.3f}, murphy {:.3f}, negbin {:.3f}; "
+      "{:.1f} good dies\n",
+      d.die_area_mm2, d.dies_per_wafer, d.poisson, d.murphy, d.negbin, d.good_dies_per_wafer);
+  fmt::print("  needing 132 of 144 SMs (6 mm² each): yield {:.3f}, {:.1f} good dies\n",
+             d.redundant_yield, d.good_redundant_dies_per_wafer);
+  auto money = [](double v) {
+    return std::isfinite(v) ? fmt::format("${:.4g}", v) : std::string("n/a");
+  };
+  fmt::print(
+      "cost (wafer ${:.0f}, assumed): wafer-scale {}/good core, {}/good mm²; diced {}/good die, "
+      "{}/good mm²; 132-of-144 {}/good die\n",
+      c.wafer_cost_usd, money(c.wafer_per_good_core), money(c.wafer_per_good_mm2),
+      money(c.diced_per_good_die), money(c.diced_per_good_mm2), money(c.redundant_per_good_die));
+}
+
+// A loaded map that no requested scheme repairs is an error (after the report), with the
+// strongest scheme's reason.
+int map_status(const YieldReport& r, const std::string& path) {
+  for (const SchemeYield& s : r.schemes)
+    if (s.repaired) return 0;
+  const SchemeYield& last = r.schemes.back();
+  return report_error(fmt::format("{}: unrepairable by {}: {}", path, scheme_name(last.scheme),
+                                  last.first_failure));
+}
+
+std::string csv_header(const YieldOptions& o) {
+  std::string h = "defect_density,model,alpha,wafers,mean_defects,mean_dead_cores";
+  for (RepairScheme s : o.schemes) {
+    std::string n = scheme_name(s);
+    std::replace(n.begin(), n.end(), '-', '_');
+    h += fmt::format(",{0}_repaired_fraction,{0}_extra_hops_max,{0}_extra_hops_mean", n);
+  }
+  return h +
+         ",row_shift_closed_form,diced_poisson,diced_murphy,diced_negbin,diced_good_dies_per_wafer,"
+         "sm_132_of_144_yield";
+}
+
+std::string csv_row(const YieldOptions& o, const YieldReport& r, const DicedYield& d) {
+  const DefectModel& m = o.model;
+  std::string row = fmt::format("{},{},{},{},{},{}", m.density_per_mm2,
+                                m.kind == DefectModelKind::poisson ? "poisson" : "negbin", m.alpha,
+                                r.wafers, r.mean_defects, r.mean_dead_pes);
+  for (const SchemeYield& s : r.schemes)
+    row += fmt::format(",{},{},{}", s.repaired_fraction, s.extra_hops_max, s.extra_hops_mean);
+  return row + fmt::format(",{},{},{},{},{},{}", row_shift_yield(o.geometry, m.density_per_mm2),
+                           d.poisson, d.murphy, d.negbin, d.good_dies_per_wafer, d.redundant_yield);
+}
+
+// One Monte Carlo run per density: CSV on stdout, or {"sweep": [reports]} with --json.
+int run_sweep(const YieldFlags& f, Inputs in) {
+  if (!f.load_map.empty() || !f.save_map.empty())
+    return report_error("--sweep cannot be combined with --load-map or --save-map");
+  auto densities = parse_sweep(f.sweep);
+  if (!densities) return report_error(densities.status().with_context("--sweep"));
+  for (double density : *densities) {
+    in.options.model.density_per_mm2 = density;
+    Status ok = validate(in.options);
+    if (!ok)
+      return report_error(ok.with_context(fmt::format("--sweep defect-density={}", density)));
+  }
+  Json reports = Json::array();
+  if (!f.json) fmt::print("{}\n", csv_header(in.options));
+  for (double density : *densities) {
+    in.options.model.density_per_mm2 = density;
+    auto r = run_yield(in.options);
+    if (!r)
+      return report_error(
+          r.status().with_context(fmt::format("--sweep defect-density={}", density)));
+    DicedYield d = diced_yield(in.diced, in.options.model);
+    CostReport c =
+        cost_report(f.wafer_cost, in.options.geometry, r->schemes.back().repaired_fraction, d);
+    if (f.json)
+      reports.push_back(report_json(in, *r, d, c));
+    else
+      fmt::print("{}\n", csv_row(in.options, *r, d));
+  }
+  if (f.json) fmt::print("{}\n", Json({{"sweep", reports}}).dump(2));
+  return 0;
+}
+
+int run_yield_cmd(const YieldFlags& f) {
+  auto in = inputs_of(f);
+  if (!in) return report_error(in.status());
+  if (!f.sweep.empty()) return run_sweep(f, *in);
+  auto r = report_for(f, in->options);
+  if (!r) return report_error(r.status());
+  DicedYield d = diced_yield(in->diced, in->options.model);
+  CostReport c =
+      cost_report(f.wafer_cost, in->options.geometry, r->schemes.back().repaired_fraction, d);
+  if (f.json)
+    fmt::print("{}\n", report_json(*in, *r, d, c).dump(2));
+  else
+    print_text(*in, *r, d, c);
+  return f.load_map.empty() ? 0 : map_status(*r, f.load_map);
+}
+
+}  // namespace
+
+void add_yield(CLI::App& app, Runner& run) {
+  auto f = std::make_shared<YieldFlags>();
+  CLI::App* cmd =
+      app.add_subcommand("yield", "Monte Carlo wafer yield with defect repair, beside diced dies");
+  cmd->add_option("--arch", f->arch, "preset name (wse2, wse3) or arch file (.toml, .json)")
+      ->capture_default_str();
+  cmd->add_option("--defect-density", f->density, "defects per mm²")->capture_default_str();
+  cmd->add_option("--model", f->model, "defect model: poisson or negbin")
+      ->check(choice_validator({"poisson", "negbin"}))
+      ->capture_default_str();
+  cmd->add_option("--alpha", f->alpha, "negative binomial clustering parameter (> 0)")
+      ->capture_default_str();
+  cmd->add_option("--wafers", f->wafers, "Monte Carlo wafers")->capture_default_str();
+  cmd->add_option("--scheme", f->scheme, "repair scheme: row-shift, shift-2d or all")
+      ->check(choice_validator({"row-shift", "shift-2d", "all"}))
+      ->capture_default_str();
+  cmd->add_option("--window", f->window, "shift-2d: columns a PE may move from home")
+      ->capture_default_str();
+  cmd->add_option("--seed", f->seed, "random seed")
+      ->check(count_validator())
+      ->capture_default_str();
+  cmd->add_option("--threads", f->threads, "host threads (0: all cores)")
+      ->check(count_validator())
+      ->capture_default_str();
+  cmd->add_option("--core-area", f->core_area, "area of one PE in mm²")->capture_default_str();
+  cmd->add_option("--segment", f->segment, "logical columns per row segment")
+      ->capture_default_str();
+  cmd->add_option("--segment-spares", f->segment_spares, "spare columns per row segment")
+      ->capture_default_str();
+  cmd->add_option("--spare-rows", f->spare_rows, "spare rows below the logical rows")
+      ->capture_default_str();
+  cmd->add_option("--die-area", f->die_area, "diced comparison die area in mm²")
+      ->capture_default_str();
+  cmd->add_option("--wafer-cost", f->wafer_cost,
+                  "cost of one wafer in USD (default: an assumption)")
+      ->capture_default_str();
+  cmd->add_flag("--json", f->json, "print one JSON object instead of text");
+  cmd->add_option("--save-map", f->save_map, "write wafer 0's defect map to FILE")
+      ->option_text("FILE");
+  cmd->add_option("--load-map", f->load_map, "repair this defect map instead of drawing wafers")
+      ->option_text("FILE");
+  cmd->add_option("--sweep", f->sweep,
+                  "one run per density: defect-density=D1,D2,... (CSV, or JSON with --json)")
+      ->check(CLI::Validator(
+          [](std::string& t) {
+            auto r = parse_sweep(t);
+            return r ? std::string() : r.message();
+          },
+          "defect-density=LIST"));
+  cmd->callback([&run, f] { run = [f] { return run_yield_cmd(*f); }; });
+}
+
+}  // namespace wafer::cli
