@@ -79,20 +79,20 @@ Expected<double> parse_quantity(const ParamInfo& p, const std::string& text) {
   return value * *scale;
 }
 
-Expected<double> to_number(const ParamInfo& p, const FileValue& v) {
-  if (v.type == FileValue::Type::number) return v.number;
-  if (v.type == FileValue::Type::string) return parse_quantity(p, v.text);
+Expected<double> to_number(const ParamInfo& p, const ConfigEntry& v) {
+  if (v.type == ConfigEntry::Type::number) return v.number;
+  if (v.type == ConfigEntry::Type::string) return parse_quantity(p, v.text);
   return make_error("key '{}': expected a number or a string with unit '{}', got {}", p.key, p.unit,
                     v.type_name);
 }
 
-Expected<std::string> to_text(const std::string& key, const FileValue& v) {
-  if (v.type == FileValue::Type::string) return v.text;
-  std::string got = v.type == FileValue::Type::number ? "number" : v.type_name;
+Expected<std::string> to_text(const std::string& key, const ConfigEntry& v) {
+  if (v.type == ConfigEntry::Type::string) return v.text;
+  std::string got = v.type == ConfigEntry::Type::number ? "number" : v.type_name;
   return make_error("key '{}': expected a string, got {}", key, got);
 }
 
-Status apply_param(Arch& arch, const std::string& key, const FileValue& v) {
+Status apply_param(Arch& arch, const std::string& key, const ConfigEntry& v) {
   const ParamInfo* p = find_param(key);
   if (!p && (v.type_name == "table" || v.type_name == "object"))
     return make_error("unknown key '{}': parameters go at the top level, not in a table", key);
@@ -102,29 +102,29 @@ Status apply_param(Arch& arch, const std::string& key, const FileValue& v) {
   return set_param(arch, *p, *number);
 }
 
-Expected<Arch> resolve_base(const FileEntries& entries) {
+Expected<Arch> resolve_base(const ConfigEntries& entries) {
   auto it =
-      std::find_if(entries.begin(), entries.end(), [](const auto& e) { return e.first == "base"; });
+      std::find_if(entries.begin(), entries.end(), [](const auto& e) { return e.key == "base"; });
   if (it == entries.end()) return preset("wse3");
-  Expected<std::string> base = to_text("base", it->second);
+  Expected<std::string> base = to_text("base", *it);
   if (!base) return base.status();
   Expected<Arch> arch = preset(*base);
   if (!arch) return arch.status().with_context("key 'base'");
   return arch;
 }
 
-Expected<Arch> build_arch(const FileEntries& entries, const std::string& origin) {
+Expected<Arch> build_arch(const ConfigEntries& entries, const std::string& origin) {
   Expected<Arch> arch = resolve_base(entries);
   if (!arch) return arch;
   arch->name = std::filesystem::path(origin).stem().string();
   if (arch->name.empty()) arch->name = origin;
-  for (const auto& [key, value] : entries) {
-    if (key == "base") continue;
-    if (key != "name") {
-      WAFER_TRY(apply_param(*arch, key, value));
+  for (const ConfigEntry& e : entries) {
+    if (e.key == "base") continue;
+    if (e.key != "name") {
+      WAFER_TRY(apply_param(*arch, e.key, e));
       continue;
     }
-    Expected<std::string> name = to_text(key, value);
+    Expected<std::string> name = to_text(e.key, e);
     if (!name) return name.status();
     if (name->empty()) return make_error("key 'name': must not be empty");
     arch->name = *name;
@@ -135,7 +135,7 @@ Expected<Arch> build_arch(const FileEntries& entries, const std::string& origin)
 
 }  // namespace
 
-Expected<Arch> apply_entries(const FileEntries& entries, const std::string& origin) {
+Expected<Arch> apply_entries(const ConfigEntries& entries, const std::string& origin) {
   Expected<Arch> arch = build_arch(entries, origin);
   if (!arch) return arch.status().with_context(origin);
   return arch;

@@ -1,36 +1,27 @@
 // Models from TOML/JSON files and from shape flags.
 //
-// Both readers and the shape flags produce one list of Settings (key, value, where it was
-// written); apply_settings() is the one place that starts from the base (a zoo model or the
+// Both readers (support/flat_config) and the shape flags produce one list of Settings (key,
+// value, where it was written); apply_settings() is the one place that starts from the base (a zoo model or the
 // GPT-style defaults), checks each key against the field table, converts and sets values,
 // fills derived defaults (kv_heads, ffn) and validates the result.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
-#include <sstream>
 #include <variant>
 
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
-#include <toml++/toml.h>
 
 #include "wafer/estimate/model.hpp"
+#include "wafer/support/flat_config.hpp"
 #include "wafer/support/text_file.hpp"
 
 namespace wafer::estimate {
 
 namespace {
 
-struct Setting {
-  std::string key;
-  enum class Type { number, boolean, string, other } type = Type::other;
-  double number = 0;
-  bool flag = false;
-  std::string text;
-  std::string type_name;
-  std::string where;  // "file:line:col" or the flag
-};
+// One setting: a key of a model file, or a shape flag (where = "shape flags").
+using Setting = ConfigEntry;
 
 // Where the settings come from: a file (keys are named 'key') or shape flags (--key).
 struct Origin {
@@ -183,57 +174,6 @@ Expected<Model> apply_settings(const std::vector<Setting>& settings, const Origi
   return m;
 }
 
-Setting from_toml(const std::string& key, const toml::node& node, const std::string& origin) {
-  Setting s;
-  s.key = key;
-  s.where = fmt::format("{}:{}:{}", origin, node.source().begin.line, node.source().begin.column);
-  if (auto i = node.value_exact<int64_t>()) {
-    s.type = Setting::Type::number;
-    s.number = double(*i);
-  } else if (auto d = node.value_exact<double>()) {
-    s.type = Setting::Type::number;
-    s.number = *d;
-  } else if (auto b = node.value_exact<bool>()) {
-    s.type = Setting::Type::boolean;
-    s.flag = *b;
-  } else if (auto t = node.value_exact<std::string>()) {
-    s.type = Setting::Type::string;
-    s.text = *t;
-  } else {
-    std::ostringstream type;
-    type << node.type();
-    s.type_name = type.str();
-  }
-  return s;
-}
-
-// nlohmann keeps no positions: a key is placed at its first quoted occurrence in the text.
-std::string json_key_place(const std::string& text, const std::string& key,
-                           const std::string& origin) {
-  size_t at = text.find(fmt::format("\"{}\"", key));
-  if (at == std::string::npos) return origin;
-  return fmt::format("{}:{}", origin, line_column(text, at + 1));
-}
-
-Setting from_json(const std::string& key, const nlohmann::json& node, const std::string& where) {
-  Setting s;
-  s.key = key;
-  s.where = where;
-  if (node.is_number()) {
-    s.type = Setting::Type::number;
-    s.number = node.get<double>();
-  } else if (node.is_boolean()) {
-    s.type = Setting::Type::boolean;
-    s.flag = node.get<bool>();
-  } else if (node.is_string()) {
-    s.type = Setting::Type::string;
-    s.text = node.get<std::string>();
-  } else {
-    s.type_name = node.type_name();
-  }
-  return s;
-}
-
 Setting number_flag(const char* key, int64_t value) {
   Setting s;
   s.key = key;
@@ -246,35 +186,15 @@ Setting number_flag(const char* key, int64_t value) {
 }  // namespace
 
 Expected<Model> parse_model_toml(const std::string& text, const std::string& origin) {
-  toml::table table;
-  try {
-    table = toml::parse(text, origin);
-  } catch (const toml::parse_error& e) {
-    const auto& at = e.source().begin;
-    return make_error("{}:{}:{}: {}", origin, at.line, at.column,
-                      lower_first(std::string(e.description())));
-  }
-  std::vector<Setting> settings;
-  for (const auto& [key, node] : table)
-    settings.push_back(from_toml(std::string(key.str()), node, origin));
-  return apply_settings(settings, {origin});
+  auto settings = parse_flat_toml(text, origin);
+  if (!settings) return settings.status();
+  return apply_settings(*settings, {origin});
 }
 
 Expected<Model> parse_model_json(const std::string& text, const std::string& origin) {
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return make_error("{}:{}: {}", origin, line_column(text, e.byte), json_reason(e.what()));
-  } catch (const nlohmann::json::exception& e) {
-    return make_error("{}: {}", origin, json_reason(e.what()));
-  }
-  if (!doc.is_object())
-    return make_error("{}: expected an object at the top level, got {}", origin, doc.type_name());
-  std::vector<Setting> settings;
-  for (const auto& [key, node] : doc.items())
-    settings.push_back(from_json(key, node, json_key_place(text, key, origin)));
-  return apply_settings(settings, {origin});
+  auto settings = parse_flat_json(text, origin);
+  if (!settings) return settings.status();
+  return apply_settings(*settings, {origin});
 }
 
 Expected<Model> load_model(const std::string& name_or_path) {

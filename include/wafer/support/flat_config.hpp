@@ -1,0 +1,31 @@
+// Flat key = value configuration files (TOML or JSON), read into typed entries.
+//
+// Arch files and model files are both flat: top-level keys with numbers, strings or
+// booleans. parse_flat_toml / parse_flat_json turn a document into one ConfigEntry per
+// top-level key, in document order, with its place in the file; what the keys mean is the
+// caller's business. Syntax errors name file:line:col. The parsers (toml++, nlohmann-json)
+// stay inside flat_config.cpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "wafer/support/error.hpp"
+
+namespace wafer {
+
+struct ConfigEntry {
+  std::string key;
+  enum class Type { number, boolean, string, other } type = Type::other;
+  double number = 0;
+  bool flag = false;
+  std::string text;
+  std::string type_name;  // the document's name for the value's type ("table", "array", ...)
+  std::string where;      // "file:line:col" (JSON: where the key first appears)
+};
+using ConfigEntries = std::vector<ConfigEntry>;
+
+Expected<ConfigEntries> parse_flat_toml(const std::string& text, const std::string& origin);
+Expected<ConfigEntries> parse_flat_json(const std::string& text, const std::string& origin);
+
+}  // namespace wafer

@@ -1,0 +1,96 @@
+// TOML and JSON documents to flat config entries; see flat_config.hpp.
+#include "wafer/support/flat_config.hpp"
+
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <toml++/toml.h>
+
+#include "wafer/support/text_file.hpp"
+
+namespace wafer {
+
+namespace {
+
+ConfigEntry from_toml(const std::string& key, const toml::node& node, const std::string& origin) {
+  ConfigEntry e;
+  e.key = key;
+  e.where = fmt::format("{}:{}:{}", origin, node.source().begin.line, node.source().begin.column);
+  std::ostringstream type;
+  type << node.type();
+  e.type_name = type.str();
+  if (auto i = node.value_exact<int64_t>()) {
+    e.type = ConfigEntry::Type::number;
+    e.number = double(*i);
+  } else if (auto d = node.value_exact<double>()) {
+    e.type = ConfigEntry::Type::number;
+    e.number = *d;
+  } else if (auto b = node.value_exact<bool>()) {
+    e.type = ConfigEntry::Type::boolean;
+    e.flag = *b;
+  } else if (auto t = node.value_exact<std::string>()) {
+    e.type = ConfigEntry::Type::string;
+    e.text = *t;
+  }
+  return e;
+}
+
+// nlohmann keeps no positions: a key is placed at its first quoted occurrence in the text.
+std::string json_key_place(const std::string& text, const std::string& key, const std::string& origin) {
+  const size_t at = text.find(fmt::format("\"{}\"", key));
+  if (at == std::string::npos) return origin;
+  return fmt::format("{}:{}", origin, line_column(text, at + 1));
+}
+
+ConfigEntry from_json(const std::string& key, const nlohmann::json& node, const std::string& where) {
+  ConfigEntry e;
+  e.key = key;
+  e.where = where;
+  e.type_name = node.type_name();
+  if (node.is_number()) {
+    e.type = ConfigEntry::Type::number;
+    e.number = node.get<double>();
+  } else if (node.is_boolean()) {
+    e.type = ConfigEntry::Type::boolean;
+    e.flag = node.get<bool>();
+  } else if (node.is_string()) {
+    e.type = ConfigEntry::Type::string;
+    e.text = node.get<std::string>();
+  }
+  return e;
+}
+
+}  // namespace
+
+Expected<ConfigEntries> parse_flat_toml(const std::string& text, const std::string& origin) {
+  toml::table table;
+  try {
+    table = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    const auto& at = e.source().begin;
+    return make_error("{}:{}:{}: {}", origin, at.line, at.column,
+                      lower_first(std::string(e.description())));
+  }
+  ConfigEntries entries;
+  for (const auto& [key, node] : table) entries.push_back(from_toml(std::string(key.str()), node, origin));
+  return entries;
+}
+
+Expected<ConfigEntries> parse_flat_json(const std::string& text, const std::string& origin) {
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return make_error("{}:{}: {}", origin, line_column(text, e.byte), json_reason(e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    return make_error("{}: {}", origin, json_reason(e.what()));
+  }
+  if (!doc.is_object())
+    return make_error("{}: expected an object at the top level, got {}", origin, doc.type_name());
+  ConfigEntries entries;
+  for (const auto& [key, node] : doc.items())
+    entries.push_back(from_json(key, node, json_key_place(text, key, origin)));
+  return entries;
+}
+
+}  // namespace wafer
