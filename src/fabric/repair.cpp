@@ -88,8 +88,7 @@ Status rows_error(const std::vector<int>& failed, const std::string& first_reaso
 
 // Adds one logical link whose physical distance is `distance` hops on the repaired wafer and
 // `perfect` hops on the defect-free one.
-void add_link(RepairCost& c, int64_t& extra_sum, int distance, int perfect) {
-  int extra = std::max(0, distance - perfect);
+void add_link(RepairCost& c, int64_t& extra_sum, int extra) {
   ++c.links;
   c.longer_links += extra > 0;
   c.extra_hops_max = std::max(c.extra_hops_max, extra);
@@ -149,22 +148,45 @@ Expected<RepairResult> repair(const WaferGeometry& g, const DefectMap& map,
   return repair(g, dead_pes(map), opts);
 }
 
+static int east_extra_hops(const WaferGeometry& g, const LogicalToPhysical& m, int x, int y) {
+  const int distance = m.physical_x(x + 1, y) - m.physical_x(x, y);
+  return std::max(0, distance - (g.home_column(x + 1) - g.home_column(x)));
+}
+
+static int south_extra_hops(const LogicalToPhysical& m, int x, int y) {
+  const int distance = std::abs(m.physical_x(x, y + 1) - m.physical_x(x, y)) +
+                       m.physical_y(y + 1) - m.physical_y(y);
+  return std::max(0, distance - 1);
+}
+
 RepairCost repair_cost(const WaferGeometry& g, const LogicalToPhysical& m) {
   RepairCost c;
   int64_t extra_sum = 0;
   for (int y = 0; y < m.logical_height; ++y) {
     for (int x = 0; x < m.logical_width; ++x) {
-      int px = m.physical_x(x, y);
-      if (x + 1 < m.logical_width)
-        add_link(c, extra_sum, m.physical_x(x + 1, y) - px,
-                 g.home_column(x + 1) - g.home_column(x));
-      if (y + 1 < m.logical_height)
-        add_link(c, extra_sum,
-                 std::abs(m.physical_x(x, y + 1) - px) + m.physical_y(y + 1) - m.physical_y(y), 1);
+      if (x + 1 < m.logical_width) add_link(c, extra_sum, east_extra_hops(g, m, x, y));
+      if (y + 1 < m.logical_height) add_link(c, extra_sum, south_extra_hops(m, x, y));
     }
   }
   c.extra_hops_mean = c.links ? double(extra_sum) / double(c.links) : 0;
   return c;
+}
+
+LinkExtraHops link_extra_hops(const WaferGeometry& g, const LogicalToPhysical& m, int width,
+                              int height) {
+  LinkExtraHops h;
+  h.width = width;
+  h.height = height;
+  h.east.assign(size_t(width) * size_t(height), 0);
+  h.south.assign(size_t(width) * size_t(height), 0);
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      const size_t i = size_t(y) * size_t(width) + size_t(x);
+      if (x + 1 < width) h.east[i] = uint16_t(east_extra_hops(g, m, x, y));
+      if (y + 1 < height) h.south[i] = uint16_t(south_extra_hops(m, x, y));
+    }
+  }
+  return h;
 }
 
 }  // namespace wafer::fabric

@@ -88,9 +88,12 @@ Machine::Machine(const arch::Arch& a, const ir::Program& p, fabric::FabricMap fm
   channels.reset(new Channel[nch]);
   uint32_t max_cap = 1;
   for (uint32_t c = 0; c < nch; ++c) {
-    max_cap = std::max<uint32_t>(max_cap, map.channel_cap[c]);
-    channels[c].cap = map.channel_cap[c];
+    const uint32_t extra = extra_hops(c);
+    const bool link = map.channel_kind[c] == fabric::ChannelKind::link;
     channels[c].owner = map.channel_pe[c];
+    channels[c].latency = uint16_t(link ? uint32_t(arch.hop_latency) * (1 + extra) : arch.ramp_latency);
+    channels[c].cap = uint16_t(map.channel_cap[c] + extra * uint32_t(arch.hop_latency));
+    max_cap = std::max<uint32_t>(max_cap, channels[c].cap);
   }
   buf_shift = log2_ceil(max_cap);
   buffers.resize(size_t(nch) << buf_shift);
@@ -122,6 +125,21 @@ Machine::Machine(const arch::Arch& a, const ir::Program& p, fabric::FabricMap fm
   const size_t words = (size_t(pes) + 63) / 64;
   active[0] = std::vector<std::atomic<uint64_t>>(words);
   active[1] = std::vector<std::atomic<uint64_t>>(words);
+}
+
+uint32_t Machine::extra_hops(uint32_t c) const {
+  const fabric::LinkExtraHops* h = options.link_extra_hops.get();
+  if (!h || map.channel_kind[c] != fabric::ChannelKind::link) return 0;
+  const uint32_t pe = map.channel_pe[c];
+  const int x = pe_x(pe), y = pe_y(pe);
+  auto at = [&](int lx, int ly) { return size_t(ly) * size_t(h->width) + size_t(lx); };
+  switch (ir::Dir(map.channel_port[c])) {
+    case ir::Dir::west: return h->east[at(x - 1, y)];
+    case ir::Dir::east: return h->east[at(x, y)];
+    case ir::Dir::north: return h->south[at(x, y - 1)];
+    case ir::Dir::south: return h->south[at(x, y)];
+    default: return 0;
+  }
 }
 
 std::string Machine::where(uint32_t pe) const { return fmt::format("PE ({},{})", pe_x(pe), pe_y(pe)); }

@@ -41,7 +41,8 @@ struct Channel {
   std::atomic<uint32_t> stamp{kNone};  // cycle of the consumer's last pop
   uint32_t head_prev = 0;          // head before the first pop of cycle `stamp`
   uint32_t owner = 0;              // the receiving PE
-  uint32_t cap = 1;                // wavelets it can hold
+  uint16_t cap = 1;                // wavelets it can hold
+  uint16_t latency = 1;            // cycles from the sender (links: hops x hop_latency)
 };
 
 // A data-structure descriptor, resolved: byte address in SRAM (memory) or channel (fabric).
@@ -235,6 +236,8 @@ class Machine {
   int pe_x(uint32_t pe) const { return int(pe % width); }
   int pe_y(uint32_t pe) const { return int(pe / width); }
   std::string where(uint32_t pe) const;
+  // Physical hops a link channel gains on a repaired wafer (0 for ramps, perfect wafers).
+  uint32_t extra_hops(uint32_t channel) const;
   // "PE (x,y) code 'c' task 't' instruction N (line L)" for runtime errors.
   std::string where_instr(uint32_t pe, uint32_t pc) const;
 };

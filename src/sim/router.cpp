@@ -20,7 +20,6 @@ struct RouterStep {
   const ir::RoutePosition* positions;
   Machine::SlotState* state;
   std::array<uint32_t, 5>* link_out;  // nullptr without stats
-  const uint32_t hop_latency, ramp_latency;
 
   bool destinations_have_room(const fabric::ColorSlot& s, unsigned tx, uint32_t t) const {
     for (unsigned b = tx; b; b &= b - 1) {
@@ -34,9 +33,8 @@ struct RouterStep {
     const uint32_t ctrl = w.meta & kCtrlBit;
     for (unsigned b = tx; b; b &= b - 1) {
       const int p = __builtin_ctz(b);
-      const uint32_t lat = p == int(ir::Dir::ramp) ? ramp_latency : hop_latency;
       const uint32_t dest = s.tx_channel[p];
-      links.push(dest, Wavelet{w.data, ctrl | (t + lat)});
+      links.push(dest, Wavelet{w.data, ctrl | (t + links.ch[dest].latency)});
       m.wake(links.ch[dest].owner, ctx);
       if (link_out) ++(*link_out)[size_t(p)];
     }
@@ -88,9 +86,7 @@ bool step_router(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx) {
                      m.map.slots.data(),
                      m.map.positions.data(),
                      m.slot_state.data(),
-                     m.options.collect_stats ? &m.stats.link_out[pe] : nullptr,
-                     uint32_t(m.arch.hop_latency),
-                     uint32_t(m.arch.ramp_latency)};
+                     m.options.collect_stats ? &m.stats.link_out[pe] : nullptr};
   unsigned used = 0;
   bool pending = false;
   for (uint32_t k = 0; k < n; ++k) {

@@ -6,12 +6,14 @@
 // error, whether it verified, and the speed line; --json prints one object with a fixed set of
 // keys. The exit code is 0 only when the result verified. `wafer kernel --list` lists kernels.
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "defect_flags.hpp"
 #include "run_flags.hpp"
 #include "wafer/kernels/kernels.hpp"
 
@@ -30,6 +32,7 @@ struct KernelFlags {
   uint64_t seed = 1;
   bool list = false;
   RunFlags run;
+  DefectFlags defects;
 };
 
 int list_kernels(bool json) {
@@ -93,7 +96,7 @@ void print_result(const kernels::KernelResult& r, const arch::Arch& a) {
   fmt::print("{}\n", speed_line(r.cycles, int64_t(r.grid_w) * r.grid_h, run));
 }
 
-void print_json(const kernels::KernelResult& r) {
+void print_json(const kernels::KernelResult& r, const Json& defects) {
   Json out = {{"kernel", r.kernel},
               {"arch", r.arch},
               {"grid", fmt::format("{}x{}", r.grid_w, r.grid_h)},
@@ -103,7 +106,37 @@ void print_json(const kernels::KernelResult& r) {
               {"verified", r.verified},
               {"sim_wall_seconds", r.sim_wall_seconds},
               {"pe_cycles_per_s", r.pe_cycles_per_s}};
+  if (!defects.is_null()) out["defects"] = defects;
   fmt::print("{}\n", out.dump(2));
+}
+
+// On a defective wafer the kernel also runs on a perfect one: the outputs must be identical
+// and the cycle difference is the cost of the repair.
+Expected<Json> compare_with_perfect(const KernelFlags& f, const arch::Arch& a,
+                                    const kernels::KernelParams& p, const kernels::KernelCase& kc,
+                                    const RepairedWafer& wafer, const kernels::KernelResult& r) {
+  sim::Options perfect;
+  perfect.threads = f.run.threads;
+  perfect.max_cycles = f.run.max_cycles;
+  auto base = kernels::run_case(a, p, kc, perfect);
+  if (!base) return base.status().with_context("perfect wafer");
+  const bool identical = base->output == r.output;
+  const int64_t diff = int64_t(r.cycles) - int64_t(base->cycles);
+  if (!f.run.json) {
+    fmt::print("defects:       {}\n", describe_defects(f.defects, wafer));
+    fmt::print("perfect wafer: {} cycles; this wafer {:+} ({:+.2f}%), outputs {}\n", base->cycles,
+               diff, 100.0 * double(diff) / double(std::max<uint64_t>(1, base->cycles)),
+               identical ? "identical" : "DIFFERENT");
+  }
+  if (!identical) return make_error("outputs differ between the perfect and the repaired wafer");
+  return Json{{"defects", wafer.defects},
+              {"dead_pes", wafer.repair.dead_pes},
+              {"scheme", fabric::scheme_name(wafer.repair.scheme)},
+              {"longer_links", wafer.longer_links},
+              {"extra_hops_max", wafer.extra_hops_max},
+              {"cycles_perfect", base->cycles},
+              {"cycle_difference", diff},
+              {"outputs_identical", identical}};
 }
 
 int run_kernel_cmd(const KernelFlags& f) {
@@ -117,12 +150,25 @@ int run_kernel_cmd(const KernelFlags& f) {
   if (!options) return report_error(options.status());
   auto kc = kernels::build_kernel(*a, *params);
   if (!kc) return report_error(kc.status());
+  std::optional<RepairedWafer> wafer;
+  if (f.defects.requested()) {
+    auto w = repaired_wafer(f.defects, *a, f.seed, params->grid_w, params->grid_h);
+    if (!w) return report_error(w.status());
+    wafer = std::move(*w);
+    options->link_extra_hops = wafer->hops;
+  }
   if (!f.run.json) print_config(f, *params, *a);
   std::unique_ptr<sim::Simulator> sim;
   auto r = kernels::run_case(*a, *params, *kc, *options, f.run.wants_simulator() ? &sim : nullptr);
   if (!r) return report_error(r.status());
+  Json defects;
+  if (wafer) {
+    auto d = compare_with_perfect(f, *a, *params, *kc, *wafer, *r);
+    if (!d) return report_error(d.status());
+    defects = std::move(*d);
+  }
   if (f.run.json)
-    print_json(*r);
+    print_json(*r, defects);
   else
     print_result(*r, *a);
   if (sim) {
@@ -153,6 +199,7 @@ void add_kernel(CLI::App& app, Runner& run) {
       ->capture_default_str();
   cmd->add_option("--seed", f->seed, "seed of the random input data")->check(count_validator())->capture_default_str();
   add_run_flags(*cmd, f->run);
+  add_defect_flags(*cmd, f->defects);
   cmd->callback([&run, f] { run = [f] { return run_kernel_cmd(*f); }; });
 }
 

@@ -73,4 +73,14 @@ Expected<RepairResult> repair(const WaferGeometry& g, const DefectMap& map,
                               const RepairOptions& opts);
 RepairCost repair_cost(const WaferGeometry& g, const LogicalToPhysical& m);
 
+// Physical hops each logical link of the width x height rectangle at the origin gains over
+// the defect-free wafer: east[y * width + x] for (x,y)-(x+1,y), south[...] for (x,y)-(x,y+1).
+// The simulator turns them into extra link latency (a repaired wafer runs programs unchanged).
+struct LinkExtraHops {
+  int width = 0, height = 0;
+  std::vector<uint16_t> east, south;
+};
+LinkExtraHops link_extra_hops(const WaferGeometry& g, const LogicalToPhysical& m, int width,
+                              int height);
+
 }  // namespace wafer::fabric

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "wafer/arch/arch.hpp"
+#include "wafer/fabric/repair.hpp"
 #include "wafer/ir/program.hpp"
 #include "wafer/support/error.hpp"
 
@@ -33,6 +34,9 @@ struct Options {
   bool progress = false;            // progress line on stderr (caller decides: a terminal)
   bool collect_stats = true;        // per-PE busy/stall and per-link counters
   TraceOptions trace;
+  // A repaired defective wafer: each logical link is longer by these physical hops, which
+  // cost hop_latency each (and buffer as many more wavelets). Null: a perfect wafer.
+  std::shared_ptr<const fabric::LinkExtraHops> link_extra_hops;
 };
 
 // One span of a trace: a task or a vector op on one PE.

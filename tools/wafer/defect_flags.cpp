@@ -1,0 +1,74 @@
+// Defective-wafer flags: map or density -> repair -> per-link extra hops; see defect_flags.hpp.
+#include "defect_flags.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "wafer/fabric/defects.hpp"
+
+namespace wafer::cli {
+
+void add_defect_flags(CLI::App& cmd, DefectFlags& f) {
+  auto* map = cmd.add_option("--defects", f.map_file, "run on a wafer with this defect map (docs/yield.md)");
+  cmd.add_option("--defect-density", f.density, "run on a wafer with defects drawn at D per mm² (seeded by --seed)")
+      ->excludes(map);
+  cmd.add_option("--defect-model", f.model, "poisson or negbin")->capture_default_str();
+  cmd.add_option("--alpha", f.alpha, "negative binomial clustering parameter")->capture_default_str();
+  cmd.add_option("--scheme", f.scheme, "repair scheme: row-shift or shift-2d")->capture_default_str();
+}
+
+namespace {
+
+Expected<fabric::DefectMap> defect_map(const DefectFlags& f, const fabric::WaferGeometry& g,
+                                       uint64_t seed) {
+  if (!f.map_file.empty()) return fabric::load_defect_map(f.map_file, g);
+  auto kind = fabric::parse_model_kind(f.model);
+  if (!kind) return kind.status().with_context("--defect-model");
+  fabric::DefectModel m;
+  m.kind = *kind;
+  m.density_per_mm2 = *f.density;
+  m.alpha = f.alpha;
+  WAFER_TRY(fabric::validate(m, g));
+  return fabric::generate_defects(g, m, seed);
+}
+
+}  // namespace
+
+Expected<RepairedWafer> repaired_wafer(const DefectFlags& f, const arch::Arch& arch, uint64_t seed,
+                                       int width, int height) {
+  const fabric::WaferGeometry g = fabric::default_geometry(arch);
+  auto map = defect_map(f, g, seed);
+  if (!map) return map.status();
+  auto scheme = fabric::parse_scheme(f.scheme);
+  if (!scheme) return scheme.status().with_context("--scheme");
+  fabric::RepairOptions opts;
+  opts.scheme = *scheme;
+  auto repaired = fabric::repair(g, *map, opts);
+  if (!repaired) return repaired.status().with_context("the defective wafer cannot be repaired");
+  RepairedWafer w;
+  w.defects = int64_t(map->defects.size());
+  w.repair = std::move(*repaired);
+  auto hops = std::make_shared<fabric::LinkExtraHops>(
+      fabric::link_extra_hops(g, w.repair.map, width, height));
+  for (const auto* v : {&hops->east, &hops->south}) {
+    for (uint16_t h : *v) {
+      w.longer_links += h > 0;
+      w.extra_hops_max = std::max(w.extra_hops_max, int(h));
+    }
+  }
+  w.hops = std::move(hops);
+  return w;
+}
+
+std::string describe_defects(const DefectFlags& f, const RepairedWafer& w) {
+  const std::string source = f.map_file.empty()
+                                 ? fmt::format("{} model, {} /mm²", f.model, f.density.value_or(0))
+                                 : fmt::format("map {}", f.map_file);
+  return fmt::format("{} defects ({}), {} dead PEs, repaired by {}; {} links of the grid longer, "
+                     "by up to {} hops",
+                     w.defects, source, w.repair.dead_pes, fabric::scheme_name(w.repair.scheme),
+                     w.longer_links, w.extra_hops_max);
+}
+
+}  // namespace wafer::cli

@@ -1,0 +1,45 @@
+// `--defects MAP | --defect-density D` for verbs that run programs (`kernel`): the program
+// runs on a repaired defective wafer instead of a perfect one.
+//
+// The defect map is loaded (fabric::load_defect_map) or drawn from the density with the
+// run's seed (fabric::generate_defects on the arch's default geometry), repaired with the
+// chosen scheme (an unrepairable map is an error saying where spares ran out), and turned
+// into the extra physical hops of every logical link of the program's rectangle, which the
+// engine charges as link latency. Outputs must not change; cycles may.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "wafer/arch/arch.hpp"
+#include "wafer/fabric/repair.hpp"
+#include "wafer/support/error.hpp"
+
+namespace wafer::cli {
+
+struct DefectFlags {
+  std::string map_file;
+  std::optional<double> density;
+  std::string model = "poisson";
+  double alpha = 2.0;
+  std::string scheme = "shift-2d";
+  bool requested() const { return !map_file.empty() || density.has_value(); }
+};
+
+struct RepairedWafer {
+  int64_t defects = 0;
+  fabric::RepairResult repair;
+  std::shared_ptr<const fabric::LinkExtraHops> hops;  // for the program's rectangle
+  int64_t longer_links = 0;                            // inside the rectangle
+  int extra_hops_max = 0;
+};
+
+void add_defect_flags(CLI::App& cmd, DefectFlags& flags);
+Expected<RepairedWafer> repaired_wafer(const DefectFlags& flags, const arch::Arch& arch,
+                                       uint64_t seed, int width, int height);
+std::string describe_defects(const DefectFlags& flags, const RepairedWafer& w);
+
+}  // namespace wafer::cli
