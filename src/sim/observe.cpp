@@ -7,26 +7,24 @@
 // trace may hold a million events. Heatmap: the busy fraction of each PE is averaged over
 // square blocks when the grid exceeds the size limit, or each PE is enlarged to an integer
 // square when it is small, mapped through a viridis ramp (black where no PE of a block did
-// anything), and written with libpng; libpng reports errors by longjmp, so the encoder is a
-// small C-style function that owns no C++ objects. Stats: one pass computes a Digest (ranges
-// of per-PE fractions, the busiest PEs, link utilisation per direction) that both the text
-// summary and the JSON object render.
+// anything), and written with support/raster's PNG writer. Stats: one pass computes a Digest
+// (ranges of per-PE fractions, the busiest PEs, link utilisation per direction) that both the
+// text summary and the JSON object render.
 #include "wafer/sim/observe.hpp"
-
-#include <png.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
-#include <csetjmp>
 #include <cstdio>
 #include <cstring>
 #include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "wafer/support/raster.hpp"
 
 namespace wafer::sim {
 
@@ -172,81 +170,11 @@ void write_trace(BufferedFile& out, const Simulator& sim) {
 // ---------------------------------------------------------------------------------------------
 // Heatmap
 
-using Rgb = std::array<uint8_t, 3>;
-
-// viridis at 0, 1/8, ..., 1 (matplotlib's map, as sampled by R's viridis(9)).
-constexpr std::array<Rgb, 9> kViridis = {{{68, 1, 84},
-                                          {71, 45, 123},
-                                          {59, 82, 139},
-                                          {44, 114, 142},
-                                          {33, 144, 140},
-                                          {39, 173, 129},
-                                          {93, 200, 99},
-                                          {170, 220, 50},
-                                          {253, 231, 37}}};
-
-Rgb viridis(double v) {
-  v = std::clamp(v, 0.0, 1.0) * double(kViridis.size() - 1);
-  const size_t i = std::min(size_t(v), kViridis.size() - 2);
-  const double f = v - double(i);
-  Rgb c;
-  for (int k = 0; k < 3; ++k)
-    c[k] = uint8_t(double(kViridis[i][k]) * (1 - f) + double(kViridis[i + 1][k]) * f + 0.5);
-  return c;
-}
-
+constexpr Rgb kBlack = {0, 0, 0};
 constexpr int kFontScale = 2, kGlyphWidth = 4 * kFontScale, kGlyphHeight = 5 * kFontScale;
 constexpr int kBarX = 8, kBarWidth = 14, kLabelX = kBarX + kBarWidth + 4;
 constexpr int kLegendWidth = kLabelX + 7 * kGlyphWidth;  // room for labels like "0.00123"
 constexpr int kLegendMinHeight = 64;  // below this map height there is no legend
-
-class Image {
- public:
-  Image(int w, int h) : w_(w), h_(h), rgb_(size_t(w) * size_t(h) * 3, 255) {}
-  void set(int x, int y, Rgb c) {
-    if (x < 0 || y < 0 || x >= w_ || y >= h_) return;
-    std::copy(c.begin(), c.end(), rgb_.begin() + (ptrdiff_t(y) * w_ + x) * 3);
-  }
-  void fill(int x, int y, int w, int h, Rgb c) {
-    for (int j = y; j < y + h; ++j)
-      for (int i = x; i < x + w; ++i) set(i, j, c);
-  }
-  int width() const { return w_; }
-  int height() const { return h_; }
-  uint8_t* row(int y) { return rgb_.data() + ptrdiff_t(y) * w_ * 3; }
-
- private:
-  int w_, h_;
-  std::vector<uint8_t> rgb_;
-};
-
-// A 3x5 pixel font for the legend labels: rows top to bottom, bit 2 the left column.
-std::array<uint8_t, 5> glyph(char c) {
-  static constexpr std::array<std::array<uint8_t, 5>, 10> kDigits = {{{7, 5, 5, 5, 7},
-                                                                      {2, 6, 2, 2, 7},
-                                                                      {7, 1, 7, 4, 7},
-                                                                      {7, 1, 7, 1, 7},
-                                                                      {5, 5, 7, 1, 1},
-                                                                      {7, 4, 7, 1, 7},
-                                                                      {7, 4, 7, 5, 7},
-                                                                      {7, 1, 1, 1, 1},
-                                                                      {7, 5, 7, 5, 7},
-                                                                      {7, 5, 7, 1, 7}}};
-  if (c >= '0' && c <= '9') return kDigits[size_t(c - '0')];
-  if (c == '.') return {0, 0, 0, 0, 2};
-  return {0, 0, 0, 0, 0};
-}
-
-void draw_text(Image& img, int x, int y, const std::string& text) {
-  for (char c : text) {
-    const auto g = glyph(c);
-    for (int r = 0; r < 5; ++r)
-      for (int col = 0; col < 3; ++col)
-        if (g[size_t(r)] & (4 >> col))
-          img.fill(x + col * kFontScale, y + r * kFontScale, kFontScale, kFontScale, {0, 0, 0});
-    x += kGlyphWidth;
-  }
-}
 
 // A fraction in (0, 1] with two significant digits and no exponent: "0.5", "0.0042".
 std::string label(double v) {
@@ -260,12 +188,10 @@ std::string label(double v) {
 
 // The colour bar spans the map height, `top` at the top and 0 at the bottom.
 void draw_legend(Image& img, int map_width, int map_height, double top) {
-  const int x0 = map_width + kBarX;
-  for (int y = 0; y < map_height; ++y)
-    img.fill(x0, y, kBarWidth, 1, viridis(1 - double(y) / double(map_height - 1)));
-  draw_text(img, map_width + kLabelX, 0, label(top));
-  draw_text(img, map_width + kLabelX, (map_height - kGlyphHeight) / 2, label(top / 2));
-  draw_text(img, map_width + kLabelX, map_height - kGlyphHeight, "0");
+  draw_color_bar(img, map_width + kBarX, 0, kBarWidth, map_height);
+  draw_text(img, map_width + kLabelX, 0, label(top), kBlack, kFontScale);
+  draw_text(img, map_width + kLabelX, (map_height - kGlyphHeight) / 2, label(top / 2), kBlack, kFontScale);
+  draw_text(img, map_width + kLabelX, map_height - kGlyphHeight, "0", kBlack, kFontScale);
 }
 
 // Mean busy fraction over one block of PEs; negative when no PE of the block was busy.
@@ -302,54 +228,6 @@ Image render_heatmap(const Stats& s, const HeatmapGeometry& g, double top) {
   }
   if (g.width > g.map_width) draw_legend(img, g.map_width, g.map_height, top);
   return img;
-}
-
-struct PngError {
-  char message[256] = "unknown error";
-};
-
-void on_png_error(png_structp png, png_const_charp message) {
-  auto* err = static_cast<PngError*>(png_get_error_ptr(png));
-  std::snprintf(err->message, sizeof err->message, "%s", message);
-  png_longjmp(png, 1);
-}
-
-void on_png_warning(png_structp, png_const_charp) {}
-
-// Encodes 8-bit RGB rows into `f`; holds no C++ objects, since libpng errors longjmp here.
-bool encode_png(std::FILE* f, int width, int height, png_bytepp rows, PngError* err) {
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, err, on_png_error, on_png_warning);
-  if (!png) return false;
-  png_infop info = png_create_info_struct(png);
-  if (!info) {
-    png_destroy_write_struct(&png, nullptr);
-    return false;
-  }
-  if (setjmp(png_jmpbuf(png))) {
-    png_destroy_write_struct(&png, &info);
-    return false;
-  }
-  png_init_io(png, f);
-  png_set_IHDR(png, info, png_uint_32(width), png_uint_32(height), 8, PNG_COLOR_TYPE_RGB,
-               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-  png_write_info(png, info);
-  png_write_image(png, rows);
-  png_write_end(png, nullptr);
-  png_destroy_write_struct(&png, &info);
-  return true;
-}
-
-Status write_png(const std::string& path, Image& img) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return make_error("cannot write heatmap '{}': {}", path, os_error());
-  std::vector<png_bytep> rows(size_t(img.height()));
-  for (int y = 0; y < img.height(); ++y) rows[size_t(y)] = img.row(y);
-  PngError err;
-  const bool encoded = encode_png(f, img.width(), img.height(), rows.data(), &err);
-  const bool closed = std::fclose(f) == 0;
-  if (!encoded) return make_error("cannot write heatmap '{}': {}", path, err.message);
-  if (!closed) return make_error("cannot write heatmap '{}': {}", path, os_error());
-  return Status::ok();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -70,4 +70,21 @@ expect_exit 0 "$WAFER" yield --load-map "$TMP/three.defects" --json
 [ "$(json_get "$TMP/out" '.schemes[0].first_failure.wafer')" = 0 ] || fail "row-shift fails the map"
 [ "$(json_get "$TMP/out" .repaired_fraction)" = 1 ] || fail "shift-2d repairs the map"
 
+# Pictures: the sweep's plot and one wafer's map are PNGs; --plot needs --sweep.
+png_signature() { head -c 8 "$1" | od -An -tx1 | tr -d ' \n'; }
+expect_exit 0 "$WAFER" yield --wafers 2 --sweep defect-density=0.001,0.1 --plot "$TMP/sweep.png"
+[ "$(png_signature "$TMP/sweep.png")" = 89504e470d0a1a0a ] || fail "--plot is not a PNG"
+expect_contains "$TMP/err" "wafer: wrote plot $TMP/sweep.png (960x600 px)"
+expect_exit 0 "$WAFER" yield --wafers 2 --map "$TMP/map.png"
+[ "$(png_signature "$TMP/map.png")" = 89504e470d0a1a0a ] || fail "--map is not a PNG"
+expect_contains "$TMP/err" "wafer: wrote map $TMP/map.png"
+expect_exit 1 "$WAFER" yield --load-map "$TMP/three.defects" --scheme row-shift --map "$TMP/three.png"
+[ "$(png_signature "$TMP/three.png")" = 89504e470d0a1a0a ] || fail "an unrepairable map is still drawn"
+expect_exit 2 "$WAFER" yield --plot "$TMP/p.png"
+expect_contains "$TMP/err" "--plot requires --sweep"
+expect_exit 1 "$WAFER" yield --wafers 1 --map "$TMP/no/such/dir/m.png"
+expect_contains "$TMP/err" "no/such/dir/m.png"
+expect_exit 1 "$WAFER" yield --sweep defect-density=0.001 --map "$TMP/m.png"
+expect_contains "$TMP/err" "--sweep cannot be combined with --load-map, --save-map or --map"
+
 finish

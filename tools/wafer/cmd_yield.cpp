@@ -6,7 +6,9 @@
 // top-level figures (repaired_fraction, ...) are the last requested scheme's: shift-2d with
 // --scheme all; every scheme's figures are under "schemes". The diced comparison and the
 // costs use the same defect density and model. --sweep repeats the Monte Carlo run for each
-// of a list of densities and prints one CSV row (or one JSON report) per density.
+// of a list of densities and prints one CSV row (or one JSON report) per density; --plot
+// draws those yields as a PNG. --map draws wafer 0 (or the loaded map) repaired by the last
+// requested scheme.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -22,6 +24,8 @@
 #include "run_flags.hpp"
 #include "wafer/arch/arch.hpp"
 #include "wafer/fabric/yield.hpp"
+#include "wafer/support/raster.hpp"
+#include "yield_pictures.hpp"
 
 namespace wafer::cli {
 
@@ -30,7 +34,8 @@ namespace {
 using Json = nlohmann::ordered_json;
 using namespace wafer::fabric;
 
-// Assumption: CSET (Khan & Mann, 2020) estimate of a TSMC 5 nm 300 mm wafer, not a price list.
+// CSET (Khan & Mann, "AI Chips", 2020) models a 5 nm 300 mm wafer's foundry price at $16,988;
+// an estimate, not a price list (docs/yield.md).
 constexpr double kDefaultWaferCost = 17000;
 
 struct YieldFlags {
@@ -53,6 +58,8 @@ struct YieldFlags {
   std::string save_map;
   std::string load_map;
   std::string sweep;  // "defect-density=D1,D2,..."
+  std::string plot;   // PNG of the sweep
+  std::string map;    // PNG of wafer 0 or the loaded map
 };
 
 struct Inputs {
@@ -112,6 +119,39 @@ Expected<YieldReport> report_for(const YieldFlags& f, const YieldOptions& o) {
     WAFER_TRY(
         save_defect_map(generate_defects(o.geometry, o.model, wafer_seed(o.seed, 0)), f.save_map));
   return run_yield(o);
+}
+
+// Wafer 0 of the run (the map --save-map writes), or the loaded map.
+Expected<DefectMap> first_wafer(const YieldFlags& f, const YieldOptions& o) {
+  if (!f.load_map.empty()) return load_defect_map(f.load_map, o.geometry);
+  return generate_defects(o.geometry, o.model, wafer_seed(o.seed, 0));
+}
+
+std::string map_title(const YieldFlags& f, const Inputs& in, const DefectMap& map,
+                      const Expected<RepairResult>& r) {
+  const std::string which =
+      f.load_map.empty() ? fmt::format("wafer 0 of seed {}", in.options.seed) : "loaded map";
+  const std::string outcome = r ? fmt::format("{} dead pes, {} retired rows", r->dead_pes,
+                                              r->retired_rows)
+                                : std::string("unrepairable");
+  return fmt::format("{} {}: {} defects; {}: {}", in.arch_name, which, map.defects.size(),
+                     scheme_name(in.options.schemes.back()), outcome);
+}
+
+void say_wrote(const char* what, const std::string& path, const Image& img) {
+  fmt::print(stderr, "wafer: wrote {} {} ({}x{} px)\n", what, path, img.width(), img.height());
+}
+
+// --map: the first wafer repaired by the last requested scheme (shift-2d with --scheme all).
+Status write_map(const YieldFlags& f, const Inputs& in) {
+  auto map = first_wafer(f, in.options);
+  if (!map) return map.status();
+  const WaferGeometry& g = in.options.geometry;
+  auto r = repair(g, *map, RepairOptions{in.options.schemes.back(), in.options.window});
+  const Image img = render_wafer_map(g, *map, r ? &*r : nullptr, map_title(f, in, *map, r));
+  WAFER_TRY(write_png(f.map, img));
+  say_wrote("map", f.map, img);
+  return Status::ok();
 }
 
 // "defect-density=D1,D2,...": the densities, each a number (range checks come later).
@@ -284,10 +324,35 @@ std::string csv_row(const YieldOptions& o, const YieldReport& r, const DicedYiel
                            d.poisson, d.murphy, d.negbin, d.good_dies_per_wafer, d.redundant_yield);
 }
 
+YieldPlot empty_plot(const YieldFlags& f, const Inputs& in, const std::vector<double>& densities) {
+  const DefectModel& m = in.options.model;
+  YieldPlot p;
+  p.title = fmt::format("{}: yield vs defect density, {} wafers per point, {} defects", in.arch_name,
+                        f.wafers, m.kind == DefectModelKind::poisson ? "poisson" : "negbin");
+  p.densities = densities;
+  for (RepairScheme s : in.options.schemes) p.series.push_back({scheme_name(s), {}});
+  for (const char* model : {"poisson", "murphy", "negbin"})
+    p.series.push_back({fmt::format("diced {} mm2 {}", f.die_area, model), {}});
+  return p;
+}
+
+void add_plot_points(YieldPlot& p, const YieldReport& r, const DicedYield& d) {
+  size_t i = 0;
+  for (const SchemeYield& s : r.schemes) p.series[i++].y.push_back(s.repaired_fraction);
+  for (double y : {d.poisson, d.murphy, d.negbin}) p.series[i++].y.push_back(y);
+}
+
+Status write_plot(const std::string& path, const YieldPlot& p) {
+  const Image img = render_yield_plot(p);
+  WAFER_TRY(write_png(path, img));
+  say_wrote("plot", path, img);
+  return Status::ok();
+}
+
 // One Monte Carlo run per density: CSV on stdout, or {"sweep": [reports]} with --json.
 int run_sweep(const YieldFlags& f, Inputs in) {
-  if (!f.load_map.empty() || !f.save_map.empty())
-    return report_error("--sweep cannot be combined with --load-map or --save-map");
+  if (!f.load_map.empty() || !f.save_map.empty() || !f.map.empty())
+    return report_error("--sweep cannot be combined with --load-map, --save-map or --map");
   auto densities = parse_sweep(f.sweep);
   if (!densities) return report_error(densities.status().with_context("--sweep"));
   for (double density : *densities) {
@@ -297,6 +362,7 @@ int run_sweep(const YieldFlags& f, Inputs in) {
       return report_error(ok.with_context(fmt::format("--sweep defect-density={}", density)));
   }
   Json reports = Json::array();
+  YieldPlot plot = empty_plot(f, in, *densities);
   if (!f.json) fmt::print("{}\n", csv_header(in.options));
   for (double density : *densities) {
     in.options.model.density_per_mm2 = density;
@@ -307,12 +373,17 @@ int run_sweep(const YieldFlags& f, Inputs in) {
     DicedYield d = diced_yield(in.diced, in.options.model);
     CostReport c =
         cost_report(f.wafer_cost, in.options.geometry, r->schemes.back().repaired_fraction, d);
+    add_plot_points(plot, *r, d);
     if (f.json)
       reports.push_back(report_json(in, *r, d, c));
     else
       fmt::print("{}\n", csv_row(in.options, *r, d));
   }
   if (f.json) fmt::print("{}\n", Json({{"sweep", reports}}).dump(2));
+  if (!f.plot.empty()) {
+    Status ok = write_plot(f.plot, plot);
+    if (!ok) return report_error(ok);
+  }
   return 0;
 }
 
@@ -320,6 +391,10 @@ int run_yield_cmd(const YieldFlags& f) {
   auto in = inputs_of(f);
   if (!in) return report_error(in.status());
   if (!f.sweep.empty()) return run_sweep(f, *in);
+  if (!f.map.empty()) {
+    Status ok = write_map(f, *in);
+    if (!ok) return report_error(ok);
+  }
   auto r = report_for(f, in->options);
   if (!r) return report_error(r.status());
   DicedYield d = diced_yield(in->diced, in->options.model);
@@ -375,7 +450,7 @@ void add_yield(CLI::App& app, Runner& run) {
       ->option_text("FILE");
   cmd->add_option("--load-map", f->load_map, "repair this defect map instead of drawing wafers")
       ->option_text("FILE");
-  cmd->add_option("--sweep", f->sweep,
+  CLI::Option* sweep = cmd->add_option("--sweep", f->sweep,
                   "one run per density: defect-density=D1,D2,... (CSV, or JSON with --json)")
       ->check(CLI::Validator(
           [](std::string& t) {
@@ -383,6 +458,11 @@ void add_yield(CLI::App& app, Runner& run) {
             return r ? std::string() : r.message();
           },
           "defect-density=LIST"));
+  cmd->add_option("--plot", f->plot, "with --sweep: draw yield against density as a PNG")
+      ->option_text("FILE.png")
+      ->needs(sweep);
+  cmd->add_option("--map", f->map, "draw wafer 0 (or --load-map's map) and its repair as a PNG")
+      ->option_text("FILE.png");
   cmd->callback([&run, f] { run = [f] { return run_yield_cmd(*f); }; });
 }
 
