@@ -94,9 +94,7 @@ struct Builder {
 
   void allocate_inputs() {
     const uint32_t n = uint32_t(program.width) * uint32_t(program.height);
-    map.channel_begin.assign(n + 1, 0);
     for (uint32_t pe = 0; pe < n; ++pe) {
-      map.channel_begin[pe] = map.num_channels();
       for (uint32_t i = map.slot_begin[pe]; i < map.slot_begin[pe + 1]; ++i) {
         ColorSlot& s = map.slots[i];
         ir::PortMask rx, tx;
@@ -115,7 +113,6 @@ struct Builder {
         }
       }
     }
-    map.channel_begin[n] = map.num_channels();
   }
 
   Status resolve_outputs() {

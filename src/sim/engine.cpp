@@ -240,8 +240,6 @@ class Runner {
       if (!bits) continue;
       cur[w].store(0, std::memory_order_relaxed);
       ctx.local_word = w;
-      if (w + 2 < end) prefetch_state(cur[w + 2].load(std::memory_order_relaxed), w + 2);
-      if (w + 1 < end) prefetch_operands(cur[w + 1].load(std::memory_order_relaxed), w + 1);
       while (bits) {
         const uint32_t pe = uint32_t(w * 64 + size_t(__builtin_ctzll(bits)));
         bits &= bits - 1;
@@ -252,41 +250,6 @@ class Runner {
         if (pending) m_.wake(pe, ctx);
       }
       publish_local_wakes(ctx);
-    }
-  }
-
-  // Stepping a PE chases pointers (slot -> channel -> ring, core -> SRAM) through more state
-  // than the caches hold on large grids. Two words ahead, the PEs' state is prefetched; one
-  // word ahead (their cores now cached), the SRAM lines their vector ops will touch.
-  void prefetch_state(uint64_t bits, size_t w) {
-    const auto& map = m_.map;
-    while (bits) {
-      const uint32_t pe = uint32_t(w * 64 + size_t(__builtin_ctzll(bits)));
-      bits &= bits - 1;
-      const char* core = reinterpret_cast<const char*>(&m_.cores[pe]);
-      for (size_t off = 0; off < sizeof(Core); off += 64) __builtin_prefetch(core + off);
-      __builtin_prefetch(&map.slots[map.slot_begin[pe]]);
-      for (uint32_t c = map.channel_begin[pe]; c < map.channel_begin[pe + 1]; ++c) {
-        __builtin_prefetch(&m_.channels[c]);
-        __builtin_prefetch(m_.ring(c));
-      }
-    }
-  }
-
-  void prefetch_operands(uint64_t bits, size_t w) {
-    while (bits) {
-      const uint32_t pe = uint32_t(w * 64 + size_t(__builtin_ctzll(bits)));
-      bits &= bits - 1;
-      const VecOp& op = m_.cores[pe].main;
-      if (op.instr == kNone) continue;
-      for (int i = 0; i < op.nsrc; ++i) {
-        if (op.src[i].kind == Dsd::memory) {
-          __builtin_prefetch(m_.sram.at(pe, op.src[i].base + uint32_t(int64_t(op.done) * op.src_step[i])));
-        }
-      }
-      if (op.dst.kind == Dsd::memory) {
-        __builtin_prefetch(m_.sram.at(pe, op.dst.base + uint32_t(int64_t(op.done) * op.dst_step)));
-      }
     }
   }
 

@@ -114,10 +114,12 @@ void print_json(const kernels::KernelResult& r, const Json& defects) {
 // and the cycle difference is the cost of the repair.
 Expected<Json> compare_with_perfect(const KernelFlags& f, const arch::Arch& a,
                                     const kernels::KernelParams& p, const kernels::KernelCase& kc,
-                                    const RepairedWafer& wafer, const kernels::KernelResult& r) {
-  sim::Options perfect;
-  perfect.threads = f.run.threads;
-  perfect.max_cycles = f.run.max_cycles;
+                                    const sim::Options& options, const RepairedWafer& wafer,
+                                    const kernels::KernelResult& r) {
+  sim::Options perfect = options;  // the same run, without the defects and observation
+  perfect.link_extra_hops = nullptr;
+  perfect.trace.enabled = false;
+  perfect.collect_stats = false;
   auto base = kernels::run_case(a, p, kc, perfect);
   if (!base) return base.status().with_context("perfect wafer");
   const bool identical = base->output == r.output;
@@ -163,7 +165,7 @@ int run_kernel_cmd(const KernelFlags& f) {
   if (!r) return report_error(r.status());
   Json defects;
   if (wafer) {
-    auto d = compare_with_perfect(f, *a, *params, *kc, *wafer, *r);
+    auto d = compare_with_perfect(f, *a, *params, *kc, *options, *wafer, *r);
     if (!d) return report_error(d.status());
     defects = std::move(*d);
   }

@@ -38,8 +38,6 @@ struct FabricMap {
   std::vector<uint32_t> slot_begin;       // per PE (y * width + x), size width*height+1
   std::vector<ColorSlot> slots;
   std::vector<ir::RoutePosition> positions;
-  // A PE's input channels are numbered contiguously: [channel_begin[pe], channel_begin[pe+1]).
-  std::vector<uint32_t> channel_begin;
   // Per channel: owning PE (the receiver) and its capacity in wavelets.
   std::vector<uint32_t> channel_pe;
   std::vector<uint8_t> channel_cap;
