@@ -75,9 +75,14 @@ ParamCounts count_params(const Model& m) {
   return c;
 }
 
+int64_t layer_matmul_params(const Model& m) {
+  return attention_matrix_params(m) + mlp_matrix_params(m);
+}
+
+int64_t head_matmul_params(const Model& m) { return has_lm_head(m) ? m.vocab * m.hidden : 0; }
+
 int64_t matmul_params(const Model& m) {
-  int64_t head = has_lm_head(m) ? m.vocab * m.hidden : 0;
-  return m.layers * (attention_matrix_params(m) + mlp_matrix_params(m)) + head;
+  return m.layers * layer_matmul_params(m) + head_matmul_params(m);
 }
 
 FlopCounts flops_per_token(const Model& m) {
@@ -116,6 +121,12 @@ const char* to_string(Recompute r) {
     case Recompute::full: return "full";
   }
   return "none";
+}
+
+Expected<Recompute> parse_recompute(const std::string& text) {
+  for (Recompute r : {Recompute::none, Recompute::selective, Recompute::full})
+    if (text == to_string(r)) return r;
+  return make_error("unknown recompute '{}' (valid: none, selective, full)", text);
 }
 
 }  // namespace wafer::estimate

@@ -8,12 +8,11 @@
 #include <cmath>
 #include <filesystem>
 #include <set>
-#include <variant>
 
 #include <fmt/ranges.h>
 
 #include "wafer/estimate/model.hpp"
-#include "wafer/support/flat_config.hpp"
+#include "wafer/support/field_table.hpp"
 #include "wafer/support/text_file.hpp"
 
 namespace wafer::estimate {
@@ -35,27 +34,10 @@ struct Origin {
   }
 };
 
-using Setter = Status (*)(Model&, const std::string&);
-using Target = std::variant<int64_t Model::*, bool Model::*, std::string Model::*, Setter>;
+using Choice = Field<Model>::Setter;
 
-struct Field {
-  const char* key;
-  Target target;
-};
-
-template <typename E, E Model::*member, E... values>
-Status set_choice(Model& m, const std::string& text) {
-  for (E v : {values...}) {
-    if (text == to_string(v)) {
-      m.*member = v;
-      return Status::ok();
-    }
-  }
-  return make_error("must be one of {}, got '{}'", fmt::join({to_string(values)...}, ", "), text);
-}
-
-const std::vector<Field>& fields() {
-  static const std::vector<Field> table = {
+const FieldTable<Model>& fields() {
+  static const FieldTable<Model> table = {
       {"name", &Model::name},
       {"layers", &Model::layers},
       {"hidden", &Model::hidden},
@@ -64,10 +46,11 @@ const std::vector<Field>& fields() {
       {"ffn", &Model::ffn},
       {"vocab", &Model::vocab},
       {"seq", &Model::seq},
-      {"mlp", &set_choice<MlpKind, &Model::mlp, MlpKind::gelu, MlpKind::swiglu>},
-      {"norm", &set_choice<NormKind, &Model::norm, NormKind::layernorm, NormKind::rmsnorm>},
-      {"position",
-       &set_choice<PositionKind, &Model::position, PositionKind::learned, PositionKind::rotary>},
+      {"mlp", Choice(&set_choice<Model, MlpKind, &Model::mlp, MlpKind::gelu, MlpKind::swiglu>)},
+      {"norm", Choice(&set_choice<Model, NormKind, &Model::norm, NormKind::layernorm,
+                                  NormKind::rmsnorm>)},
+      {"position", Choice(&set_choice<Model, PositionKind, &Model::position,
+                                      PositionKind::learned, PositionKind::rotary>)},
       {"tied_embeddings", &Model::tied_embeddings},
       {"attention_bias", &Model::attention_bias},
       {"mlp_bias", &Model::mlp_bias},
@@ -81,53 +64,8 @@ const std::vector<Field>& fields() {
   return table;
 }
 
-std::vector<std::string> valid_keys() {
-  std::vector<std::string> keys = {"base"};
-  for (const Field& f : fields()) keys.push_back(f.key);
-  return keys;
-}
-
-const char* type_of(const Setting& s) {
-  switch (s.type) {
-    case Setting::Type::number: return "number";
-    case Setting::Type::boolean: return "boolean";
-    case Setting::Type::string: return "string";
-    case Setting::Type::other: break;
-  }
-  return s.type_name.c_str();
-}
-
-Status wrong_type(const Setting& s, const char* want) {
-  return make_error("must be {}, got {}", want, type_of(s));
-}
-
-Status set_field(Model& m, const Field& field, const Setting& s) {
-  if (auto* member = std::get_if<int64_t Model::*>(&field.target)) {
-    if (s.type != Setting::Type::number) return wrong_type(s, "a whole number");
-    if (std::floor(s.number) != s.number || std::fabs(s.number) > 1e15)
-      return make_error("must be a whole number, got {}", s.number);
-    m.*(*member) = int64_t(s.number);
-  } else if (auto* flag = std::get_if<bool Model::*>(&field.target)) {
-    if (s.type != Setting::Type::boolean) return wrong_type(s, "true or false");
-    m.*(*flag) = s.flag;
-  } else if (auto* text = std::get_if<std::string Model::*>(&field.target)) {
-    if (s.type != Setting::Type::string) return wrong_type(s, "a string");
-    m.*(*text) = s.text;
-  } else {
-    if (s.type != Setting::Type::string) return wrong_type(s, "a string");
-    return std::get<Setter>(field.target)(m, s.text);
-  }
-  return Status::ok();
-}
-
 Status apply_setting(Model& m, const Setting& s, const Origin& origin) {
-  const auto& table = fields();
-  auto it = std::find_if(table.begin(), table.end(),
-                         [&](const Field& f) { return s.key == f.key; });
-  if (it == table.end())
-    return make_error("{}: unknown key '{}' (valid: {})", s.where, s.key,
-                      fmt::join(valid_keys(), ", "));
-  return set_field(m, *it, s).with_context(fmt::format("{}: {}", s.where, origin.key_name(s.key)));
+  return apply_entry(m, fields(), s, origin.key_name(s.key), {"base"});
 }
 
 // The starting point: the zoo model named by `base`, or the GPT-style defaults.

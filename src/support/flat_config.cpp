@@ -1,6 +1,8 @@
 // TOML and JSON documents to flat config entries; see flat_config.hpp.
+#include "wafer/support/field_table.hpp"
 #include "wafer/support/flat_config.hpp"
 
+#include <cmath>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -91,6 +93,35 @@ Expected<ConfigEntries> parse_flat_json(const std::string& text, const std::stri
   for (const auto& [key, node] : doc.items())
     entries.push_back(from_json(key, node, json_key_place(text, key, origin)));
   return entries;
+}
+
+}  // namespace wafer
+
+namespace wafer {
+
+namespace {
+
+std::string type_of(const ConfigEntry& s) {
+  switch (s.type) {
+    case ConfigEntry::Type::number: return "number";
+    case ConfigEntry::Type::boolean: return "boolean";
+    case ConfigEntry::Type::string: return "string";
+    case ConfigEntry::Type::other: break;
+  }
+  return s.type_name;
+}
+
+}  // namespace
+
+Status wrong_type(const ConfigEntry& entry, const char* want) {
+  return make_error("must be {}, got {}", want, type_of(entry));
+}
+
+Expected<int64_t> whole_number(const ConfigEntry& entry) {
+  if (entry.type != ConfigEntry::Type::number) return wrong_type(entry, "a whole number");
+  if (std::floor(entry.number) != entry.number || std::fabs(entry.number) > 1e15)
+    return make_error("must be a whole number, got {}", entry.number);
+  return int64_t(entry.number);
 }
 
 }  // namespace wafer

@@ -89,6 +89,10 @@ ParamCounts count_params(const Model& m);
 // The weight-matrix parameters a token is multiplied with: every layer's matrices plus the
 // LM head (tied or not, it is a matmul); embeddings, norms, biases and the pooler are not.
 int64_t matmul_params(const Model& m);
+int64_t layer_matmul_params(const Model& m);  // one layer's weight matrices
+int64_t head_matmul_params(const Model& m);   // the logits matmul (0 for encoder-only)
+// Any string to_string() gives for a Recompute, back to the enum.
+Expected<Recompute> parse_recompute(const std::string& text);
 FlopCounts flops_per_token(const Model& m);
 
 // Checks the shape: positive sizes within bounds, heads dividing hidden, kv_heads dividing

@@ -1,0 +1,88 @@
+// Systems for the estimator: GPUs, wafer-scale systems and LPU-style inference chips.
+//
+// A System describes one device (a GPU, one CS-2/CS-3 wafer, one LPU chip) and how devices
+// of its kind connect: peak rate per precision, memory capacity and bandwidth, the scale-up
+// domain (NVLink) and scale-out network, power and a $/device-hour, and the efficiencies the
+// estimator uses (achieved fraction of peak for wide matmuls, of link bandwidth in
+// collectives, and which software overlaps communication). Wafer systems are built from an
+// arch (wafer_system()): peak, SRAM and its bandwidth come from the fabric, lanes and clock,
+// the I/O from the arch's host bandwidth. Systems come from the zoo (system_zoo(), every
+// value with its source in docs/estimator.md) or from a TOML/JSON file whose keys are the
+// field names below, starting from a zoo system named by `base`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "wafer/arch/arch.hpp"
+#include "wafer/support/error.hpp"
+
+namespace wafer::estimate {
+
+enum class DeviceKind { gpu, wafer, lpu };
+enum class Precision { bf16, fp16, fp8 };
+
+struct System {
+  std::string name;
+  DeviceKind kind = DeviceKind::gpu;
+  std::string source;
+
+  // One device.
+  double peak_tflops_bf16 = 0;   // dense; fp16 is the same rate
+  double peak_tflops_fp8 = 0;    // dense; 0 = no fp8 (runs at the bf16 rate)
+  double memory_gb = 0;          // HBM, or on-chip SRAM (wafer, lpu)
+  double memory_tb_per_s = 0;    // HBM or SRAM bandwidth
+  double power_kw = 0;           // device power (wafer: the whole system)
+  double dollars_per_hour = 0;   // per device
+
+  // How devices connect.
+  int64_t scale_up_size = 1;      // devices per NVLink domain (node)
+  double scale_up_gb_per_s = 0;   // per device, per direction
+  double scale_out_gb_per_s = 0;  // per device, per direction (NIC, chip-to-chip link)
+  double link_latency_us = 0;     // per message on the scale-out network
+  int64_t max_count = 0;          // largest cluster of this system
+
+  // Efficiencies (fractions), documented with their source.
+  double gemm_efficiency = 0;       // of peak, for matmuls wide enough to fill the device
+  double gemm_half_width = 0;       // per-device matmul width at which efficiency halves
+  double attention_efficiency = 0;  // fused (flash) attention, of peak; 0 = unfused softmax
+  double comm_efficiency = 0;       // of link bandwidth, achieved by collectives
+  double layer_overhead_us = 0;     // fixed time per layer and pass (launches, syncs)
+  double tp_overlap = 0;            // fraction of tensor-parallel communication hidden
+  double dp_overlap = 0;            // fraction of data-parallel communication hidden
+  bool sequence_parallel = false;   // norms/dropout sharded across tensor-parallel ranks
+  double memory_usable = 0.9;       // fraction of memory_gb the framework can use
+
+  // Wafer systems (kind == wafer): the arch, MemoryX and SwarmX.
+  std::string arch;                 // preset name or arch file the wafer values come from
+  double io_gb_per_s = 0;           // system I/O (weights in, gradients out)
+  double external_memory_tb = 0;    // MemoryX capacity
+  arch::Arch wafer;                 // the arch itself (lanes, ports, setup, fabric size)
+};
+
+double peak_flops(const System& s, Precision p);  // FLOP/s of one device
+double memory_bytes(const System& s);              // usable bytes of one device
+double precision_bytes(Precision p);               // bytes per weight or activation element
+
+// A wafer system built from an arch: peak = PEs x fp16 FMA lanes x 2 x clock, SRAM = PEs x
+// SRAM per PE, SRAM bandwidth = PEs x read ports x port width x clock, I/O from the arch.
+System wafer_system(const arch::Arch& arch, const std::string& name, const std::string& source);
+
+const std::vector<System>& system_zoo();
+std::vector<std::string> system_names();
+// A zoo system by name, or an error listing the valid names.
+Expected<System> zoo_system(const std::string& name);
+Expected<System> parse_system_toml(const std::string& text, const std::string& origin);
+Expected<System> parse_system_json(const std::string& text, const std::string& origin);
+// A zoo name, or a .toml/.json file.
+Expected<System> load_system(const std::string& name_or_path);
+// Rebuilds a wafer system's arch-derived values from another arch (--arch FILE).
+Expected<System> with_arch(const System& s, const std::string& arch_name_or_path);
+// Positive rates and sizes, fractions within [0, 1]; messages name the field.
+Status validate(const System& s);
+
+const char* to_string(DeviceKind k);
+const char* to_string(Precision p);
+Expected<Precision> parse_precision(const std::string& text);
+
+}  // namespace wafer::estimate

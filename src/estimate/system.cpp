@@ -1,0 +1,353 @@
+// The system zoo (GPUs, CS-2/CS-3 from the arch presets, an LPU-style chip), system files,
+// and the arithmetic that turns an arch into a wafer system.
+//
+// Device facts (peak, memory, bandwidth, links, power) are the published ones of
+// ../shared/facts/wse.md. The efficiencies are properties of a hardware + software pair:
+// the A100 entry is Megatron-LM as of 2021 (unfused softmax, no sequence parallelism, no
+// communication overlap), the Hopper/Blackwell entries Megatron-Core as of 2024 (flash
+// attention, sequence parallelism, overlapped TP and DP communication); their values come
+// from the fit against ../shared/validation/gpu_training_calibration.csv that
+// docs/estimator.md documents. Prices are documented assumptions, overridable.
+#include "wafer/estimate/system.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include <fmt/ranges.h>
+
+#include "wafer/support/field_table.hpp"
+#include "wafer/support/text_file.hpp"
+
+namespace wafer::estimate {
+
+namespace {
+
+constexpr const char* kGpuFacts =
+    "NVIDIA datasheets via ../shared/facts/wse.md; efficiencies fitted to "
+    "../shared/validation/gpu_training_calibration.csv (docs/estimator.md)";
+
+// Megatron-LM 2021 on A100 (Narayanan et al. SC21): unfused softmax, no SP, no overlap.
+System a100() {
+  System s;
+  s.name = "a100";
+  s.source = kGpuFacts;
+  s.peak_tflops_bf16 = 312;
+  s.memory_gb = 80;
+  s.memory_tb_per_s = 2.039;
+  s.power_kw = 0.4;
+  s.dollars_per_hour = 1.8;
+  s.scale_up_size = 8;
+  s.scale_up_gb_per_s = 300;
+  s.scale_out_gb_per_s = 25;  // 200 Gb/s HDR InfiniBand per GPU (Selene)
+  s.link_latency_us = 5;
+  s.max_count = 100000;
+  s.gemm_efficiency = 0.78;
+  s.gemm_half_width = 96;
+  s.attention_efficiency = 0;
+  s.comm_efficiency = 0.8;
+  s.layer_overhead_us = 100;
+  return s;
+}
+
+// Megatron-Core 2024 on Hopper: flash attention, SP, TP/DP communication overlap.
+System h100() {
+  System s = a100();
+  s.name = "h100";
+  s.peak_tflops_bf16 = 989;
+  s.peak_tflops_fp8 = 1979;
+  s.memory_gb = 80;
+  s.memory_tb_per_s = 3.35;
+  s.power_kw = 0.7;
+  s.dollars_per_hour = 2.5;
+  s.scale_up_gb_per_s = 450;
+  s.scale_out_gb_per_s = 50;  // 400 Gb/s NDR per GPU
+  s.gemm_efficiency = 0.64;
+  s.gemm_half_width = 0;
+  s.attention_efficiency = 0.3;
+  s.layer_overhead_us = 300;
+  s.tp_overlap = 0.5;
+  s.dp_overlap = 0.9;
+  s.sequence_parallel = true;
+  return s;
+}
+
+System h200() {
+  System s = h100();
+  s.name = "h200";
+  s.memory_gb = 141;
+  s.memory_tb_per_s = 4.8;
+  s.dollars_per_hour = 3.5;
+  return s;
+}
+
+// Blackwell: no published training measurement in the calibration file; Hopper's
+// efficiencies are assumed.
+System b200() {
+  System s = h100();
+  s.name = "b200";
+  s.peak_tflops_bf16 = 2250;
+  s.peak_tflops_fp8 = 4500;
+  s.memory_gb = 180;
+  s.memory_tb_per_s = 8;
+  s.power_kw = 1.0;
+  s.dollars_per_hour = 5.5;
+  s.scale_up_gb_per_s = 900;
+  return s;
+}
+
+System cerebras(const char* name, const char* preset_name, double power_kw, double dollars,
+                int64_t max_count) {
+  Expected<arch::Arch> arch = arch::preset(preset_name);
+  System s = wafer_system(*arch, name,
+                          "arch preset " + std::string(preset_name) +
+                              "; power, cluster size and MemoryX from ../shared/facts/wse.md");
+  s.power_kw = power_kw;
+  s.dollars_per_hour = dollars;
+  s.max_count = max_count;
+  return s;
+}
+
+// Groq-style LPU: weights in on-chip SRAM, chips pipelined over direct chip-to-chip links.
+System lpu() {
+  System s;
+  s.name = "lpu";
+  s.kind = DeviceKind::lpu;
+  s.source = "Groq LPU facts via ../shared/facts/wse.md; link and power are assumptions";
+  s.peak_tflops_bf16 = 188;
+  s.memory_gb = 0.23;
+  s.memory_tb_per_s = 80;
+  s.power_kw = 0.3;
+  s.dollars_per_hour = 0.8;
+  s.scale_up_size = 1;
+  s.scale_out_gb_per_s = 60;
+  s.link_latency_us = 1;
+  s.max_count = 100000;
+  s.gemm_efficiency = 0.8;
+  s.comm_efficiency = 0.9;
+  s.memory_usable = 1.0;
+  return s;
+}
+
+using Choice = Field<System>::Setter;
+
+Status set_arch(System& s, const std::string& text) {
+  Expected<System> rebuilt = with_arch(s, text);
+  if (!rebuilt) return rebuilt.status();
+  s = *rebuilt;
+  return Status::ok();
+}
+
+const FieldTable<System>& fields() {
+  static const FieldTable<System> table = {
+      {"name", &System::name},
+      {"kind", Choice(&set_choice<System, DeviceKind, &System::kind, DeviceKind::gpu,
+                                  DeviceKind::wafer, DeviceKind::lpu>)},
+      {"source", &System::source},
+      {"peak_tflops_bf16", &System::peak_tflops_bf16},
+      {"peak_tflops_fp8", &System::peak_tflops_fp8},
+      {"memory_gb", &System::memory_gb},
+      {"memory_tb_per_s", &System::memory_tb_per_s},
+      {"power_kw", &System::power_kw},
+      {"dollars_per_hour", &System::dollars_per_hour},
+      {"scale_up_size", &System::scale_up_size},
+      {"scale_up_gb_per_s", &System::scale_up_gb_per_s},
+      {"scale_out_gb_per_s", &System::scale_out_gb_per_s},
+      {"link_latency_us", &System::link_latency_us},
+      {"max_count", &System::max_count},
+      {"gemm_efficiency", &System::gemm_efficiency},
+      {"gemm_half_width", &System::gemm_half_width},
+      {"attention_efficiency", &System::attention_efficiency},
+      {"comm_efficiency", &System::comm_efficiency},
+      {"layer_overhead_us", &System::layer_overhead_us},
+      {"tp_overlap", &System::tp_overlap},
+      {"dp_overlap", &System::dp_overlap},
+      {"sequence_parallel", &System::sequence_parallel},
+      {"memory_usable", &System::memory_usable},
+      {"arch", Choice(&set_arch)},
+      {"io_gb_per_s", &System::io_gb_per_s},
+      {"external_memory_tb", &System::external_memory_tb},
+  };
+  return table;
+}
+
+// `base` first (the starting system), then every other key in file order.
+Expected<System> apply_entries(const ConfigEntries& entries, const std::string& origin) {
+  auto base = std::find_if(entries.begin(), entries.end(),
+                           [](const ConfigEntry& e) { return e.key == "base"; });
+  if (base == entries.end())
+    return make_error("{}: missing key 'base' (a system to start from: {})", origin,
+                      fmt::join(system_names(), ", "));
+  if (base->type != ConfigEntry::Type::string)
+    return wrong_type(*base, "a system name").with_context(base->where + ": key 'base'");
+  Expected<System> s = zoo_system(base->text);
+  if (!s) return s.status().with_context(base->where + ": key 'base'");
+  s->name = std::filesystem::path(origin).stem().string();
+  for (const ConfigEntry& e : entries) {
+    if (e.key == "base") continue;
+    WAFER_TRY(apply_entry(*s, fields(), e, fmt::format("key '{}'", e.key), {"base"}));
+  }
+  WAFER_TRY(validate(*s).with_context(origin));
+  return s;
+}
+
+Status check_positive(const char* field, double value) {
+  if (!(value > 0)) return make_error("{} must be positive, got {}", field, value);
+  return Status::ok();
+}
+
+Status check_fraction(const char* field, double value, bool zero_ok) {
+  if (!(value >= 0 && value <= 1) || (!zero_ok && value == 0))
+    return make_error("{} must be a fraction in {}0, 1], got {}", field, zero_ok ? "[" : "(",
+                      value);
+  return Status::ok();
+}
+
+}  // namespace
+
+double peak_flops(const System& s, Precision p) {
+  double tflops = p == Precision::fp8 && s.peak_tflops_fp8 > 0 ? s.peak_tflops_fp8
+                                                                : s.peak_tflops_bf16;
+  return tflops * 1e12;
+}
+
+double memory_bytes(const System& s) { return s.memory_gb * 1e9 * s.memory_usable; }
+
+double precision_bytes(Precision p) { return p == Precision::fp8 ? 1 : 2; }
+
+System wafer_system(const arch::Arch& a, const std::string& name, const std::string& source) {
+  System s;
+  s.name = name;
+  s.kind = DeviceKind::wafer;
+  s.source = source;
+  s.arch = a.name;
+  s.wafer = a;
+  const double pes = double(a.pe_count());
+  const double hz = a.clock_ghz * 1e9;
+  s.peak_tflops_bf16 = pes * a.lanes_f16_fma * 2 * hz / 1e12;
+  s.memory_gb = pes * a.sram_bytes / 1e9;
+  s.memory_tb_per_s = pes * a.mem_read_ports * a.mem_port_bits / 8 * hz / 1e12;
+  s.io_gb_per_s = a.host_io_gbytes_per_s;
+  s.scale_out_gb_per_s = a.host_io_gbytes_per_s;
+  s.link_latency_us = 5;
+  s.external_memory_tb = 12;
+  s.comm_efficiency = 0.9;
+  s.memory_usable = 0.9;
+  s.max_count = 2048;
+  return s;
+}
+
+const std::vector<System>& system_zoo() {
+  static const std::vector<System> zoo = {
+      a100(), h100(), h200(), b200(),
+      cerebras("cs2", "wse2", 15, 70, 192),
+      cerebras("cs3", "wse3", 23, 95, 2048),
+      lpu(),
+  };
+  return zoo;
+}
+
+std::vector<std::string> system_names() {
+  std::vector<std::string> names;
+  for (const System& s : system_zoo()) names.push_back(s.name);
+  return names;
+}
+
+Expected<System> zoo_system(const std::string& name) {
+  for (const System& s : system_zoo())
+    if (s.name == name) return s;
+  return make_error("unknown system '{}' (valid: {}, or a .toml/.json system file)", name,
+                    fmt::join(system_names(), ", "));
+}
+
+Expected<System> parse_system_toml(const std::string& text, const std::string& origin) {
+  auto entries = parse_flat_toml(text, origin);
+  if (!entries) return entries.status();
+  return apply_entries(*entries, origin);
+}
+
+Expected<System> parse_system_json(const std::string& text, const std::string& origin) {
+  auto entries = parse_flat_json(text, origin);
+  if (!entries) return entries.status();
+  return apply_entries(*entries, origin);
+}
+
+Expected<System> load_system(const std::string& name_or_path) {
+  const auto names = system_names();
+  if (std::find(names.begin(), names.end(), name_or_path) != names.end())
+    return zoo_system(name_or_path);
+  std::string ext = lower_case(std::filesystem::path(name_or_path).extension().string());
+  if (ext != ".toml" && ext != ".json") return zoo_system(name_or_path);
+  Expected<std::string> text = read_text_file(name_or_path, "system file");
+  if (!text) return text.status();
+  return ext == ".toml" ? parse_system_toml(*text, name_or_path)
+                        : parse_system_json(*text, name_or_path);
+}
+
+Expected<System> with_arch(const System& s, const std::string& arch_name_or_path) {
+  if (s.kind != DeviceKind::wafer)
+    return make_error("an arch applies to wafer systems only; '{}' is a {}", s.name,
+                      to_string(s.kind));
+  Expected<arch::Arch> a = arch::load_arch(arch_name_or_path);
+  if (!a) return a.status();
+  System rebuilt = wafer_system(*a, s.name, s.source + "; arch " + arch_name_or_path);
+  rebuilt.power_kw = s.power_kw;
+  rebuilt.dollars_per_hour = s.dollars_per_hour;
+  rebuilt.max_count = s.max_count;
+  rebuilt.external_memory_tb = s.external_memory_tb;
+  rebuilt.link_latency_us = s.link_latency_us;
+  return rebuilt;
+}
+
+Status validate(const System& s) {
+  WAFER_TRY(check_positive("peak_tflops_bf16", s.peak_tflops_bf16));
+  WAFER_TRY(check_positive("memory_gb", s.memory_gb));
+  WAFER_TRY(check_positive("memory_tb_per_s", s.memory_tb_per_s));
+  WAFER_TRY(check_positive("power_kw", s.power_kw));
+  WAFER_TRY(check_positive("scale_out_gb_per_s", s.scale_out_gb_per_s));
+  WAFER_TRY(check_positive("max_count", double(s.max_count)));
+  WAFER_TRY(check_positive("scale_up_size", double(s.scale_up_size)));
+  if (s.peak_tflops_fp8 < 0 || s.dollars_per_hour < 0 || s.link_latency_us < 0 ||
+      s.gemm_half_width < 0 || s.scale_up_gb_per_s < 0 || s.layer_overhead_us < 0)
+    return make_error("peak_tflops_fp8, dollars_per_hour, link_latency_us, gemm_half_width, "
+                      "scale_up_gb_per_s and layer_overhead_us must not be negative");
+  if (s.scale_up_size > 1) WAFER_TRY(check_positive("scale_up_gb_per_s", s.scale_up_gb_per_s));
+  if (s.kind != DeviceKind::wafer) {
+    WAFER_TRY(check_fraction("gemm_efficiency", s.gemm_efficiency, false));
+  } else {
+    WAFER_TRY(check_positive("io_gb_per_s", s.io_gb_per_s));
+    WAFER_TRY(check_positive("external_memory_tb", s.external_memory_tb));
+  }
+  WAFER_TRY(check_fraction("comm_efficiency", s.comm_efficiency, false));
+  WAFER_TRY(check_fraction("attention_efficiency", s.attention_efficiency, true));
+  WAFER_TRY(check_fraction("tp_overlap", s.tp_overlap, true));
+  WAFER_TRY(check_fraction("dp_overlap", s.dp_overlap, true));
+  WAFER_TRY(check_fraction("memory_usable", s.memory_usable, false));
+  return Status::ok();
+}
+
+const char* to_string(DeviceKind k) {
+  switch (k) {
+    case DeviceKind::gpu: return "gpu";
+    case DeviceKind::wafer: return "wafer";
+    case DeviceKind::lpu: return "lpu";
+  }
+  return "?";
+}
+
+const char* to_string(Precision p) {
+  switch (p) {
+    case Precision::bf16: return "bf16";
+    case Precision::fp16: return "fp16";
+    case Precision::fp8: return "fp8";
+  }
+  return "?";
+}
+
+Expected<Precision> parse_precision(const std::string& text) {
+  for (Precision p : {Precision::bf16, Precision::fp16, Precision::fp8})
+    if (text == to_string(p)) return p;
+  return make_error("unknown precision '{}' (valid: bf16, fp16, fp8)", text);
+}
+
+}  // namespace wafer::estimate

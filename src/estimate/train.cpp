@@ -1,0 +1,246 @@
+// Training estimates: the workload, the exhaustive parallelism search for GPU clusters, the
+// memory check with its advice, and the finishing of an estimate (named parts, limiter,
+// rates, energy, cost). The per-configuration models are in train_gpu.cpp and
+// train_wafer.cpp.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "train_internal.hpp"
+
+namespace wafer::estimate {
+
+namespace {
+
+// A configuration the memory forbids is the limiter when lifting the limit would make the
+// step at least this much faster.
+constexpr double kCapacityMargin = 1.05;
+
+struct PartInfo {
+  const char* name;
+  Limiter resource;
+};
+
+constexpr PartInfo kParts[kPartCount] = {
+    {"matmul", Limiter::compute},
+    {"attention", Limiter::compute},
+    {"elementwise", Limiter::memory_bandwidth},
+    {"kernel_overhead", Limiter::compute},
+    {"optimizer", Limiter::memory_bandwidth},
+    {"tensor_parallel_comm", Limiter::network},
+    {"pipeline_comm", Limiter::network},
+    {"data_parallel_comm", Limiter::network},
+    {"pipeline_bubble", Limiter::pipeline_bubble},
+    {"io", Limiter::io},
+    {"short_vectors", Limiter::memory_capacity},
+};
+
+int64_t default_global_batch(int64_t seq) {
+  double sequences = 4.0 * 1024 * 1024 / double(seq);
+  return std::max<int64_t>(1, int64_t(std::exp2(std::round(std::log2(sequences)))));
+}
+
+std::vector<int64_t> divisors(int64_t n, int64_t limit) {
+  std::vector<int64_t> out;
+  for (int64_t d = 1; d <= std::min(n, limit); ++d)
+    if (n % d == 0) out.push_back(d);
+  return out;
+}
+
+template <typename T>
+std::vector<T> fixed_or(const std::optional<T>& fixed, std::vector<T> all) {
+  if (fixed) return {*fixed};
+  return all;
+}
+
+struct SearchResult {
+  std::optional<Candidate> best;          // fastest that fits
+  std::optional<Candidate> unconstrained;  // fastest ignoring memory
+  std::optional<Candidate> smallest;      // least memory
+  int64_t searched = 0;
+  Status last_error = Status::ok();
+};
+
+void consider(SearchResult& r, const Candidate& c) {
+  ++r.searched;
+  double t = c.step();
+  if (!r.unconstrained || t < r.unconstrained->step()) r.unconstrained = c;
+  if (!r.smallest || c.memory.total() < r.smallest->memory.total()) r.smallest = c;
+  if (c.fits() && (!r.best || t < r.best->step())) r.best = c;
+}
+
+SearchResult search_gpu(const Workload& w, const TrainOptions& o) {
+  const Model& m = *w.model;
+  SearchResult r;
+  const int64_t n = w.count;
+  auto tps = fixed_or(o.tp, divisors(n, std::min(w.system->scale_up_size, m.heads)));
+  for (int64_t tp : tps) {
+    if (n % tp != 0) continue;
+    for (int64_t pp : fixed_or(o.pp, divisors(n / tp, m.layers))) {
+      if ((n / tp) % pp != 0) continue;
+      int64_t dp = n / (tp * pp);
+      if (o.dp && *o.dp != dp) continue;
+      if (w.global_batch % dp != 0) continue;
+      auto mbs = fixed_or(o.micro_batch, divisors(w.global_batch / dp, 16));
+      auto ils = fixed_or(o.interleave, pp > 1 ? divisors(m.layers / pp, 8)
+                                               : std::vector<int64_t>{1});
+      auto rcs = fixed_or(o.recompute, {Recompute::none, Recompute::selective, Recompute::full});
+      for (int64_t mb : mbs)
+        for (int64_t il : ils)
+          for (Recompute rc : rcs) {
+            Parallelism p{tp, pp, dp, mb, il, rc, o.zero};
+            Status ok = check_gpu_parallelism(w, p);
+            if (!ok) {
+              r.last_error = ok;
+              continue;
+            }
+            consider(r, gpu_candidate(w, p));
+          }
+    }
+  }
+  return r;
+}
+
+std::string describe(const Parallelism& p) {
+  return fmt::format("tp {} pp {} dp {} micro-batch {} interleave {} recompute {} zero {}", p.tp,
+                     p.pp, p.dp, p.micro_batch, p.interleave, to_string(p.recompute), p.zero);
+}
+
+Status no_fit(const Workload& w, const SearchResult& r) {
+  const Candidate& c = *r.smallest;
+  double need = c.memory.total();
+  return make_error(
+      "{} does not fit on {} x {}: the smallest configuration ({}) needs {} per device, "
+      "{} usable ({} over: weights {}, gradients {}, optimizer {}, activations {}); try "
+      "--recompute full, --zero 3, a larger --pp or --tp, a smaller --micro-batch, or more "
+      "devices (about {} would hold it)",
+      w.model->name, w.count, w.system->name, describe(c.par), format_bytes(need),
+      format_bytes(c.capacity), format_bytes(need - c.capacity), format_bytes(c.memory.weights),
+      format_bytes(c.memory.gradients), format_bytes(c.memory.optimizer),
+      format_bytes(c.memory.activations),
+      int64_t(std::ceil(double(w.count) * need / c.capacity)));
+}
+
+}  // namespace
+
+Limiter largest_resource(const std::vector<Part>& parts) {
+  double by_resource[6] = {};
+  for (const Part& p : parts) by_resource[int(p.resource)] += p.seconds;
+  return Limiter(std::max_element(std::begin(by_resource), std::end(by_resource)) -
+                 std::begin(by_resource));
+}
+
+std::string format_bytes(double bytes) {
+  if (std::fabs(bytes) >= 1e12) return fmt::format("{:.2f} TB", bytes / 1e12);
+  if (std::fabs(bytes) >= 1e9) return fmt::format("{:.2f} GB", bytes / 1e9);
+  return fmt::format("{:.1f} MB", bytes / 1e6);
+}
+
+const char* to_string(Limiter l) {
+  switch (l) {
+    case Limiter::compute: return "compute";
+    case Limiter::memory_bandwidth: return "memory_bandwidth";
+    case Limiter::memory_capacity: return "memory_capacity";
+    case Limiter::network: return "network";
+    case Limiter::io: return "io";
+    case Limiter::pipeline_bubble: return "pipeline_bubble";
+  }
+  return "?";
+}
+
+Workload make_workload(const Model& m, const System& s, const TrainOptions& o) {
+  Workload w;
+  w.model = &m;
+  w.system = &s;
+  w.count = o.count;
+  w.seq = m.seq;
+  w.global_batch = o.global_batch > 0 ? o.global_batch : default_global_batch(m.seq);
+  w.precision = o.precision;
+  w.peak = peak_flops(s, o.precision);
+  return w;
+}
+
+TrainEstimate finish_estimate(const Workload& w, const TrainOptions& o, const Candidate& c,
+                              const std::string& mode) {
+  const Model& m = *w.model;
+  const System& s = *w.system;
+  TrainEstimate e;
+  e.model = m.name;
+  e.system = s.name;
+  e.mode = mode;
+  e.count = w.count;
+  e.global_batch = w.global_batch;
+  e.seq = w.seq;
+  e.par = c.par;
+  e.step_seconds = c.step();
+  const double tokens = double(w.global_batch) * double(w.seq);
+  e.tokens_per_second = tokens / e.step_seconds;
+  const FlopCounts f = flops_per_token(m);
+  e.tflops_per_device =
+      double(f.training(c.par.recompute)) * tokens / e.step_seconds / double(w.count) / 1e12;
+  e.mfu = double(f.training(Recompute::none)) * tokens / e.step_seconds / double(w.count) /
+          w.peak;
+  e.memory = c.memory;
+  e.memory_capacity_bytes = c.capacity;
+  for (int i = 0; i < kPartCount; ++i)
+    if (c.parts[i] > 0) e.breakdown.push_back({kParts[i].name, c.parts[i], kParts[i].resource});
+  e.limiter = largest_resource(e.breakdown);
+  if (o.tokens) e.time_to_train_seconds = *o.tokens / e.tokens_per_second;
+  const double seconds = e.time_to_train_seconds.value_or(e.step_seconds);
+  const double devices = double(w.count);
+  e.energy_joules = s.power_kw * 1e3 * devices * seconds;
+  e.cost_dollars = o.dollars_per_hour.value_or(s.dollars_per_hour) * devices * seconds / 3600;
+  return e;
+}
+
+Expected<TrainEstimate> estimate_gpu_training(const Model& m, const System& s,
+                                              const TrainOptions& o, const Parallelism& p) {
+  Workload w = make_workload(m, s, o);
+  WAFER_TRY(check_gpu_parallelism(w, p));
+  Candidate c = gpu_candidate(w, p);
+  SearchResult r;
+  consider(r, c);
+  if (!c.fits()) return no_fit(w, r);
+  return finish_estimate(w, o, c, "3d-parallel");
+}
+
+Expected<TrainEstimate> estimate_training(const Model& m, const System& s,
+                                          const TrainOptions& o) {
+  if (o.count < 1 || o.count > s.max_count)
+    return make_error("--count {} is out of range for {} (1 to {})", o.count, s.name,
+                      s.max_count);
+  if (o.tokens && !(*o.tokens > 0)) return make_error("--tokens must be positive");
+  if (o.global_batch < 0) return make_error("--global-batch must be positive");
+  if (o.tp && o.pp && o.dp && *o.tp * *o.pp * *o.dp != o.count)
+    return make_error("tp x pp x dp = {} x {} x {} = {} must equal --count {}", *o.tp, *o.pp,
+                      *o.dp, *o.tp * *o.pp * *o.dp, o.count);
+  Workload w = make_workload(m, s, o);
+  if (s.kind == DeviceKind::wafer) return estimate_wafer_training(w, o);
+  if (s.kind == DeviceKind::lpu)
+    return make_error("{} is an inference chip: it has no training model (use a gpu or wafer "
+                      "system, or `wafer estimate infer`)", s.name);
+  SearchResult r = search_gpu(w, o);
+  if (r.searched == 0) {
+    if (!r.last_error) return r.last_error;
+    return make_error("no parallel configuration of {} devices matches the given choices and "
+                      "the global batch of {} sequences", o.count, w.global_batch);
+  }
+  if (!r.best) return no_fit(w, r);
+  TrainEstimate e = finish_estimate(w, o, *r.best, "3d-parallel");
+  e.configs_searched = r.searched;
+  if (r.unconstrained->step() * kCapacityMargin < r.best->step()) {
+    e.limiter = Limiter::memory_capacity;
+    e.notes.push_back(fmt::format(
+        "memory capacity forces {}: with unlimited memory {} would take {:.3g} s per step "
+        "instead of {:.3g} s",
+        describe(r.best->par), describe(r.unconstrained->par), r.unconstrained->step(),
+        r.best->step()));
+  }
+  e.notes.push_back(fmt::format("searched {} configurations; chose {}", r.searched,
+                                describe(r.best->par)));
+  return e;
+}
+
+}  // namespace wafer::estimate

@@ -1,0 +1,78 @@
+// Internal pieces of the training estimate shared by the GPU and wafer models: the step's
+// fixed inputs (Workload), one evaluated configuration (Candidate: time parts and memory, no
+// strings, so the search can evaluate millions), and turning the winner into a
+// TrainEstimate (limiter, breakdown, energy, cost).
+#pragma once
+
+#include <array>
+#include <string>
+
+#include "wafer/estimate/train.hpp"
+
+namespace wafer::estimate {
+
+// What every configuration of one estimate shares.
+struct Workload {
+  const Model* model = nullptr;
+  const System* system = nullptr;
+  int64_t count = 1;
+  int64_t global_batch = 0;  // sequences per step
+  int64_t seq = 0;
+  Precision precision = Precision::bf16;
+  double peak = 0;  // FLOP/s of one device at the precision
+};
+
+// The step-time parts of one configuration, in seconds per step.
+enum PartId {
+  kMatmul,         // compute: weight matmuls (and the logits)
+  kAttention,      // compute: attention scores and values
+  kElementwise,    // memory bandwidth: norms, activations, softmax, dropout, loss
+  kOverhead,       // compute: fixed per-layer cost (kernel launches, synchronisation)
+  kOptimizer,      // memory bandwidth: the optimizer update
+  kTensorComm,     // network: tensor-parallel collectives not hidden
+  kPipelineComm,   // network: activations between pipeline stages
+  kDataComm,       // network: gradient reduction not hidden
+  kBubble,         // pipeline bubble
+  kIo,             // wafer: weights in / gradients out through the system I/O (not hidden)
+  kCapacityLoss,   // wafer: time lost to short vectors forced by the SRAM capacity
+  kPartCount
+};
+
+struct Candidate {
+  Parallelism par;
+  std::array<double, kPartCount> parts{};
+  Memory memory;
+  double capacity = 0;  // usable bytes per device
+  double step() const {
+    double t = 0;
+    for (double p : parts) t += p;
+    return t;
+  }
+  bool fits() const { return memory.total() <= capacity; }
+};
+
+Workload make_workload(const Model& m, const System& s, const TrainOptions& o);
+
+// GPU 3D-parallel step for one configuration (no checks of divisibility; callers do them).
+Candidate gpu_candidate(const Workload& w, const Parallelism& p);
+// Whether p is a legal GPU configuration for the workload (divisibility, domain size);
+// the message says why not.
+Status check_gpu_parallelism(const Workload& w, const Parallelism& p);
+
+// Turns an evaluated candidate into the reported estimate (parts with names and resources,
+// limiter, throughput, FLOP rates, energy and cost).
+TrainEstimate finish_estimate(const Workload& w, const TrainOptions& o, const Candidate& c,
+                              const std::string& mode);
+
+// Wafer systems: weight streaming or layer pipelining, the better of the two that fits.
+Expected<TrainEstimate> estimate_wafer_training(const Workload& w, const TrainOptions& o);
+
+// Adam in mixed precision: bf16 weights (2) and gradients (2), fp32 master weights, first
+// and second moments (12): 16 bytes per parameter before sharding.
+constexpr double kWeightBytes = 2, kGradBytes = 2, kOptimizerBytes = 12;
+
+std::string format_bytes(double bytes);
+// The resource whose parts add up to the most time.
+Limiter largest_resource(const std::vector<Part>& parts);
+
+}  // namespace wafer::estimate
