@@ -8,7 +8,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libpng-dev
-  libgtest-dev libgmock-dev jq
+  libgtest-dev libgmock-dev libbenchmark-dev jq
 )
 if [ "${1:-}" = "--fuzz" ]; then
   PACKAGES+=(clang libclang-rt-14-dev)

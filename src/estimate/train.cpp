@@ -14,10 +14,6 @@ namespace wafer::estimate {
 
 namespace {
 
-// A configuration the memory forbids is the limiter when lifting the limit would make the
-// step at least this much faster.
-constexpr double kCapacityMargin = 1.05;
-
 struct PartInfo {
   const char* name;
   Limiter resource;

@@ -25,25 +25,6 @@ namespace wafer::estimate {
 
 namespace {
 
-struct WaferRate {
-  double fma_per_cycle = 0;  // per PE
-  double setup = 0;          // cycles per vector op
-  double hz = 0;
-  double pes = 0;
-};
-
-WaferRate wafer_rate(const System& s) {
-  const arch::Arch& a = s.wafer;
-  WaferRate r;
-  double read_bytes = double(a.mem_read_ports) * a.mem_port_bits / 8;
-  double write_bytes = double(a.mem_write_ports) * a.mem_port_bits / 8;
-  r.fma_per_cycle = std::min({a.lanes_f16_fma, read_bytes / 4, write_bytes / 2});
-  r.setup = a.vector_setup_cycles;
-  r.hz = a.clock_ghz * 1e9;
-  r.pes = double(a.pe_count());
-  return r;
-}
-
 // Seconds for tok x K by K x N on `pes` PEs: {at the port-limited rate, setup overhead}.
 std::pair<double, double> matmul_seconds(const WaferRate& r, double tok, double k, double n,
                                          double pes) {
@@ -167,6 +148,22 @@ Candidate pipelined_candidate(const Workload& w, const WaferRate& r, int64_t mic
   return c;
 }
 
+// The limiter: the SRAM when it forced a smaller micro-batch that costs time; else the I/O
+// when streaming the weights takes longer than computing with them (the breakdown shows
+// only the I/O time not hidden behind compute); else the largest part. Short vectors that
+// the batch (not the SRAM) forces count as compute.
+void set_wafer_limiter(TrainEstimate& e, const Candidate& c, bool capped) {
+  if (!capped)
+    for (Part& p : e.breakdown)
+      if (p.name == "short_vectors") p.resource = Limiter::compute;
+  if (capped)
+    e.limiter = Limiter::memory_capacity;
+  else if (c.parts[kIo] > 0)
+    e.limiter = Limiter::io;
+  else
+    e.limiter = largest_resource(e.breakdown);
+}
+
 struct ModeResult {
   std::optional<Candidate> best, unconstrained;
   int64_t searched = 0;
@@ -206,7 +203,7 @@ std::string rate_note(const System& s, const WaferRate& r) {
       "setup cycles each; I/O {} GB/s per system",
       a.name, a.pe_count(), a.lanes_f16_fma, a.mem_read_ports, a.mem_port_bits,
       a.mem_write_ports, a.mem_port_bits, r.fma_per_cycle, a.clock_ghz,
-      r.pes * r.fma_per_cycle * 2 * r.hz / 1e15, s.peak_tflops_bf16 / 1e3, a.vector_setup_cycles,
+      r.flops() / 1e15, s.peak_tflops_bf16 / 1e3, a.vector_setup_cycles,
       s.io_gb_per_s);
 }
 
@@ -266,18 +263,13 @@ Expected<TrainEstimate> estimate_wafer_training(const Workload& w, const TrainOp
                                      "at a time from MemoryX",
                                      format_bytes(all_on_wafer), format_bytes(best.capacity))));
   const bool capped = mode.unconstrained->par.micro_batch > best.par.micro_batch &&
-                      mode.unconstrained->step() < best.step();
-  if (!capped) {
-    // Short vectors here come from the batch, not from the SRAM: count them as compute.
-    auto it = std::find_if(e.breakdown.begin(), e.breakdown.end(),
-                           [](const Part& p) { return p.name == "short_vectors"; });
-    if (it != e.breakdown.end()) it->resource = Limiter::compute;
-  }
-  e.limiter = largest_resource(e.breakdown);
+                      mode.unconstrained->step() * kCapacityMargin < best.step();
+  set_wafer_limiter(e, best, capped);
   if (capped)
     e.notes.push_back(fmt::format(
         "SRAM capacity caps the micro-batch at {} sequences ({} of activations); {} would "
-        "run {:.3g} s per step instead of {:.3g} s (longer vectors, less setup overhead)",
+        "run {:.3g} s per step instead of {:.3g} s (weights streamed fewer times, longer "
+        "vectors)",
         best.par.micro_batch, format_bytes(best.memory.activations),
         mode.unconstrained->par.micro_batch, mode.unconstrained->step(), best.step()));
   e.notes.push_back(rate_note(s, r));
