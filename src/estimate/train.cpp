@@ -80,7 +80,7 @@ SearchResult search_gpu(const Workload& w, const TrainOptions& o) {
       if (o.dp && *o.dp != dp) continue;
       if (w.global_batch % dp != 0) continue;
       auto mbs = fixed_or(o.micro_batch, divisors(w.global_batch / dp, 16));
-      auto ils = fixed_or(o.interleave, pp > 1 ? divisors(m.layers / pp, 8)
+      auto ils = fixed_or(o.interleave, pp > 1 ? divisors((m.layers + pp - 1) / pp, 8)
                                                : std::vector<int64_t>{1});
       auto rcs = fixed_or(o.recompute, {Recompute::none, Recompute::selective, Recompute::full});
       for (int64_t mb : mbs)

@@ -170,10 +170,11 @@ Status check_gpu_parallelism(const Workload& w, const Parallelism& p) {
                       p.dp * p.micro_batch, w.global_batch);
   if (p.interleave > 1) {
     int64_t micro_batches = w.global_batch / (p.dp * p.micro_batch);
-    if (p.pp == 1 || (m.layers / p.pp) % p.interleave != 0 || m.layers % p.pp != 0 ||
-        micro_batches % p.pp != 0)
-      return make_error("interleave {} needs pp > 1, layers/pp divisible by it and "
-                        "micro-batches per step divisible by pp", p.interleave);
+    int64_t stage_layers = (m.layers + p.pp - 1) / p.pp;
+    if (p.pp == 1 || stage_layers % p.interleave != 0 || micro_batches % p.pp != 0)
+      return make_error("interleave {} needs pp > 1, the layers per stage ({}) divisible by "
+                        "it and the micro-batches per step ({}) divisible by pp", p.interleave,
+                        stage_layers, micro_batches);
   }
   return Status::ok();
 }
