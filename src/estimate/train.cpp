@@ -104,19 +104,37 @@ std::string describe(const Parallelism& p) {
                      p.pp, p.dp, p.micro_batch, p.interleave, to_string(p.recompute), p.zero);
 }
 
-Status no_fit(const Workload& w, const SearchResult& r) {
+// What would fit: the same choices with ZeRO-3 on this count, else the smallest power-of-two
+// multiple of the count (free tp, pp, dp) that holds it.
+std::string what_fits(const Workload& w, const TrainOptions& o) {
+  if (o.zero < 3) {
+    TrainOptions z = o;
+    z.zero = 3;
+    SearchResult r = search_gpu(w, z);
+    if (r.best) return fmt::format("--zero 3 fits ({})", describe(r.best->par));
+  }
+  for (int64_t n = w.count * 2; n <= w.system->max_count; n *= 2) {
+    Workload more = w;
+    more.count = n;
+    TrainOptions free = o;
+    free.count = n;
+    free.tp = free.pp = free.dp = std::nullopt;
+    SearchResult r = search_gpu(more, free);
+    if (r.best) return fmt::format("--count {} fits ({})", n, describe(r.best->par));
+  }
+  return fmt::format("no count up to {} holds it", w.system->max_count);
+}
+
+Status no_fit(const Workload& w, const TrainOptions& o, const SearchResult& r) {
   const Candidate& c = *r.smallest;
   double need = c.memory.total();
   return make_error(
       "{} does not fit on {} x {}: the smallest configuration ({}) needs {} per device, "
-      "{} usable ({} over: weights {}, gradients {}, optimizer {}, activations {}); try "
-      "--recompute full, --zero 3, a larger --pp or --tp, a smaller --micro-batch, or more "
-      "devices (about {} would hold it)",
+      "{} usable ({} over: weights {}, gradients {}, optimizer {}, activations {}); {}",
       w.model->name, w.count, w.system->name, describe(c.par), format_bytes(need),
       format_bytes(c.capacity), format_bytes(need - c.capacity), format_bytes(c.memory.weights),
       format_bytes(c.memory.gradients), format_bytes(c.memory.optimizer),
-      format_bytes(c.memory.activations),
-      int64_t(std::ceil(double(w.count) * need / c.capacity)));
+      format_bytes(c.memory.activations), what_fits(w, o));
 }
 
 }  // namespace
@@ -198,7 +216,7 @@ Expected<TrainEstimate> estimate_gpu_training(const Model& m, const System& s,
   Candidate c = gpu_candidate(w, p);
   SearchResult r;
   consider(r, c);
-  if (!c.fits()) return no_fit(w, r);
+  if (!c.fits()) return no_fit(w, o, r);
   return finish_estimate(w, o, c, "3d-parallel");
 }
 
@@ -223,7 +241,7 @@ Expected<TrainEstimate> estimate_training(const Model& m, const System& s,
     return make_error("no parallel configuration of {} devices matches the given choices and "
                       "the global batch of {} sequences", o.count, w.global_batch);
   }
-  if (!r.best) return no_fit(w, r);
+  if (!r.best) return no_fit(w, o, r);
   TrainEstimate e = finish_estimate(w, o, *r.best, "3d-parallel");
   e.configs_searched = r.searched;
   if (r.unconstrained->step() * kCapacityMargin < r.best->step()) {

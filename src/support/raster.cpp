@@ -181,6 +181,13 @@ void draw_line(Image& img, int x0, int y0, int x1, int y1, Rgb c) {
   }
 }
 
+void draw_box(Image& img, int x0, int y0, int x1, int y1, Rgb c) {
+  draw_line(img, x0, y0, x1, y0, c);
+  draw_line(img, x1, y0, x1, y1, c);
+  draw_line(img, x1, y1, x0, y1, c);
+  draw_line(img, x0, y1, x0, y0, c);
+}
+
 void draw_color_bar(Image& img, int x, int y, int w, int h) {
   for (int j = 0; j < h; ++j) img.fill(x, y + j, w, 1, viridis(1 - double(j) / double(h - 1)));
 }

@@ -1,7 +1,8 @@
 // `wafer estimate`: the estimator's commands. `models` lists the model zoo with parameter
 // and training-FLOP counts; `model` prints one model's breakdown (parameters per component,
-// FLOPs per token forward and in training) for a zoo name, a config file or shape flags.
-// Both print a table, or one JSON object with --json. The counts come from src/estimate/.
+// FLOPs per token forward and in training) for a zoo name, a config file or shape flags;
+// `systems` lists the systems. Each prints a table, or one JSON object with --json.
+// train, infer and compare are in cmd_estimate_run.cpp.
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include "commands.hpp"
 #include "table.hpp"
 #include "wafer/estimate/model.hpp"
+#include "wafer/estimate/system.hpp"
 
 namespace wafer::cli {
 
@@ -171,6 +173,52 @@ int run_model(const ModelFlags& f) {
   return 0;
 }
 
+Json system_json(const estimate::System& s) {
+  return {{"name", s.name},
+          {"kind", to_string(s.kind)},
+          {"peak_tflops_bf16", s.peak_tflops_bf16},
+          {"peak_tflops_fp8", s.peak_tflops_fp8},
+          {"memory_gb", s.memory_gb},
+          {"memory_tb_per_s", s.memory_tb_per_s},
+          {"scale_up_size", s.scale_up_size},
+          {"scale_up_gb_per_s", s.scale_up_gb_per_s},
+          {"scale_out_gb_per_s", s.scale_out_gb_per_s},
+          {"io_gb_per_s", s.io_gb_per_s},
+          {"power_kw", s.power_kw},
+          {"dollars_per_hour", s.dollars_per_hour},
+          {"max_count", s.max_count},
+          {"arch", s.arch},
+          {"source", s.source}};
+}
+
+int list_systems(bool json) {
+  if (json) {
+    Json list = Json::array();
+    for (const estimate::System& s : estimate::system_zoo()) list.push_back(system_json(s));
+    fmt::print("{}\n", Json({{"systems", list}}).dump(2));
+    return 0;
+  }
+  TableRows rows = {{"system", "kind", "peak bf16 TFLOP/s", "memory GB", "memory TB/s",
+                     "scale-up", "scale-out GB/s", "power kW", "$/h", "max count"}};
+  for (const estimate::System& s : estimate::system_zoo())
+    rows.push_back({s.name, to_string(s.kind), fmt::format("{:.0f}", s.peak_tflops_bf16),
+                    fmt::format("{:.4g}", s.memory_gb), fmt::format("{:.4g}", s.memory_tb_per_s),
+                    s.scale_up_size > 1 ? fmt::format("{} x {:.0f} GB/s", s.scale_up_size,
+                                                      s.scale_up_gb_per_s)
+                                        : std::string("-"),
+                    fmt::format("{:.0f}", s.scale_out_gb_per_s), fmt::format("{:g}", s.power_kw),
+                    fmt::format("{:g}", s.dollars_per_hour), std::to_string(s.max_count)});
+  print_table(rows);
+  return 0;
+}
+
+void add_systems(CLI::App& estimate, Runner& run) {
+  auto json = std::make_shared<bool>(false);
+  CLI::App* cmd = estimate.add_subcommand("systems", "list the systems (GPUs, wafers, LPU)");
+  cmd->add_flag("--json", *json, "print one JSON object instead of a table");
+  cmd->callback([&run, json] { run = [json] { return list_systems(*json); }; });
+}
+
 void add_models(CLI::App& estimate, Runner& run) {
   auto json = std::make_shared<bool>(false);
   CLI::App* cmd = estimate.add_subcommand("models", "list the model zoo with parameter counts");
@@ -198,10 +246,12 @@ void add_model(CLI::App& estimate, Runner& run) {
 }  // namespace
 
 void add_estimate(CLI::App& app, Runner& run) {
-  CLI::App* cmd = app.add_subcommand("estimate", "model sizes and FLOPs for the estimator");
+  CLI::App* cmd = app.add_subcommand("estimate", "training and inference estimates, model sizes and FLOPs");
   cmd->require_subcommand(1);
   add_models(*cmd, run);
   add_model(*cmd, run);
+  add_systems(*cmd, run);
+  add_estimate_runs(*cmd, run);
 }
 
 }  // namespace wafer::cli

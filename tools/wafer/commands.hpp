@@ -22,6 +22,8 @@ void add_kernel(CLI::App& app, Runner& run);
 void add_bench(CLI::App& app, Runner& run);
 void add_yield(CLI::App& app, Runner& run);
 void add_estimate(CLI::App& app, Runner& run);
+// train, infer and compare under `wafer estimate` (cmd_estimate_run.cpp).
+void add_estimate_runs(CLI::App& estimate, Runner& run);
 
 // Prints `wafer: error: <message>` to stderr and returns exit code 1.
 int report_error(const Status& status);

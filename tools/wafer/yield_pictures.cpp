@@ -89,13 +89,6 @@ void draw_thick_line(Image& img, int x0, int y0, int x1, int y1, Rgb c) {
   draw_line(img, x0, y0 + 1, x1, y1 + 1, c);
 }
 
-void draw_box(Image& img, int x0, int y0, int x1, int y1, Rgb c) {
-  draw_line(img, x0, y0, x1, y0, c);
-  draw_line(img, x1, y0, x1, y1, c);
-  draw_line(img, x1, y1, x0, y1, c);
-  draw_line(img, x0, y1, x0, y0, c);
-}
-
 void draw_x_axis(Image& img, const Axis& a) {
   for (double t : a.ticks) {
     const int x = plot_x(a, t);

@@ -45,6 +45,8 @@ void draw_text(Image& img, int x, int y, const std::string& text, Rgb c = {0, 0,
 // Both end points included.
 void draw_line(Image& img, int x0, int y0, int x1, int y1, Rgb c);
 // A vertical viridis bar: 1 at the top row, 0 at the bottom row.
+// The outline of the rectangle with corners (x0, y0) and (x1, y1).
+void draw_box(Image& img, int x0, int y0, int x1, int y1, Rgb c);
 void draw_color_bar(Image& img, int x, int y, int w, int h);
 
 Status write_png(const std::string& path, const Image& img);

@@ -1,0 +1,320 @@
+// `wafer estimate train|infer|compare`: flags to options, the estimate, and its report.
+//
+// train and infer price one model on one system (a table, or the JSON contract with
+// --json); compare runs the training estimate for several `system:count` pairs and prints
+// them side by side as markdown, CSV or JSON, optionally drawing a bar chart (--plot).
+// Models and systems are zoo names or files; --arch rebuilds a wafer system from an arch.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "compare_plot.hpp"
+#include "estimate_report.hpp"
+#include "table.hpp"
+
+namespace wafer::cli {
+
+namespace {
+
+using estimate::Model;
+using estimate::System;
+
+// What every estimate command shares.
+struct Common {
+  std::string model;
+  std::optional<int64_t> seq;
+  std::string precision = "bf16";
+  std::optional<double> dollars_per_hour;
+  std::string arch;
+  bool json = false;
+};
+
+struct TrainFlags {
+  Common common;
+  std::string system;
+  int64_t count = 1;
+  std::string tokens;
+  int64_t global_batch = 0;
+  std::optional<int64_t> tp, pp, dp, micro_batch, interleave;
+  std::string recompute;
+  int zero = 1;
+};
+
+struct InferFlags {
+  Common common;
+  std::string system;
+  estimate::InferOptions options;
+};
+
+struct CompareFlags {
+  TrainFlags train;
+  std::string systems;
+  std::string format = "markdown";
+  std::string plot;
+};
+
+Expected<Model> load_model(const Common& c) {
+  if (c.model.empty()) return make_error("--model is required (a zoo name or a model file)");
+  Expected<Model> m = estimate::load_model(c.model);
+  if (!m) return m.status();
+  if (c.seq) {
+    if (*c.seq < 1 || *c.seq > 10'000'000)
+      return make_error("--seq must be between 1 and 10000000, got {}", *c.seq);
+    m->seq = *c.seq;
+  }
+  return m;
+}
+
+Expected<System> load_system(const std::string& name, const Common& c) {
+  if (name.empty()) return make_error("--system is required (a zoo name or a system file)");
+  Expected<System> s = estimate::load_system(name);
+  if (!s || c.arch.empty()) return s;
+  return estimate::with_arch(*s, c.arch);
+}
+
+Expected<estimate::TrainOptions> train_options(const TrainFlags& f) {
+  estimate::TrainOptions o;
+  o.count = f.count;
+  if (!f.tokens.empty()) {
+    Expected<double> t = parse_count(f.tokens, "--tokens");
+    if (!t) return t.status();
+    o.tokens = *t;
+  }
+  o.global_batch = f.global_batch;
+  o.tp = f.tp;
+  o.pp = f.pp;
+  o.dp = f.dp;
+  o.micro_batch = f.micro_batch;
+  o.interleave = f.interleave;
+  if (!f.recompute.empty()) {
+    Expected<estimate::Recompute> r = estimate::parse_recompute(f.recompute);
+    if (!r) return r.status().with_context("--recompute");
+    o.recompute = *r;
+  }
+  if (f.zero < 0 || f.zero > 3) return make_error("--zero must be 0, 1, 2 or 3, got {}", f.zero);
+  o.zero = f.zero;
+  Expected<estimate::Precision> p = estimate::parse_precision(f.common.precision);
+  if (!p) return p.status().with_context("--precision");
+  o.precision = *p;
+  o.dollars_per_hour = f.common.dollars_per_hour;
+  return o;
+}
+
+Expected<estimate::TrainEstimate> train(const TrainFlags& f, const Model& m,
+                                        const std::string& system) {
+  Expected<System> s = load_system(system, f.common);
+  if (!s) return s.status();
+  Expected<estimate::TrainOptions> o = train_options(f);
+  if (!o) return o.status();
+  return estimate::estimate_training(m, *s, *o);
+}
+
+int run_train(const TrainFlags& f) {
+  Expected<Model> m = load_model(f.common);
+  if (!m) return report_error(m.status());
+  Expected<estimate::TrainEstimate> e = train(f, *m, f.system);
+  if (!e) return report_error(e.status());
+  if (f.common.json)
+    fmt::print("{}\n", train_json(*e).dump(2));
+  else
+    print_train(*e);
+  return 0;
+}
+
+int run_infer(const InferFlags& f) {
+  Expected<Model> m = load_model(f.common);
+  if (!m) return report_error(m.status());
+  Expected<System> s = load_system(f.system, f.common);
+  if (!s) return report_error(s.status());
+  estimate::InferOptions o = f.options;
+  Expected<estimate::Precision> p = estimate::parse_precision(f.common.precision);
+  if (!p) return report_error(p.status().with_context("--precision"));
+  o.precision = *p;
+  o.dollars_per_hour = f.common.dollars_per_hour;
+  Expected<estimate::InferEstimate> e = estimate::estimate_inference(*m, *s, o);
+  if (!e) return report_error(e.status());
+  if (f.common.json)
+    fmt::print("{}\n", infer_json(*e).dump(2));
+  else
+    print_infer(*e);
+  return 0;
+}
+
+struct SystemCount {
+  std::string system;
+  int64_t count = 1;
+};
+
+// "cs3:1,h100:1024" -> {{cs3, 1}, {h100, 1024}}; a bare name means one device.
+Expected<std::vector<SystemCount>> parse_systems(const std::string& text) {
+  std::vector<SystemCount> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
+    size_t colon = item.rfind(':');
+    SystemCount sc{item, 1};
+    if (colon != std::string::npos) {
+      sc.system = item.substr(0, colon);
+      Expected<double> n = parse_count(item.substr(colon + 1), "--systems '" + item + "'");
+      if (!n) return n.status();
+      if (*n != double(int64_t(*n)))
+        return make_error("--systems '{}': the count must be a whole number", item);
+      sc.count = int64_t(*n);
+    }
+    if (sc.system.empty())
+      return make_error("--systems: empty system name in '{}' (expected NAME:COUNT,...)", text);
+    out.push_back(sc);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> compare_header() {
+  return {"system", "count", "mode", "parallelism", "days", "tokens/s", "TFLOP/s/device",
+          "MFU", "limiter", "energy MWh", "cost $"};
+}
+
+std::vector<std::string> compare_row(const estimate::TrainEstimate& e) {
+  const estimate::Parallelism& p = e.par;
+  std::string par = e.mode == "3d-parallel"
+                        ? fmt::format("tp{} pp{} dp{} mb{} {}", p.tp, p.pp, p.dp, p.micro_batch,
+                                      to_string(p.recompute))
+                        : fmt::format("dp{} mb{} {}", p.dp, p.micro_batch, to_string(p.recompute));
+  double days = e.time_to_train_seconds.value_or(e.step_seconds) / 86400;
+  return {e.system, std::to_string(e.count), e.mode, par, fmt::format("{:.3g}", days),
+          fmt::format("{:.4g}", e.tokens_per_second), fmt::format("{:.1f}", e.tflops_per_device),
+          fmt::format("{:.1f}%", 100 * e.mfu), to_string(e.limiter),
+          fmt::format("{:.4g}", e.energy_joules / 3.6e9), fmt::format("{:.4g}", e.cost_dollars)};
+}
+
+void print_markdown(const std::vector<std::vector<std::string>>& rows) {
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::string line = "|";
+    for (const std::string& cell : rows[r]) line += " " + cell + " |";
+    fmt::print("{}\n", line);
+    if (r == 0) {
+      std::string rule = "|";
+      for (size_t c = 0; c < rows[r].size(); ++c) rule += "---|";
+      fmt::print("{}\n", rule);
+    }
+  }
+}
+
+void print_csv(const std::vector<std::vector<std::string>>& rows) {
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) line += (c ? "," : "") + row[c];
+    fmt::print("{}\n", line);
+  }
+}
+
+int run_compare(const CompareFlags& f) {
+  if (f.format != "markdown" && f.format != "csv" && f.format != "json")
+    return report_error(fmt::format("--format must be markdown, csv or json, got '{}'", f.format));
+  if (f.train.tokens.empty()) return report_error("--tokens is required for compare");
+  Expected<Model> m = load_model(f.train.common);
+  if (!m) return report_error(m.status());
+  Expected<std::vector<SystemCount>> systems = parse_systems(f.systems);
+  if (!systems) return report_error(systems.status());
+  std::vector<estimate::TrainEstimate> estimates;
+  for (const SystemCount& sc : *systems) {
+    TrainFlags one = f.train;
+    one.count = sc.count;
+    Expected<estimate::TrainEstimate> e = train(one, *m, sc.system);
+    if (!e) return report_error(e.status().with_context(sc.system + ":" + std::to_string(sc.count)));
+    estimates.push_back(*e);
+  }
+  if (f.format == "json") {
+    Json list = Json::array();
+    for (const auto& e : estimates) list.push_back(train_json(e));
+    fmt::print("{}\n", Json({{"model", m->name}, {"tokens", *parse_count(f.train.tokens, "")},
+                             {"systems", list}})
+                           .dump(2));
+  } else {
+    std::vector<std::vector<std::string>> rows = {compare_header()};
+    for (const auto& e : estimates) rows.push_back(compare_row(e));
+    if (f.format == "csv") print_csv(rows); else print_markdown(rows);
+  }
+  if (!f.plot.empty()) {
+    Status written = write_compare_plot(f.plot, m->name, f.train.tokens, estimates);
+    if (!written) return report_error(written);
+    if (f.format != "json") fmt::print("plot: {}\n", f.plot);
+  }
+  return 0;
+}
+
+void add_common(CLI::App& cmd, Common& c) {
+  cmd.add_option("--model", c.model, "zoo model name or model file (wafer estimate models)");
+  cmd.add_option("--seq", c.seq, "sequence length (default: the model's)");
+  cmd.add_option("--precision", c.precision, "bf16, fp16 or fp8 (default bf16)");
+  cmd.add_option("--dollars-per-hour", c.dollars_per_hour, "price per device-hour");
+  cmd.add_option("--arch", c.arch, "wafer systems: arch preset or file to build the wafer from");
+}
+
+// The workload: what a comparison keeps the same on every system.
+void add_workload_flags(CLI::App& cmd, TrainFlags& f) {
+  add_common(cmd, f.common);
+  cmd.add_option("--tokens", f.tokens, "tokens to train on (260e9, 260B, 1.4T)");
+  cmd.add_option("--global-batch", f.global_batch, "sequences per step (default ~4M tokens)");
+}
+
+void add_parallel_flags(CLI::App& cmd, TrainFlags& f) {
+  cmd.add_option("--tp", f.tp, "tensor-parallel size (default: searched)");
+  cmd.add_option("--pp", f.pp, "pipeline-parallel size (default: searched)");
+  cmd.add_option("--dp", f.dp, "data-parallel size (default: searched)");
+  cmd.add_option("--micro-batch", f.micro_batch, "sequences per micro-batch (default: searched)");
+  cmd.add_option("--interleave", f.interleave, "virtual pipeline stages (default: searched)");
+  cmd.add_option("--recompute", f.recompute, "none, selective or full (default: searched)");
+  cmd.add_option("--zero", f.zero, "ZeRO stage 0-3 (default 1: sharded optimizer)");
+}
+
+void add_train(CLI::App& estimate, Runner& run) {
+  auto f = std::make_shared<TrainFlags>();
+  CLI::App* cmd = estimate.add_subcommand("train", "time to train a model on a system");
+  add_workload_flags(*cmd, *f);
+  add_parallel_flags(*cmd, *f);
+  cmd->add_option("--system", f->system, "zoo system name or system file");
+  cmd->add_option("--count", f->count, "devices (GPUs, wafer systems)");
+  cmd->add_flag("--json", f->common.json, "print one JSON object");
+  cmd->callback([&run, f] { run = [f] { return run_train(*f); }; });
+}
+
+void add_infer(CLI::App& estimate, Runner& run) {
+  auto f = std::make_shared<InferFlags>();
+  CLI::App* cmd = estimate.add_subcommand("infer", "serving latency and throughput");
+  add_common(*cmd, f->common);
+  cmd->add_option("--system", f->system, "zoo system name or system file");
+  cmd->add_option("--count", f->options.count, "devices (default: the fewest that hold it)");
+  cmd->add_option("--batch", f->options.batch, "concurrent sequences (default 1)");
+  cmd->add_option("--prompt", f->options.prompt, "prompt tokens (default 2048)");
+  cmd->add_option("--output", f->options.output, "generated tokens (default 256)");
+  cmd->add_flag("--json", f->common.json, "print one JSON object");
+  cmd->callback([&run, f] { run = [f] { return run_infer(*f); }; });
+}
+
+void add_compare(CLI::App& estimate, Runner& run) {
+  auto f = std::make_shared<CompareFlags>();
+  CLI::App* cmd = estimate.add_subcommand("compare", "time to train on several systems");
+  add_workload_flags(*cmd, f->train);
+  cmd->add_option("--systems", f->systems, "NAME:COUNT,... e.g. cs3:1,h100:1024,a100:2048")
+      ->required();
+  cmd->add_option("--format", f->format, "markdown, csv or json (default markdown)");
+  cmd->add_option("--plot", f->plot, "draw the comparison into this PNG file");
+  cmd->callback([&run, f] { run = [f] { return run_compare(*f); }; });
+}
+
+}  // namespace
+
+void add_estimate_runs(CLI::App& estimate, Runner& run) {
+  add_train(estimate, run);
+  add_infer(estimate, run);
+  add_compare(estimate, run);
+}
+
+}  // namespace wafer::cli
