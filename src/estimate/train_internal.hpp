@@ -64,26 +64,15 @@ Status check_gpu_parallelism(const Workload& w, const Parallelism& p);
 TrainEstimate finish_estimate(const Workload& w, const TrainOptions& o, const Candidate& c,
                               const std::string& mode);
 
-// The sustained matmul rate of a wafer system's arch (the derivation is at the top of
-// train_wafer.cpp): FMAs per cycle per PE limited by the fp16 FMA lanes and the memory ports.
-struct WaferRate {
-  double fma_per_cycle = 0;  // per PE
-  double setup = 0;          // cycles per vector op
-  double hz = 0;
-  double pes = 0;
-  double flops() const { return pes * fma_per_cycle * 2 * hz; }  // FLOP/s of the wafer
-};
-WaferRate wafer_rate(const System& s);
-
 // Wafer systems: weight streaming or layer pipelining, the better of the two that fits.
 Expected<TrainEstimate> estimate_wafer_training(const Workload& w, const TrainOptions& o);
 
-// Adam in mixed precision: bf16 weights (2) and gradients (2), fp32 master weights, first
-// and second moments (12): 16 bytes per parameter before sharding.
 // A limit on memory is the limiter when lifting it would make the step at least this much
 // faster.
 constexpr double kCapacityMargin = 1.05;
 
+// Adam in mixed precision: bf16 weights (2) and gradients (2), fp32 master weights, first
+// and second moments (12): 16 bytes per parameter before sharding.
 constexpr double kWeightBytes = 2, kGradBytes = 2, kOptimizerBytes = 12;
 
 std::string format_bytes(double bytes);

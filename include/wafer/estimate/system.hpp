@@ -68,6 +68,20 @@ double precision_bytes(Precision p);               // bytes per weight or activa
 // SRAM per PE, SRAM bandwidth = PEs x read ports x port width x clock, I/O from the arch.
 System wafer_system(const arch::Arch& arch, const std::string& name, const std::string& source);
 
+// The sustained matmul rate of a wafer system's arch (derived at the top of
+// src/estimate/train_wafer.cpp): a vector FMA reads two fp16 operands and writes one through
+// the PE's memory ports, so a PE sustains min(fp16 FMA lanes, read bytes per cycle / 4,
+// write bytes per cycle / 2) FMAs per cycle after `setup` cycles per vector op. The unit
+// test WaferRate.MatchesTheSimulatedVectorFma checks it against the simulator.
+struct WaferRate {
+  double fma_per_cycle = 0;  // per PE
+  double setup = 0;          // cycles per vector op
+  double hz = 0;
+  double pes = 0;
+  double flops() const { return pes * fma_per_cycle * 2 * hz; }  // FLOP/s of the wafer
+};
+WaferRate wafer_rate(const System& s);
+
 const std::vector<System>& system_zoo();
 std::vector<std::string> system_names();
 // A zoo system by name, or an error listing the valid names.
