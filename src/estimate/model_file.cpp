@@ -139,14 +139,12 @@ Expected<Model> load_model(const std::string& name_or_path) {
   const auto names = model_names();
   if (std::find(names.begin(), names.end(), name_or_path) != names.end())
     return zoo_model(name_or_path);
-  std::string ext = lower_case(std::filesystem::path(name_or_path).extension().string());
-  if (ext != ".toml" && ext != ".json")
+  if (!is_flat_config_path(name_or_path))
     return make_error("unknown model '{}': not in the zoo ({}) nor a .toml or .json file",
                       name_or_path, fmt::join(names, ", "));
-  Expected<std::string> text = read_text_file(name_or_path, "model file");
-  if (!text) return text.status();
-  return ext == ".toml" ? parse_model_toml(*text, name_or_path)
-                        : parse_model_json(*text, name_or_path);
+  auto settings = read_flat_config(name_or_path, "model file");
+  if (!settings) return settings.status();
+  return apply_settings(*settings, {name_or_path});
 }
 
 Expected<Model> model_from_shape(const ModelShape& shape) {

@@ -3,6 +3,7 @@
 #include "wafer/support/flat_config.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -112,6 +113,18 @@ std::string type_of(const ConfigEntry& s) {
 }
 
 }  // namespace
+
+bool is_flat_config_path(const std::string& path) {
+  std::string ext = lower_case(std::filesystem::path(path).extension().string());
+  return ext == ".toml" || ext == ".json";
+}
+
+Expected<ConfigEntries> read_flat_config(const std::string& path, const std::string& what) {
+  Expected<std::string> text = read_text_file(path, what);
+  if (!text) return text.status();
+  std::string ext = lower_case(std::filesystem::path(path).extension().string());
+  return ext == ".json" ? parse_flat_json(*text, path) : parse_flat_toml(*text, path);
+}
 
 Status wrong_type(const ConfigEntry& entry, const char* want) {
   return make_error("must be {}, got {}", want, type_of(entry));

@@ -28,4 +28,10 @@ using ConfigEntries = std::vector<ConfigEntry>;
 Expected<ConfigEntries> parse_flat_toml(const std::string& text, const std::string& origin);
 Expected<ConfigEntries> parse_flat_json(const std::string& text, const std::string& origin);
 
+// Whether a path names a flat config file: it ends in .toml or .json (any case).
+bool is_flat_config_path(const std::string& path);
+// Reads a .toml or .json file and parses it by its extension; `what` names the file in the
+// error when it cannot be read ("arch file", "model file").
+Expected<ConfigEntries> read_flat_config(const std::string& path, const std::string& what);
+
 }  // namespace wafer
