@@ -106,9 +106,15 @@ int64_t round_gpu_count(int64_t n, int64_t domain) {
   return std::min(p, domain);
 }
 
+// The fewest devices holding weights + KV cache, capped at kManyDevices: far beyond any
+// max_count (at most 1e15), and a ratio like 1e27 bytes over 1 usable byte would not
+// convert to int64.
+constexpr double kManyDevices = 1e18;
+
 int64_t devices_holding(const Plan& p) {
-  return std::max<int64_t>(
-      1, int64_t(std::ceil((p.weights + p.kv_total()) / memory_bytes(*p.system))));
+  const double n = std::ceil((p.weights + p.kv_total()) / memory_bytes(*p.system));
+  if (!(n < kManyDevices)) return int64_t(kManyDevices);
+  return std::max<int64_t>(1, int64_t(n));
 }
 
 Expected<int64_t> choose_count(const Plan& p, int64_t requested, int64_t needed) {

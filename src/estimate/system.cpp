@@ -171,7 +171,17 @@ const FieldTable<System>& fields() {
   return table;
 }
 
-// `base` first (the starting system), then every other key in file order.
+// The order keys apply in, whatever their order in the file (the readers give TOML and JSON
+// keys sorted by name, not in document order): `base` (the starting system), then `kind`,
+// then `arch` (which rebuilds a wafer system's rates from the arch, so it needs kind =
+// "wafer" already and must come before the values that override it), then the rest.
+int apply_rank(const std::string& key) {
+  if (key == "base") return 0;
+  if (key == "kind") return 1;
+  if (key == "arch") return 2;
+  return 3;
+}
+
 Expected<System> apply_entries(const ConfigEntries& entries, const std::string& origin) {
   auto base = std::find_if(entries.begin(), entries.end(),
                            [](const ConfigEntry& e) { return e.key == "base"; });
@@ -183,23 +193,57 @@ Expected<System> apply_entries(const ConfigEntries& entries, const std::string& 
   Expected<System> s = zoo_system(base->text);
   if (!s) return s.status().with_context(base->where + ": key 'base'");
   s->name = std::filesystem::path(origin).stem().string();
-  for (const ConfigEntry& e : entries) {
-    if (e.key == "base") continue;
-    WAFER_TRY(apply_entry(*s, fields(), e, fmt::format("key '{}'", e.key), {"base"}));
-  }
+  std::vector<const ConfigEntry*> ordered;
+  for (const ConfigEntry& e : entries)
+    if (e.key != "base") ordered.push_back(&e);
+  std::stable_sort(ordered.begin(), ordered.end(), [](const ConfigEntry* a, const ConfigEntry* b) {
+    return apply_rank(a->key) < apply_rank(b->key);
+  });
+  for (const ConfigEntry* e : ordered)
+    WAFER_TRY(apply_entry(*s, fields(), *e, fmt::format("key '{}'", e->key), {"base"}));
   WAFER_TRY(validate(*s).with_context(origin));
   return s;
 }
 
+// Bounds that keep every estimate finite: a rate or size within [kMinRate, kMaxRate] in its
+// unit (TFLOP/s, GB, TB/s, GB/s, kW), an additive cost or a price within [0, kMaxRate], a
+// fraction that divides a rate at least kMinFraction. Estimates divide work (up to ~1e25
+// FLOPs or bytes per step) by rates and multiply times by power, price and device count, so
+// 1e-300 or 1e308 (both valid TOML numbers, as are inf and nan) would overflow to inf or
+// turn 0 x inf into nan; these bounds leave hundreds of orders of magnitude to spare.
+constexpr double kMinRate = 1e-6;
+constexpr double kMaxRate = 1e9;
+constexpr double kMinFraction = 1e-3;
+
+// A rate or size of the device: within [kMinRate, kMaxRate].
 Status check_positive(const char* field, double value) {
-  if (!(value > 0)) return make_error("{} must be positive, got {}", field, value);
+  if (!(value >= kMinRate && value <= kMaxRate))
+    return make_error("{} must be between {:g} and {:g}, got {}", field, kMinRate, kMaxRate,
+                      value);
   return Status::ok();
 }
 
-Status check_fraction(const char* field, double value, bool zero_ok) {
-  if (!(value >= 0 && value <= 1) || (!zero_ok && value == 0))
-    return make_error("{} must be a fraction in {}0, 1], got {}", field, zero_ok ? "[" : "(",
+// A value where 0 means none (fp8 peak) or costs nothing (latency, overhead, price):
+// 0, or a rate within [kMinRate, kMaxRate] when `rate`, else within [0, kMaxRate].
+Status check_optional(const char* field, double value, bool rate) {
+  if (value == 0) return Status::ok();
+  const double low = rate ? kMinRate : 0;
+  if (!(value >= low && value <= kMaxRate))
+    return make_error("{} must be 0 or between {:g} and {:g}, got {}", field, low, kMaxRate,
                       value);
+  return Status::ok();
+}
+
+// A fraction in [0, 1]; one that divides (efficiencies, usable memory: zero_ok false) at
+// least kMinFraction, one where 0 means off (flash attention) 0 or at least kMinFraction.
+Status check_fraction(const char* field, double value, bool zero_ok, bool divides = true) {
+  const bool in_range = value >= 0 && value <= 1;
+  const bool too_small = divides && value < kMinFraction && !(zero_ok && value == 0);
+  if (!in_range || too_small) {
+    if (!divides) return make_error("{} must be a fraction in [0, 1], got {}", field, value);
+    return make_error("{} must be {}a fraction in [{:g}, 1], got {}", field,
+                      zero_ok ? "0 or " : "", kMinFraction, value);
+  }
   return Status::ok();
 }
 
@@ -301,27 +345,39 @@ Expected<System> with_arch(const System& s, const std::string& arch_name_or_path
 
 Status validate(const System& s) {
   WAFER_TRY(check_positive("peak_tflops_bf16", s.peak_tflops_bf16));
+  WAFER_TRY(check_optional("peak_tflops_fp8", s.peak_tflops_fp8, true));
   WAFER_TRY(check_positive("memory_gb", s.memory_gb));
   WAFER_TRY(check_positive("memory_tb_per_s", s.memory_tb_per_s));
   WAFER_TRY(check_positive("power_kw", s.power_kw));
+  WAFER_TRY(check_optional("dollars_per_hour", s.dollars_per_hour, false));
   WAFER_TRY(check_positive("scale_out_gb_per_s", s.scale_out_gb_per_s));
-  WAFER_TRY(check_positive("max_count", double(s.max_count)));
-  WAFER_TRY(check_positive("scale_up_size", double(s.scale_up_size)));
-  if (s.peak_tflops_fp8 < 0 || s.dollars_per_hour < 0 || s.link_latency_us < 0 ||
-      s.gemm_half_width < 0 || s.scale_up_gb_per_s < 0 || s.layer_overhead_us < 0)
-    return make_error("peak_tflops_fp8, dollars_per_hour, link_latency_us, gemm_half_width, "
-                      "scale_up_gb_per_s and layer_overhead_us must not be negative");
-  if (s.scale_up_size > 1) WAFER_TRY(check_positive("scale_up_gb_per_s", s.scale_up_gb_per_s));
+  if (s.max_count < 1) return make_error("max_count must be at least 1, got {}", s.max_count);
+  if (s.scale_up_size < 1)
+    return make_error("scale_up_size must be at least 1, got {}", s.scale_up_size);
+  // One device per node needs no NVLink (0); a larger domain needs its bandwidth.
+  if (s.scale_up_size > 1)
+    WAFER_TRY(check_positive("scale_up_gb_per_s", s.scale_up_gb_per_s));
+  else
+    WAFER_TRY(check_optional("scale_up_gb_per_s", s.scale_up_gb_per_s, true));
+  WAFER_TRY(check_optional("link_latency_us", s.link_latency_us, false));
+  WAFER_TRY(check_optional("gemm_half_width", s.gemm_half_width, false));
+  WAFER_TRY(check_optional("layer_overhead_us", s.layer_overhead_us, false));
   if (s.kind != DeviceKind::wafer) {
     WAFER_TRY(check_fraction("gemm_efficiency", s.gemm_efficiency, false));
   } else {
+    // The wafer model prices matmuls from the arch (PEs, lanes, ports, clock): a system made
+    // a wafer by `kind` alone has none.
+    if (s.wafer.pe_count() <= 0 || !arch::validate(s.wafer))
+      return make_error("a wafer system needs an arch: set key 'arch' (a preset: {}; or an "
+                        "arch file)",
+                        fmt::join(arch::preset_names(), ", "));
     WAFER_TRY(check_positive("io_gb_per_s", s.io_gb_per_s));
     WAFER_TRY(check_positive("external_memory_tb", s.external_memory_tb));
   }
   WAFER_TRY(check_fraction("comm_efficiency", s.comm_efficiency, false));
   WAFER_TRY(check_fraction("attention_efficiency", s.attention_efficiency, true));
-  WAFER_TRY(check_fraction("tp_overlap", s.tp_overlap, true));
-  WAFER_TRY(check_fraction("dp_overlap", s.dp_overlap, true));
+  WAFER_TRY(check_fraction("tp_overlap", s.tp_overlap, true, false));
+  WAFER_TRY(check_fraction("dp_overlap", s.dp_overlap, true, false));
   WAFER_TRY(check_fraction("memory_usable", s.memory_usable, false));
   return Status::ok();
 }

@@ -44,8 +44,10 @@ double gemm_efficiency(const System& s, double width) {
 }
 
 // All-reduce of `bytes` per device over the tensor-parallel group: NVLink while the group
-// fits in a node, the scale-out network otherwise.
+// fits in a node, the scale-out network otherwise. No group (tp = 1), no traffic: a system
+// with one GPU per node may have no NVLink (scale_up_gb_per_s = 0).
 double tp_allreduce(const Workload& w, int64_t tp, double bytes) {
+  if (tp <= 1) return 0;
   const System& s = *w.system;
   double bw = tp <= s.scale_up_size ? s.scale_up_gb_per_s : s.scale_out_gb_per_s;
   return ring_factor(tp) * bytes / (bw * 1e9 * s.comm_efficiency);
