@@ -17,7 +17,6 @@
 #include <fmt/ranges.h>
 
 #include "wafer/support/field_table.hpp"
-#include "wafer/support/text_file.hpp"
 
 namespace wafer::estimate {
 
@@ -320,12 +319,10 @@ Expected<System> load_system(const std::string& name_or_path) {
   const auto names = system_names();
   if (std::find(names.begin(), names.end(), name_or_path) != names.end())
     return zoo_system(name_or_path);
-  std::string ext = lower_case(std::filesystem::path(name_or_path).extension().string());
-  if (ext != ".toml" && ext != ".json") return zoo_system(name_or_path);
-  Expected<std::string> text = read_text_file(name_or_path, "system file");
-  if (!text) return text.status();
-  return ext == ".toml" ? parse_system_toml(*text, name_or_path)
-                        : parse_system_json(*text, name_or_path);
+  if (!is_flat_config_path(name_or_path)) return zoo_system(name_or_path);
+  auto entries = read_flat_config(name_or_path, "system file");
+  if (!entries) return entries.status();
+  return apply_entries(*entries, name_or_path);
 }
 
 Expected<System> with_arch(const System& s, const std::string& arch_name_or_path) {

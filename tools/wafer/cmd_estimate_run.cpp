@@ -73,7 +73,10 @@ Expected<System> load_system(const std::string& name, const Common& c) {
   if (name.empty()) return make_error("--system is required (a zoo name or a system file)");
   Expected<System> s = estimate::load_system(name);
   if (!s || c.arch.empty()) return s;
-  return estimate::with_arch(*s, c.arch);
+  Expected<System> rebuilt = estimate::with_arch(*s, c.arch);
+  if (!rebuilt) return rebuilt.status();
+  WAFER_TRY(estimate::validate(*rebuilt).with_context("--arch " + c.arch));
+  return rebuilt;
 }
 
 Expected<estimate::TrainOptions> train_options(const TrainFlags& f) {

@@ -1,8 +1,9 @@
 // Flat key = value configuration files (TOML or JSON), read into typed entries.
 //
-// Arch files and model files are both flat: top-level keys with numbers, strings or
+// Arch, model and system files are all flat: top-level keys with numbers, strings or
 // booleans. parse_flat_toml / parse_flat_json turn a document into one ConfigEntry per
-// top-level key, in document order, with its place in the file; what the keys mean is the
+// top-level key (sorted by key, not in document order), with its place in the file; what
+// the keys mean, and the order they apply in, is the
 // caller's business. Syntax errors name file:line:col. The parsers (toml++, nlohmann-json)
 // stay inside flat_config.cpp.
 #pragma once
