@@ -61,6 +61,7 @@ struct Plan {
   double element_bytes = 0;  // per weight or KV element
   double weights = 0;        // bytes, whole model
   double kv_per_token = 0;   // bytes per token of one sequence, all layers
+  int64_t devices_needed = 0;  // fewest devices holding weights + KV cache
   int64_t count = 0;
   int64_t tp = 1;            // devices sharing one stage (GPU tensor parallelism)
   int64_t stages = 1;        // pipeline stages
@@ -354,7 +355,8 @@ Expected<Plan> make_plan(const Model& m, const System& s, const InferOptions& o)
   p.element_bytes = precision_bytes(o.precision);
   p.weights = double(count_params(m).total()) * p.element_bytes;
   p.kv_per_token = 2 * double(m.layers) * double(m.kv_dim()) * p.element_bytes;
-  Expected<int64_t> count = choose_count(p, o.count, devices_holding(p));
+  p.devices_needed = devices_holding(p);
+  Expected<int64_t> count = choose_count(p, o.count, p.devices_needed);
   if (!count) return count.status();
   p.count = *count;
   WAFER_TRY(set_layout(p, o));
@@ -389,7 +391,7 @@ Expected<InferEstimate> estimate_inference(const Model& m, const System& s,
   e.time_per_output_token_seconds = stages * decode.busy() + decode_hops;
   e.tokens_per_second_per_user = 1 / e.time_per_output_token_seconds;
   e.aggregate_tokens_per_second = double(p.batch) / e.time_per_output_token_seconds;
-  e.devices_for_weights = devices_holding(p);
+  e.devices_for_weights = p.devices_needed;
   e.weight_bytes = p.weights;
   e.kv_cache_bytes = p.kv_total();
   e.memory_per_device_bytes = (p.weights + p.kv_total()) / double(p.count);

@@ -38,35 +38,6 @@ int64_t default_global_batch(int64_t seq) {
   return std::max<int64_t>(1, int64_t(std::exp2(std::round(std::log2(sequences)))));
 }
 
-std::vector<int64_t> divisors(int64_t n, int64_t limit) {
-  std::vector<int64_t> out;
-  for (int64_t d = 1; d <= std::min(n, limit); ++d)
-    if (n % d == 0) out.push_back(d);
-  return out;
-}
-
-template <typename T>
-std::vector<T> fixed_or(const std::optional<T>& fixed, std::vector<T> all) {
-  if (fixed) return {*fixed};
-  return all;
-}
-
-struct SearchResult {
-  std::optional<Candidate> best;          // fastest that fits
-  std::optional<Candidate> unconstrained;  // fastest ignoring memory
-  std::optional<Candidate> smallest;      // least memory
-  int64_t searched = 0;
-  Status last_error = Status::ok();
-};
-
-void consider(SearchResult& r, const Candidate& c) {
-  ++r.searched;
-  double t = c.step();
-  if (!r.unconstrained || t < r.unconstrained->step()) r.unconstrained = c;
-  if (!r.smallest || c.memory.total() < r.smallest->memory.total()) r.smallest = c;
-  if (c.fits() && (!r.best || t < r.best->step())) r.best = c;
-}
-
 SearchResult search_gpu(const Workload& w, const TrainOptions& o) {
   const Model& m = *w.model;
   SearchResult r;
@@ -138,6 +109,21 @@ Status no_fit(const Workload& w, const TrainOptions& o, const SearchResult& r) {
 }
 
 }  // namespace
+
+std::vector<int64_t> divisors(int64_t n, int64_t limit) {
+  std::vector<int64_t> out;
+  for (int64_t d = 1; d <= std::min(n, limit); ++d)
+    if (n % d == 0) out.push_back(d);
+  return out;
+}
+
+void consider(SearchResult& r, const Candidate& c) {
+  ++r.searched;
+  double t = c.step();
+  if (!r.unconstrained || t < r.unconstrained->step()) r.unconstrained = c;
+  if (!r.smallest || c.memory.total() < r.smallest->memory.total()) r.smallest = c;
+  if (c.fits() && (!r.best || t < r.best->step())) r.best = c;
+}
 
 Limiter largest_resource(const std::vector<Part>& parts) {
   double by_resource[6] = {};

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "wafer/estimate/train.hpp"
 
@@ -50,6 +52,25 @@ struct Candidate {
   }
   bool fits() const { return memory.total() <= capacity; }
 };
+
+// What a search keeps of the configurations it evaluated.
+struct SearchResult {
+  std::optional<Candidate> best;           // fastest that fits
+  std::optional<Candidate> unconstrained;  // fastest ignoring memory
+  std::optional<Candidate> smallest;       // least memory
+  int64_t searched = 0;
+  Status last_error = Status::ok();
+};
+void consider(SearchResult& r, const Candidate& c);
+
+// The divisors of n up to limit, ascending.
+std::vector<int64_t> divisors(int64_t n, int64_t limit);
+// The user's fixed choice, or every candidate.
+template <typename T>
+std::vector<T> fixed_or(const std::optional<T>& fixed, std::vector<T> all) {
+  if (fixed) return {*fixed};
+  return all;
+}
 
 Workload make_workload(const Model& m, const System& s, const TrainOptions& o);
 

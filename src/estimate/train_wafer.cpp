@@ -164,32 +164,16 @@ void set_wafer_limiter(TrainEstimate& e, const Candidate& c, bool capped) {
     e.limiter = largest_resource(e.breakdown);
 }
 
-struct ModeResult {
-  std::optional<Candidate> best, unconstrained;
-  int64_t searched = 0;
-};
-
+// Every micro-batch dividing the per-system batch and every recompute, unless fixed.
 template <typename Make>
-ModeResult search_mode(const Workload& w, const TrainOptions& o, Make make) {
-  ModeResult r;
-  int64_t per_system = w.global_batch / w.count;
-  std::vector<int64_t> mbs;
-  if (o.micro_batch) {
-    mbs = {*o.micro_batch};
-  } else {
-    for (int64_t d = 1; d <= per_system; ++d)
-      if (per_system % d == 0) mbs.push_back(d);
-  }
-  std::vector<Recompute> rcs = {Recompute::none, Recompute::selective, Recompute::full};
-  if (o.recompute) rcs = {*o.recompute};
-  for (int64_t mb : mbs) {
+SearchResult search_mode(const Workload& w, const TrainOptions& o, Make make) {
+  SearchResult r;
+  const int64_t per_system = w.global_batch / w.count;
+  for (int64_t mb : fixed_or(o.micro_batch, divisors(per_system, per_system))) {
     if (per_system % mb != 0) continue;
-    for (Recompute rc : rcs) {
-      Candidate c = make(mb, rc);
-      ++r.searched;
-      if (!r.unconstrained || c.step() < r.unconstrained->step()) r.unconstrained = c;
-      if (c.fits() && (!r.best || c.step() < r.best->step())) r.best = c;
-    }
+    for (Recompute rc :
+         fixed_or(o.recompute, {Recompute::none, Recompute::selective, Recompute::full}))
+      consider(r, make(mb, rc));
   }
   return r;
 }
@@ -225,10 +209,10 @@ Expected<TrainEstimate> estimate_wafer_training(const Workload& w, const TrainOp
                       "({} TB); set external_memory_tb in a system file",
                       m.name, format_bytes(store), s.external_memory_tb);
   const WaferRate r = wafer_rate(s);
-  ModeResult streaming = search_mode(w, o, [&](int64_t mb, Recompute rc) {
+  SearchResult streaming = search_mode(w, o, [&](int64_t mb, Recompute rc) {
     return streaming_candidate(w, r, mb, rc);
   });
-  ModeResult pipelined = search_mode(w, o, [&](int64_t mb, Recompute rc) {
+  SearchResult pipelined = search_mode(w, o, [&](int64_t mb, Recompute rc) {
     return pipelined_candidate(w, r, mb, rc);
   });
   if (!streaming.best && !pipelined.best)
@@ -241,7 +225,7 @@ Expected<TrainEstimate> estimate_wafer_training(const Workload& w, const TrainOp
   bool pipeline = pipelined.best && (!streaming.best ||
                                      pipelined.best->step() < streaming.best->step());
   const Candidate& best = pipeline ? *pipelined.best : *streaming.best;
-  const ModeResult& mode = pipeline ? pipelined : streaming;
+  const SearchResult& mode = pipeline ? pipelined : streaming;
   TrainEstimate e = finish_estimate(w, o, best, pipeline ? "layer-pipelined" : "weight-streaming");
   e.configs_searched = streaming.searched + pipelined.searched;
   double all_on_wafer = double(count_params(m).total()) * (kWeightBytes + kGradBytes +

@@ -221,6 +221,8 @@ int run_compare(const CompareFlags& f) {
   if (f.format != "markdown" && f.format != "csv" && f.format != "json")
     return report_error(fmt::format("--format must be markdown, csv or json, got '{}'", f.format));
   if (f.train.tokens.empty()) return report_error("--tokens is required for compare");
+  Expected<double> tokens = parse_count(f.train.tokens, "--tokens");
+  if (!tokens) return report_error(tokens.status());
   Expected<Model> m = load_model(f.train.common);
   if (!m) return report_error(m.status());
   Expected<std::vector<SystemCount>> systems = parse_systems(f.systems);
@@ -236,7 +238,7 @@ int run_compare(const CompareFlags& f) {
   if (f.format == "json") {
     Json list = Json::array();
     for (const auto& e : estimates) list.push_back(train_json(e));
-    fmt::print("{}\n", Json({{"model", m->name}, {"tokens", *parse_count(f.train.tokens, "")},
+    fmt::print("{}\n", Json({{"model", m->name}, {"tokens", *tokens},
                              {"systems", list}})
                            .dump(2));
   } else {
