@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "machine.hpp"
+#include "stream.hpp"
 
 namespace wafer::sim {
 
@@ -341,17 +341,28 @@ bool core_input_waiting(Machine& m, uint32_t pe) {
   return false;
 }
 
-}  // namespace
-
-bool step_core(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx) {
-  Core& core = m.cores[pe];
-  if (core.code < 0) return false;
-  if (core.asleep_since != kNone) {
-    if (m.options.collect_stats) m.stats.stall[pe] += t - core.asleep_since;
-    core.asleep_since = kNone;
+// The end of a core's cycle: counters, and whether the core needs the next cycle. A core
+// whose ops only wait for fabric input sleeps: the wavelet's arrival wakes it, and a run that
+// ends with such a core is a deadlock.
+bool end_core_cycle(Machine& m, uint32_t pe, uint32_t t, Core& core, const CycleState& cs,
+                    bool issued, bool main_finished, ThreadCtx& ctx) {
+  if (cs.busy) ++ctx.progress;
+  if (m.options.collect_stats) {
+    if (cs.busy) ++m.stats.busy[pe];
+    else if (cs.stalled) ++m.stats.stall[pe];
   }
+  const bool pending = cs.busy || cs.spin || main_finished || (issued && core.task >= 0) ||
+                       (core.task >= 0 && core.main.instr == kNone) ||
+                       (core.activated & ~core.blocked) || core_input_waiting(m, pe);
+  if (!pending && (core.main.instr != kNone || core.async_active) && m.options.collect_stats) {
+    core.asleep_since = t + 1;
+  }
+  return pending;
+}
+
+// The general cycle: every op, then the main thread's next instruction.
+bool step_core_general(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx, Core& core) {
   const ir::Code& code = m.program.codes[size_t(core.code)];
-  Exec ex{m, pe, t, ctx, core, code, m.codes[size_t(core.code)], m.pe_regs(pe)};
   CycleState cs{m.arch.mem_read_ports, m.arch.mem_write_ports};
   bool main_finished = false;
   if (core.main.instr != kNone) {
@@ -366,29 +377,42 @@ bool step_core(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx) {
     if (finished) complete_async(core, code, op);
   }
   bool issued = false;
-  if (core.main.instr == kNone && !main_finished && (core.task >= 0 || ex.pick_task())) {
-    issued = true;
-    if (ex.execute()) {
-      cs.busy = true;
-      ++ctx.instructions;
-    } else {
-      cs.stalled = cs.spin = true;
+  if (core.main.instr == kNone && !main_finished) {
+    Exec ex{m, pe, t, ctx, core, code, m.codes[size_t(core.code)], m.pe_regs(pe)};
+    if (core.task >= 0 || ex.pick_task()) {
+      issued = true;
+      if (ex.execute()) {
+        cs.busy = true;
+        ++ctx.instructions;
+      } else {
+        cs.stalled = cs.spin = true;
+      }
     }
   }
-  if (cs.busy) ++ctx.progress;
-  if (m.options.collect_stats) {
-    if (cs.busy) ++m.stats.busy[pe];
-    else if (cs.stalled) ++m.stats.stall[pe];
+  return end_core_cycle(m, pe, t, core, cs, issued, main_finished, ctx);
+}
+
+}  // namespace
+
+bool step_core(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx) {
+  Core& core = m.cores[pe];
+  if (core.code < 0) return false;
+  if (core.asleep_since != kNone) {
+    if (m.options.collect_stats) m.stats.stall[pe] += t - core.asleep_since;
+    core.asleep_since = kNone;
   }
-  // Work that needs the core again next cycle. A core whose ops only wait for fabric input
-  // sleeps: the wavelet's arrival wakes it, and a run that ends with such a core is a deadlock.
-  const bool pending = cs.busy || cs.spin || main_finished || (issued && core.task >= 0) ||
-                       (core.task >= 0 && core.main.instr == kNone) ||
-                       (core.activated & ~core.blocked) || core_input_waiting(m, pe);
-  if (!pending && (core.main.instr != kNone || core.async_active) && m.options.collect_stats) {
-    core.asleep_since = t + 1;
+  VecOp& op = core.main;
+  if (op.instr == kNone || core.async_active || !op.stream_alone || op.setup_left) {
+    return step_core_general(m, pe, t, ctx, core);
   }
-  return pending;
+  // A streaming op alone on the core (the inner loop of dense work): the general cycle's
+  // decisions for that case, without its bookkeeping.
+  bool finished = false;
+  const VecProgress p = stream_f32(m, pe, op, t, ctx, finished);
+  if (finished) op.instr = kNone;
+  CycleState cs{0, 0};
+  cs.account(p);
+  return end_core_cycle(m, pe, t, core, cs, false, finished, ctx);
 }
 
 }  // namespace wafer::sim

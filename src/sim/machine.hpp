@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,13 +34,16 @@ struct Wavelet {
   uint32_t meta = 0;  // bit 31: control; bits 0..30: first cycle the receiver may take it
   uint32_t ready() const { return meta & ~kCtrlBit; }
   bool control() const { return meta & kCtrlBit; }
+  // A data wavelet the receiver may take at cycle t (the control bit makes meta exceed any t).
+  bool data_ready(uint32_t t) const { return meta <= t; }
 };
 
-struct Channel {
+struct alignas(32) Channel {
   std::atomic<uint32_t> tail{0};   // wavelets pushed (written by the producer only)
   std::atomic<uint32_t> head{0};   // wavelets popped (written by the consumer only)
   std::atomic<uint32_t> stamp{kNone};  // cycle of the consumer's last pop
   uint32_t head_prev = 0;          // head before the first pop of cycle `stamp`
+  uint32_t head_known = 0;         // producer only: a head it has seen (never ahead of head)
   uint32_t owner = 0;              // the receiving PE
   uint16_t cap = 1;                // wavelets it can hold
   uint16_t latency = 1;            // cycles from the sender (links: hops x hop_latency)
@@ -74,8 +78,14 @@ struct Links {
     if (q.stamp.load(std::memory_order_acquire) == t) return q.head_prev;
     return h;
   }
+  // Room by the consumer's head as of the end of cycle t-1. Heads only grow, so room by a head
+  // the producer saw earlier is room now; only a queue that looked full reads the head again.
   bool can_push(uint32_t c, uint32_t t) const {
-    return ch[c].tail.load(std::memory_order_relaxed) - head_seen(c, t) < ch[c].cap;
+    Channel& q = ch[c];
+    const uint32_t tl = q.tail.load(std::memory_order_relaxed);
+    if (tl - q.head_known < q.cap) return true;
+    q.head_known = head_seen(c, t);
+    return tl - q.head_known < q.cap;
   }
   void push(uint32_t c, Wavelet w) const {
     Channel& q = ch[c];
@@ -108,18 +118,30 @@ struct Links {
   }
 };
 
+// A vector op in flight. The fields the streaming step reads come first so that, with the
+// Core fields before them, one cache line holds all it touches (see Core).
 struct VecOp {
   uint32_t instr = kNone;  // kNone: free
   uint32_t done = 0;
   uint32_t length = 0;
-  uint32_t start = 0;
   uint16_t setup_left = 0;
+  ir::Opcode op = ir::Opcode::nop;
+  bool stream_alone = false;  // streaming, and one element fits the ports of a whole cycle
+  uint8_t memory_srcs = 0;    // bit per source operand in memory
+  uint8_t fabric_srcs = 0;    // bit per source operand on the fabric
+  uint8_t scalar_srcs = 0;    // bit per scalar source operand
+  bool dst_memory = false;
+  uint32_t src_base[3] = {0, 0, 0};  // copies of src[i].base and dst.base
+  uint32_t dst_base = 0;
+  int32_t src_step[3] = {0, 0, 0};  // memory operands: bytes between elements
+  int32_t dst_step = 0;
+  // Colder state.
+  uint32_t start = 0;
   uint16_t port_wait = 0;  // cycles an element still holds the memory ports
   int16_t task = -1;
   float lanes = 1;
   float credit = 0;
   float credit_cap = 1;  // ceil(max(lanes, 1)): the most elements one cycle can take
-  ir::Opcode op = ir::Opcode::nop;
   uint8_t nsrc = 0;
   bool fast_f32 = false;
   bool any_fabric = false;
@@ -129,25 +151,26 @@ struct VecOp {
   Dsd dst;
   Dsd src[3];
   uint32_t scalar[3] = {0, 0, 0};  // used when src[i].kind == none
-  int32_t src_step[3] = {0, 0, 0};  // memory operands: bytes between elements
-  int32_t dst_step = 0;
   uint8_t src_shift[3] = {0, 0, 0};  // log2 elements per port access
   uint8_t dst_shift = 0;
 };
 
-struct Core {
+// One PE's core. The fields every cycle reads come first, then the main op's hot fields:
+// together they fill the first cache line.
+struct alignas(64) Core {
   int16_t code = -1;
+  uint16_t async_active = 0;
+  uint32_t asleep_since = kNone;  // cycle the core went to sleep waiting for input (stats)
+  VecOp main;
   int16_t task = -1;       // running task id, -1 when none
   uint32_t pc = 0;
   uint64_t activated = 0;  // bit per task id
   uint64_t blocked = 0;
   uint32_t wavelet = 0;    // data of the wavelet that started the running data task
   uint32_t task_start = 0;
-  uint32_t asleep_since = kNone;  // cycle the core went to sleep waiting for input (stats)
-  uint16_t async_active = 0;
-  VecOp main;
   std::unique_ptr<VecOp[]> micro;  // arch.microthreads entries, allocated on first async op
 };
+static_assert(offsetof(Core, main) + offsetof(VecOp, start) <= 64, "hot core state spans lines");
 
 // Facts about one code, precomputed for the engine.
 struct CodeInfo {
@@ -186,6 +209,9 @@ class Machine {
   std::vector<uint32_t> regs;          // pes * arch.registers
   std::vector<Dsd> dsds;               // pes * arch.dsd_registers
   Sram sram;
+  // Per PE: the two SRAM lines its last streaming step touched (Sram::line_of), which its
+  // next step will most likely touch again. The engine prefetches them a few PEs ahead.
+  std::vector<uint64_t> sram_hint;
   Stats stats;
 
   // Active sets: bit per PE, for the current and the next cycle.

@@ -15,7 +15,7 @@
 
 #include <fmt/format.h>
 
-#include "machine.hpp"
+#include "stream.hpp"
 
 namespace wafer::sim {
 
@@ -75,21 +75,6 @@ uint32_t int_result(Opcode op, DType type, const double* v) {
     case Opcode::vmax: return wrap(std::max(as_int(v[0]), as_int(v[1])));
     case Opcode::vneg: return wrap(-as_int(v[0]));
     case Opcode::vabs: return wrap(std::llabs(as_int(v[0])));
-    default: return 0;
-  }
-}
-
-inline float fast_f32(Opcode op, const float* v) {
-  switch (op) {
-    case Opcode::vmov:
-    case Opcode::vcvt: return v[0];
-    case Opcode::vadd: return v[0] + v[1];
-    case Opcode::vsub: return v[0] - v[1];
-    case Opcode::vmul: return v[0] * v[1];
-    case Opcode::vfma: return std::fmaf(v[0], v[1], v[2]);
-    case Opcode::vmax: return std::fmax(v[0], v[1]);
-    case Opcode::vneg: return -v[0];
-    case Opcode::vabs: return std::fabs(v[0]);
     default: return 0;
   }
 }
@@ -184,19 +169,27 @@ Status issue_vector(Machine& m, uint32_t pe, const ir::Instr& in, VecOp& op, uin
       op.src_step[i] = op.src[i].stride * dtype_bytes(op.src[i].type);
       op.src_shift[i] = access_shift(m.arch, op.src[i]);
       ++op.reads_one;
+      op.memory_srcs |= uint8_t(1u << i);
     }
+    if (op.src[i].kind == Dsd::fabric) op.fabric_srcs |= uint8_t(1u << i);
+    if (op.src[i].kind == Dsd::none) op.scalar_srcs |= uint8_t(1u << i);
     op.any_fabric |= op.src[i].kind == Dsd::fabric;
+    op.src_base[i] = op.src[i].base;
   }
   if (op.dst.kind == Dsd::memory) {
     op.dst_step = op.dst.stride * dtype_bytes(op.dst.type);
     op.dst_shift = access_shift(m.arch, op.dst);
     op.writes_one = 1;
   }
+  op.dst_memory = op.dst.kind == Dsd::memory;
+  op.dst_base = op.dst.base;
   op.any_fabric |= op.dst.kind == Dsd::fabric;
   op.instr = m.cores[pe].pc;
   op.lanes = lanes_for(m.arch, in.op, op);
   op.credit_cap = std::ceil(std::max(op.lanes, 1.0f));
   op.streaming = op.fast_f32 && op.any_fabric && op.lanes >= 1.0f;
+  op.stream_alone = op.streaming && op.reads_one <= m.arch.mem_read_ports &&
+                    op.writes_one <= m.arch.mem_write_ports;
   op.setup_left = uint16_t(m.arch.vector_setup_cycles);
   op.start = t;
   return Status::ok();
@@ -284,51 +277,11 @@ void compute_element(Machine& m, uint32_t pe, VecOp& op, uint32_t e, uint32_t t)
 
 }  // namespace
 
-namespace {
-
 void finish_op(Machine& m, uint32_t pe, VecOp& op, uint32_t t, ThreadCtx& ctx, bool& finished) {
   finished = true;
   record_span(m, ctx, pe, op.start, t + 1, op.task, int(op.instr),
               &op == &m.cores[pe].main ? 0 : int(&op - m.cores[pe].micro.get()) + 1);
 }
-
-// The streaming case, one fp32 element per cycle with an operand on the fabric (the inner
-// loop of every collective and of the dense workload), without the general path's rate and
-// port arithmetic. It decides exactly as the general path does.
-VecProgress stream_f32(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int& reads_left,
-                       int& writes_left, ThreadCtx& ctx, bool& finished) {
-  uint32_t raw[3];
-  for (int i = 0; i < op.nsrc; ++i) {
-    if (op.src[i].kind != Dsd::fabric) continue;
-    const uint32_t c = op.src[i].base;
-    if (!m.nonempty(c)) return VecProgress::waiting_input;
-    Wavelet w;
-    if (!m.peek(c, t, w) || w.control()) return VecProgress::stalled;
-    raw[i] = w.data;
-  }
-  if (op.dst.kind == Dsd::fabric && !m.can_push(op.dst.base, t)) return VecProgress::stalled;
-  reads_left -= op.reads_one;
-  writes_left -= op.writes_one;
-  const uint32_t e = op.done;
-  float v[3];
-  for (int i = 0; i < op.nsrc; ++i) {
-    const Dsd& d = op.src[i];
-    if (d.kind == Dsd::memory) {
-      std::memcpy(&raw[i], m.sram.at(pe, d.base + uint32_t(int64_t(e) * op.src_step[i])), 4);
-    } else if (d.kind == Dsd::fabric) {
-      m.pop(d.base, t);
-    } else {
-      raw[i] = op.scalar[i];
-    }
-    v[i] = bits_to_f32(raw[i]);
-  }
-  write_dest(m, pe, op.dst, op.dst_step, e, f32_to_bits(fast_f32(op.op, v)), t);
-  ++ctx.vector_elements;
-  if (++op.done == op.length) finish_op(m, pe, op, t, ctx, finished);
-  return VecProgress::busy;
-}
-
-}  // namespace
 
 VecProgress progress_vector(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int& reads_left,
                             int& writes_left, ThreadCtx& ctx, bool& finished) {
@@ -338,7 +291,12 @@ VecProgress progress_vector(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int&
     return VecProgress::busy;
   }
   if (op.streaming && op.reads_one <= reads_left && op.writes_one <= writes_left) {
-    return stream_f32(m, pe, op, t, reads_left, writes_left, ctx, finished);
+    const VecProgress p = stream_f32(m, pe, op, t, ctx, finished);
+    if (p == VecProgress::busy) {
+      reads_left -= op.reads_one;
+      writes_left -= op.writes_one;
+    }
+    return p;
   }
   if (op.port_wait > 0) {  // an element needing more port accesses than one cycle has
     --op.port_wait;

@@ -106,6 +106,7 @@ std::vector<WorkloadSpec> workload_specs(const BenchFlags& f) {
 Expected<kernels::KernelResult> best_run(const arch::Arch& a, const Workload& w, int threads, uint64_t repeat) {
   sim::Options o;
   o.threads = threads;
+  o.collect_stats = false;  // as `wafer kernel` runs without --stats or --heatmap
   std::optional<kernels::KernelResult> best;
   for (uint64_t i = 0; i < repeat; ++i) {
     if (isatty(STDERR_FILENO))

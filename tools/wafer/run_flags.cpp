@@ -154,7 +154,7 @@ Expected<sim::Options> sim_options(const RunFlags& f) {
   o.threads = f.threads;
   o.max_cycles = f.max_cycles;
   o.progress = isatty(STDERR_FILENO) != 0;
-  o.collect_stats = true;
+  o.collect_stats = f.stats || !f.heatmap.empty();  // counters cost time: only when asked
   o.trace.enabled = !f.trace.empty();
   o.trace.max_events = size_t(f.trace_max_events);
   if (!f.trace_region.empty()) {
