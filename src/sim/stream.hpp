@@ -34,7 +34,7 @@ inline float fast_f32(ir::Opcode op, const float* v) {
 // Records the op's span and reports it finished (vector.cpp).
 void finish_op(Machine& m, uint32_t pe, VecOp& op, uint32_t t, ThreadCtx& ctx, bool& finished);
 
-inline VecProgress stream_f32(Machine& m, uint32_t pe, VecOp& op, uint32_t t, ThreadCtx& ctx,
+[[gnu::always_inline]] inline VecProgress stream_f32(Machine& m, uint32_t pe, VecOp& op, uint32_t t, ThreadCtx& ctx,
                               bool& finished) {
   const Links links = m.links;
   uint32_t raw[3] = {0, 0, 0};
