@@ -540,11 +540,12 @@ TEST(EngineTiming, TraceSpanOfAVectorOp) {
 struct Transfer {
   uint64_t cycles = 0;
   std::vector<double> received;
+  bool counted = false;  // per-PE counters were collected
 };
 
 // PE (0,0) sends `values` east on color 0; PE (k+1,0) receives them; k PEs between only
 // route (no code).
-Transfer transfer(const arch::Arch& a, int k, const std::vector<double>& values) {
+Transfer transfer(const arch::Arch& a, int k, const std::vector<double>& values, Options o = opts()) {
   const uint32_t n = uint32_t(values.size());
   CodeBuilder tx("sender");
   const int src = tx.symbol("src", DType::f32, n);
@@ -571,7 +572,7 @@ Transfer transfer(const arch::Arch& a, int k, const std::vector<double>& values)
   if (k > 0) add_route(p, {1, 0, k, 1}, 0, W, E);
   add_route(p, {k + 1, 0, 1, 1}, 0, W, R);
   Transfer out;
-  auto s = make(a, p);
+  auto s = make(a, p, o);
   if (!s) return out;
   EXPECT_TRUE(s->write_symbol("src", {0, 0, 1, 1}, values));
   EXPECT_TRUE(s->launch("main", {0, 0, 1, 1}));
@@ -581,6 +582,7 @@ Transfer transfer(const arch::Arch& a, int k, const std::vector<double>& values)
   if (!r) return out;
   out.cycles = r->cycles;
   out.received = read(*s, "dst", {k + 1, 0, 1, 1});
+  out.counted = !s->stats().busy.empty();
   return out;
 }
 
@@ -601,6 +603,21 @@ TEST(EngineFabric, TransferArrivesIntactAndEachHopCostsHopLatency) {
       EXPECT_EQ(t.cycles, direct.cycles + uint64_t(k) * uint64_t(a.hop_latency)) << name << " k=" << k;
     }
   }
+}
+
+TEST(EngineFabric, CountersOffChangeNothingButTheCounters) {
+  std::vector<double> values;
+  for (int i = 0; i < 40; ++i) values.push_back(i * 0.75 - 3);
+  const arch::Arch a = preset("wse3");
+  Options quiet = opts();
+  quiet.collect_stats = false;
+  const Transfer counted = transfer(a, 3, values);
+  const Transfer plain = transfer(a, 3, values, quiet);
+  EXPECT_TRUE(counted.counted);
+  EXPECT_FALSE(plain.counted);
+  EXPECT_EQ(plain.received, values);
+  EXPECT_EQ(plain.cycles, counted.cycles);
+  EXPECT_EQ(plain.cycles, 18u + 2 + 4 * uint64_t(a.hop_latency) + 2 + 39 + 3);
 }
 
 TEST(EngineFabric, BackpressureLosesNothing) {
