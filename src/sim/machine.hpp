@@ -101,6 +101,18 @@ struct Links {
     w = ring(c)[slot(h)];
     return w.ready() <= t;
   }
+  // What a vector op reading channel c finds at cycle t: nothing queued, a head it may not
+  // take yet (not ready, or a control wavelet), or data it may take (returned in `data`).
+  enum class Head { empty, not_ready, data };
+  Head data_head(uint32_t c, uint32_t t, uint32_t& data) const {
+    const Channel& q = ch[c];
+    const uint32_t h = q.head.load(std::memory_order_relaxed);
+    if (h == q.tail.load(std::memory_order_acquire)) return Head::empty;
+    const Wavelet w = ring(c)[slot(h)];
+    if (!w.data_ready(t)) return Head::not_ready;
+    data = w.data;
+    return Head::data;
+  }
   bool nonempty(uint32_t c) const {
     return ch[c].head.load(std::memory_order_relaxed) != ch[c].tail.load(std::memory_order_acquire);
   }
@@ -209,8 +221,8 @@ class Machine {
   std::vector<uint32_t> regs;          // pes * arch.registers
   std::vector<Dsd> dsds;               // pes * arch.dsd_registers
   Sram sram;
-  // Per PE: the two SRAM lines its last streaming step touched (Sram::line_of), which its
-  // next step will most likely touch again. The engine prefetches them a few PEs ahead.
+  // Per PE: the last two distinct SRAM lines its last streaming step touched, sources then
+  // destination (Sram::line_of), which its next step will most likely touch again. The engine prefetches them a few PEs ahead.
   std::vector<uint64_t> sram_hint;
   Stats stats;
 
