@@ -40,9 +40,9 @@ std::string describe_queues(Machine& m, uint32_t pe) {
     static const char* kFrom[] = {"from N", "from E", "from S", "from W", "from core"};
     for (int p = 0; p < fabric::kPorts; ++p) add(slot.rx_channel[p], kFrom[p]);
     add(slot.tx_channel[int(ir::Dir::ramp)], "to core");
-    const ir::RoutePosition& pos = m.map.position(slot, m.slot_state[i].position);
+    const ir::RoutePosition& pos = m.map.position(slot, m.slot_route[i].position);
     if (slot.num_positions > 1) {
-      s += fmt::format(" (switch position {} rx {} tx {})", m.slot_state[i].position,
+      s += fmt::format(" (switch position {} rx {} tx {})", m.slot_route[i].position,
                        ir::port_mask_name(pos.rx), ir::port_mask_name(pos.tx));
     }
   }

@@ -98,7 +98,8 @@ Machine::Machine(const arch::Arch& a, const ir::Program& p, fabric::FabricMap fm
   buf_shift = log2_ceil(max_cap);
   buffers.resize(size_t(nch) << buf_shift);
   links = Links{channels.get(), buffers.data(), buf_shift};
-  slot_state.assign(map.slots.size(), SlotState{});
+  slot_route.resize(map.slots.size());
+  for (uint32_t i = 0; i < map.slots.size(); ++i) slot_route[i] = compile_slot_route(map, i, 0);
   cores.resize(pes);
   for (const ir::Placement& pl : program.placements) {
     uint64_t blocked = 0;

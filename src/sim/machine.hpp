@@ -167,6 +167,22 @@ struct VecOp {
   uint8_t dst_shift = 0;
 };
 
+// A color slot's current switch position, compiled: the router's per-cycle step reads this one
+// 32-byte record instead of the slot, its position table and per-port channel arrays.
+// (The fields the router writes every cycle are 16-bit: byte-sized stores would make the
+// compiler assume they alias anything.)
+struct alignas(32) SlotRoute {
+  uint32_t rx = kNone;       // the channel of the position's one input port; kNone: several
+  uint16_t position = 0;     // current switch position
+  uint16_t rr = 0;           // input port served first next time (several input ports)
+  uint8_t tx_mask = 0;       // transmit ports of the position
+  uint8_t tx_count = 0;
+  bool only_input = false;   // every position has the same single input port
+  uint8_t rx_mask = 0;       // input ports of the position
+  uint32_t tx[5] = {};       // destination channels, in port order
+};
+static_assert(sizeof(SlotRoute) == 32);
+
 // One PE's core. The fields every cycle reads come first, then the main op's hot fields:
 // together they fill the first cache line.
 struct alignas(64) Core {
@@ -210,13 +226,9 @@ class Machine {
   std::unique_ptr<Channel[]> channels;
   std::vector<Wavelet> buffers;  // channel c's ring: [c << buf_shift, (c+1) << buf_shift)
   uint32_t buf_shift = 3;
-  // Per color slot: current switch position and the input port served first next time.
-  // (16-bit fields: byte-sized stores would make the compiler assume they alias anything.)
-  struct SlotState {
-    uint16_t position = 0;
-    uint16_t rr = 0;
-  };
-  std::vector<SlotState> slot_state;
+  // Per color slot (parallel to map.slots): its current switch position compiled for the
+  // router (router.cpp), rebuilt when a control wavelet advances the position.
+  std::vector<SlotRoute> slot_route;
   std::vector<Core> cores;
   std::vector<uint32_t> regs;          // pes * arch.registers
   std::vector<Dsd> dsds;               // pes * arch.dsd_registers
@@ -319,6 +331,8 @@ inline void Machine::wake(uint32_t pe, ThreadCtx& ctx) {
 Expected<RunResult> run_machine(Machine& m);
 // Steps (router.cpp, core.cpp). Each returns true when the PE still has work pending.
 bool step_router(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx);
+// Slot `slot` of the map in switch position `position`, compiled for step_router.
+SlotRoute compile_slot_route(const fabric::FabricMap& map, uint32_t slot, uint16_t position);
 bool step_core(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx);
 // Vector ops (vector.cpp).
 Status issue_vector(Machine& m, uint32_t pe, const ir::Instr& in, VecOp& op, uint32_t t);
