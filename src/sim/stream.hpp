@@ -1,45 +1,85 @@
 // The streaming step of a vector op: one fp32 element per cycle with an operand on the fabric.
 //
 // This is the inner loop of every collective and of the dense workload, so it lives in a
-// header that the core's per-cycle step inlines. It decides exactly as the general path of
-// progress_vector (vector.cpp) does for such an op: a fabric source with nothing queued
-// means "waiting for input", one whose head is not yet ready (or is a control wavelet) or a
-// full fabric destination means "stalled", and otherwise one element is read, computed with
-// one fp32 rounding and written. The caller has checked that the op's port accesses fit.
+// header that the core's per-cycle step inlines, compiled once per opcode (with_f32_op) so
+// that the arithmetic and the operand count are known and the operands stay in registers.
+// It decides exactly as the general path of progress_vector (vector.cpp) does for such an
+// op: a fabric source with nothing queued means "waiting for input", one whose head is not
+// yet ready (or is a control wavelet) or a full fabric destination means "stalled", and
+// otherwise one element is read, computed with one fp32 rounding and written. The caller
+// has checked that the op's port accesses fit.
 #pragma once
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "machine.hpp"
 
 namespace wafer::sim {
 
-inline float fast_f32(ir::Opcode op, const float* v) {
+template <ir::Opcode OP>
+using OpTag = std::integral_constant<ir::Opcode, OP>;
+
+// Calls f(OpTag<op>{}) for the fp32 vector opcodes; f() for any other.
+template <typename F>
+[[gnu::always_inline]] inline decltype(auto) with_f32_op(ir::Opcode op, F&& f) {
   using ir::Opcode;
   switch (op) {
-    case Opcode::vmov:
-    case Opcode::vcvt: return v[0];
-    case Opcode::vadd: return v[0] + v[1];
-    case Opcode::vsub: return v[0] - v[1];
-    case Opcode::vmul: return v[0] * v[1];
-    case Opcode::vfma: return std::fmaf(v[0], v[1], v[2]);
-    case Opcode::vmax: return std::fmax(v[0], v[1]);
-    case Opcode::vneg: return -v[0];
-    case Opcode::vabs: return std::fabs(v[0]);
-    default: return 0;
+    case Opcode::vmov: return f(OpTag<Opcode::vmov>{});
+    case Opcode::vcvt: return f(OpTag<Opcode::vcvt>{});
+    case Opcode::vadd: return f(OpTag<Opcode::vadd>{});
+    case Opcode::vsub: return f(OpTag<Opcode::vsub>{});
+    case Opcode::vmul: return f(OpTag<Opcode::vmul>{});
+    case Opcode::vfma: return f(OpTag<Opcode::vfma>{});
+    case Opcode::vmax: return f(OpTag<Opcode::vmax>{});
+    case Opcode::vneg: return f(OpTag<Opcode::vneg>{});
+    case Opcode::vabs: return f(OpTag<Opcode::vabs>{});
+    default: return f();
   }
+}
+
+template <ir::Opcode OP>
+constexpr int f32_arity() {
+  using ir::Opcode;
+  if constexpr (OP == Opcode::vfma) return 3;
+  else if constexpr (OP == Opcode::vadd || OP == Opcode::vsub || OP == Opcode::vmul ||
+                     OP == Opcode::vmax) return 2;
+  else return 1;
+}
+
+template <ir::Opcode OP>
+[[gnu::always_inline]] inline float f32_result(const float* v) {
+  using ir::Opcode;
+  if constexpr (OP == Opcode::vadd) return v[0] + v[1];
+  else if constexpr (OP == Opcode::vsub) return v[0] - v[1];
+  else if constexpr (OP == Opcode::vmul) return v[0] * v[1];
+  else if constexpr (OP == Opcode::vfma) return std::fmaf(v[0], v[1], v[2]);
+  else if constexpr (OP == Opcode::vmax) return std::fmax(v[0], v[1]);
+  else if constexpr (OP == Opcode::vneg) return -v[0];
+  else if constexpr (OP == Opcode::vabs) return std::fabs(v[0]);
+  else return v[0];  // vmov, vcvt
+}
+
+// The fp32 result of a vector opcode on its sources.
+inline float fast_f32(ir::Opcode op, const float* v) {
+  return with_f32_op(op, [&](auto... tag) -> float {
+    if constexpr (sizeof...(tag) == 0) return 0;
+    else return f32_result<decltype(tag)::value...>(v);
+  });
 }
 
 // Records the op's span and reports it finished (vector.cpp).
 void finish_op(Machine& m, uint32_t pe, VecOp& op, uint32_t t, ThreadCtx& ctx, bool& finished);
 
-[[gnu::always_inline]] inline VecProgress stream_f32(Machine& m, uint32_t pe, VecOp& op,
-                                                    uint32_t t, ThreadCtx& ctx, bool& finished) {
+template <ir::Opcode OP>
+[[gnu::always_inline]] inline VecProgress stream_f32_op(Machine& m, uint32_t pe, VecOp& op,
+                                                       uint32_t t, ThreadCtx& ctx, bool& finished) {
+  constexpr int n = f32_arity<OP>();
   const Links links = m.links;
-  uint32_t raw[3] = {0, 0, 0};
-  for (unsigned f = op.fabric_srcs; f; f &= f - 1) {
-    const int i = __builtin_ctz(f);
+  uint32_t raw[n];
+  for (int i = 0; i < n; ++i) {
+    if (!(op.fabric_srcs & (1u << i))) continue;
     const Links::Head head = links.data_head(op.src_base[i], t, raw[i]);
     if (head == Links::Head::empty) return VecProgress::waiting_input;
     if (head == Links::Head::not_ready) return VecProgress::stalled;
@@ -47,17 +87,20 @@ void finish_op(Machine& m, uint32_t pe, VecOp& op, uint32_t t, ThreadCtx& ctx, b
   if (!op.dst_memory && !links.can_push(op.dst_base, t)) return VecProgress::stalled;
   const uint32_t e = op.done;
   uint64_t hint = 0;  // the last two distinct SRAM lines touched (Machine::sram_hint)
-  for (unsigned s = op.memory_srcs; s; s &= s - 1) {
-    const int i = __builtin_ctz(s);
-    const uint8_t* p = m.sram.at(pe, op.src_base[i] + e * uint32_t(op.src_step[i]));
-    std::memcpy(&raw[i], p, 4);
-    hint = (hint << 32) | m.sram.line_of(p);
+  for (int i = 0; i < n; ++i) {
+    if (op.memory_srcs & (1u << i)) {
+      const uint8_t* p = m.sram.at(pe, op.src_base[i] + e * uint32_t(op.src_step[i]));
+      std::memcpy(&raw[i], p, 4);
+      hint = (hint << 32) | m.sram.line_of(p);
+    } else if (op.fabric_srcs & (1u << i)) {
+      links.pop(op.src_base[i], t);
+    } else {
+      raw[i] = op.scalar[i];
+    }
   }
-  for (unsigned s = op.scalar_srcs; s; s &= s - 1) raw[__builtin_ctz(s)] = op.scalar[__builtin_ctz(s)];
-  for (unsigned f = op.fabric_srcs; f; f &= f - 1) links.pop(op.src_base[__builtin_ctz(f)], t);
-  float v[3];
-  for (int i = 0; i < 3; ++i) v[i] = bits_to_f32(raw[i]);
-  const uint32_t out = f32_to_bits(fast_f32(op.op, v));
+  float v[n];
+  for (int i = 0; i < n; ++i) v[i] = bits_to_f32(raw[i]);
+  const uint32_t out = f32_to_bits(f32_result<OP>(v));
   if (op.dst_memory) {
     uint8_t* p = m.sram.at(pe, op.dst_base + e * uint32_t(op.dst_step));
     std::memcpy(p, &out, 4);
@@ -69,6 +112,14 @@ void finish_op(Machine& m, uint32_t pe, VecOp& op, uint32_t t, ThreadCtx& ctx, b
   ++ctx.vector_elements;
   if (++op.done == op.length) finish_op(m, pe, op, t, ctx, finished);
   return VecProgress::busy;
+}
+
+[[gnu::always_inline]] inline VecProgress stream_f32(Machine& m, uint32_t pe, VecOp& op,
+                                                    uint32_t t, ThreadCtx& ctx, bool& finished) {
+  return with_f32_op(op.op, [&](auto... tag) __attribute__((always_inline)) {
+    if constexpr (sizeof...(tag) == 0) return VecProgress::stalled;
+    else return stream_f32_op<decltype(tag)::value...>(m, pe, op, t, ctx, finished);
+  });
 }
 
 }  // namespace wafer::sim
