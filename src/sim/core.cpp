@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "stream.hpp"
+#include "step.hpp"
 
 namespace wafer::sim {
 
@@ -361,7 +361,7 @@ bool end_core_cycle(Machine& m, uint32_t pe, uint32_t t, Core& core, const Cycle
 }
 
 // The general cycle: every op, then the main thread's next instruction.
-bool step_core_general(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx, Core& core) {
+bool general_cycle(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx, Core& core) {
   const ir::Code& code = m.program.codes[size_t(core.code)];
   CycleState cs{m.arch.mem_read_ports, m.arch.mem_write_ports};
   bool main_finished = false;
@@ -394,22 +394,19 @@ bool step_core_general(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx, Core
 
 }  // namespace
 
-bool step_core(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx) {
+bool step_core_general(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx) {
   Core& core = m.cores[pe];
-  if (core.code < 0) return false;
   if (core.asleep_since != kNone) {
     if (m.options.collect_stats) m.stats.stall[pe] += t - core.asleep_since;
     core.asleep_since = kNone;
   }
-  VecOp& op = core.main;
-  if (op.instr == kNone || core.async_active || !op.stream_alone || op.setup_left) {
-    return step_core_general(m, pe, t, ctx, core);
-  }
-  // A streaming op alone on the core (the inner loop of dense work): the general cycle's
-  // decisions for that case, without its bookkeeping.
-  bool finished = false;
-  const VecProgress p = stream_f32(m, pe, op, t, ctx, finished);
-  if (finished) op.instr = kNone;
+  return general_cycle(m, pe, t, ctx, core);
+}
+
+bool end_stream_cycle(Machine& m, uint32_t pe, uint32_t t, VecProgress p, bool finished,
+                      ThreadCtx& ctx) {
+  Core& core = m.cores[pe];
+  if (finished) core.main.instr = kNone;
   CycleState cs{0, 0};
   cs.account(p);
   return end_core_cycle(m, pe, t, core, cs, false, finished, ctx);

@@ -16,7 +16,7 @@
 
 #include <fmt/format.h>
 
-#include "machine.hpp"
+#include "step.hpp"
 
 namespace wafer::sim {
 
@@ -240,6 +240,7 @@ class Runner {
   void step_words(ThreadCtx& ctx, size_t begin, size_t end) {
     const uint32_t t = m_.now;
     auto& cur = m_.active[t & 1];
+    const PeStep step(m_);
     for (size_t w = begin; w < end; ++w) {
       uint64_t bits = cur[w].load(std::memory_order_relaxed);
       if (!bits) continue;
@@ -254,8 +255,8 @@ class Runner {
           m_.sram.prefetch_line(uint32_t(h >> 32));
         }
         const uint64_t before = ctx.progress;
-        bool pending = step_router(m_, pe, t, ctx);
-        pending |= step_core(m_, pe, t, ctx);
+        bool pending = step.router(pe, t, ctx);
+        pending |= step.core(pe, t, ctx);
         if (ctx.progress != before) ++ctx.active_pe_cycles;
         if (pending) m_.wake(pe, ctx);
       }

@@ -329,11 +329,9 @@ inline void Machine::wake(uint32_t pe, ThreadCtx& ctx) {
 
 // Runs until quiescent (engine.cpp).
 Expected<RunResult> run_machine(Machine& m);
-// Steps (router.cpp, core.cpp). Each returns true when the PE still has work pending.
-bool step_router(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx);
-// Slot `slot` of the map in switch position `position`, compiled for step_router.
+// Slot `slot` of the map in switch position `position`, compiled for the router's step
+// (router.cpp; the per-PE step is in step.hpp).
 SlotRoute compile_slot_route(const fabric::FabricMap& map, uint32_t slot, uint16_t position);
-bool step_core(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx);
 // Vector ops (vector.cpp).
 Status issue_vector(Machine& m, uint32_t pe, const ir::Instr& in, VecOp& op, uint32_t t);
 // Advances one op by one cycle; sets `finished` when it completes. waiting_input means a

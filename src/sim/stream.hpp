@@ -73,10 +73,10 @@ inline float fast_f32(ir::Opcode op, const float* v) {
 void finish_op(Machine& m, uint32_t pe, VecOp& op, uint32_t t, ThreadCtx& ctx, bool& finished);
 
 template <ir::Opcode OP>
-[[gnu::always_inline]] inline VecProgress stream_f32_op(Machine& m, uint32_t pe, VecOp& op,
-                                                       uint32_t t, ThreadCtx& ctx, bool& finished) {
+[[gnu::always_inline]] inline VecProgress stream_f32_op(Machine& m, const Links& links, uint32_t pe,
+                                                       VecOp& op, uint32_t t, ThreadCtx& ctx,
+                                                       bool& finished) {
   constexpr int n = f32_arity<OP>();
-  const Links links = m.links;
   uint32_t raw[n];
   for (int i = 0; i < n; ++i) {
     if (!(op.fabric_srcs & (1u << i))) continue;
@@ -114,11 +114,13 @@ template <ir::Opcode OP>
   return VecProgress::busy;
 }
 
-[[gnu::always_inline]] inline VecProgress stream_f32(Machine& m, uint32_t pe, VecOp& op,
-                                                    uint32_t t, ThreadCtx& ctx, bool& finished) {
+// `links` is the caller's copy of m.links (see Links).
+[[gnu::always_inline]] inline VecProgress stream_f32(Machine& m, const Links& links, uint32_t pe,
+                                                    VecOp& op, uint32_t t, ThreadCtx& ctx,
+                                                    bool& finished) {
   return with_f32_op(op.op, [&](auto... tag) __attribute__((always_inline)) {
     if constexpr (sizeof...(tag) == 0) return VecProgress::stalled;
-    else return stream_f32_op<decltype(tag)::value...>(m, pe, op, t, ctx, finished);
+    else return stream_f32_op<decltype(tag)::value...>(m, links, pe, op, t, ctx, finished);
   });
 }
 

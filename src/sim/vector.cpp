@@ -292,7 +292,7 @@ VecProgress progress_vector(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int&
     return VecProgress::busy;
   }
   if (op.streaming && op.reads_one <= reads_left && op.writes_one <= writes_left) {
-    const VecProgress p = stream_f32(m, pe, op, t, ctx, finished);
+    const VecProgress p = stream_f32(m, m.links, pe, op, t, ctx, finished);
     if (p == VecProgress::busy) {
       reads_left -= op.reads_one;
       writes_left -= op.writes_one;

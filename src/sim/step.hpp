@@ -1,0 +1,142 @@
+// The per-PE step of the engine's sweep: one cycle of a PE's router, then of its core.
+//
+// The engine builds one PeStep per sweep (one thread's share of one cycle). It copies the
+// machine's hot arrays into its members and is inlined into the sweep's loop, so the atomic
+// queue accesses do not make the compiler reload them from the Machine for every PE.
+//
+// Router: colors are served in a priority order that rotates every cycle. For each color slot,
+// the router takes the first ready wavelet among the input ports of the slot's current switch
+// position (round-robin over ports), and forwards it only if every transmit port of that
+// position is still free this cycle (one wavelet per output link per cycle) and every
+// destination channel has room; otherwise the wavelet waits (backpressure, never a drop). A
+// control wavelet advances the slot's switch position after it is forwarded. Each slot's
+// current position is read compiled (SlotRoute, router.cpp).
+//
+// Core: a streaming op alone on the core (the inner loop of dense work) takes the streaming
+// step (stream.hpp) here; every other cycle goes to the general step (core.cpp).
+#pragma once
+
+#include "stream.hpp"
+
+namespace wafer::sim {
+
+// Forwards a slot to its next switch position, keeping its round-robin port (router.cpp).
+void advance_slot(Machine& m, uint32_t slot);
+// The core's cycle in general, and the end of a streaming cycle the fast path did not
+// finish itself (core.cpp).
+bool step_core_general(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx);
+bool end_stream_cycle(Machine& m, uint32_t pe, uint32_t t, VecProgress p, bool finished,
+                      ThreadCtx& ctx);
+
+struct PeStep {
+  Machine& m;
+  const Links links;
+  const uint32_t* slot_begin;
+  const fabric::ColorSlot* slots;
+  SlotRoute* routes;
+  Core* cores;
+  std::array<uint32_t, 5>* link_out;  // per PE; nullptr without stats
+  const bool stats;
+
+  explicit PeStep(Machine& machine)
+      : m(machine),
+        links(machine.links),
+        slot_begin(machine.map.slot_begin.data()),
+        slots(machine.map.slots.data()),
+        routes(machine.slot_route.data()),
+        cores(machine.cores.data()),
+        link_out(machine.options.collect_stats ? machine.stats.link_out.data() : nullptr),
+        stats(machine.options.collect_stats) {}
+
+  // One router cycle; true when a wavelet still waits at an input.
+  bool router(uint32_t pe, uint32_t t, ThreadCtx& ctx) const {
+    const uint32_t begin = slot_begin[pe], n = slot_begin[pe + 1] - begin;
+    unsigned used = 0;
+    bool waiting = false;
+    for (uint32_t k = 0; k < n; ++k) {
+      const uint32_t i = n == 1 ? begin : begin + (k + t) % n;
+      used |= serve(pe, i, used, t, ctx);
+      waiting = waiting || input_waiting(slots[i], routes[i]);
+    }
+    return waiting;
+  }
+
+  // One core cycle; true when the core needs the next cycle.
+  bool core(uint32_t pe, uint32_t t, ThreadCtx& ctx) const {
+    Core& c = cores[pe];
+    if (c.code < 0) return false;
+    VecOp& op = c.main;
+    if (op.instr == kNone || c.async_active || !op.stream_alone || op.setup_left ||
+        c.asleep_since != kNone) {
+      return step_core_general(m, pe, t, ctx);
+    }
+    bool finished = false;
+    const VecProgress p = stream_f32(m, links, pe, op, t, ctx, finished);
+    if (p == VecProgress::busy && !finished && !stats) {
+      ++ctx.progress;
+      return true;
+    }
+    return end_stream_cycle(m, pe, t, p, finished, ctx);
+  }
+
+ private:
+  bool destinations_have_room(const SlotRoute& r, uint32_t t) const {
+    for (unsigned k = 0; k < r.tx_count; ++k) {
+      if (!links.can_push(r.tx[k], t)) return false;
+    }
+    return true;
+  }
+
+  void forward(uint32_t pe, const SlotRoute& r, Wavelet w, uint32_t t, ThreadCtx& ctx) const {
+    const uint32_t ctrl = w.meta & kCtrlBit;
+    for (unsigned k = 0; k < r.tx_count; ++k) {
+      const Channel& q = links.ch[r.tx[k]];
+      links.push(r.tx[k], Wavelet{w.data, ctrl | (t + q.latency)});
+      m.wake(q.owner, ctx);
+    }
+    if (link_out) {
+      for (unsigned b = r.tx_mask; b; b &= b - 1) ++link_out[pe][size_t(__builtin_ctz(b))];
+    }
+  }
+
+  // The input port the slot takes a wavelet from this cycle (-1: none is ready): the first
+  // ready one of the position's input ports from the round-robin port on.
+  int ready_port(const fabric::ColorSlot& s, const SlotRoute& r, uint32_t t, Wavelet& w) const {
+    if (r.rx != kNone) return links.peek(r.rx, t, w) ? __builtin_ctz(r.rx_mask) : -1;
+    const unsigned rx = r.rx_mask;
+    unsigned order = (rx >> r.rr) | ((rx << (fabric::kPorts - r.rr)) & 31u);
+    while (order) {
+      int p = int(unsigned(__builtin_ctz(order)) + r.rr);
+      if (p >= fabric::kPorts) p -= fabric::kPorts;
+      order &= order - 1;
+      if (links.peek(s.rx_channel[p], t, w)) return p;
+    }
+    return -1;
+  }
+
+  // Moves at most one wavelet of slot i; returns the ports it used.
+  unsigned serve(uint32_t pe, uint32_t i, unsigned used, uint32_t t, ThreadCtx& ctx) const {
+    SlotRoute& r = routes[i];
+    Wavelet w;
+    const int p = ready_port(slots[i], r, t, w);
+    if (p < 0 || (r.tx_mask & used) || !destinations_have_room(r, t)) return 0;
+    forward(pe, r, w, t, ctx);
+    links.pop(r.rx != kNone ? r.rx : slots[i].rx_channel[p], t);
+    ++ctx.wavelets_moved;
+    ++ctx.progress;
+    const unsigned tx = r.tx_mask;
+    if (!r.only_input) r.rr = uint16_t(p + 1 == fabric::kPorts ? 0 : p + 1);
+    if (w.control()) advance_slot(m, i);
+    return tx;
+  }
+
+  bool input_waiting(const fabric::ColorSlot& s, const SlotRoute& r) const {
+    if (r.only_input) return links.nonempty(r.rx);
+    for (unsigned rx = s.rx_mask; rx; rx &= rx - 1) {
+      if (links.nonempty(s.rx_channel[__builtin_ctz(rx)])) return true;
+    }
+    return false;
+  }
+};
+
+}  // namespace wafer::sim
