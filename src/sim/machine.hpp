@@ -71,7 +71,7 @@ struct Links {
 
   Wavelet* ring(uint32_t c) const { return rings + (size_t(c) << shift); }
   uint32_t slot(uint32_t i) const { return i & ((1u << shift) - 1); }
-  uint32_t head_seen(uint32_t c, uint32_t t) const {
+  [[gnu::always_inline]] uint32_t head_seen(uint32_t c, uint32_t t) const {
     const Channel& q = ch[c];
     if (q.stamp.load(std::memory_order_acquire) == t) return q.head_prev;
     uint32_t h = q.head.load(std::memory_order_acquire);
@@ -80,21 +80,21 @@ struct Links {
   }
   // Room by the consumer's head as of the end of cycle t-1. Heads only grow, so room by a head
   // the producer saw earlier is room now; only a queue that looked full reads the head again.
-  bool can_push(uint32_t c, uint32_t t) const {
+  [[gnu::always_inline]] bool can_push(uint32_t c, uint32_t t) const {
     Channel& q = ch[c];
     const uint32_t tl = q.tail.load(std::memory_order_relaxed);
     if (tl - q.head_known < q.cap) return true;
     q.head_known = head_seen(c, t);
     return tl - q.head_known < q.cap;
   }
-  void push(uint32_t c, Wavelet w) const {
+  [[gnu::always_inline]] void push(uint32_t c, Wavelet w) const {
     Channel& q = ch[c];
     const uint32_t tl = q.tail.load(std::memory_order_relaxed);
     ring(c)[slot(tl)] = w;
     q.tail.store(tl + 1, std::memory_order_release);
   }
   // The head wavelet if one is waiting and may be taken at cycle t.
-  bool peek(uint32_t c, uint32_t t, Wavelet& w) const {
+  [[gnu::always_inline]] bool peek(uint32_t c, uint32_t t, Wavelet& w) const {
     const Channel& q = ch[c];
     const uint32_t h = q.head.load(std::memory_order_relaxed);
     if (h == q.tail.load(std::memory_order_acquire)) return false;
@@ -104,7 +104,7 @@ struct Links {
   // What a vector op reading channel c finds at cycle t: nothing queued, a head it may not
   // take yet (not ready, or a control wavelet), or data it may take (returned in `data`).
   enum class Head { empty, not_ready, data };
-  Head data_head(uint32_t c, uint32_t t, uint32_t& data) const {
+  [[gnu::always_inline]] Head data_head(uint32_t c, uint32_t t, uint32_t& data) const {
     const Channel& q = ch[c];
     const uint32_t h = q.head.load(std::memory_order_relaxed);
     if (h == q.tail.load(std::memory_order_acquire)) return Head::empty;
@@ -113,13 +113,13 @@ struct Links {
     data = w.data;
     return Head::data;
   }
-  bool nonempty(uint32_t c) const {
+  [[gnu::always_inline]] bool nonempty(uint32_t c) const {
     return ch[c].head.load(std::memory_order_relaxed) != ch[c].tail.load(std::memory_order_acquire);
   }
   uint32_t occupancy(uint32_t c) const {
     return ch[c].tail.load(std::memory_order_acquire) - ch[c].head.load(std::memory_order_relaxed);
   }
-  void pop(uint32_t c, uint32_t t) const {
+  [[gnu::always_inline]] void pop(uint32_t c, uint32_t t) const {
     Channel& q = ch[c];
     const uint32_t h = q.head.load(std::memory_order_relaxed);
     if (q.stamp.load(std::memory_order_relaxed) != t) {
@@ -260,7 +260,7 @@ class Machine {
   bool can_push(uint32_t c, uint32_t t) const { return links.can_push(c, t); }
   void push(uint32_t c, Wavelet w) { links.push(c, w); }
   bool peek(uint32_t c, uint32_t t, Wavelet& w) const { return links.peek(c, t, w); }
-  bool nonempty(uint32_t c) const { return links.nonempty(c); }
+  [[gnu::always_inline]] bool nonempty(uint32_t c) const { return links.nonempty(c); }
   uint32_t occupancy(uint32_t c) const { return links.occupancy(c); }
   void pop(uint32_t c, uint32_t t) { links.pop(c, t); }
 

@@ -20,13 +20,15 @@
 
 namespace wafer::sim {
 
+// The slow paths stay out of line (noinline), so that link-time inlining does not grow the
+// sweep's loop with code it rarely runs.
 // Forwards a slot to its next switch position, keeping its round-robin port (router.cpp).
-void advance_slot(Machine& m, uint32_t slot);
+[[gnu::noinline]] void advance_slot(Machine& m, uint32_t slot);
 // The core's cycle in general, and the end of a streaming cycle the fast path did not
 // finish itself (core.cpp).
-bool step_core_general(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx);
-bool end_stream_cycle(Machine& m, uint32_t pe, uint32_t t, VecProgress p, bool finished,
-                      ThreadCtx& ctx);
+[[gnu::noinline]] bool step_core_general(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx);
+[[gnu::noinline]] bool end_stream_cycle(Machine& m, uint32_t pe, uint32_t t, VecProgress p,
+                                        bool finished, ThreadCtx& ctx);
 
 struct PeStep {
   Machine& m;
@@ -49,7 +51,7 @@ struct PeStep {
         stats(machine.options.collect_stats) {}
 
   // One router cycle; true when a wavelet still waits at an input.
-  bool router(uint32_t pe, uint32_t t, ThreadCtx& ctx) const {
+  [[gnu::always_inline]] bool router(uint32_t pe, uint32_t t, ThreadCtx& ctx) const {
     const uint32_t begin = slot_begin[pe], n = slot_begin[pe + 1] - begin;
     unsigned used = 0;
     bool waiting = false;
@@ -62,7 +64,7 @@ struct PeStep {
   }
 
   // One core cycle; true when the core needs the next cycle.
-  bool core(uint32_t pe, uint32_t t, ThreadCtx& ctx) const {
+  [[gnu::always_inline]] bool core(uint32_t pe, uint32_t t, ThreadCtx& ctx) const {
     Core& c = cores[pe];
     if (c.code < 0) return false;
     VecOp& op = c.main;

@@ -77,7 +77,7 @@ template <ir::Opcode OP>
                                                        VecOp& op, uint32_t t, ThreadCtx& ctx,
                                                        bool& finished) {
   constexpr int n = f32_arity<OP>();
-  uint32_t raw[n];
+  uint32_t raw[n] = {};
   for (int i = 0; i < n; ++i) {
     if (!(op.fabric_srcs & (1u << i))) continue;
     const Links::Head head = links.data_head(op.src_base[i], t, raw[i]);
