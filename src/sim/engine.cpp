@@ -246,6 +246,7 @@ class Runner {
       if (!bits) continue;
       cur[w].store(0, std::memory_order_relaxed);
       ctx.local_word = w;
+      WordWakes near{w};
       while (bits) {
         const uint32_t pe = uint32_t(w * 64 + size_t(__builtin_ctzll(bits)));
         bits &= bits - 1;
@@ -255,11 +256,12 @@ class Runner {
           m_.sram.prefetch_line(uint32_t(h >> 32));
         }
         const uint64_t before = ctx.progress;
-        bool pending = step.router(pe, t, ctx);
+        bool pending = step.router(pe, t, near, ctx);
         pending |= step.core(pe, t, ctx);
         if (ctx.progress != before) ++ctx.active_pe_cycles;
-        if (pending) m_.wake(pe, ctx);
+        if (pending) near.bits |= 1ull << (pe & 63);
       }
+      ctx.local_bits |= near.bits;
       publish_local_wakes(ctx);
     }
   }

@@ -30,6 +30,13 @@ namespace wafer::sim {
 [[gnu::noinline]] bool end_stream_cycle(Machine& m, uint32_t pe, uint32_t t, VecProgress p,
                                         bool finished, ThreadCtx& ctx);
 
+// Wakes for PEs of the active-set word being stepped, kept in a register by the sweep and
+// merged into ThreadCtx::local_bits when the word is done (slow paths use Machine::wake).
+struct WordWakes {
+  size_t word;
+  uint64_t bits = 0;
+};
+
 struct PeStep {
   Machine& m;
   const Links links;
@@ -51,13 +58,14 @@ struct PeStep {
         stats(machine.options.collect_stats) {}
 
   // One router cycle; true when a wavelet still waits at an input.
-  [[gnu::always_inline]] bool router(uint32_t pe, uint32_t t, ThreadCtx& ctx) const {
+  [[gnu::always_inline]] bool router(uint32_t pe, uint32_t t, WordWakes& near,
+                                     ThreadCtx& ctx) const {
     const uint32_t begin = slot_begin[pe], n = slot_begin[pe + 1] - begin;
     unsigned used = 0;
     bool waiting = false;
     for (uint32_t k = 0; k < n; ++k) {
       const uint32_t i = n == 1 ? begin : begin + (k + t) % n;
-      used |= serve(pe, i, used, t, ctx);
+      used |= serve(pe, i, used, t, near, ctx);
       waiting = waiting || input_waiting(slots[i], routes[i]);
     }
     return waiting;
@@ -89,12 +97,14 @@ struct PeStep {
     return true;
   }
 
-  void forward(uint32_t pe, const SlotRoute& r, Wavelet w, uint32_t t, ThreadCtx& ctx) const {
+  void forward(uint32_t pe, const SlotRoute& r, Wavelet w, uint32_t t, WordWakes& near,
+               ThreadCtx& ctx) const {
     const uint32_t ctrl = w.meta & kCtrlBit;
     for (unsigned k = 0; k < r.tx_count; ++k) {
       const Channel& q = links.ch[r.tx[k]];
       links.push(r.tx[k], Wavelet{w.data, ctrl | (t + q.latency)});
-      m.wake(q.owner, ctx);
+      if ((q.owner >> 6) == near.word) near.bits |= 1ull << (q.owner & 63);
+      else m.wake(q.owner, ctx);
     }
     if (link_out) {
       for (unsigned b = r.tx_mask; b; b &= b - 1) ++link_out[pe][size_t(__builtin_ctz(b))];
@@ -117,12 +127,13 @@ struct PeStep {
   }
 
   // Moves at most one wavelet of slot i; returns the ports it used.
-  unsigned serve(uint32_t pe, uint32_t i, unsigned used, uint32_t t, ThreadCtx& ctx) const {
+  unsigned serve(uint32_t pe, uint32_t i, unsigned used, uint32_t t, WordWakes& near,
+                 ThreadCtx& ctx) const {
     SlotRoute& r = routes[i];
     Wavelet w;
     const int p = ready_port(slots[i], r, t, w);
     if (p < 0 || (r.tx_mask & used) || !destinations_have_room(r, t)) return 0;
-    forward(pe, r, w, t, ctx);
+    forward(pe, r, w, t, near, ctx);
     links.pop(r.rx != kNone ? r.rx : slots[i].rx_channel[p], t);
     ++ctx.wavelets_moved;
     ++ctx.progress;
