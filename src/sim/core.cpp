@@ -7,6 +7,9 @@
 // lowest id: a local task that is activated and not blocked, or a data task whose color has a
 // data wavelet waiting (that wavelet is popped into the `wavelet` special). Control wavelets
 // reaching the core are consumed there and activate the task whose id they carry.
+//
+// The engine's sweep takes the cycle of a core whose only op is a fabric-fed fp32 stream
+// inline (PeStep::core, step.hpp) and calls step_core_general here for every other cycle.
 #include <cmath>
 #include <cstring>
 
