@@ -114,7 +114,8 @@ template <ir::Opcode OP>
   return VecProgress::busy;
 }
 
-// `links` is the caller's copy of m.links (see Links).
+// `links` is the caller's copy of m.links (see Links). Only fp32 vector ops stream
+// (issue_vector), so the non-vector branch is never taken.
 [[gnu::always_inline]] inline VecProgress stream_f32(Machine& m, const Links& links, uint32_t pe,
                                                     VecOp& op, uint32_t t, ThreadCtx& ctx,
                                                     bool& finished) {
