@@ -260,7 +260,7 @@ class Machine {
   bool can_push(uint32_t c, uint32_t t) const { return links.can_push(c, t); }
   void push(uint32_t c, Wavelet w) { links.push(c, w); }
   bool peek(uint32_t c, uint32_t t, Wavelet& w) const { return links.peek(c, t, w); }
-  [[gnu::always_inline]] bool nonempty(uint32_t c) const { return links.nonempty(c); }
+  bool nonempty(uint32_t c) const { return links.nonempty(c); }
   uint32_t occupancy(uint32_t c) const { return links.occupancy(c); }
   void pop(uint32_t c, uint32_t t) { links.pop(c, t); }
 
