@@ -1,14 +1,23 @@
 // The engine: steps every active PE once per cycle, in parallel, deterministically.
 //
-// Each cycle, every PE in the current active set (one bit per PE) steps its router and then
+// Each cycle, every PE in the cycle's active set (one bit per PE) steps its router and then
 // its core; a PE that still has work, or receives a wavelet, is set in the next cycle's set
-// (an atomic OR), so idle PEs cost one bit. Host threads own contiguous ranges of the bit
-// words; one barrier per cycle separates cycles, and its completion step (one thread) merges
-// the per-thread counters, injects host streams, and decides whether to stop: quiescent (no
-// PE active), deadlock (work pending but nothing moved for a window of cycles longer than
-// any latency), a runtime fault (the lowest faulting PE wins), or --max-cycles. All reads of
-// another PE's state see its end-of-previous-cycle value (machine.hpp), so outputs and cycle
-// counts are the same for any number of threads.
+// (an atomic OR), so idle PEs cost one bit. All reads of another PE's state see its
+// end-of-previous-cycle value (machine.hpp), so outputs and cycle counts are the same for any
+// number of threads and any order in which the PEs of a cycle are stepped.
+//
+// The engine advances a superstep of up to kMaxSuperstep cycles per sweep of the fabric, so
+// that a PE's state is reused from cache across cycles instead of being fetched once a cycle:
+// the PEs are cut into chunks of at least a row, and chunk j steps cycle t0 + d in step j + 2d
+// of the sweep (Runner::sweep). Host threads own contiguous ranges of chunks; where two ranges
+// meet, each thread leaves out a wedge that grows by a chunk per cycle, stepped after the
+// sweeps with one barrier per cycle (fill_wedges). When all threads are done, one thread
+// completes the superstep's cycles in order: it merges the per-thread, per-cycle counters,
+// injects host streams, and decides whether to stop: quiescent (no PE active), deadlock (work
+// pending but nothing moved for a window of cycles longer than any latency), a runtime fault
+// (the lowest faulting PE of the earliest faulting cycle wins), or --max-cycles. A superstep
+// never runs past a cycle where the run could stop, except after a fault: the fault's report
+// is the same, but other PEs may have stepped up to kMaxSuperstep - 1 cycles further.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -125,8 +134,7 @@ Machine::Machine(const arch::Arch& a, const ir::Program& p, fabric::FabricMap fm
     stats.link_out.assign(pes, {});
   }
   const size_t words = (size_t(pes) + 63) / 64;
-  active[0] = std::vector<std::atomic<uint64_t>>(words);
-  active[1] = std::vector<std::atomic<uint64_t>>(words);
+  for (auto& set : active) set = std::vector<std::atomic<uint64_t>>(words);
 }
 
 uint32_t Machine::extra_hops(uint32_t c) const {
@@ -177,6 +185,8 @@ namespace {
 
 // How many PEs ahead the engine prefetches SRAM lines (Machine::sram_hint).
 constexpr uint32_t kPrefetchAhead = 8;
+// Supersteps are long while at least 1 / kDenseFraction of the PEs are active (plan_superstep).
+constexpr uint64_t kDenseFraction = 8;
 
 class Runner {
  public:
@@ -184,28 +194,27 @@ class Runner {
 
   Expected<RunResult> run() {
     const auto t0 = std::chrono::steady_clock::now();
-    const size_t words = m_.active[0].size();
+    words_ = m_.active[0].size();
+    chunk_words_ = std::max<size_t>(1, (size_t(m_.width) + 63) / 64);
+    chunks_ = (words_ + chunk_words_ - 1) / chunk_words_;
     int threads = m_.options.threads > 0 ? m_.options.threads
                                          : int(std::max(1u, std::thread::hardware_concurrency()));
-    threads = int(std::min<size_t>(size_t(threads), std::max<size_t>(1, words / 4)));
-    ctx_.resize(size_t(threads));
+    threads = int(std::min<size_t>(size_t(threads), std::max<size_t>(1, std::min(words_ / 4, chunks_))));
+    threads_ = size_t(threads);
+    ctx_.resize(threads_ * kMaxSuperstep);
     start_ = m_.now;
-    for (auto& w : m_.active[m_.now & 1]) {
-      if (w.load(std::memory_order_relaxed)) {
-        stop_ = false;
-        break;
-      }
-      stop_ = true;
-    }
-    if (!m_.streams.empty()) stop_ = false;
+    stop_ = m_.streams.empty() && std::none_of(m_.active_set(m_.now).begin(), m_.active_set(m_.now).end(),
+                                               [](const auto& w) { return w.load(std::memory_order_relaxed) != 0; });
     if (!stop_) {
+      superstep_ = plan_superstep();
       if (threads == 1) {
         while (!stop_) {
-          step_words(ctx_[0], 0, words);
-          complete_cycle();
+          const uint32_t first = m_.now, k = superstep_;
+          sweep(0, first, k);
+          complete_superstep(first, k);
         }
       } else {
-        run_parallel(threads, words);
+        run_parallel();
       }
     }
     RunResult r;
@@ -220,27 +229,83 @@ class Runner {
   }
 
  private:
-  void run_parallel(int threads, size_t words) {
-    SpinBarrier barrier(threads);
-    auto body = [&](int id) {
-      const size_t begin = words * size_t(id) / size_t(threads);
-      const size_t end = words * size_t(id + 1) / size_t(threads);
+  void run_parallel() {
+    SpinBarrier barrier{int(threads_)};
+    auto body = [&](size_t id) {
       while (true) {
-        step_words(ctx_[size_t(id)], begin, end);
-        barrier.arrive_and_wait([&] { complete_cycle(); });
+        const uint32_t first = m_.now, k = superstep_;
+        sweep(id, first, k);
+        for (uint32_t d = 1; d < k; ++d) {
+          barrier.arrive_and_wait([] {});
+          fill_wedges(id, first, d);
+        }
+        barrier.arrive_and_wait([&] { complete_superstep(first, k); });
         if (stop_) break;
       }
     };
     std::vector<std::thread> pool;
-    for (int i = 1; i < threads; ++i) pool.emplace_back(body, i);
+    for (size_t i = 1; i < threads_; ++i) pool.emplace_back(body, i);
     body(0);
     for (auto& t : pool) t.join();
   }
 
-  void step_words(ThreadCtx& ctx, size_t begin, size_t end) {
-    const uint32_t t = m_.now;
-    auto& cur = m_.active[t & 1];
+  // Cycles the next superstep advances. It never runs past a cycle where the run could stop
+  // (max-cycles, the deadlock window), so a stop always falls on its last cycle or on a cycle
+  // after which nothing is active. Host streams and traces are fed and merged cycle by cycle.
+  // Left to the engine, a superstep is long only while many PEs are active: with few, the
+  // state they touch stays in cache anyway and sweeping the idle bits of several cycles at
+  // once costs more than it saves.
+  uint32_t plan_superstep() const {
+    uint64_t k = m_.options.superstep ? m_.options.superstep
+                 : next_active_ * kDenseFraction >= m_.pes ? kMaxSuperstep : 1;
+    if (!m_.streams.empty() || m_.options.trace.enabled) k = 1;
+    k = std::min<uint64_t>({k, kMaxSuperstep, m_.options.max_cycles - (m_.now - start_),
+                            uint64_t(deadlock_window()) + 1 - idle_});
+    // Threads' boundary wedges (fill_wedges) must not meet: each range needs 2k chunks.
+    if (threads_ > 1) k = std::min<uint64_t>(k, (chunks_ / threads_) / 2);
+    return uint32_t(std::max<uint64_t>(k, 1));
+  }
+
+  size_t range_begin(size_t id) const { return chunks_ * id / threads_; }
+  ThreadCtx& ctx(size_t id, uint32_t d) { return ctx_[id * kMaxSuperstep + d]; }
+
+  // A thread's part of a superstep of k cycles from `first`: its chunks, skewed so that chunk
+  // j steps cycle first + d at step j + 2d. A chunk holds at least a row of PEs, so a PE only
+  // touches PEs of its own and the two neighbouring chunks, and when chunk j steps cycle t
+  // its neighbours have stepped t - 1 and not yet t + 1: the same view a PE has in a plain
+  // sweep where neighbours may or may not have stepped t (machine.hpp). Near another
+  // thread's range the neighbour's progress is unknown, so the range shrinks by a chunk per
+  // cycle on that side; fill_wedges steps the wedges left out.
+  void sweep(size_t id, uint32_t first, uint32_t k) {
+    const size_t a = range_begin(id), b = range_begin(id + 1);
+    const size_t shrink_a = a > 0, shrink_b = b < chunks_;
     const PeStep step(m_);
+    for (size_t s = 0; s < b - a + 2 * size_t(k - 1); ++s) {
+      for (uint32_t d = 0; d < k && 2 * size_t(d) <= s; ++d) {
+        const size_t j = a + s - 2 * size_t(d);
+        if (j < a + shrink_a * d || j + shrink_b * d >= b) continue;
+        step_chunk(step, ctx(id, d), j, first + d);
+      }
+    }
+  }
+
+  // Cycle first + d of the wedges the sweeps left out, once every thread has stepped the
+  // cycle before: each thread steps the d chunks at either end of its range.
+  void fill_wedges(size_t id, uint32_t first, uint32_t d) {
+    const size_t a = range_begin(id), b = range_begin(id + 1);
+    const PeStep step(m_);
+    if (a > 0) {
+      for (size_t j = a; j < a + d; ++j) step_chunk(step, ctx(id, d), j, first + d);
+    }
+    if (b < chunks_) {
+      for (size_t j = b - d; j < b; ++j) step_chunk(step, ctx(id, d), j, first + d);
+    }
+  }
+
+  void step_chunk(const PeStep& step, ThreadCtx& ctx, size_t chunk, uint32_t t) {
+    const size_t begin = chunk * chunk_words_, end = std::min(begin + chunk_words_, words_);
+    auto& cur = m_.active_set(t);
+    ctx.cycle = t;
     for (size_t w = begin; w < end; ++w) {
       uint64_t bits = cur[w].load(std::memory_order_relaxed);
       if (!bits) continue;
@@ -270,17 +335,30 @@ class Runner {
     const size_t w = ctx.local_word;
     ctx.local_word = SIZE_MAX;
     if (!ctx.local_bits) return;
-    auto& next = m_.active[(m_.now + 1) & 1][w];
+    auto& next = m_.active_set(ctx.cycle + 1)[w];
     const uint64_t old = next.fetch_or(ctx.local_bits, std::memory_order_relaxed);
     ctx.woken += uint64_t(__builtin_popcountll(ctx.local_bits & ~old));
     ctx.local_bits = 0;
   }
 
-  void complete_cycle() {
+  // Runs once all threads are done with a superstep: completes its cycles in order, then plans
+  // the next.
+  void complete_superstep(uint32_t first, uint32_t k) {
+    for (uint32_t d = 0; d < k && !stop_; ++d) complete_cycle(first + d, d);
+    superstep_ = plan_superstep();
+  }
+
+  uint32_t deadlock_window() const {
+    return uint32_t(4 * (m_.arch.hop_latency + m_.arch.ramp_latency) + 16);
+  }
+
+  // Merges the counters of cycle t (the superstep's cycle d) and decides whether to stop.
+  void complete_cycle(uint32_t t, uint32_t d) {
     uint64_t woken = 0, progress = 0;
     uint32_t error_pe = kNone;
     std::string error;
-    for (ThreadCtx& c : ctx_) {
+    for (size_t id = 0; id < threads_; ++id) {
+      ThreadCtx& c = ctx(id, d);
       woken += c.woken;
       progress += c.progress;
       active_pe_cycles_ += c.active_pe_cycles;
@@ -295,16 +373,17 @@ class Runner {
       c.woken = c.progress = c.active_pe_cycles = c.instructions = c.vector_elements = c.wavelets_moved = 0;
       c.error_pe = kNone;
     }
-    const uint32_t t = m_.now;
     if (error_pe != kNone) return finish(make_error("cycle {}: {}", t, error));
     idle_ = progress ? 0 : idle_ + 1;
-    ThreadCtx& ctx0 = ctx_[0];
+    ThreadCtx& ctx0 = ctx(0, d);
+    ctx0.cycle = t;
     inject_streams_for_next(ctx0);
     woken += ctx0.woken;
     ctx0.woken = 0;
     m_.now = t + 1;
+    next_active_ = woken;
     if (woken == 0 && m_.streams.empty()) return finish(unfinished_work_report());
-    const uint32_t window = uint32_t(4 * (m_.arch.hop_latency + m_.arch.ramp_latency) + 16);
+    const uint32_t window = deadlock_window();
     if (idle_ > window) return finish(deadlock_report(window));
     if (m_.now - start_ >= m_.options.max_cycles) {
       return finish(make_error("the run exceeded --max-cycles {} at cycle {} with {} PEs still "
@@ -341,7 +420,7 @@ class Runner {
 
   uint64_t count_active() const {
     uint64_t n = 0;
-    for (const auto& w : m_.active[m_.now & 1]) n += uint64_t(__builtin_popcountll(w.load()));
+    for (const auto& w : m_.active_set(m_.now)) n += uint64_t(__builtin_popcountll(w.load()));
     return n;
   }
 
@@ -350,7 +429,7 @@ class Runner {
         "deadlock at cycle {}: nothing moved for {} cycles but {} PEs still have work", m_.now,
         window, count_active());
     int shown = 0;
-    const auto& set = m_.active[m_.now & 1];
+    const auto& set = m_.active_set(m_.now);
     for (size_t w = 0; w < set.size() && shown < 8; ++w) {
       uint64_t bits = set[w].load();
       while (bits && shown < 8) {
@@ -394,7 +473,13 @@ class Runner {
   }
 
   Machine& m_;
-  std::vector<ThreadCtx> ctx_;
+  size_t words_ = 0;        // active-set words
+  size_t chunk_words_ = 1;  // words per chunk: at least one row of PEs
+  size_t chunks_ = 0;
+  size_t threads_ = 1;
+  uint32_t superstep_ = 1;  // cycles of the next superstep
+  uint64_t next_active_ = 0;  // PEs active in the next cycle
+  std::vector<ThreadCtx> ctx_;  // per thread and cycle of the superstep (ctx())
   uint32_t start_ = 0;
   uint32_t idle_ = 0;
   uint64_t active_pe_cycles_ = 0;

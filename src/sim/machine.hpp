@@ -28,6 +28,9 @@ namespace wafer::sim {
 
 constexpr uint32_t kCtrlBit = 1u << 31;
 constexpr uint32_t kNone = UINT32_MAX;
+// Active sets kept, one per cycle in flight: a superstep of K cycles (engine.cpp) uses K + 1.
+constexpr uint32_t kActiveSets = 16;
+static_assert(kMaxSuperstep < kActiveSets);
 
 struct Wavelet {
   uint32_t data = 0;
@@ -238,8 +241,9 @@ class Machine {
   std::vector<uint64_t> sram_hint;
   Stats stats;
 
-  // Active sets: bit per PE, for the current and the next cycle.
-  std::vector<std::atomic<uint64_t>> active[2];
+  // Active sets: bit per PE, one set per cycle in flight (cycle t uses active_set(t)).
+  std::vector<std::atomic<uint64_t>> active[kActiveSets];
+  std::vector<std::atomic<uint64_t>>& active_set(uint32_t t) { return active[t % kActiveSets]; }
   uint32_t now = 0;
   uint64_t io_cycles = 0;
 
@@ -304,6 +308,7 @@ struct alignas(128) ThreadCtx {
   std::string error;
   std::vector<TraceEvent> trace;
   uint64_t trace_dropped = 0;
+  uint32_t cycle = 0;            // the cycle being stepped; wakes go to the next one
   // Wakes for PEs of the active-set word being stepped are gathered here and published with
   // one atomic OR when the word is done.
   size_t local_word = SIZE_MAX;
@@ -321,7 +326,7 @@ inline void Machine::wake(uint32_t pe, ThreadCtx& ctx) {
     ctx.local_bits |= 1ull << (pe & 63);
     return;
   }
-  std::atomic<uint64_t>& word = active[(now + 1) & 1][pe >> 6];
+  std::atomic<uint64_t>& word = active_set(ctx.cycle + 1)[pe >> 6];
   const uint64_t bit = 1ull << (pe & 63);
   if (word.load(std::memory_order_relaxed) & bit) return;
   if (!(word.fetch_or(bit, std::memory_order_relaxed) & bit)) ++ctx.woken;

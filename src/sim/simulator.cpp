@@ -145,7 +145,7 @@ Status Simulator::launch(const std::string& task, const ir::Rect& rect) {
   }));
   for (auto [pe, id] : targets) {
     m.cores[pe].activated |= 1ull << id;
-    auto& word = m.active[m.now & 1][pe >> 6];
+    auto& word = m.active_set(m.now)[pe >> 6];
     word.store(word.load() | (1ull << (pe & 63)));
   }
   return Status::ok();

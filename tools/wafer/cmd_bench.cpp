@@ -31,6 +31,7 @@ using Json = nlohmann::ordered_json;
 struct BenchFlags {
   std::string arch = "wse3";
   std::string threads;  // empty: 1 and all cores
+  uint32_t superstep = 0;
   uint64_t repeat = 1;
   std::string format = "md";
   std::string grid;     // dense grid; empty: 256x256 (64x64 with --quick)
@@ -102,16 +103,18 @@ std::vector<WorkloadSpec> workload_specs(const BenchFlags& f) {
   return {{"allreduce", f.quick ? "128x128" : "full", 1}, {"stream-fma", dense_grid, 2048}};
 }
 
-// The fastest of `repeat` verified runs.
-Expected<kernels::KernelResult> best_run(const arch::Arch& a, const Workload& w, int threads, uint64_t repeat) {
+// The fastest of f.repeat verified runs.
+Expected<kernels::KernelResult> best_run(const arch::Arch& a, const Workload& w, int threads,
+                                         const BenchFlags& f) {
   sim::Options o;
   o.threads = threads;
+  o.superstep = f.superstep;
   o.collect_stats = false;  // as `wafer kernel` runs without --stats or --heatmap
   std::optional<kernels::KernelResult> best;
-  for (uint64_t i = 0; i < repeat; ++i) {
+  for (uint64_t i = 0; i < f.repeat; ++i) {
     if (isatty(STDERR_FILENO))
       fmt::print(stderr, "\r\033[Kbench: {} {}x{}, {} threads, run {}/{}", w.params.kernel, w.params.grid_w,
-                 w.params.grid_h, threads, i + 1, repeat);
+                 w.params.grid_h, threads, i + 1, f.repeat);
     auto r = kernels::run_case(a, w.params, w.kc, o);
     if (!r) return r.status();
     if (!r->verified) return make_error("{}: result not verified (max relative error {:.3g})", r->kernel, r->max_rel_error);
@@ -148,7 +151,7 @@ Expected<Json> run_workload(const arch::Arch& a, const Workload& w, const BenchF
   std::vector<Measured> runs;
   double one_thread_wall = 0;
   for (int t : thread_counts(f)) {
-    auto r = best_run(a, w, t, f.repeat);
+    auto r = best_run(a, w, t, f);
     if (!r) return r.status();
     if (t == 1) one_thread_wall = r->sim_wall_seconds;
     runs.push_back({std::move(*r), peak_rss_mib()});
@@ -177,9 +180,10 @@ std::string csv_cell(const Json& v) {
 void print_markdown(const Json& rows, const BenchFlags& f, const arch::Arch& a) {
   std::string threads;
   for (int t : thread_counts(f)) threads += (threads.empty() ? "" : ",") + std::to_string(t);
-  fmt::print("wafer bench: arch {}, threads {}, best of {} run{}; dense = stream-fma n=2048, "
-             "allreduce n=1\n\n",
-             describe_arch(a), threads, f.repeat, f.repeat == 1 ? "" : "s");
+  fmt::print("wafer bench: arch {}, threads {}, superstep {}, best of {} run{}; dense = stream-fma "
+             "n=2048, allreduce n=1\n\n",
+             describe_arch(a), threads, f.superstep ? std::to_string(f.superstep) : "auto", f.repeat,
+             f.repeat == 1 ? "" : "s");
   std::string head = "|", rule = "|";
   for (const auto& [key, title] : columns()) {
     head += fmt::format(" {} |", title);
@@ -217,7 +221,7 @@ int run_bench(const BenchFlags& f) {
     for (Json& row : *r) rows.push_back(std::move(row));
   }
   if (f.format == "json")
-    fmt::print("{}\n", Json({{"arch", a->name}, {"clock_ghz", a->clock_ghz}, {"repeat", f.repeat}, {"results", rows}}).dump(2));
+    fmt::print("{}\n", Json({{"arch", a->name}, {"clock_ghz", a->clock_ghz}, {"repeat", f.repeat}, {"superstep", f.superstep}, {"results", rows}}).dump(2));
   else if (f.format == "csv")
     print_csv(rows);
   else
@@ -233,6 +237,7 @@ void add_bench(CLI::App& app, Runner& run) {
   cmd->add_option("--arch", f->arch, "preset name (wse2, wse3) or arch file (.toml, .json)")->capture_default_str();
   cmd->add_option("--threads", f->threads, "thread counts to measure, e.g. 1,2,4 (default: 1 and all cores)")
       ->check(thread_list_validator());
+  add_superstep_flag(*cmd, f->superstep);
   cmd->add_option("--repeat", f->repeat, "runs per thread count; the best is reported")
       ->check(count_validator(1))
       ->capture_default_str();

@@ -129,8 +129,18 @@ Expected<std::vector<int>> parse_thread_list(const std::string& text) {
 
 CLI::Validator thread_list_validator() { return validator_of("LIST", parse_thread_list); }
 
+void add_superstep_flag(CLI::App& cmd, uint32_t& superstep) {
+  cmd.add_option("--superstep", superstep,
+                 fmt::format("fabric cycles the engine advances per sweep of the PEs, 1 to {} (0: the "
+                             "engine's choice); results do not depend on it, only the speed",
+                             sim::kMaxSuperstep))
+      ->check(CLI::Range(0u, sim::kMaxSuperstep))
+      ->capture_default_str();
+}
+
 void add_run_flags(CLI::App& cmd, RunFlags& f) {
   cmd.add_option("--threads", f.threads, "host threads (0: all cores)")->check(count_validator())->capture_default_str();
+  add_superstep_flag(cmd, f.superstep);
   cmd.add_option("--max-cycles", f.max_cycles, "stop a run that takes more fabric cycles than this")
       ->check(count_validator())
       ->capture_default_str();
@@ -152,6 +162,7 @@ void add_run_flags(CLI::App& cmd, RunFlags& f) {
 Expected<sim::Options> sim_options(const RunFlags& f) {
   sim::Options o;
   o.threads = f.threads;
+  o.superstep = f.superstep;
   o.max_cycles = f.max_cycles;
   o.progress = isatty(STDERR_FILENO) != 0;
   o.collect_stats = f.stats || !f.heatmap.empty();  // counters cost time: only when asked

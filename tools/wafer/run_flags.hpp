@@ -1,7 +1,7 @@
 // Flags and outputs shared by the verbs that run the simulator (`kernel`, `sim`, `bench`).
 //
-// RunFlags holds the engine and observability flags (--threads, --max-cycles, --json, --stats,
-// --trace and its filters, --heatmap); add_run_flags registers them on a verb, sim_options
+// RunFlags holds the engine and observability flags (--threads, --superstep, --max-cycles,
+// --json, --stats, --trace and its filters, --heatmap); add_run_flags registers them on a verb, sim_options
 // turns them into sim::Options, and write_observations prints the stats summary and writes
 // the trace and heatmap files after a run. The validators make bad values (a non-numeric count,
 // a grid like "3y4", an unknown dtype, a malformed region or window) usage errors that name
@@ -24,6 +24,7 @@ namespace wafer::cli {
 
 struct RunFlags {
   int threads = 0;
+  uint32_t superstep = 0;       // 0: the engine's choice
   uint64_t max_cycles = 100'000'000;
   bool json = false;
   bool stats = false;
@@ -38,6 +39,8 @@ struct RunFlags {
 };
 
 void add_run_flags(CLI::App& cmd, RunFlags& flags);
+// --superstep (also on `bench`): cycles per engine sweep, 0 to sim::kMaxSuperstep.
+void add_superstep_flag(CLI::App& cmd, uint32_t& superstep);
 // The engine options for these flags; progress is shown only when stderr is a terminal.
 Expected<sim::Options> sim_options(const RunFlags& flags);
 // Prints the stats summary (on stdout, or on stderr in --json mode so that stdout holds only

@@ -28,11 +28,18 @@ struct TraceOptions {
   size_t max_events = 1'000'000;            // cap; further events are counted, not kept
 };
 
+// The longest superstep of the engine, in cycles (Options::superstep).
+inline constexpr uint32_t kMaxSuperstep = 8;
+
 struct Options {
   int threads = 0;                  // 0: all hardware threads
   uint64_t max_cycles = 100'000'000;  // bound on one run()
   bool progress = false;            // progress line on stderr (caller decides: a terminal)
   bool collect_stats = true;        // per-PE busy/stall and per-link counters
+  // Cycles one sweep of the engine advances at most (engine.cpp): 0 lets the engine choose
+  // (kMaxSuperstep), 1 steps every PE once per sweep; larger values act as kMaxSuperstep.
+  // Outputs, cycle counts and counters do not depend on it, only the speed.
+  uint32_t superstep = 0;
   TraceOptions trace;
   // A repaired defective wafer: each logical link is longer by these physical hops, which
   // cost hop_latency each (and buffer as many more wavelets). Null: a perfect wafer.

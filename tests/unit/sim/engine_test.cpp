@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "wafer/arch/arch.hpp"
@@ -985,7 +986,8 @@ struct Snapshot {
   uint64_t wavelets = 0, instructions = 0, elements = 0;
 };
 
-Snapshot run_kernel_with(const std::string& kernel, int w, int h, int64_t n, int threads) {
+Snapshot run_kernel_with(const std::string& kernel, int w, int h, int64_t n, int threads,
+                         uint32_t superstep) {
   kernels::KernelParams kp;
   kp.kernel = kernel;
   kp.grid_w = w;
@@ -993,7 +995,9 @@ Snapshot run_kernel_with(const std::string& kernel, int w, int h, int64_t n, int
   kp.n = n;
   std::unique_ptr<Simulator> sim;
   Snapshot snap;
-  auto r = kernels::run_kernel(preset("wse3"), kp, opts(threads), &sim);
+  Options o = opts(threads);
+  o.superstep = superstep;
+  auto r = kernels::run_kernel(preset("wse3"), kp, o, &sim);
   EXPECT_TRUE(r.has_value()) << (r ? "" : r.message());
   if (!r) return snap;
   EXPECT_TRUE(r->verified) << kernel << " error " << r->max_rel_error;
@@ -1010,24 +1014,30 @@ Snapshot run_kernel_with(const std::string& kernel, int w, int h, int64_t n, int
   return snap;
 }
 
+// The reference is the plain sweep: one thread, one cycle per sweep. Every other thread count
+// and superstep length (0: the engine's choice) must give the same outputs and counters.
 void expect_same_for_threads(const std::string& kernel, int w, int h, int64_t n, int max_threads) {
-  const Snapshot one = run_kernel_with(kernel, w, h, n, 1);
+  const Snapshot one = run_kernel_with(kernel, w, h, n, 1, 1);
   ASSERT_GT(one.cycles, 0u);
   ASSERT_FALSE(one.output.empty());
   uint64_t busy = 0;
   for (uint32_t v : one.busy) busy += v;
   EXPECT_GT(busy, 0u);
-  for (int threads : {2, 3}) {
-    const Snapshot t = run_kernel_with(kernel, w, h, n, threads);
-    EXPECT_EQ(t.threads, std::min(threads, max_threads)) << kernel;
-    EXPECT_EQ(t.cycles, one.cycles) << kernel << " threads " << threads;
-    EXPECT_EQ(t.output, one.output) << kernel << " threads " << threads;
-    EXPECT_EQ(t.busy, one.busy) << kernel << " threads " << threads;
-    EXPECT_EQ(t.stall, one.stall) << kernel << " threads " << threads;
-    EXPECT_EQ(t.links, one.links) << kernel << " threads " << threads;
-    EXPECT_EQ(t.wavelets, one.wavelets) << kernel;
-    EXPECT_EQ(t.instructions, one.instructions) << kernel;
-    EXPECT_EQ(t.elements, one.elements) << kernel;
+  for (int threads : {1, 2, 3}) {
+    for (uint32_t superstep : {0u, 1u, 2u, 3u, 8u}) {
+      if (threads == 1 && superstep == 1) continue;
+      const Snapshot t = run_kernel_with(kernel, w, h, n, threads, superstep);
+      const std::string run = fmt::format("{} threads {} superstep {}", kernel, threads, superstep);
+      EXPECT_EQ(t.threads, std::min(threads, max_threads)) << run;
+      EXPECT_EQ(t.cycles, one.cycles) << run;
+      EXPECT_EQ(t.output, one.output) << run;
+      EXPECT_EQ(t.busy, one.busy) << run;
+      EXPECT_EQ(t.stall, one.stall) << run;
+      EXPECT_EQ(t.links, one.links) << run;
+      EXPECT_EQ(t.wavelets, one.wavelets) << run;
+      EXPECT_EQ(t.instructions, one.instructions) << run;
+      EXPECT_EQ(t.elements, one.elements) << run;
+    }
   }
 }
 
@@ -1044,6 +1054,13 @@ TEST(EngineDeterminism, ThreadsOneTwoThree) {
   expect_same_for_threads("gemv", 32, 24, 0, 3);
   expect_same_for_threads("allreduce", 32, 24, 16, 3);
   expect_same_for_threads("stream-fma", 32, 24, 64, 3);
+}
+
+// 64 x 48 PEs: 48 one-row chunks, so three threads' ranges are long enough for supersteps of
+// 8 cycles and the wedges between them (engine.cpp).
+TEST(EngineDeterminism, LongSuperstepsOverThreads) {
+  expect_same_for_threads("allreduce", 64, 48, 16, 3);
+  expect_same_for_threads("stream-fma", 64, 48, 64, 3);
 }
 
 }  // namespace
