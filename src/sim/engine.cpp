@@ -279,30 +279,40 @@ class Runner {
   void sweep(size_t id, uint32_t first, uint32_t k) {
     const size_t a = range_begin(id), b = range_begin(id + 1);
     const size_t shrink_a = a > 0, shrink_b = b < chunks_;
-    const PeStep step(m_);
-    for (size_t s = 0; s < b - a + 2 * size_t(k - 1); ++s) {
-      for (uint32_t d = 0; d < k && 2 * size_t(d) <= s; ++d) {
-        const size_t j = a + s - 2 * size_t(d);
-        if (j < a + shrink_a * d || j + shrink_b * d >= b) continue;
-        step_chunk(step, ctx(id, d), j, first + d);
+    with_step([&](const auto& step) {
+      for (size_t s = 0; s < b - a + 2 * size_t(k - 1); ++s) {
+        for (uint32_t d = 0; d < k && 2 * size_t(d) <= s; ++d) {
+          const size_t j = a + s - 2 * size_t(d);
+          if (j < a + shrink_a * d || j + shrink_b * d >= b) continue;
+          step_chunk(step, ctx(id, d), j, first + d);
+        }
       }
-    }
+    });
   }
 
   // Cycle first + d of the wedges the sweeps left out, once every thread has stepped the
   // cycle before: each thread steps the d chunks at either end of its range.
   void fill_wedges(size_t id, uint32_t first, uint32_t d) {
     const size_t a = range_begin(id), b = range_begin(id + 1);
-    const PeStep step(m_);
-    if (a > 0) {
-      for (size_t j = a; j < a + d; ++j) step_chunk(step, ctx(id, d), j, first + d);
-    }
-    if (b < chunks_) {
-      for (size_t j = b - d; j < b; ++j) step_chunk(step, ctx(id, d), j, first + d);
-    }
+    with_step([&](const auto& step) {
+      if (a > 0) {
+        for (size_t j = a; j < a + d; ++j) step_chunk(step, ctx(id, d), j, first + d);
+      }
+      if (b < chunks_) {
+        for (size_t j = b - d; j < b; ++j) step_chunk(step, ctx(id, d), j, first + d);
+      }
+    });
   }
 
-  void step_chunk(const PeStep& step, ThreadCtx& ctx, size_t chunk, uint32_t t) {
+  // Calls f with the per-PE step, built for the machine's ring size when it is the usual one.
+  template <typename F>
+  void with_step(F&& f) {
+    if (m_.buf_shift == kUsualRingShift) f(PeStep<FixedLinks>(m_));
+    else f(PeStep<Links>(m_));
+  }
+
+  template <typename Step>
+  void step_chunk(const Step& step, ThreadCtx& ctx, size_t chunk, uint32_t t) {
     const size_t begin = chunk * chunk_words_, end = std::min(begin + chunk_words_, words_);
     auto& cur = m_.active_set(t);
     ctx.cycle = t;

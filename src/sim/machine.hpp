@@ -63,17 +63,28 @@ struct Dsd {
   uint16_t symbol = 0;   // memory: symbol index, for messages
 };
 
+// What a vector op reading a channel finds at cycle t: nothing queued, a head it may not take
+// yet (not ready, or a control wavelet), or data it may take.
+enum class QueueHead { empty, not_ready, data };
+
 // The channel operations over raw pointers to the channel and ring arrays. Hot functions
 // copy it into a local so that the pointers stay in registers: the atomic accesses below
 // would otherwise make the compiler reload them from the Machine after every one.
-// head_seen looks back one cycle (see the file comment).
-struct Links {
+// head_seen looks back one cycle (see the file comment). Every ring holds 2^shift wavelets;
+// kShift >= 0 fixes shift at compile time (the engine's sweep is built for the usual size,
+// FixedLinks), -1 reads it from `shift`.
+template <int kShift>
+struct LinksT {
   Channel* ch = nullptr;
   Wavelet* rings = nullptr;
   uint32_t shift = 0;
 
-  Wavelet* ring(uint32_t c) const { return rings + (size_t(c) << shift); }
-  uint32_t slot(uint32_t i) const { return i & ((1u << shift) - 1); }
+  [[gnu::always_inline]] uint32_t ring_shift() const {
+    if constexpr (kShift >= 0) return uint32_t(kShift);
+    else return shift;
+  }
+  [[gnu::always_inline]] Wavelet* ring(uint32_t c) const { return rings + (size_t(c) << ring_shift()); }
+  [[gnu::always_inline]] uint32_t slot(uint32_t i) const { return i & ((1u << ring_shift()) - 1); }
   [[gnu::always_inline]] uint32_t head_seen(uint32_t c, uint32_t t) const {
     const Channel& q = ch[c];
     if (q.stamp.load(std::memory_order_acquire) == t) return q.head_prev;
@@ -104,17 +115,15 @@ struct Links {
     w = ring(c)[slot(h)];
     return w.ready() <= t;
   }
-  // What a vector op reading channel c finds at cycle t: nothing queued, a head it may not
-  // take yet (not ready, or a control wavelet), or data it may take (returned in `data`).
-  enum class Head { empty, not_ready, data };
-  [[gnu::always_inline]] Head data_head(uint32_t c, uint32_t t, uint32_t& data) const {
+  // What a vector op reading channel c finds at cycle t (data, if any, in `data`).
+  [[gnu::always_inline]] QueueHead data_head(uint32_t c, uint32_t t, uint32_t& data) const {
     const Channel& q = ch[c];
     const uint32_t h = q.head.load(std::memory_order_relaxed);
-    if (h == q.tail.load(std::memory_order_acquire)) return Head::empty;
+    if (h == q.tail.load(std::memory_order_acquire)) return QueueHead::empty;
     const Wavelet w = ring(c)[slot(h)];
-    if (!w.data_ready(t)) return Head::not_ready;
+    if (!w.data_ready(t)) return QueueHead::not_ready;
     data = w.data;
-    return Head::data;
+    return QueueHead::data;
   }
   [[gnu::always_inline]] bool nonempty(uint32_t c) const {
     return ch[c].head.load(std::memory_order_relaxed) != ch[c].tail.load(std::memory_order_acquire);
@@ -132,6 +141,10 @@ struct Links {
     q.head.store(h + 1, std::memory_order_release);
   }
 };
+using Links = LinksT<-1>;
+// Rings of 8 wavelets: every preset's queues fit (repaired wafers' longer links may not).
+constexpr int kUsualRingShift = 3;
+using FixedLinks = LinksT<kUsualRingShift>;
 
 // A vector op in flight. The fields the streaming step reads come first so that, with the
 // Core fields before them, one cache line holds all it touches (see Core).

@@ -37,9 +37,11 @@ struct WordWakes {
   uint64_t bits = 0;
 };
 
+// L is Links, or FixedLinks when the machine's rings have that size (the engine checks).
+template <typename L>
 struct PeStep {
   Machine& m;
-  const Links links;
+  const L links;
   const uint32_t* slot_begin;
   const fabric::ColorSlot* slots;
   SlotRoute* routes;
@@ -49,7 +51,7 @@ struct PeStep {
 
   explicit PeStep(Machine& machine)
       : m(machine),
-        links(machine.links),
+        links{machine.links.ch, machine.links.rings, machine.links.shift},
         slot_begin(machine.map.slot_begin.data()),
         slots(machine.map.slots.data()),
         routes(machine.slot_route.data()),

@@ -72,17 +72,17 @@ inline float fast_f32(ir::Opcode op, const float* v) {
 // Records the op's span and reports it finished (vector.cpp).
 void finish_op(Machine& m, uint32_t pe, VecOp& op, uint32_t t, ThreadCtx& ctx, bool& finished);
 
-template <ir::Opcode OP>
-[[gnu::always_inline]] inline VecProgress stream_f32_op(Machine& m, const Links& links, uint32_t pe,
+template <ir::Opcode OP, typename L>
+[[gnu::always_inline]] inline VecProgress stream_f32_op(Machine& m, const L& links, uint32_t pe,
                                                        VecOp& op, uint32_t t, ThreadCtx& ctx,
                                                        bool& finished) {
   constexpr int n = f32_arity<OP>();
   uint32_t raw[n] = {};
   for (int i = 0; i < n; ++i) {
     if (!(op.fabric_srcs & (1u << i))) continue;
-    const Links::Head head = links.data_head(op.src_base[i], t, raw[i]);
-    if (head == Links::Head::empty) return VecProgress::waiting_input;
-    if (head == Links::Head::not_ready) return VecProgress::stalled;
+    const QueueHead head = links.data_head(op.src_base[i], t, raw[i]);
+    if (head == QueueHead::empty) return VecProgress::waiting_input;
+    if (head == QueueHead::not_ready) return VecProgress::stalled;
   }
   if (!op.dst_memory && !links.can_push(op.dst_base, t)) return VecProgress::stalled;
   const uint32_t e = op.done;
@@ -114,14 +114,15 @@ template <ir::Opcode OP>
   return VecProgress::busy;
 }
 
-// `links` is the caller's copy of m.links (see Links). Only fp32 vector ops stream
+// `links` is the caller's copy of m.links (see LinksT). Only fp32 vector ops stream
 // (issue_vector), so the non-vector branch is never taken.
-[[gnu::always_inline]] inline VecProgress stream_f32(Machine& m, const Links& links, uint32_t pe,
+template <typename L>
+[[gnu::always_inline]] inline VecProgress stream_f32(Machine& m, const L& links, uint32_t pe,
                                                     VecOp& op, uint32_t t, ThreadCtx& ctx,
                                                     bool& finished) {
   return with_f32_op(op.op, [&](auto... tag) __attribute__((always_inline)) {
     if constexpr (sizeof...(tag) == 0) return VecProgress::stalled;
-    else return stream_f32_op<decltype(tag)::value...>(m, links, pe, op, t, ctx, finished);
+    else return stream_f32_op<decltype(tag)::value..., L>(m, links, pe, op, t, ctx, finished);
   });
 }
 

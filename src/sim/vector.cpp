@@ -222,9 +222,9 @@ int elements_this_cycle(Machine& m, const VecOp& op, int cap, uint32_t t, int re
     for (int i = 0; i < op.nsrc; ++i) {
       if (op.src[i].kind != Dsd::fabric) continue;
       uint32_t data;
-      const Links::Head head = m.links.data_head(op.src[i].base, t, data);
-      if (head == Links::Head::empty) return -1;
-      if (head == Links::Head::not_ready) return 0;
+      const QueueHead head = m.links.data_head(op.src[i].base, t, data);
+      if (head == QueueHead::empty) return -1;
+      if (head == QueueHead::not_ready) return 0;
     }
     if (op.dst.kind == Dsd::fabric && !m.can_push(op.dst.base, t)) return 0;
     return one_element_fits(m, op, reads_left, writes_left) ? 1 : 0;

@@ -986,8 +986,8 @@ struct Snapshot {
   uint64_t wavelets = 0, instructions = 0, elements = 0;
 };
 
-Snapshot run_kernel_with(const std::string& kernel, int w, int h, int64_t n, int threads,
-                         uint32_t superstep) {
+Snapshot run_kernel_with(const arch::Arch& a, const std::string& kernel, int w, int h, int64_t n,
+                         int threads, uint32_t superstep) {
   kernels::KernelParams kp;
   kp.kernel = kernel;
   kp.grid_w = w;
@@ -997,7 +997,7 @@ Snapshot run_kernel_with(const std::string& kernel, int w, int h, int64_t n, int
   Snapshot snap;
   Options o = opts(threads);
   o.superstep = superstep;
-  auto r = kernels::run_kernel(preset("wse3"), kp, o, &sim);
+  auto r = kernels::run_kernel(a, kp, o, &sim);
   EXPECT_TRUE(r.has_value()) << (r ? "" : r.message());
   if (!r) return snap;
   EXPECT_TRUE(r->verified) << kernel << " error " << r->max_rel_error;
@@ -1016,8 +1016,9 @@ Snapshot run_kernel_with(const std::string& kernel, int w, int h, int64_t n, int
 
 // The reference is the plain sweep: one thread, one cycle per sweep. Every other thread count
 // and superstep length (0: the engine's choice) must give the same outputs and counters.
-void expect_same_for_threads(const std::string& kernel, int w, int h, int64_t n, int max_threads) {
-  const Snapshot one = run_kernel_with(kernel, w, h, n, 1, 1);
+void expect_same_for_threads(const std::string& kernel, int w, int h, int64_t n, int max_threads,
+                             const arch::Arch& a = preset("wse3")) {
+  const Snapshot one = run_kernel_with(a, kernel, w, h, n, 1, 1);
   ASSERT_GT(one.cycles, 0u);
   ASSERT_FALSE(one.output.empty());
   uint64_t busy = 0;
@@ -1026,7 +1027,7 @@ void expect_same_for_threads(const std::string& kernel, int w, int h, int64_t n,
   for (int threads : {1, 2, 3}) {
     for (uint32_t superstep : {0u, 1u, 2u, 3u, 8u}) {
       if (threads == 1 && superstep == 1) continue;
-      const Snapshot t = run_kernel_with(kernel, w, h, n, threads, superstep);
+      const Snapshot t = run_kernel_with(a, kernel, w, h, n, threads, superstep);
       const std::string run = fmt::format("{} threads {} superstep {}", kernel, threads, superstep);
       EXPECT_EQ(t.threads, std::min(threads, max_threads)) << run;
       EXPECT_EQ(t.cycles, one.cycles) << run;
@@ -1061,6 +1062,14 @@ TEST(EngineDeterminism, ThreadsOneTwoThree) {
 TEST(EngineDeterminism, LongSuperstepsOverThreads) {
   expect_same_for_threads("allreduce", 64, 48, 16, 3);
   expect_same_for_threads("stream-fma", 64, 48, 64, 3);
+}
+
+// Queues deeper than 8 wavelets: the sweep reads the ring size at run time (step.hpp).
+TEST(EngineDeterminism, DeepQueues) {
+  arch::Arch a = preset("wse3");
+  a.router_queue_depth = 12;
+  a.core_input_queue_depth = 16;
+  expect_same_for_threads("stream-fma", 64, 48, 64, 3, a);
 }
 
 }  // namespace
