@@ -124,7 +124,6 @@ Machine::Machine(const arch::Arch& a, const ir::Program& p, fabric::FabricMap fm
     }
   }
   regs.assign(size_t(pes) * size_t(arch.registers), 0);
-  sram_hint.assign(pes, 0);
   dsds.assign(size_t(pes) * size_t(arch.dsd_registers), Dsd{});
   stats.width = int(width);
   stats.height = int(height);
@@ -183,8 +182,6 @@ void record_span(Machine& m, ThreadCtx& ctx, uint32_t pe, uint32_t start, uint32
 
 namespace {
 
-// How many PEs ahead the engine prefetches SRAM lines (Machine::sram_hint).
-constexpr uint32_t kPrefetchAhead = 8;
 // Supersteps are long while at least 1 / kDenseFraction of the PEs are active (plan_superstep).
 constexpr uint64_t kDenseFraction = 8;
 
@@ -325,11 +322,6 @@ class Runner {
       while (bits) {
         const uint32_t pe = uint32_t(w * 64 + size_t(__builtin_ctzll(bits)));
         bits &= bits - 1;
-        if (pe + kPrefetchAhead < m_.pes) {
-          const uint64_t h = m_.sram_hint[pe + kPrefetchAhead];
-          m_.sram.prefetch_line(uint32_t(h));
-          m_.sram.prefetch_line(uint32_t(h >> 32));
-        }
         const uint64_t before = ctx.progress;
         bool pending = step.router(pe, t, near, ctx);
         pending |= step.core(pe, t, ctx);

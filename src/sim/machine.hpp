@@ -249,9 +249,6 @@ class Machine {
   std::vector<uint32_t> regs;          // pes * arch.registers
   std::vector<Dsd> dsds;               // pes * arch.dsd_registers
   Sram sram;
-  // Per PE: the last two distinct SRAM lines its last streaming step touched, sources then
-  // destination (Sram::line_of), which its next step will most likely touch again. The engine prefetches them a few PEs ahead.
-  std::vector<uint64_t> sram_hint;
   Stats stats;
 
   // Active sets: bit per PE, one set per cycle in flight (cycle t uses active_set(t)).

@@ -29,12 +29,6 @@ class Sram {
   [[gnu::always_inline]] uint8_t* at(uint32_t pe, uint32_t addr) const {
     return base_ + ((size_t(addr >> kBlockShift) * pes_ + pe) << kBlockShift) + (addr & (kBlock - 1));
   }
-  // Cache-line numbers within the mapping (< 2^32 for any fabric), for prefetch hints.
-  uint32_t line_of(const uint8_t* p) const { return uint32_t(size_t(p - base_) >> 6); }
-  // Always inlined: a call to it would count as free of side effects and be dropped.
-  [[gnu::always_inline]] void prefetch_line(uint32_t line) const {
-    __builtin_prefetch(base_ + (size_t(line) << 6));
-  }
   uint32_t read(uint32_t pe, uint32_t addr, int bytes) const {
     const uint8_t* p = at(pe, addr);
     if (bytes == 4) {

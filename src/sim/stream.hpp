@@ -86,12 +86,10 @@ template <ir::Opcode OP, typename L>
   }
   if (!op.dst_memory && !links.can_push(op.dst_base, t)) return VecProgress::stalled;
   const uint32_t e = op.done;
-  uint64_t hint = 0;  // the last two distinct SRAM lines touched (Machine::sram_hint)
   for (int i = 0; i < n; ++i) {
     if (op.memory_srcs & (1u << i)) {
       const uint8_t* p = m.sram.at(pe, op.src_base[i] + e * uint32_t(op.src_step[i]));
       std::memcpy(&raw[i], p, 4);
-      hint = (hint << 32) | m.sram.line_of(p);
     } else if (op.fabric_srcs & (1u << i)) {
       links.pop(op.src_base[i], t);
     } else {
@@ -104,11 +102,9 @@ template <ir::Opcode OP, typename L>
   if (op.dst_memory) {
     uint8_t* p = m.sram.at(pe, op.dst_base + e * uint32_t(op.dst_step));
     std::memcpy(p, &out, 4);
-    if (m.sram.line_of(p) != uint32_t(hint)) hint = (hint << 32) | m.sram.line_of(p);
   } else {
     links.push(op.dst_base, Wavelet{out, t + uint32_t(m.arch.ramp_latency)});
   }
-  m.sram_hint[pe] = hint;
   ++ctx.vector_elements;
   if (++op.done == op.length) finish_op(m, pe, op, t, ctx, finished);
   return VecProgress::busy;
