@@ -92,22 +92,35 @@ struct PeStep {
   }
 
  private:
-  bool destinations_have_room(const SlotRoute& r, uint32_t t) const {
-    for (unsigned k = 0; k < r.tx_count; ++k) {
-      if (!links.can_push(r.tx[k], t)) return false;
+  // Whether f holds for every destination channel of the position, in port order. One and
+  // two destinations (a hop, or a hop and the core) are unrolled: they are the common case.
+  template <typename F>
+  [[gnu::always_inline]] static bool all_tx(const SlotRoute& r, F&& f) {
+    switch (r.tx_count) {
+      case 1: return f(r.tx[0]);
+      case 2: return f(r.tx[0]) && f(r.tx[1]);
+      default:
+        for (unsigned k = 0; k < r.tx_count; ++k) {
+          if (!f(r.tx[k])) return false;
+        }
+        return true;
     }
-    return true;
+  }
+
+  bool destinations_have_room(const SlotRoute& r, uint32_t t) const {
+    return all_tx(r, [&](uint32_t c) { return links.can_push(c, t); });
   }
 
   void forward(uint32_t pe, const SlotRoute& r, Wavelet w, uint32_t t, WordWakes& near,
                ThreadCtx& ctx) const {
     const uint32_t ctrl = w.meta & kCtrlBit;
-    for (unsigned k = 0; k < r.tx_count; ++k) {
-      const Channel& q = links.ch[r.tx[k]];
-      links.push(r.tx[k], Wavelet{w.data, ctrl | (t + q.latency)});
+    all_tx(r, [&](uint32_t c) {
+      const Channel& q = links.ch[c];
+      links.push(c, Wavelet{w.data, ctrl | (t + q.latency)});
       if ((q.owner >> 6) == near.word) near.bits |= 1ull << (q.owner & 63);
       else m.wake(q.owner, ctx);
-    }
+      return true;
+    });
     if (link_out) {
       for (unsigned b = r.tx_mask; b; b &= b - 1) ++link_out[pe][size_t(__builtin_ctz(b))];
     }
