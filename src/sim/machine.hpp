@@ -29,7 +29,7 @@ namespace wafer::sim {
 constexpr uint32_t kCtrlBit = 1u << 31;
 constexpr uint32_t kNone = UINT32_MAX;
 // Active sets kept, one per cycle in flight: a superstep of K cycles (engine.cpp) uses K + 1.
-constexpr uint32_t kActiveSets = 16;
+constexpr uint32_t kActiveSets = 32;
 static_assert(kMaxSuperstep < kActiveSets);
 
 struct Wavelet {

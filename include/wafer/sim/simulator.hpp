@@ -29,7 +29,7 @@ struct TraceOptions {
 };
 
 // The longest superstep of the engine, in cycles (Options::superstep).
-inline constexpr uint32_t kMaxSuperstep = 8;
+inline constexpr uint32_t kMaxSuperstep = 16;
 
 struct Options {
   int threads = 0;                  // 0: all hardware threads

@@ -1025,7 +1025,7 @@ void expect_same_for_threads(const std::string& kernel, int w, int h, int64_t n,
   for (uint32_t v : one.busy) busy += v;
   EXPECT_GT(busy, 0u);
   for (int threads : {1, 2, 3}) {
-    for (uint32_t superstep : {0u, 1u, 2u, 3u, 8u}) {
+    for (uint32_t superstep : {0u, 1u, 2u, 3u, kMaxSuperstep}) {
       if (threads == 1 && superstep == 1) continue;
       const Snapshot t = run_kernel_with(a, kernel, w, h, n, threads, superstep);
       const std::string run = fmt::format("{} threads {} superstep {}", kernel, threads, superstep);
@@ -1057,11 +1057,13 @@ TEST(EngineDeterminism, ThreadsOneTwoThree) {
   expect_same_for_threads("stream-fma", 32, 24, 64, 3);
 }
 
-// 64 x 48 PEs: 48 one-row chunks, so three threads' ranges are long enough for supersteps of
-// 8 cycles and the wedges between them (engine.cpp).
+// One-row chunks, 2 * kMaxSuperstep per thread: three threads' ranges are long enough for the
+// longest supersteps and the wedges between them (engine.cpp).
+constexpr int kLongRows = 3 * 2 * int(kMaxSuperstep);
+
 TEST(EngineDeterminism, LongSuperstepsOverThreads) {
-  expect_same_for_threads("allreduce", 64, 48, 16, 3);
-  expect_same_for_threads("stream-fma", 64, 48, 64, 3);
+  expect_same_for_threads("allreduce", 64, kLongRows, 16, 3);
+  expect_same_for_threads("stream-fma", 64, kLongRows, 64, 3);
 }
 
 // Queues deeper than 8 wavelets: the sweep reads the ring size at run time (step.hpp).
@@ -1069,7 +1071,7 @@ TEST(EngineDeterminism, DeepQueues) {
   arch::Arch a = preset("wse3");
   a.router_queue_depth = 12;
   a.core_input_queue_depth = 16;
-  expect_same_for_threads("stream-fma", 64, 48, 64, 3, a);
+  expect_same_for_threads("stream-fma", 64, kLongRows, 64, 3, a);
 }
 
 }  // namespace
