@@ -272,14 +272,18 @@ class Runner {
   // its neighbours have stepped t - 1 and not yet t + 1: the same view a PE has in a plain
   // sweep where neighbours may or may not have stepped t (machine.hpp). Near another
   // thread's range the neighbour's progress is unknown, so the range shrinks by a chunk per
-  // cycle on that side; fill_wedges steps the wedges left out.
+  // cycle on that side; fill_wedges steps the wedges left out. Every other superstep sweeps
+  // the range backwards (mirrored, the same argument holds), so that it starts on the chunks
+  // the previous one touched last, which are still in cache.
   void sweep(size_t id, uint32_t first, uint32_t k) {
+    const bool reverse = supersteps_ & 1;
     const size_t a = range_begin(id), b = range_begin(id + 1);
     const size_t shrink_a = a > 0, shrink_b = b < chunks_;
     with_step([&](const auto& step) {
       for (size_t s = 0; s < b - a + 2 * size_t(k - 1); ++s) {
         for (uint32_t d = 0; d < k && 2 * size_t(d) <= s; ++d) {
-          const size_t j = a + s - 2 * size_t(d);
+          const size_t ascending = a + s - 2 * size_t(d);
+          const size_t j = reverse ? a + b - 1 - ascending : ascending;
           if (j < a + shrink_a * d || j + shrink_b * d >= b) continue;
           step_chunk(step, ctx(id, d), j, first + d);
         }
@@ -347,6 +351,7 @@ class Runner {
   // the next.
   void complete_superstep(uint32_t first, uint32_t k) {
     for (uint32_t d = 0; d < k && !stop_; ++d) complete_cycle(first + d, d);
+    ++supersteps_;
     superstep_ = plan_superstep();
   }
 
@@ -481,6 +486,7 @@ class Runner {
   size_t threads_ = 1;
   uint32_t superstep_ = 1;  // cycles of the next superstep
   uint64_t next_active_ = 0;  // PEs active in the next cycle
+  uint64_t supersteps_ = 0;  // completed; odd ones sweep backwards (sweep)
   std::vector<ThreadCtx> ctx_;  // per thread and cycle of the superstep (ctx())
   uint32_t start_ = 0;
   uint32_t idle_ = 0;
