@@ -196,12 +196,14 @@ class Runner {
     chunks_ = (words_ + chunk_words_ - 1) / chunk_words_;
     int threads = m_.options.threads > 0 ? m_.options.threads
                                          : int(std::max(1u, std::thread::hardware_concurrency()));
-    threads = int(std::min<size_t>(size_t(threads), std::max<size_t>(1, std::min(words_ / 4, chunks_))));
-    threads_ = size_t(threads);
+    threads_ = std::min<size_t>(size_t(threads), std::max<size_t>(1, std::min(words_ / 4, chunks_)));
+    threads = int(threads_);
     ctx_.resize(threads_ * kMaxSuperstep);
     start_ = m_.now;
-    stop_ = m_.streams.empty() && std::none_of(m_.active_set(m_.now).begin(), m_.active_set(m_.now).end(),
-                                               [](const auto& w) { return w.load(std::memory_order_relaxed) != 0; });
+    const auto& set = m_.active_set(m_.now);
+    stop_ = m_.streams.empty() && std::none_of(set.begin(), set.end(), [](const auto& w) {
+              return w.load(std::memory_order_relaxed) != 0;
+            });
     if (!stop_) {
       superstep_ = plan_superstep();
       if (threads == 1) {

@@ -83,7 +83,9 @@ struct LinksT {
     if constexpr (kShift >= 0) return uint32_t(kShift);
     else return shift;
   }
-  [[gnu::always_inline]] Wavelet* ring(uint32_t c) const { return rings + (size_t(c) << ring_shift()); }
+  [[gnu::always_inline]] Wavelet* ring(uint32_t c) const {
+    return rings + (size_t(c) << ring_shift());
+  }
   [[gnu::always_inline]] uint32_t slot(uint32_t i) const { return i & ((1u << ring_shift()) - 1); }
   [[gnu::always_inline]] uint32_t head_seen(uint32_t c, uint32_t t) const {
     const Channel& q = ch[c];
