@@ -17,6 +17,18 @@ done
 [ "${cycles[1]}" = "${cycles[2]}" ] && [ "${cycles[1]}" = "${cycles[3]}" ] ||
   fail "cycles differ across thread counts: ${cycles[*]}"
 
+# The dense workload through one-cycle sweeps, the engine's choice and 5-cycle supersteps on
+# two threads: same cycles, all verified.
+for s in 1 0 5; do
+  expect_exit 0 "$WAFER" kernel stream-fma --grid 64x48 --n 128 --threads 2 --superstep $s --json
+  [ "$(json_get "$TMP/out" .verified)" = true ] || fail "stream-fma superstep=$s not verified"
+  ss_cycles[$s]=$(json_get "$TMP/out" .cycles)
+done
+[ "${ss_cycles[1]}" = "${ss_cycles[0]}" ] && [ "${ss_cycles[1]}" = "${ss_cycles[5]}" ] ||
+  fail "cycles differ across supersteps: ${ss_cycles[*]}"
+expect_exit 2 "$WAFER" kernel stream-fma --grid 8x8 --superstep 17
+expect_contains "$TMP/err" "--superstep"
+
 # Larger grids, same work per PE: cycles grow with the diameter.
 expect_exit 0 "$WAFER" kernel gemv --grid 8x8 --m 512 --n 512 --json
 small=$(json_get "$TMP/out" .cycles)
