@@ -1,9 +1,9 @@
 // Flags and outputs shared by the verbs that run the simulator (`kernel`, `sim`, `bench`).
 //
 // RunFlags holds the engine and observability flags (--threads, --superstep, --max-cycles,
-// --json, --stats, --trace and its filters, --heatmap); add_run_flags registers them on a verb, sim_options
-// turns them into sim::Options, and write_observations prints the stats summary and writes
-// the trace and heatmap files after a run. The validators make bad values (a non-numeric count,
+// --json, --stats, --trace and its filters, --heatmap); add_run_flags registers them on a
+// verb, sim_options turns them into sim::Options, and write_observations prints the stats
+// summary and writes the trace and heatmap files after a run. The validators make bad values (a non-numeric count,
 // a grid like "3y4", an unknown dtype, a malformed region or window) usage errors that name
 // the flag. speed_line formats the speed report every run ends with.
 #pragma once

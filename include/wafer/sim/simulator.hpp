@@ -37,7 +37,8 @@ struct Options {
   bool progress = false;            // progress line on stderr (caller decides: a terminal)
   bool collect_stats = true;        // per-PE busy/stall and per-link counters
   // Cycles one sweep of the engine advances at most (engine.cpp): 0 lets the engine choose
-  // (kMaxSuperstep), 1 steps every PE once per sweep; larger values act as kMaxSuperstep.
+  // (kMaxSuperstep while at least 1/8 of the PEs are active, else 1), 1 steps every PE once
+  // per sweep; larger values act as kMaxSuperstep.
   // Outputs, cycle counts and counters do not depend on it, only the speed.
   uint32_t superstep = 0;
   TraceOptions trace;
