@@ -9,15 +9,19 @@
 #include "wafer/fabric/defects.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <numbers>
 #include <optional>
 #include <sstream>
+#include <tuple>
 
+#include "wafer/support/atomic_file.hpp"
 #include "wafer/support/text_file.hpp"
 
 namespace wafer::fabric {
@@ -33,7 +37,6 @@ uint64_t splitmix64(uint64_t& state) {
 
 uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-constexpr int kMaxSide = 1 << 15;
 constexpr const char* kHeader = "wafer-defects";
 
 const char* kind_word(DefectKind k) {
@@ -98,9 +101,9 @@ Expected<DefectMap> parse_header(const std::vector<std::string>& w) {
   if (!width) return width.status();
   auto height = parse_int(w[3], "height");
   if (!height) return height.status();
-  if (*width < 1 || *height < 1 || *width > kMaxSide || *height > kMaxSide)
+  if (*width < 1 || *height < 1 || *width > kMaxWaferSide || *height > kMaxWaferSide)
     return make_error("wafer size {}x{} is not between 1 and {} per side", *width, *height,
-                      kMaxSide);
+                      kMaxWaferSide);
   return DefectMap{*width, *height, {}};
 }
 
@@ -140,20 +143,30 @@ WaferGeometry default_geometry(const arch::Arch& a) {
   return g;
 }
 
+Status check_range(const std::string& what, double value, double lo, double hi,
+                   const std::string& unit) {
+  if (value >= lo && value <= hi) return Status::ok();
+  const std::string u = unit.empty() ? "" : " " + unit;
+  return make_error("{} {}{} is out of range (must be {}..{}{})", what, value, u, lo, hi, u);
+}
+
+// Each count is bounded before the physical sizes are computed from it, so they cannot overflow.
 Status validate(const WaferGeometry& g) {
-  if (g.logical_width < 1 || g.logical_height < 1)
-    return make_error("wafer geometry: logical fabric {}x{} is empty", g.logical_width,
-                      g.logical_height);
-  if (g.segment_logical < 1)
-    return make_error("wafer geometry: segment_logical must be at least 1");
-  if (g.segment_spares < 0 || g.spare_rows < 0)
-    return make_error("wafer geometry: spare counts must not be negative");
-  if (g.physical_width() > kMaxSide || g.physical_height() > kMaxSide)
+  struct Bound {
+    const char* name;
+    int value, lo;
+  };
+  for (const Bound& b : {Bound{"logical_width", g.logical_width, 1},
+                         Bound{"logical_height", g.logical_height, 1},
+                         Bound{"segment_logical", g.segment_logical, 1},
+                         Bound{"segment_spares", g.segment_spares, 0},
+                         Bound{"spare_rows", g.spare_rows, 0}})
+    WAFER_TRY(check_range(b.name, b.value, b.lo, kMaxWaferSide).with_context("wafer geometry"));
+  if (g.physical_width() > kMaxWaferSide || g.physical_height() > kMaxWaferSide)
     return make_error("wafer geometry: physical {}x{} exceeds {} per side", g.physical_width(),
-                      g.physical_height(), kMaxSide);
-  if (!(g.core_area_mm2 > 0) || !std::isfinite(g.core_area_mm2))
-    return make_error("wafer geometry: core area {} mm² must be positive", g.core_area_mm2);
-  return Status::ok();
+                      g.physical_height(), kMaxWaferSide);
+  return check_range("core area", g.core_area_mm2, kMinCoreArea, kMaxCoreArea, "mm²")
+      .with_context("wafer geometry");
 }
 
 Status validate(const DefectModel& m, const WaferGeometry& g) {
@@ -258,9 +271,22 @@ std::vector<uint8_t> dead_pes(const DefectMap& map) {
   return dead;
 }
 
+DefectMap distinct_parts(const DefectMap& map) {
+  DefectMap out{map.width, map.height, {}};
+  std::vector<uint8_t> broken(size_t(map.width) * map.height, 0);  // a bit per kind
+  for (const Defect& d : map.defects) {
+    uint8_t& parts = broken[size_t(d.y) * map.width + d.x];
+    const uint8_t bit = uint8_t(1u << int(d.kind));
+    if (parts & bit) continue;
+    parts |= bit;
+    out.defects.push_back(d);
+  }
+  return out;
+}
+
 std::string format_defect_map(const DefectMap& map) {
   std::string out = fmt::format("{} v1 {} {}\n", kHeader, map.width, map.height);
-  for (const Defect& d : map.defects) {
+  for (const Defect& d : distinct_parts(map).defects) {
     out += fmt::format("{} {} {}", kind_word(d.kind), d.x, d.y);
     if (d.kind == DefectKind::link_east) out += " E";
     if (d.kind == DefectKind::link_south) out += " S";
@@ -272,6 +298,7 @@ std::string format_defect_map(const DefectMap& map) {
 Expected<DefectMap> parse_defect_map(const std::string& text, const std::string& origin) {
   std::istringstream in(text);
   std::optional<DefectMap> map;
+  std::map<std::tuple<DefectKind, int, int>, int> first_line;
   int line_no = 0;
   for (std::string line; std::getline(in, line);) {
     ++line_no;
@@ -285,6 +312,11 @@ Expected<DefectMap> parse_defect_map(const std::string& text, const std::string&
     }
     auto defect = parse_defect(words, *map);
     if (!defect) return parse_error(origin, line_no, defect.message());
+    auto [at, fresh] = first_line.try_emplace({defect->kind, defect->x, defect->y}, line_no);
+    if (!fresh)
+      return parse_error(origin, line_no,
+                         fmt::format("duplicate defect '{}' (first on line {})",
+                                     fmt::join(words, " "), at->second));
     map->defects.push_back(*defect);
   }
   if (!map)
@@ -294,11 +326,7 @@ Expected<DefectMap> parse_defect_map(const std::string& text, const std::string&
 }
 
 Status save_defect_map(const DefectMap& map, const std::string& path) {
-  std::ofstream out(path);
-  out << format_defect_map(map);
-  out.close();
-  if (!out) return make_error("{}: cannot write the defect map", path);
-  return Status::ok();
+  return write_file_atomically(path, "defect map", format_defect_map(map));
 }
 
 Expected<DefectMap> load_defect_map(const std::string& path, const WaferGeometry& g) {

@@ -8,7 +8,8 @@
 // that pass 1 left of its home back toward home (never past its east neighbour), so spares
 // are borrowed from the west only where needed. Under row-shift pass 1 never places a column
 // left of home and pass 2 changes nothing. A row that cannot be placed fails row-shift;
-// shift-2d retires it and places the logical row on the next physical row.
+// shift-2d retires it and places the logical row on the next physical row. A window is
+// clamped to the row in 64-bit arithmetic, so any window is safe.
 #include "wafer/fabric/repair.hpp"
 
 #include <fmt/format.h>
@@ -31,8 +32,9 @@ Range allowed(const WaferGeometry& g, const RepairOptions& o, int x) {
     int j = x / g.segment_logical;
     return {g.segment_begin(j), g.segment_end(j) - 1};
   }
-  int home = g.home_column(x);
-  return {std::max(0, home - o.window), std::min(g.physical_width() - 1, home + o.window)};
+  const int64_t home = g.home_column(x);
+  return {int(std::max<int64_t>(0, home - o.window)),
+          int(std::min<int64_t>(g.physical_width() - 1, home + o.window))};
 }
 
 // Places the logical columns of one row on the good columns of `dead_row`; returns the first

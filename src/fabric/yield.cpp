@@ -124,11 +124,10 @@ Quantiles quantiles_of(std::vector<int64_t> v) {
 Status validate(const YieldOptions& o) {
   WAFER_TRY(validate(o.geometry));
   WAFER_TRY(validate(o.model, o.geometry));
-  if (o.wafers < 1) return make_error("wafer count {} must be at least 1", o.wafers);
   if (o.schemes.empty()) return make_error("no repair scheme given");
-  if (o.window < 1) return make_error("shift-2d window {} must be at least 1", o.window);
-  if (o.threads < 0) return make_error("thread count {} must not be negative", o.threads);
-  return Status::ok();
+  WAFER_TRY(check_range("shift-2d window", o.window, 1, kMaxWaferSide));
+  WAFER_TRY(check_range("wafer count", o.wafers, 1, kMaxWafers));
+  return check_range("thread count", o.threads, 0, kMaxThreads);
 }
 
 Expected<YieldReport> run_yield(const YieldOptions& o) {
@@ -203,7 +202,13 @@ double at_least_k_of_n(int k, int n, double p) {
 int dies_per_wafer(double die_area, double diameter) {
   double r = diameter / 2;
   double n = std::numbers::pi * (r * r / die_area - diameter / std::sqrt(2 * die_area));
-  return std::max(0, int(std::floor(n)));
+  if (!(n >= 1)) return 0;
+  return int(std::min(std::floor(n), double(std::numeric_limits<int>::max())));
+}
+
+Status validate(const DicedOptions& d) {
+  WAFER_TRY(check_range("die area", d.die_area_mm2, kMinDieArea, kMaxDieArea, "mm²"));
+  return check_range("wafer diameter", d.wafer_diameter_mm, 1, kMaxWaferDiameter, "mm");
 }
 
 DicedYield diced_yield(const DicedOptions& d, const DefectModel& m) {

@@ -19,7 +19,30 @@ head -1 "$TMP/w0.defects" | grep -qx "wafer-defects v1 826 1174" || fail "map he
 expect_exit 0 "$WAFER" yield --wafers 2 --segment 64 --segment-spares 1 --spare-rows 0 --json
 [ "$(json_get "$TMP/out" .physical.pes)" = 907128 ] || fail "a 64 + 1 layout is 774x1172"
 expect_exit 1 "$WAFER" yield --segment 0
-expect_contains "$TMP/err" "segment_logical must be at least 1"
+expect_contains "$TMP/err" "wafer: error: wafer geometry: segment_logical 0 is out of range (must be 1..32768)"
+
+# Counts that used to overflow the geometry (a crash or length_error): range errors, exit 1.
+expect_exit 1 "$WAFER" yield --segment-spares 134217728
+expect_contains "$TMP/err" "wafer: error: wafer geometry: segment_spares 134217728 is out of range (must be 0..32768)"
+expect_exit 1 "$WAFER" yield --segment 2147483647
+expect_contains "$TMP/err" "wafer: error: wafer geometry: segment_logical 2147483647 is out of range (must be 1..32768)"
+expect_exit 1 "$WAFER" yield --spare-rows 2147483647
+expect_contains "$TMP/err" "wafer: error: wafer geometry: spare_rows 2147483647 is out of range (must be 0..32768)"
+expect_exit 1 "$WAFER" yield --window 2147483647
+expect_contains "$TMP/err" "wafer: error: shift-2d window 2147483647 is out of range (must be 1..32768)"
+expect_exit 1 "$WAFER" yield --segment-spares 32768
+expect_contains "$TMP/err" "wafer: error: wafer geometry: physical 1049338x1174 exceeds 32768 per side"
+expect_exit 1 "$WAFER" yield --die-area 1e-10
+expect_contains "$TMP/err" "wafer: error: die area 1e-10 mm² is out of range (must be 0.01..70000 mm²)"
+expect_exit 1 "$WAFER" yield --core-area 1e-10
+expect_contains "$TMP/err" "wafer: error: wafer geometry: core area 1e-10 mm² is out of range (must be 0.0001..1000 mm²)"
+expect_exit 1 "$WAFER" yield --wafers 2000000
+expect_contains "$TMP/err" "wafer: error: wafer count 2000000 is out of range (must be 1..1000000)"
+expect_exit 1 "$WAFER" yield --threads 5000
+expect_contains "$TMP/err" "wafer: error: thread count 5000 is out of range (must be 0..1024)"
+expect_exit 2 "$WAFER" yield --segment 99999999999
+expect_exit 0 "$WAFER" yield --wafers 1 --die-area 0.01 --json
+[ "$(json_get "$TMP/out" .diced.dies_per_wafer)" = 7061919 ] || fail "0.01 mm² dies per wafer"
 
 # The saved map is wafer 0: replaying it reports that wafer alone.
 expect_exit 0 "$WAFER" yield --arch wse3 --load-map "$TMP/w0.defects" --json
@@ -51,13 +74,16 @@ expect_contains "$TMP/err" "at most 1 per core is meaningful"
 expect_exit 1 "$WAFER" yield --model negbin --alpha 0
 expect_contains "$TMP/err" "clustering alpha 0 must be > 0"
 expect_exit 1 "$WAFER" yield --wafers 0
-expect_contains "$TMP/err" "--wafers 0 must be at least 1"
+expect_contains "$TMP/err" "wafer: error: wafer count 0 is out of range (must be 1..1000000)"
 expect_exit 2 "$WAFER" yield --defect-density lots
 expect_exit 2 "$WAFER" yield --scheme spiral
 
 printf 'wafer-defects v1 826 1174\ncore 3 4\nrouter 5 x\n' >"$TMP/bad.defects"
 expect_exit 1 "$WAFER" yield --load-map "$TMP/bad.defects"
 expect_contains "$TMP/err" "bad.defects:3: y 'x' is not an integer"
+printf 'wafer-defects v1 826 1174\ncore 3 4\nlink 5 6 E\ncore 3 4\n' >"$TMP/twice.defects"
+expect_exit 1 "$WAFER" yield --load-map "$TMP/twice.defects"
+expect_contains "$TMP/err" "wafer: error: $TMP/twice.defects:4: duplicate defect 'core 3 4' (first on line 2)"
 printf 'wafer-defects v1 100 100\n' >"$TMP/small.defects"
 expect_exit 1 "$WAFER" yield --load-map "$TMP/small.defects"
 expect_contains "$TMP/err" "the map is for a 100x100 wafer but this physical fabric is 826x1174"

@@ -96,16 +96,15 @@ Expected<Inputs> inputs_of(const YieldFlags& f) {
   if (!schemes) return schemes.status();
   o.schemes = *schemes;
   o.window = f.window;
-  o.wafers = f.load_map.empty() ? f.wafers : 1;
+  o.wafers = f.wafers;
   o.seed = f.seed;
   o.threads = f.threads;
-  if (f.wafers < 1) return make_error("--wafers {} must be at least 1", f.wafers);
-  if (!(f.die_area > 0) || !std::isfinite(f.die_area))
-    return make_error("--die-area {} mm² must be positive", f.die_area);
   if (!(f.wafer_cost >= 0) || !std::isfinite(f.wafer_cost))
     return make_error("--wafer-cost {} must be finite and >= 0", f.wafer_cost);
   in.diced.die_area_mm2 = f.die_area;
   WAFER_TRY(validate(o));
+  WAFER_TRY(validate(in.diced));
+  if (!f.load_map.empty()) o.wafers = 1;
   return in;
 }
 

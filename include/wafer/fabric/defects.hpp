@@ -7,13 +7,20 @@
 // array: 969,724 physical cores for 893,064 enabled (92.1%), close to the published 970,000
 // physical / 900,000 enabled (shared/facts/wse.md, "Yield and redundancy").
 //
+// Every field is bounded so that the physical sizes and the repair's column arithmetic stay
+// well inside int: the logical sides and the segment length lie in 1..kMaxWaferSide, the
+// spares per segment and the spare rows in 0..kMaxWaferSide, the physical sides are at most
+// kMaxWaferSide, and a PE's area lies in kMinCoreArea..kMaxCoreArea mm².
+//
 // A DefectMap lists defects in physical coordinates; each kills a core, a router, or the east
 // or south link of a PE. generate_defects draws one from a defect density (per mm²) and the
 // core area with a Poisson model or a clustered negative binomial model (a gamma-distributed
 // density multiplier per die-sized block, a gamma-mixed Poisson), from a self-contained
 // xoshiro256** generator so that a seed gives the same map on every platform. The text
 // format (docs/yield.md) is a header `wafer-defects v1 W H` and one `core X Y`,
-// `router X Y` or `link X Y E|S` line per defect; `#` starts a comment.
+// `router X Y` or `link X Y E|S` line per broken part (a drawn wafer may hit a part twice; its
+// file lists the part once, and a file that lists one twice is an error); `#` starts a
+// comment.
 #pragma once
 
 #include <array>
@@ -25,6 +32,14 @@
 #include "wafer/support/error.hpp"
 
 namespace wafer::fabric {
+
+constexpr int kMaxWaferSide = 1 << 15;  // physical PEs per side, and the bound of every count
+constexpr double kMinCoreArea = 1e-4;   // mm² (100 µm²)
+constexpr double kMaxCoreArea = 1e3;    // mm² (above a reticle-sized die)
+
+// lo <= value <= hi, or the error "WHAT VALUE UNIT is out of range (must be LO..HI UNIT)".
+Status check_range(const std::string& what, double value, double lo, double hi,
+                   const std::string& unit = "");
 
 struct WaferGeometry {
   int logical_width = 0;
@@ -48,7 +63,7 @@ struct WaferGeometry {
 
 // The default geometry for an arch's logical fabric (see the file comment).
 WaferGeometry default_geometry(const arch::Arch& a);
-// Checks that the geometry is non-empty and addressable; errors name the field.
+// Checks every field against its bound and the physical size; errors name the field.
 Status validate(const WaferGeometry& g);
 
 enum class DefectKind { core, router, link_east, link_south };
@@ -107,8 +122,12 @@ DefectMap generate_defects(const WaferGeometry& g, const DefectModel& m, uint64_
 // retires the PE it leaves, since its logical neighbour traffic would need a detour.
 std::vector<uint8_t> dead_pes(const DefectMap& map);
 
+// The map with each broken part (kind and PE) once, in the order first drawn: a map file
+// lists a part once, since a second defect breaks it no further.
+DefectMap distinct_parts(const DefectMap& map);
+// The text of distinct_parts(map).
 std::string format_defect_map(const DefectMap& map);
-// Errors name origin:line and what is wrong.
+// Errors name origin:line and what is wrong; a part listed twice is an error naming both lines.
 Expected<DefectMap> parse_defect_map(const std::string& text, const std::string& origin);
 Status save_defect_map(const DefectMap& map, const std::string& path);
 // Loads a map and checks that it is for this geometry's physical size.

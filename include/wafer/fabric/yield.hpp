@@ -7,7 +7,9 @@
 // of the same defect density: Poisson exp(-A·D), Murphy ((1 - exp(-A·D)) / (A·D))², negative
 // binomial (1 + A·D/alpha)^-alpha, dies per 300 mm wafer, and a GPU-like die that needs
 // `units_required` of `units` redundant units (132 of 144 SMs). Costs divide a wafer cost by
-// good cores and good mm². docs/yield.md gives the formulas and their sources.
+// good cores and good mm². docs/yield.md gives the formulas and their sources. Inputs are
+// bounded (the window by kMaxWaferSide, the wafer and thread counts, the die area and the wafer
+// diameter by the constants below) so that no count or die number overflows an int.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,12 @@
 #include "wafer/support/error.hpp"
 
 namespace wafer::fabric {
+
+constexpr int kMaxWafers = 1000000;
+constexpr int kMaxThreads = 1024;
+constexpr double kMinDieArea = 0.01;   // mm²: at most ~7 million dies per 300 mm wafer
+constexpr double kMaxDieArea = 70000;  // mm²: a 300 mm wafer is 70,686 mm²
+constexpr double kMaxWaferDiameter = 1000;  // mm
 
 struct YieldOptions {
   WaferGeometry geometry;
@@ -58,7 +66,7 @@ struct YieldReport {
   std::vector<SchemeYield> schemes;
 };
 
-// Checks the geometry, the model, the wafer count and the schemes.
+// Checks the geometry, the model, the schemes and the window, wafer and thread counts.
 Status validate(const YieldOptions& o);
 Expected<YieldReport> run_yield(const YieldOptions& o);
 // The report for one given map (wafers = 1).
@@ -76,7 +84,8 @@ double murphy_yield(double area_mm2, double density);
 double negbin_yield(double area_mm2, double density, double alpha);
 // P(at least k of n independent units survive), each with probability p.
 double at_least_k_of_n(int k, int n, double p);
-// Whole rectangular dies on a round wafer: pi r²/A - pi d / sqrt(2A), at least 0.
+// Whole rectangular dies on a round wafer: pi r²/A - pi d / sqrt(2A), at least 0 and at most
+// INT_MAX.
 int dies_per_wafer(double die_area_mm2, double wafer_diameter_mm);
 
 struct DicedOptions {
@@ -98,6 +107,9 @@ struct DicedYield {
   double non_unit_area_mm2 = 0;
 };
 
+// Checks the die area (kMinDieArea..kMaxDieArea mm²) and the wafer diameter (1..kMaxWaferDiameter
+// mm).
+Status validate(const DicedOptions& d);
 DicedYield diced_yield(const DicedOptions& d, const DefectModel& m);
 
 struct CostReport {

@@ -1,6 +1,6 @@
 // Tests of the physical wafer geometry, the seeded generator, defect generation against the
 // Poisson and negative binomial expectations (within 4 standard errors), the defect map
-// text format round trip, and each load and model error.
+// text format round trip (each broken part once), and each bound, load and model error.
 #include "wafer/fabric/defects.hpp"
 
 #include <gtest/gtest.h>
@@ -42,7 +42,32 @@ TEST(WaferGeometry, Wse3DefaultMatchesThePublishedCoreCounts) {
 
 TEST(WaferGeometry, EmptyFabricIsAnError) {
   WaferGeometry g;
-  EXPECT_EQ(validate(g).message(), "wafer geometry: logical fabric 0x0 is empty");
+  EXPECT_EQ(validate(g).message(),
+            "wafer geometry: logical_width 0 is out of range (must be 1..32768)");
+}
+
+// Each count is checked before the physical size is computed from it, so none overflows.
+TEST(WaferGeometry, HugeCountsAreRangeErrors) {
+  const WaferGeometry wse3 = default_geometry(*arch::preset("wse3"));
+  WaferGeometry g = wse3;
+  g.segment_logical = 2147483647;
+  EXPECT_EQ(validate(g).message(),
+            "wafer geometry: segment_logical 2147483647 is out of range (must be 1..32768)");
+  g = wse3;
+  g.segment_spares = 134217728;
+  EXPECT_EQ(validate(g).message(),
+            "wafer geometry: segment_spares 134217728 is out of range (must be 0..32768)");
+  g = wse3;
+  g.spare_rows = 2147483647;
+  EXPECT_EQ(validate(g).message(),
+            "wafer geometry: spare_rows 2147483647 is out of range (must be 0..32768)");
+  g = wse3;
+  g.segment_spares = 32768;  // in range, but 32 segments of 24 + 32768 columns are too wide
+  EXPECT_EQ(validate(g).message(), "wafer geometry: physical 1049338x1174 exceeds 32768 per side");
+  g = wse3;
+  g.core_area_mm2 = 1e-10;
+  EXPECT_EQ(validate(g).message(),
+            "wafer geometry: core area 1e-10 mm² is out of range (must be 0.0001..1000 mm²)");
 }
 
 TEST(DefectRng, StreamIsFixedForASeed) {
@@ -136,7 +161,16 @@ TEST(DefectMapFormat, SaveAndLoadRoundTrip) {
   ASSERT_TRUE(save_defect_map(map, path));
   auto loaded = load_defect_map(path, g);
   ASSERT_TRUE(loaded) << loaded.message();
-  EXPECT_EQ(*loaded, map);
+  EXPECT_EQ(*loaded, distinct_parts(map));
+  EXPECT_EQ(dead_pes(*loaded), dead_pes(map));
+}
+
+// A drawn wafer may hit one part twice; the file lists each broken part once.
+TEST(DefectMapFormat, APartHitTwiceIsSavedOnce) {
+  DefectMap map{8, 6, {{DefectKind::core, 1, 2}, {DefectKind::router, 1, 2},
+                       {DefectKind::core, 1, 2}, {DefectKind::link_east, 3, 3}}};
+  EXPECT_EQ(format_defect_map(map), "wafer-defects v1 8 6\ncore 1 2\nrouter 1 2\nlink 3 3 E\n");
+  EXPECT_EQ(distinct_parts(map).defects.size(), 3u);
 }
 
 TEST(DefectMapFormat, TextIsDocumentedFormat) {
@@ -175,6 +209,10 @@ TEST(DefectMapFormat, ErrorsNameTheLine) {
             "m.txt:2: expected 'link X Y E|S'");
   EXPECT_EQ(parse_message("wafer-defects v1 8 6\ncore 1 2x\n"),
             "m.txt:2: y '2x' is not an integer");
+  EXPECT_EQ(parse_message("wafer-defects v1 8 6\ncore 1 2\nrouter 1 2\n\ncore  1 2 # again\n"),
+            "m.txt:5: duplicate defect 'core 1 2' (first on line 2)");
+  EXPECT_EQ(parse_message("wafer-defects v1 8 6\nlink 1 2 E\nlink 1 2 S\nlink 1 2 E\n"),
+            "m.txt:4: duplicate defect 'link 1 2 E' (first on line 2)");
   EXPECT_EQ(parse_message("# nothing\n"),
             "m.txt: empty defect map (expected the header 'wafer-defects v1 WIDTH HEIGHT')");
 }

@@ -1,6 +1,7 @@
 // Tests of row-shift and shift-2d repair: the map on a perfect and a defective wafer, the
-// cost figures, the unrepairable-segment and out-of-spare-rows errors, and the Monte Carlo
-// segment failure rate against its closed form (within 4 standard errors).
+// cost figures, windows up to INT_MAX, the unrepairable-segment and out-of-spare-rows
+// errors, and the Monte Carlo segment failure rate against its closed form (within 4
+// standard errors).
 #include "wafer/fabric/repair.hpp"
 
 #include <gtest/gtest.h>
@@ -115,6 +116,19 @@ TEST(Repair, ANarrowWindowRetiresTheRowInstead) {
   EXPECT_EQ(r->map.row, std::vector<int32_t>({0, 1, 3}));
   EXPECT_EQ(r->retired_rows, 1);
   EXPECT_EQ(r->spares_left, 52 - 2 - 11 - 30);  // the retired row's 11 good PEs are lost
+}
+
+// The window is clamped to the row in 64-bit arithmetic: INT_MAX is the whole row.
+TEST(Repair, AHugeWindowIsTheWholeRow) {
+  Wafer w;
+  w.kill(0, 2);
+  w.kill(1, 2);
+  auto huge = w.repair_with(RepairScheme::shift_2d, 2147483647);
+  auto row = w.repair_with(RepairScheme::shift_2d, 13);
+  ASSERT_TRUE(huge && row);
+  EXPECT_EQ(huge->map.column, row->map.column);
+  EXPECT_EQ(huge->retired_rows, 0);
+  EXPECT_EQ(huge->map.physical_x(0, 2), 2);
 }
 
 TEST(Repair, ShiftTwoDOutOfSpareRowsSaysWhy) {

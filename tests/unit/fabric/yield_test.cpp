@@ -1,6 +1,6 @@
 // Tests of the yield analysis: the closed-form diced yields and dies per wafer, the WSE-3
 // figures (every wafer repairs), row-shift failing before shift-2d at high density, results
-// independent of the thread count, one-map reports, costs, and the option errors.
+// independent of the thread count, one-map reports, costs, and the option errors and bounds.
 #include "wafer/fabric/yield.hpp"
 
 #include <gtest/gtest.h>
@@ -141,15 +141,49 @@ TEST(WaferYield, CostPerGoodCoreAndMm2) {
 
 TEST(WaferYield, BadOptionsAreErrors) {
   YieldOptions o = wse3_options(0.001, 0);
-  EXPECT_EQ(run_yield(o).message(), "wafer count 0 must be at least 1");
+  EXPECT_EQ(run_yield(o).message(), "wafer count 0 is out of range (must be 1..1000000)");
   o.wafers = 1;
   o.window = 0;
-  EXPECT_EQ(run_yield(o).message(), "shift-2d window 0 must be at least 1");
+  EXPECT_EQ(run_yield(o).message(), "shift-2d window 0 is out of range (must be 1..32768)");
   o.window = 8;
   o.schemes.clear();
   EXPECT_EQ(run_yield(o).message(), "no repair scheme given");
   o = wse3_options(-0.5, 1);
   EXPECT_EQ(run_yield(o).message(), "defect density -0.5 /mm² must be finite and >= 0");
+}
+
+// The CLI's overflow reproducers: each huge count is an error naming it and its range.
+TEST(WaferYield, HugeCountsAreRangeErrors) {
+  YieldOptions o = wse3_options(0.001, 1);
+  o.window = 2147483647;
+  EXPECT_EQ(validate(o).message(), "shift-2d window 2147483647 is out of range (must be 1..32768)");
+  o.window = 8;
+  o.wafers = 2147483647;
+  EXPECT_EQ(validate(o).message(), "wafer count 2147483647 is out of range (must be 1..1000000)");
+  o.wafers = 1;
+  o.threads = 100000;
+  EXPECT_EQ(validate(o).message(), "thread count 100000 is out of range (must be 0..1024)");
+  o.threads = 0;
+  o.geometry.segment_spares = 134217728;
+  EXPECT_EQ(run_yield(o).message(),
+            "wafer geometry: segment_spares 134217728 is out of range (must be 0..32768)");
+}
+
+TEST(DicedYield, DieAreaAndWaferDiameterAreBounded) {
+  DicedOptions d;
+  EXPECT_TRUE(validate(d));
+  d.die_area_mm2 = 1e-10;
+  EXPECT_EQ(validate(d).message(), "die area 1e-10 mm² is out of range (must be 0.01..70000 mm²)");
+  d.die_area_mm2 = NAN;
+  EXPECT_EQ(validate(d).message(), "die area nan mm² is out of range (must be 0.01..70000 mm²)");
+  d.die_area_mm2 = 0.01;  // the smallest die: millions per wafer, still an int
+  EXPECT_TRUE(validate(d));
+  EXPECT_EQ(dies_per_wafer(0.01, 300), 7061919);
+  d.wafer_diameter_mm = 0;
+  EXPECT_EQ(validate(d).message(), "wafer diameter 0 mm is out of range (must be 1..1000 mm)");
+  // Unvalidated input stays within int: no wafer or a tiny die.
+  EXPECT_EQ(dies_per_wafer(1e-10, 300), 2147483647);
+  EXPECT_EQ(dies_per_wafer(NAN, 300), 0);
 }
 
 }  // namespace
