@@ -3,10 +3,12 @@
 // arch_params() is one table row per numeric field of Arch: key, kind, unit, meaning, where
 // each preset's value comes from, and the inclusive valid range. set_param() is the single
 // place a value is checked against its range (and for integers, integrality) before it is
-// stored; validate() and the file readers both go through it. A lower bound of
-// kPositive means "> 0": the smallest positive double, so `v >= kPositive` is exactly `v > 0`.
+// stored; validate() and the file readers both go through it. Every range is finite and keeps
+// what the simulator derives from a value in range: the lanes (kMinLanes..kMaxLanes) keep a
+// vector op's per-cycle element credit a small positive int, and the clock and host bandwidth
+// bounds keep a host copy's ceil(bytes / (GB/s / GHz)) cycles at least 1 and, for the largest
+// copy (2048 x 2048 PEs of 16 MiB), below 2^57.
 #include <cmath>
-#include <limits>
 
 #include "wafer/arch/arch.hpp"
 
@@ -14,8 +16,9 @@ namespace wafer::arch {
 
 namespace {
 
-constexpr double kPositive = std::numeric_limits<double>::denorm_min();
-constexpr double kNoMax = std::numeric_limits<double>::infinity();
+// One element every 64 cycles up to 8x WSE-3's widest SIMD (8 fp16 lanes).
+constexpr double kMinLanes = 1.0 / 64;
+constexpr double kMaxLanes = 64;
 
 ParamInfo row(const char* key, int Arch::*field, const char* unit, const char* meaning,
               const char* wse2, const char* wse3, double lo, double hi) {
@@ -37,7 +40,7 @@ std::vector<ParamInfo> make_params() {
           "SDK --fabric-dims=757,996", "WaferLLM CS-3 runs: 762 x 1172", 1, 2048),
       row("clock_ghz", &A::clock_ghz, "GHz", "core and fabric clock",
           "Hot Chips 34: 1.1 GHz (SDK scripts use 0.85)",
-          "assumption: unpublished, 1.1 GHz as WSE-2", kPositive, 100),
+          "assumption: unpublished, 1.1 GHz as WSE-2", 0.01, 100),
       row("sram_bytes", &A::sram_bytes, "bytes", "SRAM per PE (a multiple of 4)",
           "SDK appendix: 48 KiB", "SDK appendix: 48 KiB", 1024, 16 << 20),
       row("sram_banks", &A::sram_banks, "banks",
@@ -52,19 +55,19 @@ std::vector<ParamInfo> make_params() {
           "Hot Chips 34: 64 (SDK says 32; 20 PB/s aggregate favours 64)",
           "as WSE-2: 64 (SDK says 32; 21 PB/s aggregate favours 64)", 16, 128),
       row("lanes_f16_fma", &A::lanes_f16_fma, kLanes, "fp16 FMA elements per cycle of a vector op",
-          "SDK appendix: 4", "SDK appendix: 8", kPositive, kNoMax),
+          "SDK appendix: 4", "SDK appendix: 8", kMinLanes, kMaxLanes),
       row("lanes_f16_arith", &A::lanes_f16_arith, kLanes,
           "fp16/int16 add, sub, mul, mov, max, neg, abs elements per cycle", "SDK appendix: 4",
-          "SDK appendix: 8", kPositive, kNoMax),
+          "SDK appendix: 8", kMinLanes, kMaxLanes),
       row("lanes_f32_arith", &A::lanes_f32_arith, kLanes,
           "fp32/int32 add, sub, mul, mov, max, neg, abs elements per cycle", "SDK appendix: 2",
-          "SDK appendix: 4", kPositive, kNoMax),
+          "SDK appendix: 4", kMinLanes, kMaxLanes),
       row("lanes_f32_fma", &A::lanes_f32_fma, kLanes, "fp32 FMA elements per cycle",
           "SDK: fp32 FMA not SIMD", "SDK: fp32 FMA not SIMD (third-party WSE-3 measurement: 0.5)",
-          kPositive, kNoMax),
+          kMinLanes, kMaxLanes),
       row("lanes_mixed_fma", &A::lanes_mixed_fma, kLanes,
           "fp16 multiply, fp32 accumulate elements per cycle", "SDK appendix: 2", "SDK appendix: 4",
-          kPositive, kNoMax),
+          kMinLanes, kMaxLanes),
       row("colors", &A::colors, "colors", "routable colors (virtual channels); 5-bit color tag",
           "SDK: 24 routable colors", "SDK: 24 routable colors", 1, 32),
       row("switch_positions", &A::switch_positions, "positions", "route positions per color",
@@ -100,7 +103,7 @@ std::vector<ParamInfo> make_params() {
           "Wafer ISA choice", "Wafer ISA choice", 1, 64),
       row("host_io_gbytes_per_s", &A::host_io_gbytes_per_s, "GB/s",
           "host <-> wafer bandwidth of one system", "12 x 100 GbE = 1.2 Tb/s per CS-2",
-          "12 x 100 GbE = 1.2 Tb/s per CS-3", kPositive, 1e6),
+          "12 x 100 GbE = 1.2 Tb/s per CS-3", 0.1, 1e6),
       row("io_channels_per_edge", &A::io_channels_per_edge, "channels",
           "on-wafer I/O channels on each of the east and west edges",
           "Cerebras: 60 per edge on WSE-2", "Cerebras: 62 per edge on WSE-3", 1, 4096),
@@ -108,9 +111,6 @@ std::vector<ParamInfo> make_params() {
 }
 
 std::string describe_range(const ParamInfo& p) {
-  std::string lo = p.min_value == kPositive ? "> 0" : fmt::format(">= {}", p.min_value);
-  if (p.max_value == kNoMax) return lo;
-  if (p.min_value == kPositive) return fmt::format("> 0 and <= {}", p.max_value);
   return fmt::format("in {}..{}", p.min_value, p.max_value);
 }
 

@@ -1,9 +1,15 @@
 // TOML and JSON documents to flat config entries; see flat_config.hpp.
+//
+// toml++ rejects a key given twice itself. nlohmann-json keeps the last of two and records no
+// positions, so the JSON parse reads through an iterator that marks how far the lexer got and
+// a callback that places each top-level key there, which finds a second one with both places.
 #include "wafer/support/field_table.hpp"
 #include "wafer/support/flat_config.hpp"
 
 #include <cmath>
 #include <filesystem>
+#include <iterator>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -38,11 +44,58 @@ ConfigEntry from_toml(const std::string& key, const toml::node& node, const std:
   return e;
 }
 
-// nlohmann keeps no positions: a key is placed at its first quoted occurrence in the text.
-std::string json_key_place(const std::string& text, const std::string& key, const std::string& origin) {
-  const size_t at = text.find(fmt::format("\"{}\"", key));
-  if (at == std::string::npos) return origin;
-  return fmt::format("{}:{}", origin, line_column(text, at + 1));
+// A character iterator that records how far nlohmann's lexer has read: nlohmann keeps no
+// positions, but when its parse callback is handed a key the lexer has just read the key's
+// closing quote, so the key's place is known exactly.
+class ReadMark {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+
+  ReadMark(const char* at, const char** read) : at_(at), read_(read) {}
+  reference operator*() const { return *at_; }
+  ReadMark& operator++() {
+    *read_ = ++at_;
+    return *this;
+  }
+  bool operator==(const ReadMark& other) const { return at_ == other.at_; }
+
+ private:
+  const char* at_;
+  const char** read_;
+};
+
+// Parses a JSON document and places each top-level key at its opening quote; a key given twice
+// is an error that names both places.
+Expected<nlohmann::json> parse_json_placed(const std::string& text, const std::string& origin,
+                                           std::map<std::string, std::string>& places) {
+  const char* read = text.data();
+  std::string duplicate;
+  auto place_key = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& key) {
+    if (depth != 1 || event != nlohmann::json::parse_event_t::key) return true;
+    const size_t close = size_t(read - text.data()) - 1;
+    const std::string at =
+        fmt::format("{}:{}", origin, line_column(text, text.rfind('"', close - 1) + 1));
+    auto [first, fresh] = places.try_emplace(key.get<std::string>(), at);
+    if (!fresh && duplicate.empty())
+      duplicate = fmt::format("{}: duplicate key '{}' (first at {})", at, first->first,
+                              first->second);
+    return true;
+  };
+  const char* end = text.data() + text.size();
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(ReadMark(text.data(), &read), ReadMark(end, &read), place_key);
+  } catch (const nlohmann::json::parse_error& e) {
+    return make_error("{}:{}: {}", origin, line_column(text, e.byte), json_reason(e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    return make_error("{}: {}", origin, json_reason(e.what()));
+  }
+  if (!duplicate.empty()) return Status::error(duplicate);
+  return doc;
 }
 
 ConfigEntry from_json(const std::string& key, const nlohmann::json& node, const std::string& where) {
@@ -80,19 +133,13 @@ Expected<ConfigEntries> parse_flat_toml(const std::string& text, const std::stri
 }
 
 Expected<ConfigEntries> parse_flat_json(const std::string& text, const std::string& origin) {
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return make_error("{}:{}: {}", origin, line_column(text, e.byte), json_reason(e.what()));
-  } catch (const nlohmann::json::exception& e) {
-    return make_error("{}: {}", origin, json_reason(e.what()));
-  }
-  if (!doc.is_object())
-    return make_error("{}: expected an object at the top level, got {}", origin, doc.type_name());
+  std::map<std::string, std::string> places;
+  auto doc = parse_json_placed(text, origin, places);
+  if (!doc) return doc.status();
+  if (!doc->is_object())
+    return make_error("{}: expected an object at the top level, got {}", origin, doc->type_name());
   ConfigEntries entries;
-  for (const auto& [key, node] : doc.items())
-    entries.push_back(from_json(key, node, json_key_place(text, key, origin)));
+  for (const auto& [key, node] : doc->items()) entries.push_back(from_json(key, node, places[key]));
   return entries;
 }
 

@@ -39,6 +39,17 @@ T
 expect_exit 1 "$WAFER" info --arch "$TMP/unit.toml"
 expect_contains "$TMP/err" "clock_ghz"
 
+# Values whose conversions used to overflow or reach 0, and a JSON key given twice.
+printf '{"lanes_f16_fma": 3e9}\n' >"$TMP/lanes.json"
+expect_exit 1 "$WAFER" info --arch "$TMP/lanes.json"
+expect_contains "$TMP/err" "wafer: error: $TMP/lanes.json: key 'lanes_f16_fma': value 3000000000 out of range (must be in 0.015625..64)"
+printf 'host_io_gbytes_per_s = 1e-300\n' >"$TMP/io.toml"
+expect_exit 1 "$WAFER" info --arch "$TMP/io.toml"
+expect_contains "$TMP/err" "wafer: error: $TMP/io.toml: key 'host_io_gbytes_per_s': value 1e-300 out of range (must be in 0.1..1000000)"
+printf '{\n  "colors": 24,\n  "colors": 16\n}\n' >"$TMP/twice.json"
+expect_exit 1 "$WAFER" info --arch "$TMP/twice.json"
+expect_contains "$TMP/err" "wafer: error: $TMP/twice.json:3:3: duplicate key 'colors' (first at $TMP/twice.json:2:3)"
+
 printf 'base = "wse3"\nfabric_width = [\n' >"$TMP/broken.toml"
 expect_exit 1 "$WAFER" info --arch "$TMP/broken.toml"
 expect_contains "$TMP/err" "broken.toml:"

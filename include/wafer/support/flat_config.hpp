@@ -4,8 +4,8 @@
 // booleans. parse_flat_toml / parse_flat_json turn a document into one ConfigEntry per
 // top-level key (sorted by key, not in document order), with its place in the file; what
 // the keys mean, and the order they apply in, is the
-// caller's business. Syntax errors name file:line:col. The parsers (toml++, nlohmann-json)
-// stay inside flat_config.cpp.
+// caller's business. Syntax errors and a key given twice name file:line:col. The parsers
+// (toml++, nlohmann-json) stay inside flat_config.cpp.
 #pragma once
 
 #include <string>
@@ -22,7 +22,7 @@ struct ConfigEntry {
   bool flag = false;
   std::string text;
   std::string type_name;  // the document's name for the value's type ("table", "array", ...)
-  std::string where;      // "file:line:col" (JSON: where the key first appears)
+  std::string where;      // "file:line:col" (TOML: of the value; JSON: of the key)
 };
 using ConfigEntries = std::vector<ConfigEntry>;
 

@@ -1,5 +1,7 @@
-// Tests of the arch layer: preset values, the parameter table's coverage of Arch, arch files
-// in TOML and JSON, and one test per class of file error (each message names file and key).
+// Tests of the arch layer: preset values, the parameter table's coverage of Arch and its
+// finite ranges, arch files in TOML and JSON, and one test per class of file error (each
+// message names file and key).
+#include <cmath>
 #include <cstddef>
 #include <fstream>
 #include <set>
@@ -173,7 +175,7 @@ TEST(ArchParams, SetParamReachesTheField) {
 TEST(ArchParams, SetParamRejects) {
   Arch a = must_preset("wse3");
   EXPECT_EQ(set_param(a, param("lanes_f16_fma"), 0).message(),
-            "key 'lanes_f16_fma': value 0 out of range (must be > 0)");
+            "key 'lanes_f16_fma': value 0 out of range (must be in 0.015625..64)");
   EXPECT_EQ(set_param(a, param("colors"), 33).message(),
             "key 'colors': value 33 out of range (must be in 1..32)");
   EXPECT_EQ(set_param(a, param("colors"), 2.5).message(),
@@ -183,6 +185,31 @@ TEST(ArchParams, SetParamRejects) {
   EXPECT_FALSE(set_param(a, param("clock_ghz"), std::nan("")).is_ok());
   EXPECT_TRUE(set_param(a, param("lanes_f32_fma"), 0.5).is_ok());
   EXPECT_EQ(a.colors, 24);
+}
+
+// Every range is finite, and the ends of the real ones keep the simulator's conversions sane:
+// a vector op's credit ceil(lanes) fits an int, and a host copy's cycles
+// ceil(bytes * clock / bandwidth) are at least 1 and, for the largest copy, below 2^57.
+TEST(ArchParams, EveryRangeIsFiniteAndKeepsCyclesInRange) {
+  for (const ParamInfo& p : arch_params()) {
+    EXPECT_TRUE(std::isfinite(p.min_value) && std::isfinite(p.max_value)) << p.key;
+    EXPECT_LE(p.min_value, p.max_value) << p.key;
+  }
+  EXPECT_EQ(param("lanes_f32_fma").min_value, 1.0 / 64);
+  EXPECT_EQ(param("lanes_f16_fma").max_value, 64);
+  const double largest_copy = 2048.0 * 2048 * (16 << 20);
+  const double slowest = param("host_io_gbytes_per_s").min_value / param("clock_ghz").max_value;
+  const double fastest = param("host_io_gbytes_per_s").max_value / param("clock_ghz").min_value;
+  EXPECT_LT(std::ceil(largest_copy / slowest), std::ldexp(1.0, 57));
+  EXPECT_EQ(std::ceil(2 / fastest), 1);
+
+  Arch a = must_preset("wse3");
+  EXPECT_EQ(set_param(a, param("lanes_f16_fma"), 3e9).message(),
+            "key 'lanes_f16_fma': value 3000000000 out of range (must be in 0.015625..64)");
+  EXPECT_EQ(set_param(a, param("host_io_gbytes_per_s"), 1e-300).message(),
+            "key 'host_io_gbytes_per_s': value 1e-300 out of range (must be in 0.1..1000000)");
+  EXPECT_EQ(set_param(a, param("clock_ghz"), 1e-3).message(),
+            "key 'clock_ghz': value 0.001 out of range (must be in 0.01..100)");
 }
 
 TEST(ArchValidate, CrossParameterInvariants) {
@@ -284,7 +311,9 @@ TEST(ArchFileError, NotAnInteger) {
 
 TEST(ArchFileError, OutOfRange) {
   EXPECT_EQ(toml_error("lanes_f16_fma = 0\n"),
-            "my.toml: key 'lanes_f16_fma': value 0 out of range (must be > 0)");
+            "my.toml: key 'lanes_f16_fma': value 0 out of range (must be in 0.015625..64)");
+  EXPECT_EQ(toml_error("lanes_f16_fma = 65\n"),
+            "my.toml: key 'lanes_f16_fma': value 65 out of range (must be in 0.015625..64)");
   EXPECT_EQ(json_error(R"({"fabric_width": 4096})"),
             "my.json: key 'fabric_width': value 4096 out of range (must be in 1..2048)");
   std::string m = toml_error("router_queue_depth = 2\n");
@@ -311,6 +340,17 @@ TEST(ArchFileError, Malformed) {
   EXPECT_EQ(m.rfind("my.json:2:", 0), 0u) << m;
   EXPECT_NE(m.find("syntax error"), std::string::npos) << m;
   EXPECT_EQ(json_error("[1, 2]"), "my.json: expected an object at the top level, got array");
+}
+
+TEST(ArchFileError, DuplicateKeyNamesBothPlaces) {
+  EXPECT_EQ(json_error("{\n  \"colors\": 24,\n  \"hop_latency\": 2,\n  \"colors\": 16\n}"),
+            "my.json:4:3: duplicate key 'colors' (first at my.json:2:3)");
+  // Keys inside a value are the value's business: here the value has the wrong type.
+  std::string nested = json_error(R"({"colors": {"a": 1, "a": 2}})");
+  EXPECT_EQ(nested.rfind("my.json: key 'colors': expected a number", 0), 0u) << nested;
+  std::string m = toml_error("colors = 24\nhop_latency = 2\ncolors = 16\n");
+  EXPECT_EQ(m.rfind("my.toml:3:", 0), 0u) << m;
+  EXPECT_NE(m.find("colors"), std::string::npos) << m;
 }
 
 TEST(ArchFileError, FileNames) {
