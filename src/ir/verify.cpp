@@ -5,8 +5,8 @@
 // its opcode's signature and the arch's register files, task ids and colors); placements
 // (inside the program, SRAM from ir::layout_code(), no two on one PE); routes (colors,
 // switch positions, nothing sent off the program's edge, no two of one color on one PE);
-// the host script (rects, names present on every addressed PE, data sizes, stream edges).
-// Overlaps are found by a sweep over y
+// the host script (rects, names present on every addressed PE, data sizes, random ranges
+// within the symbol's type, stream edges). Overlaps are found by a sweep over y
 // that keeps the active x-intervals in an ordered set: a new rectangle can only overlap its
 // neighbours there, so the cost is O(n log n) in the number of rectangles whatever their
 // area. A host op's PEs that no placement covers are found by sweeping the bands between
@@ -452,8 +452,8 @@ Status check_routes(const Program& p, const arch::Arch& arch) {
 // ---------------------------------------------------------------- host
 
 // Names the PEs of `op.rect` use: every placed code must have the symbol (h2d, d2h) or
-// task (launch), and every PE must have a code. Collects the symbol's element counts.
-Status check_host_names(const Program& p, const HostOp& op, std::vector<uint32_t>& counts) {
+// task (launch), and every PE must have a code. Collects the symbol of each code.
+Status check_host_names(const Program& p, const HostOp& op, std::vector<const Symbol*>& symbols) {
   const bool task = op.kind == HostOp::Kind::launch;
   std::vector<char> seen(p.codes.size(), 0);
   std::vector<Rect> covered;
@@ -471,7 +471,7 @@ Status check_host_names(const Program& p, const HostOp& op, std::vector<uint32_t
       return make_error("{} runs code '{}', which has no {} '{}'", pe(part->x, part->y), code.name,
                         task ? "task" : "symbol", op.name);
     }
-    if (!task) counts.push_back(code.symbols[size_t(symbol)].count);
+    if (!task) symbols.push_back(&code.symbols[size_t(symbol)]);
   }
   if (area < op.rect.area()) {
     const auto [x, y] = find_uncovered(op.rect, std::move(covered));
@@ -480,23 +480,32 @@ Status check_host_names(const Program& p, const HostOp& op, std::vector<uint32_t
   return Status::ok();
 }
 
-Status check_random(const HostData& d) {
-  if (d.kind == HostData::Kind::random && !(d.a < d.b)) {
-    return make_error("random values need lo < hi, found {} and {}", d.a, d.b);
+// Random values lie in [lo, hi) with lo < hi, both within every symbol type's finite range,
+// so that no value becomes infinite or saturates.
+Status check_random(const HostData& d, const std::vector<const Symbol*>& symbols) {
+  if (d.kind != HostData::Kind::random) return Status::ok();
+  if (!(d.a < d.b)) return make_error("random values need lo < hi, found {} and {}", d.a, d.b);
+  for (const Symbol* s : symbols) {
+    const DTypeRange r = dtype_range(s->type);
+    if (!(d.a >= r.lo && d.b <= r.hi)) {
+      return make_error("random range [{}, {}) exceeds the {} values of symbol '{}' ({}..{})", d.a,
+                        d.b, dtype_name(s->type), s->name, r.lo, r.hi);
+    }
   }
   return Status::ok();
 }
 
 // An h2d's value list has `count` values per PE (each PE's own) or `count` in all (copied to
 // every PE), for the symbol's count in each code on the rect.
-Status check_h2d_data(const HostOp& op, const std::vector<uint32_t>& counts) {
-  WAFER_TRY(check_random(op.data));
+Status check_h2d_data(const HostOp& op, const std::vector<const Symbol*>& symbols) {
+  WAFER_TRY(check_random(op.data, symbols));
   if (op.data.kind != HostData::Kind::values) return Status::ok();
   const size_t n = op.data.values.size();
   const int64_t pes = op.rect.area();
-  const bool uniform =
-      std::all_of(counts.begin(), counts.end(), [&](uint32_t c) { return c == counts[0]; });
-  for (uint32_t c : counts) {
+  const bool uniform = std::all_of(symbols.begin(), symbols.end(),
+                                   [&](const Symbol* s) { return s->count == symbols[0]->count; });
+  for (const Symbol* s : symbols) {
+    const uint32_t c = s->count;
     if (n == c || (uniform && int64_t(n) == int64_t(c) * pes)) continue;
     return make_error(
         "{} values, but symbol '{}' has {} elements per PE (give {}, or {} for the "
@@ -552,9 +561,9 @@ Status check_host_op(const Program& p, const HostOp& op, const arch::Arch& arch)
     return make_error("invalid host operation");
   WAFER_TRY(check_rect(op.rect, p));
   if (op.kind == HostOp::Kind::stream_in) return check_stream(op, p, arch);
-  std::vector<uint32_t> counts;
-  WAFER_TRY(check_host_names(p, op, counts));
-  return op.kind == HostOp::Kind::h2d ? check_h2d_data(op, counts) : Status::ok();
+  std::vector<const Symbol*> symbols;
+  WAFER_TRY(check_host_names(p, op, symbols));
+  return op.kind == HostOp::Kind::h2d ? check_h2d_data(op, symbols) : Status::ok();
 }
 
 Status check_host(const Program& p, const arch::Arch& arch) {

@@ -18,6 +18,26 @@ std::string_view dtype_name(DType t) {
   return "?";
 }
 
+namespace {
+
+template <typename T>
+DTypeRange limits_of() {
+  return {double(std::numeric_limits<T>::lowest()), double(std::numeric_limits<T>::max())};
+}
+
+}  // namespace
+
+DTypeRange dtype_range(DType t) {
+  switch (t) {
+    case DType::f32: return limits_of<float>();
+    case DType::f16: return {-65504, 65504};
+    case DType::bf16: return {-0x1.fep127, 0x1.fep127};
+    case DType::i16: return limits_of<int16_t>();
+    case DType::i32: return limits_of<int32_t>();
+  }
+  return {0, 0};
+}
+
 std::optional<DType> parse_dtype(std::string_view name) {
   if (name == "f32" || name == "fp32") return DType::f32;
   if (name == "f16" || name == "fp16") return DType::f16;

@@ -9,6 +9,12 @@ expect_contains "$TMP/out" "busy"
 expect_exit 0 "$WAFER" kernel allreduce --grid 16x16 --trace "$TMP/w.json" --trace-region 0,0,4,4 --trace-window 0,50
 jq -e '[.traceEvents[] | select(.ph == "X") | .pid] | max < 4' "$TMP/w.json" >/dev/null || fail "trace region filter"
 
+# A region reaching past INT_MAX covers the same PEs as one ending at the grid's edge.
+expect_exit 0 "$WAFER" kernel gemv --grid 4x4 --m 64 --n 64 --trace "$TMP/r3.json" --trace-region 1,1,3,3
+expect_exit 0 "$WAFER" kernel gemv --grid 4x4 --m 64 --n 64 --trace "$TMP/rmax.json" --trace-region 1,1,2147483647,2147483647
+expect_contains "$TMP/err" "wafer: wrote trace $TMP/rmax.json (180 events"
+cmp -s "$TMP/r3.json" "$TMP/rmax.json" || fail "a region past INT_MAX traces other PEs"
+
 expect_exit 1 "$WAFER" kernel gemv --grid 4x4 --heatmap "$TMP/no/such/dir/h.png"
 expect_contains "$TMP/err" "no/such/dir/h.png"
 

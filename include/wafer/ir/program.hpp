@@ -34,7 +34,10 @@ struct SourceLoc {
 
 struct Rect {
   int x = 0, y = 0, w = 1, h = 1;
-  bool contains(int px, int py) const { return px >= x && px < x + w && py >= y && py < y + h; }
+  // In 64-bit, so that a rectangle reaching past INT_MAX contains what it covers.
+  bool contains(int px, int py) const {
+    return px >= x && px < int64_t(x) + w && py >= y && py < int64_t(y) + h;
+  }
   int64_t area() const { return int64_t(w) * h; }
 };
 

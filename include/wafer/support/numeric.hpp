@@ -22,6 +22,13 @@ constexpr bool dtype_is_float(DType t) {
 std::string_view dtype_name(DType t);
 std::optional<DType> parse_dtype(std::string_view name);
 
+// The finite values of a type, [lowest, max]: what encode_value stores without overflowing to
+// infinity (floats) or saturating (integers).
+struct DTypeRange {
+  double lo, hi;
+};
+DTypeRange dtype_range(DType t);
+
 uint16_t double_to_f16(double v);
 uint16_t double_to_bf16(double v);
 double f16_to_double(uint16_t bits);

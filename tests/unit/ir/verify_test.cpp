@@ -1,11 +1,12 @@
 // ir::verify: a valid program passes, and each class of error is reported with the code,
 // task and line, or the PE and color, that it concerns. Programs that cover the whole WSE-3
-// fabric are checked quickly.
+// fabric are checked quickly, and a rectangle reaching past INT_MAX does not overflow.
 #include "wafer/ir/verify.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <climits>
 #include <filesystem>
 
 #include "wafer/ir/builder.hpp"
@@ -325,6 +326,40 @@ TEST(Verify, HostDataSizes) {
   p.host[0].data = HostData{HostData::Kind::random, {}, 1, 1, 7};
   EXPECT_EQ(verify_error(p),
             "host h2d of 'a' at line 26: random values need lo < hi, found 1 and 1");
+}
+
+// x + w is computed in 64-bit: a rectangle reaching past INT_MAX still contains its PEs.
+TEST(Rect, ContainsDoesNotOverflow) {
+  const Rect huge{1, 1, INT_MAX, INT_MAX};
+  EXPECT_TRUE(huge.contains(1, 1));
+  EXPECT_TRUE(huge.contains(INT_MAX, INT_MAX));
+  EXPECT_FALSE(huge.contains(0, 5));
+  EXPECT_FALSE(huge.contains(5, 0));
+  EXPECT_EQ(huge.area(), int64_t(INT_MAX) * INT_MAX);
+}
+
+// Random values outside the symbol's type would become infinite (floats) or saturate (ints).
+TEST(Verify, RandomRangeFitsTheSymbolType) {
+  Program p = base();
+  p.host[0].data = HostData{HostData::Kind::random, {}, -1e40, 1e40, 7};
+  EXPECT_EQ(verify_error(p),
+            "host h2d of 'a' at line 26: random range [-1e+40, 1e+40) exceeds the f32 values of "
+            "symbol 'a' (-3.4028234663852886e+38..3.4028234663852886e+38)");
+  p.host[0].data.a = -3.4028234663852886e+38;
+  p.host[0].data.b = 3.4028234663852886e+38;
+  EXPECT_TRUE(verify(p, wse3()).is_ok());
+  p.host[0].name = "b";
+  p.host[0].rect = Rect{0, 0, 2, 2};
+  p.host[0].data.a = -3e9;
+  p.host[0].data.b = 0;
+  EXPECT_EQ(verify_error(p),
+            "host h2d of 'b' at line 26: random range [-3000000000, 0) exceeds the i32 values of "
+            "symbol 'b' (-2147483648..2147483647)");
+  p.codes[0].symbols[1].type = DType::f16;
+  p.host[0].data = HostData{HostData::Kind::random, {}, 0, 65536, 7};
+  EXPECT_EQ(verify_error(p),
+            "host h2d of 'b' at line 26: random range [0, 65536) exceeds the f16 values of "
+            "symbol 'b' (-65504..65504)");
 }
 
 TEST(Verify, StreamsEnterOnTheirEdge) {

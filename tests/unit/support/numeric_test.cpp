@@ -1,6 +1,6 @@
 // Tests of the machine's element types: exact fp16/bf16 conversions (round to nearest, ties
 // to even, subnormals, overflow, NaN, signed zero), round trips of every 16-bit pattern,
-// integer saturation in encode_value, and the dtype names.
+// integer saturation in encode_value, and the dtype names and ranges.
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -281,6 +281,22 @@ TEST(DType, NamesAndSizes) {
   EXPECT_TRUE(dtype_is_float(DType::bf16));
   EXPECT_FALSE(dtype_is_float(DType::i16));
   EXPECT_FALSE(dtype_is_float(DType::i32));
+}
+
+// Each range's ends are stored exactly, and one step beyond becomes infinite or saturates.
+TEST(DType, RangesAreTheFiniteValues) {
+  EXPECT_EQ(dtype_range(DType::f32).hi, 3.4028234663852886e38);
+  EXPECT_EQ(dtype_range(DType::f16).lo, -65504);
+  EXPECT_EQ(dtype_range(DType::bf16).hi, 3.3895313892515355e38);
+  EXPECT_EQ(dtype_range(DType::i16).lo, -32768);
+  EXPECT_EQ(dtype_range(DType::i32).hi, 2147483647);
+  for (DType t : {DType::f32, DType::f16, DType::bf16, DType::i16, DType::i32}) {
+    const DTypeRange r = dtype_range(t);
+    EXPECT_EQ(decode_value(t, encode_value(t, r.lo)), r.lo) << dtype_name(t);
+    EXPECT_EQ(decode_value(t, encode_value(t, r.hi)), r.hi) << dtype_name(t);
+    const double beyond = decode_value(t, encode_value(t, 2 * r.hi));
+    EXPECT_EQ(beyond, dtype_is_float(t) ? kInf : r.hi) << dtype_name(t);
+  }
 }
 
 }  // namespace
