@@ -73,11 +73,11 @@ struct Builder {
       auto begin = map.slots.begin() + map.slot_begin[i];
       auto end = map.slots.begin() + map.slot_begin[i + 1];
       std::sort(begin, end, [](const ColorSlot& a, const ColorSlot& b) { return a.color < b.color; });
-      for (auto it = begin; it + 1 < end; ++it) {
-        if (it->color == (it + 1)->color) {
-          return make_error("two routes for color {} on PE ({},{})", it->color,
-                            i % size_t(program.width), i / size_t(program.width));
-        }
+      const auto same = std::adjacent_find(
+          begin, end, [](const ColorSlot& a, const ColorSlot& b) { return a.color == b.color; });
+      if (same != end) {
+        return make_error("two routes for color {} on PE ({},{})", same->color,
+                          i % size_t(program.width), i / size_t(program.width));
       }
     }
     return Status::ok();

@@ -337,6 +337,11 @@ Status check_symbols(const Code& code) {
 }
 
 Status check_codes(const Program& p, const arch::Arch& arch) {
+  if (p.codes.size() > kMaxCodes) {
+    return make_error("the program has {} codes; at most {} are supported (PEs that run the same "
+                      "instructions can share one code and branch on the specials x and y)",
+                      p.codes.size(), kMaxCodes);
+  }
   std::set<std::string_view> names;
   for (const Code& code : p.codes) {
     if (!names.insert(code.name).second) return make_error("two codes are named '{}'", code.name);

@@ -36,7 +36,10 @@ struct Exec {
 
   uint32_t source(const Operand& o) const { return m.scalar_source(pe, o); }
 
-  void fail(const std::string& what) { ctx.fail(pe, m.where_instr(pe, core.pc) + ": " + what); }
+  // A runtime fault: the first one of the cycle stops the core.
+  void fail(const std::string& what) {
+    if (core.code >= 0) fault(m, pe, ctx, m.where_instr(pe, core.pc) + ": " + what);
+  }
 
   uint32_t int_op(Opcode op, int32_t a, int32_t b, bool& ok) {
     switch (op) {
@@ -160,7 +163,7 @@ struct Exec {
   }
 
   void end_task() {
-    record_span(m, ctx, pe, core.task_start, t + 1, core.task, -1, 0);
+    record_span(m, ctx, pe, core.task_start, m.epoch + t + 1, core.task, -1, 0);
     core.task = -1;
   }
 
@@ -180,7 +183,7 @@ struct Exec {
     }
     Status st = issue_vector(m, pe, in, *slot, t);
     if (!st) {
-      ctx.fail(pe, st.message());
+      fault(m, pe, ctx, st.message());
       return true;
     }
     slot->task = core.task;
@@ -294,7 +297,7 @@ struct Exec {
     }
     core.task = int16_t(best);
     core.pc = info.entry_for_task[size_t(best)];
-    core.task_start = t;
+    core.task_start = m.epoch + t;
     return true;
   }
 
@@ -396,6 +399,11 @@ bool general_cycle(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx, Core& co
 }
 
 }  // namespace
+
+void fault(Machine& m, uint32_t pe, ThreadCtx& ctx, std::string message) {
+  ctx.fail(pe, std::move(message));
+  m.cores[pe].code = -1;
+}
 
 bool step_core_general(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx) {
   Core& core = m.cores[pe];

@@ -17,7 +17,9 @@
 // pending but nothing moved for a window of cycles longer than any latency), a runtime fault
 // (the lowest faulting PE of the earliest faulting cycle wins), or --max-cycles. A superstep
 // never runs past a cycle where the run could stop, except after a fault: the fault's report
-// is the same, but other PEs may have stepped up to kMaxSuperstep - 1 cycles further.
+// is the same (a faulting core stops at once), but other PEs may have stepped up to
+// kMaxSuperstep - 1 cycles further. Between supersteps, once the relative clock reaches
+// kClockEpoch, rebase_clock moves the epoch forward (machine.hpp).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -134,7 +136,41 @@ Machine::Machine(const arch::Arch& a, const ir::Program& p, fabric::FabricMap fm
   }
   const size_t words = (size_t(pes) + 63) / 64;
   for (auto& set : active) set = std::vector<std::atomic<uint64_t>>(words);
+  epoch = o.first_cycle - o.first_cycle % kClockEpoch;
+  now = uint32_t(o.first_cycle % kClockEpoch);
 }
+
+namespace {
+
+// Moves the epoch forward by kClockEpoch once `now` has reached it, subtracting it from every
+// cycle kept relative to the epoch. Runs between supersteps, when no PE is being stepped.
+// A wavelet ready before the new epoch, or a pop before it, is one of the past: 0 and kNone
+// keep those meanings. A sleeping core's stall so far is counted now, from the new epoch on
+// later.
+void rebase_clock(Machine& m) {
+  if (m.now < kClockEpoch) return;
+  const uint32_t r = kClockEpoch;
+  for (uint32_t c = 0; c < m.map.num_channels(); ++c) {
+    Channel& q = m.channels[c];
+    const uint32_t tail = q.tail.load(std::memory_order_relaxed);
+    for (uint32_t i = q.head.load(std::memory_order_relaxed); i != tail; ++i) {
+      Wavelet& w = m.ring(c)[m.links.slot(i)];
+      w.meta = (w.meta & kCtrlBit) | (w.ready() > r ? w.ready() - r : 0);
+    }
+    const uint32_t stamp = q.stamp.load(std::memory_order_relaxed);
+    if (stamp != kNone) q.stamp.store(stamp >= r ? stamp - r : kNone, std::memory_order_relaxed);
+  }
+  for (uint32_t pe = 0; pe < m.pes; ++pe) {
+    Core& core = m.cores[pe];
+    if (core.asleep_since == kNone) continue;
+    if (m.options.collect_stats) m.stats.stall[pe] += m.now - core.asleep_since;
+    core.asleep_since = m.now - r;
+  }
+  m.now -= r;
+  m.epoch += r;
+}
+
+}  // namespace
 
 uint32_t Machine::extra_hops(uint32_t c) const {
   const fabric::LinkExtraHops* h = options.link_extra_hops.get();
@@ -166,7 +202,7 @@ std::string Machine::where_instr(uint32_t pe, uint32_t pc) const {
   return s;
 }
 
-void record_span(Machine& m, ThreadCtx& ctx, uint32_t pe, uint32_t start, uint32_t end, int task,
+void record_span(Machine& m, ThreadCtx& ctx, uint32_t pe, uint64_t start, uint64_t end, int task,
                  int instr, int microthread) {
   const TraceOptions& to = m.options.trace;
   if (!to.enabled) return;
@@ -199,7 +235,7 @@ class Runner {
     threads_ = std::min<size_t>(size_t(threads), std::max<size_t>(1, std::min(words_ / 4, chunks_)));
     threads = int(threads_);
     ctx_.resize(threads_ * kMaxSuperstep);
-    start_ = m_.now;
+    start_ = m_.clock();
     const auto& set = m_.active_set(m_.now);
     stop_ = m_.streams.empty() && std::none_of(set.begin(), set.end(), [](const auto& w) {
               return w.load(std::memory_order_relaxed) != 0;
@@ -217,7 +253,7 @@ class Runner {
       }
     }
     RunResult r;
-    r.cycles = m_.now - start_;
+    r.cycles = elapsed();
     r.active_pe_cycles = active_pe_cycles_;
     r.threads = threads;
     r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -258,13 +294,14 @@ class Runner {
     uint64_t k = m_.options.superstep ? m_.options.superstep
                  : next_active_ * kDenseFraction >= m_.pes ? kMaxSuperstep : 1;
     if (!m_.streams.empty() || m_.options.trace.enabled) k = 1;
-    k = std::min<uint64_t>({k, kMaxSuperstep, m_.options.max_cycles - (m_.now - start_),
+    k = std::min<uint64_t>({k, kMaxSuperstep, m_.options.max_cycles - elapsed(),
                             uint64_t(deadlock_window()) + 1 - idle_});
     // Threads' boundary wedges (fill_wedges) must not meet: each range needs 2k chunks.
     if (threads_ > 1) k = std::min<uint64_t>(k, (chunks_ / threads_) / 2);
     return uint32_t(std::max<uint64_t>(k, 1));
   }
 
+  uint64_t elapsed() const { return m_.clock() - start_; }
   size_t range_begin(size_t id) const { return chunks_ * id / threads_; }
   ThreadCtx& ctx(size_t id, uint32_t d) { return ctx_[id * kMaxSuperstep + d]; }
 
@@ -353,6 +390,7 @@ class Runner {
   // the next.
   void complete_superstep(uint32_t first, uint32_t k) {
     for (uint32_t d = 0; d < k && !stop_; ++d) complete_cycle(first + d, d);
+    rebase_clock(m_);
     ++supersteps_;
     superstep_ = plan_superstep();
   }
@@ -382,7 +420,7 @@ class Runner {
       c.woken = c.progress = c.active_pe_cycles = c.instructions = c.vector_elements = c.wavelets_moved = 0;
       c.error_pe = kNone;
     }
-    if (error_pe != kNone) return finish(make_error("cycle {}: {}", t, error));
+    if (error_pe != kNone) return finish(make_error("cycle {}: {}", m_.epoch + t, error));
     idle_ = progress ? 0 : idle_ + 1;
     ThreadCtx& ctx0 = ctx(0, d);
     ctx0.cycle = t;
@@ -394,10 +432,10 @@ class Runner {
     if (woken == 0 && m_.streams.empty()) return finish(unfinished_work_report());
     const uint32_t window = deadlock_window();
     if (idle_ > window) return finish(deadlock_report(window));
-    if (m_.now - start_ >= m_.options.max_cycles) {
+    if (elapsed() >= m_.options.max_cycles) {
       return finish(make_error("the run exceeded --max-cycles {} at cycle {} with {} PEs still "
                                "active; raise --max-cycles if the program is meant to run longer",
-                               m_.options.max_cycles, m_.now, count_active()));
+                               m_.options.max_cycles, m_.clock(), count_active()));
     }
     report_progress();
   }
@@ -435,7 +473,7 @@ class Runner {
 
   Status deadlock_report(uint32_t window) {
     std::string report = fmt::format(
-        "deadlock at cycle {}: nothing moved for {} cycles but {} PEs still have work", m_.now,
+        "deadlock at cycle {}: nothing moved for {} cycles but {} PEs still have work", m_.clock(),
         window, count_active());
     int shown = 0;
     const auto& set = m_.active_set(m_.now);
@@ -463,7 +501,7 @@ class Runner {
     }
     if (!stuck) return Status::ok();
     return make_error("deadlock at cycle {}: nothing can move but {} PEs wait inside a task{}",
-                      m_.now, stuck, lines);
+                      m_.clock(), stuck, lines);
   }
 
   void report_progress() {
@@ -472,7 +510,7 @@ class Runner {
     if (now - last_print_ < std::chrono::milliseconds(500)) return;
     last_print_ = now;
     printed_progress_ = true;
-    std::fprintf(stderr, "\r\033[K[wafer] cycle %llu, %llu PEs active", (unsigned long long)m_.now,
+    std::fprintf(stderr, "\r\033[K[wafer] cycle %llu, %llu PEs active", (unsigned long long)m_.clock(),
                  (unsigned long long)count_active());
   }
 
@@ -490,7 +528,7 @@ class Runner {
   uint64_t next_active_ = 0;  // PEs active in the next cycle
   uint64_t supersteps_ = 0;  // completed; odd ones sweep backwards (sweep)
   std::vector<ThreadCtx> ctx_;  // per thread and cycle of the superstep (ctx())
-  uint32_t start_ = 0;
+  uint64_t start_ = 0;  // the clock when the run started
   uint32_t idle_ = 0;
   uint64_t active_pe_cycles_ = 0;
   bool stop_ = false;

@@ -9,6 +9,14 @@
 //
 // Per-PE state is structure-of-arrays where it is hot (active bits, registers, DSDs, stats);
 // the Core record holds the task and vector-op state of one PE.
+//
+// Time: the clock is `epoch + now`, 64 bits. The hot state (wavelets' ready cycles, channel
+// stamps, the cycle being stepped) holds cycles relative to the epoch in 32 bits (31 for a
+// wavelet, beside its control flag). Once `now` reaches kClockEpoch, the engine moves the
+// epoch forward by kClockEpoch between two supersteps and subtracts it from every relative
+// cycle (rebase_clock, engine.cpp), so relative cycles stay below 2^30 + kMaxSuperstep plus a
+// latency and every run the machine can finish counts its cycles exactly. Cycles that outlive
+// an epoch (a task's or a vector op's start, for traces) are kept absolute in 64 bits.
 #pragma once
 
 #include <atomic>
@@ -28,9 +36,13 @@ namespace wafer::sim {
 
 constexpr uint32_t kCtrlBit = 1u << 31;
 constexpr uint32_t kNone = UINT32_MAX;
+// The epoch step of the clock (see the file comment): a multiple of kActiveSets, so that a
+// cycle keeps its active set across a rebase.
+constexpr uint32_t kClockEpoch = 1u << 30;
 // Active sets kept, one per cycle in flight: a superstep of K cycles (engine.cpp) uses K + 1.
 constexpr uint32_t kActiveSets = 32;
 static_assert(kMaxSuperstep < kActiveSets);
+static_assert(kClockEpoch % kActiveSets == 0);
 
 struct Wavelet {
   uint32_t data = 0;
@@ -166,7 +178,7 @@ struct VecOp {
   int32_t src_step[3] = {0, 0, 0};  // memory operands: bytes between elements
   int32_t dst_step = 0;
   // Colder state.
-  uint32_t start = 0;
+  uint64_t start = 0;  // absolute cycle the op was issued (traces)
   uint16_t port_wait = 0;  // cycles an element still holds the memory ports
   int16_t task = -1;
   float lanes = 1;
@@ -213,7 +225,7 @@ struct alignas(64) Core {
   uint64_t activated = 0;  // bit per task id
   uint64_t blocked = 0;
   uint32_t wavelet = 0;    // data of the wavelet that started the running data task
-  uint32_t task_start = 0;
+  uint64_t task_start = 0;  // absolute cycle the running task started (traces)
   std::unique_ptr<VecOp[]> micro;  // arch.microthreads entries, allocated on first async op
 };
 static_assert(offsetof(Core, main) + offsetof(VecOp, start) <= 64, "hot core state spans lines");
@@ -256,7 +268,9 @@ class Machine {
   // Active sets: bit per PE, one set per cycle in flight (cycle t uses active_set(t)).
   std::vector<std::atomic<uint64_t>> active[kActiveSets];
   std::vector<std::atomic<uint64_t>>& active_set(uint32_t t) { return active[t % kActiveSets]; }
-  uint32_t now = 0;
+  uint32_t now = 0;     // the next cycle to step, relative to `epoch` (file comment)
+  uint64_t epoch = 0;   // a multiple of kClockEpoch
+  uint64_t clock() const { return epoch + now; }
   uint64_t io_cycles = 0;
 
   struct Stream {
@@ -344,6 +358,10 @@ inline void Machine::wake(uint32_t pe, ThreadCtx& ctx) {
   if (!(word.fetch_or(bit, std::memory_order_relaxed) & bit)) ++ctx.woken;
 }
 
+// Records a runtime fault of a PE's core and stops the core at once (it runs no code from
+// then on), so that nothing it does after the fault can matter, whatever the superstep
+// (core.cpp). The engine reports the lowest faulting PE of the earliest faulting cycle.
+void fault(Machine& m, uint32_t pe, ThreadCtx& ctx, std::string message);
 // Runs until quiescent (engine.cpp).
 Expected<RunResult> run_machine(Machine& m);
 // Slot `slot` of the map in switch position `position`, compiled for the router's step
@@ -358,7 +376,8 @@ VecProgress progress_vector(Machine& m, uint32_t pe, VecOp& op, uint32_t t, int&
                     int& writes_left, ThreadCtx& ctx, bool& finished);
 // Human-readable description of what a stuck PE waits for (deadlock reports).
 std::string describe_pe(Machine& m, uint32_t pe);
-void record_span(Machine& m, ThreadCtx& ctx, uint32_t pe, uint32_t start, uint32_t end,
+// Records a trace span of absolute cycles [start, end).
+void record_span(Machine& m, ThreadCtx& ctx, uint32_t pe, uint64_t start, uint64_t end,
                  int task, int instr, int microthread);
 
 }  // namespace wafer::sim

@@ -201,7 +201,7 @@ double block_activity(const Stats& s, int bx, int by, int block) {
   bool any = false;
   for (int y = by * block; y < std::min(s.height, (by + 1) * block); ++y) {
     for (int x = bx * block; x < std::min(s.width, (bx + 1) * block); ++x) {
-      const uint32_t busy = s.busy[size_t(y) * size_t(s.width) + size_t(x)];
+      const uint64_t busy = s.busy[size_t(y) * size_t(s.width) + size_t(x)];
       any |= busy > 0;
       sum += s.cycles ? double(busy) / double(s.cycles) : 0;
       ++n;
@@ -213,7 +213,7 @@ double block_activity(const Stats& s, int bx, int by, int block) {
 // The top of the colour scale: the option, else the busiest PE's fraction (1 when all idle).
 double scale_top(const Stats& s, const HeatmapOptions& o) {
   if (o.scale_max > 0) return o.scale_max;
-  const uint32_t busiest = *std::max_element(s.busy.begin(), s.busy.end());
+  const uint64_t busiest = *std::max_element(s.busy.begin(), s.busy.end());
   return busiest && s.cycles ? double(busiest) / double(s.cycles) : 1;
 }
 

@@ -69,7 +69,7 @@ Expected<std::unique_ptr<Simulator>> Simulator::create(const arch::Arch& arch,
 
 const arch::Arch& Simulator::arch() const { return impl_->m->arch; }
 const ir::Program& Simulator::program() const { return impl_->m->program; }
-uint64_t Simulator::now() const { return impl_->m->now; }
+uint64_t Simulator::now() const { return impl_->m->clock(); }
 uint64_t Simulator::io_cycles() const { return impl_->m->io_cycles; }
 const Stats& Simulator::stats() const { return impl_->m->stats; }
 const std::vector<TraceEvent>& Simulator::trace_events() const { return impl_->m->trace; }

@@ -46,7 +46,7 @@ struct PeStep {
   const fabric::ColorSlot* slots;
   SlotRoute* routes;
   Core* cores;
-  std::array<uint32_t, 5>* link_out;  // per PE; nullptr without stats
+  std::array<uint64_t, 5>* link_out;  // per PE; nullptr without stats
   const bool stats;
 
   explicit PeStep(Machine& machine)

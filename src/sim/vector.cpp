@@ -60,11 +60,17 @@ double float_result(Opcode op, const double* v) {
   }
 }
 
+// An integer op: each source converts to the destination's type as vcvt does (to nearest,
+// saturating, NaN as 0), then the op computes exactly in 64 bits (the operands are at most
+// 32-bit, so nothing overflows) and wraps to the destination's width.
 uint32_t int_result(Opcode op, DType type, const double* v) {
   auto wrap = [&](int64_t r) {
     return type == DType::i16 ? uint32_t(uint16_t(int16_t(r))) : uint32_t(int32_t(r));
   };
-  auto as_int = [](double d) { return int64_t(std::nearbyint(d)); };
+  auto as_int = [&](double d) -> int64_t {
+    const uint32_t bits = encode_value(type, d);
+    return type == DType::i16 ? int64_t(int16_t(uint16_t(bits))) : int64_t(int32_t(bits));
+  };
   switch (op) {
     case Opcode::vmov:
     case Opcode::vcvt: return encode_value(type, v[0]);
@@ -191,7 +197,7 @@ Status issue_vector(Machine& m, uint32_t pe, const ir::Instr& in, VecOp& op, uin
   op.stream_alone = op.streaming && op.reads_one <= m.arch.mem_read_ports &&
                     op.writes_one <= m.arch.mem_write_ports;
   op.setup_left = uint16_t(m.arch.vector_setup_cycles);
-  op.start = t;
+  op.start = m.epoch + t;
   return Status::ok();
 }
 
@@ -280,7 +286,7 @@ void compute_element(Machine& m, uint32_t pe, VecOp& op, uint32_t e, uint32_t t)
 
 void finish_op(Machine& m, uint32_t pe, VecOp& op, uint32_t t, ThreadCtx& ctx, bool& finished) {
   finished = true;
-  record_span(m, ctx, pe, op.start, t + 1, op.task, int(op.instr),
+  record_span(m, ctx, pe, op.start, m.epoch + t + 1, op.task, int(op.instr),
               &op == &m.cores[pe].main ? 0 : int(&op - m.cores[pe].micro.get()) + 1);
 }
 

@@ -68,6 +68,44 @@ P
 expect_exit 1 "$WAFER" sim "$TMP/loop.wafer" --max-cycles 500
 expect_contains "$TMP/err" "max-cycles 500"
 
+# A task without 'ret' is a runtime error at cycle 2, the same for every superstep and thread
+# count (it crashed the engine with supersteps).
+cat >"$TMP/noret.wafer" <<'P'
+program 64 64
+code c {
+  task main local 1 {
+    nop
+    nop
+    nop
+  }
+}
+place c 0 0 64 64
+host {
+  launch main 0 0 64 64
+}
+P
+for run in "--superstep 1 --threads 1" "--superstep 0 --threads 2" "--superstep 16 --threads 2"; do
+  # shellcheck disable=SC2086
+  expect_exit 1 "$WAFER" sim "$TMP/noret.wafer" $run
+  expect_contains "$TMP/err" "wafer: error: $TMP/noret.wafer: host line 11: cycle 2: PE (0,0) code 'c' task 'main': ran past the last instruction (missing 'ret')"
+done
+
+# int32 values print exactly (2147483520 printed as 2147483500 through float formatting).
+cat >"$TMP/ints.wafer" <<'P'
+program 1 1
+code c {
+  sym v i32 3
+  task main local 1 { ret }
+}
+place c 0 0 1 1
+host {
+  h2d v 0 0 1 1 values 2147483520 -2147483647 16777217
+  d2h v 0 0 1 1
+}
+P
+expect_exit 0 "$WAFER" sim "$TMP/ints.wafer"
+expect_contains "$TMP/out" "(0,0): 2147483520 -2147483647 16777217"
+
 # Garbage never crashes the parser.
 head -c 3000 /dev/urandom >"$TMP/noise.wafer"
 "$WAFER" sim "$TMP/noise.wafer" >/dev/null 2>"$TMP/err"

@@ -6,6 +6,7 @@
 // copies in, launches and copies out. Each copy out is printed (long ones shortened), then
 // cycles, host-copy cycles, simulated seconds and the speed line; --json prints one object.
 // Parse, verify, deadlock and max-cycles errors exit 1 with `wafer: error: ...`.
+#include <cmath>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -52,7 +53,13 @@ Expected<ChosenArch> choose_arch(const SimFlags& f, const ir::Program& p) {
   return ChosenArch{*a, "from the program's arch line"};
 }
 
+// Integers (every i16 and i32 value, and integral floats below 2^53) print exactly; other
+// values print as the shortest text that reads back as the same float, or double.
 std::string format_value(double v) {
+  const bool negative_zero = v == 0 && std::signbit(v);
+  if (std::trunc(v) == v && std::fabs(v) < 9007199254740992.0 && !negative_zero) {
+    return fmt::format("{}", int64_t(v));
+  }
   return v == double(float(v)) ? fmt::format("{}", float(v)) : fmt::format("{}", v);
 }
 

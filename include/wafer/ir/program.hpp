@@ -168,6 +168,10 @@ struct Program {
   std::vector<HostOp> host;
 };
 
+// The most codes a program may have: a PE's code index is 16-bit in the simulator and in
+// trace events.
+constexpr size_t kMaxCodes = 32767;
+
 // Bytes of SRAM a code's instructions occupy (each instruction is one 32-bit word).
 constexpr int kBytesPerInstr = 4;
 

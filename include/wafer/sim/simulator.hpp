@@ -45,6 +45,10 @@ struct Options {
   // A repaired defective wafer: each logical link is longer by these physical hops, which
   // cost hop_latency each (and buffer as many more wavelets). Null: a perfect wafer.
   std::shared_ptr<const fabric::LinkExtraHops> link_extra_hops;
+  // The clock's value when the machine is created. Results do not depend on it except that
+  // cycles in traces and messages count from it; tests start near 2^31 or 2^32 to cross the
+  // boundaries of narrower counters cheaply.
+  uint64_t first_cycle = 0;
 };
 
 // One span of a trace: a task or a vector op on one PE.
@@ -61,9 +65,9 @@ struct TraceEvent {
 struct Stats {
   int width = 0, height = 0;
   uint64_t cycles = 0;                   // fabric cycles covered by the counters
-  std::vector<uint32_t> busy;            // core did work (instruction, vector element, setup)
-  std::vector<uint32_t> stall;           // core had work but waited (fabric, memory ports)
-  std::vector<std::array<uint32_t, 5>> link_out;  // wavelets sent per port (N,E,S,W,ramp)
+  std::vector<uint64_t> busy;            // core did work (instruction, vector element, setup)
+  std::vector<uint64_t> stall;           // core had work but waited (fabric, memory ports)
+  std::vector<std::array<uint64_t, 5>> link_out;  // wavelets sent per port (N,E,S,W,ramp)
   uint64_t wavelets_moved = 0;
   uint64_t instructions = 0;
   uint64_t vector_elements = 0;
@@ -109,7 +113,7 @@ class Simulator {
   };
   Expected<std::vector<HostOutput>> run_host_script(RunResult* total);
 
-  uint64_t now() const;           // fabric cycles so far
+  uint64_t now() const;           // the clock: Options::first_cycle + fabric cycles so far
   uint64_t io_cycles() const;     // cycles spent in host copies so far
   const Stats& stats() const;
   const std::vector<TraceEvent>& trace_events() const;

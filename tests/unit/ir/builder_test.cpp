@@ -76,7 +76,8 @@ TEST(Builder, RecordsTasksAndEntries) {
 }
 
 TEST(Builder, EmitsAsyncOps) {
-  const Instr& vfma = counting_code().instrs[5];
+  const Code code = counting_code();
+  const Instr& vfma = code.instrs[5];
   EXPECT_TRUE(vfma.async);
   EXPECT_EQ(vfma.on_done, OnDone::activate);
   EXPECT_EQ(vfma.done_task, 2);

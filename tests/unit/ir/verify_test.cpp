@@ -85,6 +85,21 @@ TEST(Verify, CodeNamesAreUnique) {
   EXPECT_EQ(verify_error(p), "two codes are named 'work'");
 }
 
+// The simulator keeps a PE's code index in 16 bits: one more code than that is refused
+// (65,537 codes used to make d2h return another code's values).
+TEST(Verify, AtMost32767Codes) {
+  Program p = base();
+  while (p.codes.size() <= kMaxCodes) {
+    p.codes.push_back(p.codes[0]);
+    p.codes.back().name = fmt::format("copy{}", p.codes.size());
+  }
+  EXPECT_EQ(verify_error(p),
+            "the program has 32768 codes; at most 32767 are supported (PEs that run the same "
+            "instructions can share one code and branch on the specials x and y)");
+  p.codes.pop_back();
+  EXPECT_TRUE(verify(p, wse3()).is_ok());
+}
+
 TEST(Verify, SymbolsNeedUniqueNamesAndElements) {
   Program p = base();
   work(p).symbols[1].name = "a";

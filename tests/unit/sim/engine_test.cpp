@@ -216,6 +216,27 @@ TEST(EngineErrors, LowestFaultingPeIsReported) {
   }
 }
 
+// A task of three nops and no 'ret': the core faults in cycle 2 and stops at once, so the
+// same error comes whatever the superstep and thread count (before, the engine stepped the
+// faulted core on past its last instruction within a superstep).
+TEST(EngineErrors, TaskWithoutRetStopsTheCore) {
+  CodeBuilder b("noret");
+  b.task("main", 1, ir::TaskKind::local);
+  b.begin_task(1);
+  for (int i = 0; i < 3; ++i) b.emit(Opcode::nop, {});
+  const ir::Program p = one_code(64, 96, b.finish());
+  const std::string expected =
+      "cycle 2: PE (0,0) code 'noret' task 'main': ran past the last instruction (missing 'ret')";
+  for (int threads : {1, 2, 3}) {
+    for (uint32_t superstep : {0u, 1u, kMaxSuperstep}) {
+      Options o = opts(threads);
+      o.superstep = superstep;
+      EXPECT_EQ(run_error(preset("wse3"), p, o), expected)
+          << "threads " << threads << " superstep " << superstep;
+    }
+  }
+}
+
 TEST(EngineErrors, LoadIndexOutOfRange) {
   CodeBuilder b("loader");
   const int in = b.symbol("in", DType::f32, 4);
@@ -404,6 +425,39 @@ TEST(EngineVector, Int16WrapsAround) {
   EXPECT_EQ(read(*s, "neg"), (std::vector<double>{-30000, -32768, -300, -100, -32767, 5}));
 }
 
+// Integer ops on fp32 sources convert each source as vcvt does (to nearest even, saturating,
+// NaN as 0), then wrap (program-format.md); 1e30 and 4e18 overflowed int64 before.
+TEST(EngineVector, IntegerOpsOnFloatSourcesSaturateThenWrap) {
+  CodeBuilder b("mixed");
+  const uint32_t n = 6;
+  const int a = b.symbol("a", DType::f32, n), bb = b.symbol("b", DType::f32, n);
+  const int sum = b.symbol("sum", DType::i32, n), prod = b.symbol("prod", DType::i32, n);
+  const int mag = b.symbol("mag", DType::i32, n), fma = b.symbol("fma", DType::i16, n);
+  b.task("main", 1, ir::TaskKind::local);
+  b.begin_task(1);
+  const int syms[] = {a, bb, sum, prod, mag, fma};
+  for (int i = 0; i < 6; ++i) b.emit(Opcode::mdsd, {dsd(i), sym_op(syms[i]), imm(0), imm(int32_t(n)), imm(1)});
+  b.emit(Opcode::vadd, {dsd(2), dsd(0), dsd(1)});
+  b.emit(Opcode::vmul, {dsd(3), dsd(0), dsd(1)});
+  b.emit(Opcode::vabs, {dsd(4), dsd(0)});
+  b.emit(Opcode::vfma, {dsd(5), dsd(0), dsd(1), imm(7)});
+  b.emit(Opcode::ret, {});
+  auto s = make(preset("wse2"), one_code(1, 1, b.finish()));
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->write_symbol("a", {0, 0, 1, 1}, {1e30, -1e30, 4e18, NAN, 2.5, -3.5}));
+  ASSERT_TRUE(s->write_symbol("b", {0, 0, 1, 1}, {1, -1, 2, 5, 0.5, 1}));
+  ASSERT_TRUE(s->launch("main", {0, 0, 1, 1}));
+  auto r = s->run();
+  ASSERT_TRUE(r.has_value()) << r.message();
+  // a converts to 2147483647, -2147483648, 2147483647, 0, 2, -4; b to 1, -1, 2, 5, 0, 1.
+  EXPECT_EQ(read(*s, "sum"), (std::vector<double>{-2147483648.0, 2147483647, -2147483647, 5, 2, -3}));
+  EXPECT_EQ(read(*s, "prod"), (std::vector<double>{2147483647, -2147483648.0, -2, 0, 0, -4}));
+  EXPECT_EQ(read(*s, "mag"), (std::vector<double>{2147483647, -2147483648.0, 2147483647, 0, 2, 4}));
+  // In i16: a is 32767, -32768, 32767, 0, 2, -4; a*b+7 = 32774 -> -32762, 32775 -> -32761,
+  // 65541 -> 5, 7, 7, 3.
+  EXPECT_EQ(read(*s, "fma"), (std::vector<double>{-32762, -32761, 5, 7, 7, 3}));
+}
+
 // An fma whose three sources are all in memory needs three reads per element, one more than
 // the arch's two read ports. It must either complete (taking more than one cycle per
 // element) or fail with an error that names the op; it must not hang and be reported as a
@@ -511,9 +565,15 @@ TEST(EngineTiming, FractionalLanesAboveOne) {
   EXPECT_EQ(vector_cycles(a, 300), uint64_t(a.vector_setup_cycles) + 200);
 }
 
-TEST(EngineTiming, TraceSpanOfAVectorOp) {
+// Starting the clock just before 2^31, 2^32 or an epoch step (machine.hpp) moves every span
+// by the same amount, also the spans that straddle the boundary.
+class EngineTraceClock : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(EngineTraceClock, TraceSpanOfAVectorOp) {
+  const uint64_t t0 = GetParam();
   Options o = opts();
   o.trace.enabled = true;
+  o.first_cycle = t0;
   const arch::Arch a = preset("wse2");
   auto s = make(a, fma_program(40), o);
   ASSERT_TRUE(s);
@@ -529,12 +589,19 @@ TEST(EngineTiming, TraceSpanOfAVectorOp) {
   EXPECT_EQ(op->instr, 2);
   EXPECT_EQ(op->task, 1);
   EXPECT_EQ(op->microthread, 0);
-  EXPECT_EQ(op->start, 2u);                 // issued by the third instruction
+  EXPECT_EQ(op->start, t0 + 2);             // issued by the third instruction
   EXPECT_EQ(op->end - op->start, 1u + 15u + 40u);
-  EXPECT_EQ(task->start, 0u);
+  EXPECT_EQ(task->start, t0);
   EXPECT_EQ(task->end, op->end + 1);        // 'ret' runs in the cycle after the op
+  EXPECT_EQ(r->cycles, task->end - t0 + 1);  // and one cycle in which the PE finds nothing to do
+  EXPECT_EQ(s->now(), t0 + r->cycles);
   EXPECT_EQ(s->stats().vector_elements, 40u);
 }
+
+// 30 cycles before each boundary: the 59-cycle run crosses it.
+INSTANTIATE_TEST_SUITE_P(Clock, EngineTraceClock,
+                         ::testing::Values(0, (1ull << 30) - 30, (1ull << 31) - 30,
+                                           (1ull << 32) - 30, (5ull << 32) - 30));
 
 // ---------------------------------------------------------------- fabric
 
@@ -975,19 +1042,41 @@ TEST(EngineDeadlock, MaxCyclesBoundsAnInfiniteLoop) {
   EXPECT_EQ(s->now(), 1000u);
 }
 
+// --max-cycles counts from the run's first cycle in 64 bits, also across 2^32.
+TEST(EngineDeadlock, MaxCyclesAcrossTheClocksBoundaries) {
+  CodeBuilder b("spinner");
+  b.task("main", 1, ir::TaskKind::local);
+  b.begin_task(1);
+  const int loop = b.new_label();
+  b.place(loop);
+  b.emit(Opcode::jmp, {b.label(loop)});
+  b.emit(Opcode::ret, {});
+  const ir::Program p = one_code(1, 1, b.finish());
+  Options o = opts();
+  o.first_cycle = (1ull << 32) - 500;
+  o.max_cycles = 1000;
+  auto s = make(preset("wse3"), p, o);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->launch("main", {0, 0, 1, 1}));
+  auto r = s->run();
+  ASSERT_FALSE(r.has_value());
+  EXPECT_TRUE(contains(r.message(), "--max-cycles 1000 at cycle 4294967796")) << r.message();
+  EXPECT_EQ(s->now(), (1ull << 32) + 500);
+}
+
 // ---------------------------------------------------------------- determinism
 
 struct Snapshot {
   uint64_t cycles = 0;
   int threads = 0;
   std::vector<double> output;
-  std::vector<uint32_t> busy, stall;
-  std::vector<std::array<uint32_t, 5>> links;
+  std::vector<uint64_t> busy, stall;
+  std::vector<std::array<uint64_t, 5>> links;
   uint64_t wavelets = 0, instructions = 0, elements = 0;
 };
 
 Snapshot run_kernel_with(const arch::Arch& a, const std::string& kernel, int w, int h, int64_t n,
-                         int threads, uint32_t superstep) {
+                         int threads, uint32_t superstep, uint64_t first_cycle = 0) {
   kernels::KernelParams kp;
   kp.kernel = kernel;
   kp.grid_w = w;
@@ -997,6 +1086,7 @@ Snapshot run_kernel_with(const arch::Arch& a, const std::string& kernel, int w, 
   Snapshot snap;
   Options o = opts(threads);
   o.superstep = superstep;
+  o.first_cycle = first_cycle;
   auto r = kernels::run_kernel(a, kp, o, &sim);
   EXPECT_TRUE(r.has_value()) << (r ? "" : r.message());
   if (!r) return snap;
@@ -1022,7 +1112,7 @@ void expect_same_for_threads(const std::string& kernel, int w, int h, int64_t n,
   ASSERT_GT(one.cycles, 0u);
   ASSERT_FALSE(one.output.empty());
   uint64_t busy = 0;
-  for (uint32_t v : one.busy) busy += v;
+  for (uint64_t v : one.busy) busy += v;
   EXPECT_GT(busy, 0u);
   for (int threads : {1, 2, 3}) {
     for (uint32_t superstep : {0u, 1u, 2u, 3u, kMaxSuperstep}) {
@@ -1064,6 +1154,29 @@ constexpr int kLongRows = 3 * 2 * int(kMaxSuperstep);
 TEST(EngineDeterminism, LongSuperstepsOverThreads) {
   expect_same_for_threads("allreduce", 64, kLongRows, 16, 3);
   expect_same_for_threads("stream-fma", 64, kLongRows, 64, 3);
+}
+
+// The clock started 100 cycles before 2^31, before 2^32 and before an epoch step far out:
+// wavelets in flight, channel stamps and sleeping cores cross the boundary (machine.hpp), and
+// outputs and counters match a run from cycle 0 for every thread count and superstep.
+TEST(EngineDeterminism, ClockCrossesCounterBoundaries) {
+  const arch::Arch a = preset("wse3");
+  for (const char* kernel : {"allreduce", "stream-fma"}) {
+    const Snapshot zero = run_kernel_with(a, kernel, 32, 24, 16, 1, 1);
+    for (uint64_t t0 : {(1ull << 31) - 100, (1ull << 32) - 100, (7ull << 31) - 100}) {
+      for (auto [threads, superstep] : {std::pair{1, 1u}, {2, 0u}, {3, kMaxSuperstep}}) {
+        const Snapshot s = run_kernel_with(a, kernel, 32, 24, 16, threads, superstep, t0);
+        const std::string run = fmt::format("{} from {} threads {} superstep {}", kernel, t0,
+                                             threads, superstep);
+        EXPECT_EQ(s.cycles, zero.cycles) << run;
+        EXPECT_EQ(s.output, zero.output) << run;
+        EXPECT_EQ(s.busy, zero.busy) << run;
+        EXPECT_EQ(s.stall, zero.stall) << run;
+        EXPECT_EQ(s.links, zero.links) << run;
+        EXPECT_EQ(s.wavelets, zero.wavelets) << run;
+      }
+    }
+  }
 }
 
 // Queues deeper than 8 wavelets: the sweep reads the ring size at run time (step.hpp).
