@@ -2,7 +2,9 @@
 //
 // Host copies address symbols by name on a rectangle of PEs; every PE of the rectangle must
 // run a code that declares the symbol. A copy costs ceil(bytes / host_bytes_per_cycle) cycles
-// of the arch's edge I/O bandwidth, counted in io_cycles apart from fabric cycles.
+// of the arch's edge I/O bandwidth, counted in io_cycles apart from fabric cycles. Creation
+// first compares the program's memory estimate (footprint.cpp) with the available memory and
+// refuses, naming both, rather than let the allocation fail.
 #include "wafer/sim/simulator.hpp"
 
 #include <cmath>
@@ -11,6 +13,7 @@
 
 #include "machine.hpp"
 #include "wafer/ir/verify.hpp"
+#include "wafer/support/memory.hpp"
 
 namespace wafer::sim {
 
@@ -50,6 +53,22 @@ class Simulator::Impl {
   }
 };
 
+namespace {
+
+// Refuses a program whose machine would not fit, before the fabric map or the machine exist;
+// the advice scales the PE count, as most of the estimate is per PE.
+Status check_simulator_memory(const arch::Arch& arch, const ir::Program& program, const Options& options) {
+  const uint64_t need = estimate_memory(arch, program, options);
+  const uint64_t pes = uint64_t(program.width) * uint64_t(program.height);
+  return check_memory(need, fmt::format("simulating a {}x{} program", program.width, program.height),
+                      [&](uint64_t available) {
+                        const uint64_t fit = uint64_t(double(pes) * double(available) / double(need));
+                        return fit ? fmt::format("a program of at most about {} PEs", fit) : "";
+                      });
+}
+
+}  // namespace
+
 Simulator::Simulator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Simulator::~Simulator() = default;
 
@@ -57,6 +76,7 @@ Expected<std::unique_ptr<Simulator>> Simulator::create(const arch::Arch& arch,
                                                        const ir::Program& program,
                                                        const Options& options) {
   WAFER_TRY(ir::verify(program, arch));
+  WAFER_TRY(check_simulator_memory(arch, program, options));
   auto map = fabric::build_fabric_map(program, arch);
   if (!map) return map.status();
   auto machine = std::make_unique<Machine>(arch, program, std::move(*map), options);
@@ -109,6 +129,11 @@ Expected<std::vector<double>> Simulator::read_symbol(const std::string& symbol, 
   Machine& m = *im.m;
   WAFER_TRY(im.check_rect(rect, fmt::format("d2h '{}'", symbol).c_str()));
   std::vector<double> out;
+  const uint32_t first_pe = uint32_t(rect.y) * m.width + uint32_t(rect.x);
+  if (auto first = im.symbol_on(first_pe, symbol)) {  // sized once: no copies while growing
+    const ir::Code& c = m.program.codes[size_t(m.cores[first_pe].code)];
+    out.reserve(size_t(c.symbols[size_t(first->first)].count) * size_t(rect.area()));
+  }
   uint64_t bytes = 0;
   Status st = im.for_each_pe(rect, [&](uint32_t pe) -> Status {
     auto sym = im.symbol_on(pe, symbol);

@@ -80,6 +80,12 @@ struct RunResult {
   int threads = 1;
 };
 
+// Bytes of host memory a simulation of `program` allocates (footprint.cpp): the fabric map,
+// the machine's per-channel, per-slot and per-PE arrays, the SRAM pages its symbols span,
+// stats and trace when enabled, and the host script's copies. Simulator::create refuses a
+// program whose estimate exceeds the available memory (support/memory.hpp).
+uint64_t estimate_memory(const arch::Arch& arch, const ir::Program& program, const Options& options);
+
 class Simulator {
  public:
   static Expected<std::unique_ptr<Simulator>> create(const arch::Arch& arch,
