@@ -49,16 +49,27 @@ std::vector<double> line_sums(const std::vector<double>& data, int w, int h, uin
   return out;
 }
 
+int64_t size_n(const KernelParams& p) { return p.n ? p.n : 64; }
+
+// Host bytes of vectors of n doubles: so many per PE and per grid row, at the builder's peak
+// and kept during the run.
+HostBytes vector_bytes(const KernelParams& p, uint64_t per_pe, uint64_t per_row, uint64_t kept_per_pe,
+                       uint64_t kept_per_row) {
+  const uint64_t n = uint64_t(size_n(p)), pes = uint64_t(p.grid_w) * uint64_t(p.grid_h);
+  const uint64_t rows = uint64_t(p.grid_h), d = sizeof(double);
+  return {n * (per_pe * pes + per_row * rows) * d, n * (kept_per_pe * pes + kept_per_row * rows) * d};
+}
+
 Expected<KernelCase> start_case(const arch::Arch& arch, const KernelParams& p, uint32_t& n) {
-  n = uint32_t(p.n ? p.n : 64);
+  n = uint32_t(size_n(p));
   WAFER_TRY(check_grid(arch, p));
-  WAFER_TRY(check_size("--n", p.n ? p.n : 64, 1, max_elements(arch, p.dtype, 1)));
+  WAFER_TRY(check_size("--n", size_n(p), 1, max_elements(arch, p.dtype, 1)));
   KernelCase kc;
   kc.result_symbol = "v";
   return kc;
 }
 
-Expected<KernelCase> build_broadcast(const arch::Arch& arch, const KernelParams& p, bool rows) {
+Expected<KernelCase> build_broadcast(const arch::Arch& arch, const KernelParams& p, bool rows, Stage stage) {
   uint32_t n;
   auto kc = start_case(arch, p, n);
   if (!kc) return kc;
@@ -68,6 +79,7 @@ Expected<KernelCase> build_broadcast(const arch::Arch& arch, const KernelParams&
   if (extent(axis, grid) > 1) emit_line_broadcast(vp.b, axis, kVec, n, p.dtype, 0);
   kc->program = vp.finish(p.grid_w, p.grid_h);
   line_broadcast_routes(kc->program, axis, grid, 0);
+  if (stage == Stage::program) return kc;
   auto data = round_to(p.dtype, random_values(p.seed, size_t(grid.area()) * n));
   kc->reference.resize(data.size());
   for (int y = 0; y < grid.h; ++y) {
@@ -82,7 +94,7 @@ Expected<KernelCase> build_broadcast(const arch::Arch& arch, const KernelParams&
   return kc;
 }
 
-Expected<KernelCase> build_row_reduce(const arch::Arch& arch, const KernelParams& p, bool tree) {
+Expected<KernelCase> build_row_reduce(const arch::Arch& arch, const KernelParams& p, bool tree, Stage stage) {
   uint32_t n;
   auto kc = start_case(arch, p, n);
   if (!kc) return kc;
@@ -98,6 +110,7 @@ Expected<KernelCase> build_row_reduce(const arch::Arch& arch, const KernelParams
   kc->program = vp.finish(p.grid_w, p.grid_h);
   if (tree) tree_reduce_routes(kc->program, axis, grid, 0);
   else chain_reduce_routes(kc->program, axis, grid, 0, 1);
+  if (stage == Stage::program) return kc;
   auto data = round_to(p.dtype, random_values(p.seed, size_t(grid.area()) * n));
   kc->reference = line_sums(data, grid.w, grid.h, n, true);
   kc->inputs.push_back(HostCopy{"v", grid, std::move(data)});
@@ -106,7 +119,7 @@ Expected<KernelCase> build_row_reduce(const arch::Arch& arch, const KernelParams
   return kc;
 }
 
-Expected<KernelCase> build_allreduce(const arch::Arch& arch, const KernelParams& p) {
+Expected<KernelCase> build_allreduce(const arch::Arch& arch, const KernelParams& p, Stage stage) {
   uint32_t n;
   auto kc = start_case(arch, p, n);
   if (!kc) return kc;
@@ -133,6 +146,7 @@ Expected<KernelCase> build_allreduce(const arch::Arch& arch, const KernelParams&
   chain_reduce_routes(kc->program, Axis::row(), grid, 0, 1);
   chain_reduce_routes(kc->program, Axis::column(), {0, 0, 1, grid.h}, 2, 3);
   grid_broadcast_routes(kc->program, grid, 4);
+  if (stage == Stage::program) return kc;
   auto data = round_to(p.dtype, random_values(p.seed, size_t(grid.area()) * n));
   std::vector<double> total(n, 0.0);
   for (size_t pe = 0; pe < size_t(grid.area()); ++pe) {
@@ -148,10 +162,17 @@ Expected<KernelCase> build_allreduce(const arch::Arch& arch, const KernelParams&
 
 }  // namespace
 
-Expected<KernelCase> build_bcast_row(const arch::Arch& a, const KernelParams& p) { return build_broadcast(a, p, true); }
-Expected<KernelCase> build_bcast_col(const arch::Arch& a, const KernelParams& p) { return build_broadcast(a, p, false); }
-Expected<KernelCase> build_reduce_chain(const arch::Arch& a, const KernelParams& p) { return build_row_reduce(a, p, false); }
-Expected<KernelCase> build_reduce_tree(const arch::Arch& a, const KernelParams& p) { return build_row_reduce(a, p, true); }
-Expected<KernelCase> build_allreduce_case(const arch::Arch& a, const KernelParams& p) { return build_allreduce(a, p); }
+Expected<KernelCase> build_bcast_row(const arch::Arch& a, const KernelParams& p, Stage s) { return build_broadcast(a, p, true, s); }
+Expected<KernelCase> build_bcast_col(const arch::Arch& a, const KernelParams& p, Stage s) { return build_broadcast(a, p, false, s); }
+Expected<KernelCase> build_reduce_chain(const arch::Arch& a, const KernelParams& p, Stage s) { return build_row_reduce(a, p, false, s); }
+Expected<KernelCase> build_reduce_tree(const arch::Arch& a, const KernelParams& p, Stage s) { return build_row_reduce(a, p, true, s); }
+Expected<KernelCase> build_allreduce_case(const arch::Arch& a, const KernelParams& p, Stage s) { return build_allreduce(a, p, s); }
+
+// Broadcasts and allreduce: the data and the reference (per PE; allreduce's total is one more
+// vector); kept with the output (per PE).
+HostBytes every_pe_result_host_bytes(const KernelParams& p) { return vector_bytes(p, 2, 0, 3, 0); }
+// Row reductions: the data (per PE) and the row sums; kept with the output (per row).
+HostBytes row_reduce_host_bytes(const KernelParams& p) { return vector_bytes(p, 1, 1, 1, 2); }
+KernelParams scale_collective_sizes(const KernelParams& p, double f) { return scale_n(p, size_n(p), f); }
 
 }  // namespace wafer::kernels

@@ -6,6 +6,7 @@
 // partial y block as a sequence of vector FMAs, one per column of its block
 // (y += A[:,j] · x[j]); the partial blocks are chain-reduced along each row into column 0,
 // which adds b. The answer is y on the PEs of column 0, M/H elements each.
+#include <algorithm>
 #include <cmath>
 
 #include "kernel_util.hpp"
@@ -54,12 +55,35 @@ ir::Code gemv_code(const ir::Rect& grid, uint32_t mb, uint32_t nb, DType t) {
   return b.finish();
 }
 
+struct Sizes {
+  int64_t m, n;
+};
+Sizes sizes(const KernelParams& p) {
+  return {p.m ? p.m : 32 * int64_t(p.grid_h), p.n ? p.n : 32 * int64_t(p.grid_w)};
+}
+
 }  // namespace
 
-Expected<KernelCase> build_gemv(const arch::Arch& arch, const KernelParams& p) {
+// Peak: A and its per-PE blocks (M·N each), x and b and their copies in the inputs, the
+// reference (M). Kept: the blocks, x, b, the reference and y read back. All doubles.
+HostBytes gemv_host_bytes(const KernelParams& p) {
+  const auto [M, N] = sizes(p);
+  const uint64_t mn = uint64_t(M) * uint64_t(N), m = uint64_t(M), n = uint64_t(N);
+  return {(2 * mn + 2 * n + 3 * m) * sizeof(double), (mn + n + 3 * m) * sizeof(double)};
+}
+
+// M and N scaled alike, kept multiples of the grid's height and width.
+KernelParams scale_gemv_sizes(const KernelParams& p, double f) {
+  const auto [M, N] = sizes(p);
+  KernelParams q = p;
+  q.m = std::max<int64_t>(1, int64_t(double(M / p.grid_h) * f)) * p.grid_h;
+  q.n = std::max<int64_t>(1, int64_t(double(N / p.grid_w) * f)) * p.grid_w;
+  return q;
+}
+
+Expected<KernelCase> build_gemv(const arch::Arch& arch, const KernelParams& p, Stage stage) {
   WAFER_TRY(check_grid(arch, p));
-  const int64_t M = p.m ? p.m : 32 * int64_t(p.grid_h);
-  const int64_t N = p.n ? p.n : 32 * int64_t(p.grid_w);
+  const auto [M, N] = sizes(p);
   if (M % p.grid_h != 0) return make_error("--m {} must be a multiple of the grid height {}", M, p.grid_h);
   if (N % p.grid_w != 0) return make_error("--n {} must be a multiple of the grid width {}", N, p.grid_w);
   const int64_t mb = M / p.grid_h, nb = N / p.grid_w;
@@ -74,6 +98,7 @@ Expected<KernelCase> build_gemv(const arch::Arch& arch, const KernelParams& p) {
   kc.program = single_code_program(grid.w, grid.h, gemv_code(grid, uint32_t(mb), uint32_t(nb), p.dtype));
   if (grid.h > 1) line_broadcast_routes(kc.program, Axis::column(), grid, kColorX);
   chain_reduce_routes(kc.program, Axis::row(), grid, 0, 1);
+  if (stage == Stage::program) return kc;
 
   const auto A = round_to(p.dtype, random_values(p.seed, size_t(M * N)));
   const auto x = round_to(p.dtype, random_values(p.seed + 1, size_t(N)));

@@ -18,13 +18,29 @@ double unit_roundoff(DType t);
 // Accepted normwise error of a sum of k rounded terms with random signs.
 double sum_tolerance(DType t, uint64_t k);
 
-// Builders, one per kernel (collectives.cpp, gemv.cpp, stream_fma.cpp).
-Expected<KernelCase> build_bcast_row(const arch::Arch& a, const KernelParams& p);
-Expected<KernelCase> build_bcast_col(const arch::Arch& a, const KernelParams& p);
-Expected<KernelCase> build_reduce_chain(const arch::Arch& a, const KernelParams& p);
-Expected<KernelCase> build_reduce_tree(const arch::Arch& a, const KernelParams& p);
-Expected<KernelCase> build_allreduce_case(const arch::Arch& a, const KernelParams& p);
-Expected<KernelCase> build_gemv(const arch::Arch& a, const KernelParams& p);
-Expected<KernelCase> build_stream_fma(const arch::Arch& a, const KernelParams& p);
+// p with n set to `n` scaled by f (at least 1).
+KernelParams scale_n(const KernelParams& p, int64_t n, double f);
+// The registry's row of a kernel, or an error listing the kernels.
+Expected<const KernelInfo*> known_kernel(const std::string& name);
+// Refuses, before any data exists, a run whose estimate (estimate_kernel_memory) exceeds the
+// available memory; the message names sizes or a grid that would fit (memory.cpp).
+Status check_kernel_memory(const arch::Arch& arch, const KernelParams& p, const sim::Options& options);
+
+// Builders, one per kernel, with their host-memory estimates and size scaling beside them
+// (collectives.cpp, gemv.cpp, stream_fma.cpp).
+Expected<KernelCase> build_bcast_row(const arch::Arch& a, const KernelParams& p, Stage s);
+Expected<KernelCase> build_bcast_col(const arch::Arch& a, const KernelParams& p, Stage s);
+Expected<KernelCase> build_reduce_chain(const arch::Arch& a, const KernelParams& p, Stage s);
+Expected<KernelCase> build_reduce_tree(const arch::Arch& a, const KernelParams& p, Stage s);
+Expected<KernelCase> build_allreduce_case(const arch::Arch& a, const KernelParams& p, Stage s);
+HostBytes every_pe_result_host_bytes(const KernelParams& p);
+HostBytes row_reduce_host_bytes(const KernelParams& p);
+KernelParams scale_collective_sizes(const KernelParams& p, double f);
+Expected<KernelCase> build_gemv(const arch::Arch& a, const KernelParams& p, Stage s);
+HostBytes gemv_host_bytes(const KernelParams& p);
+KernelParams scale_gemv_sizes(const KernelParams& p, double f);
+Expected<KernelCase> build_stream_fma(const arch::Arch& a, const KernelParams& p, Stage s);
+HostBytes stream_fma_host_bytes(const KernelParams& p);
+KernelParams scale_stream_fma_sizes(const KernelParams& p, double f);
 
 }  // namespace wafer::kernels

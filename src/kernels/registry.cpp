@@ -1,4 +1,6 @@
-// The kernel registry and runner: builds a kernel's case, simulates it, checks the answer.
+// The kernel registry and runner: builds a kernel's case (after the memory check of
+// memory.cpp), simulates it, checks the answer. Each row names the builder and, beside it,
+// its host-memory estimate and how its sizes scale down.
 #include <algorithm>
 #include <cmath>
 
@@ -8,13 +10,20 @@ namespace wafer::kernels {
 
 const std::vector<KernelInfo>& kernel_list() {
   static const std::vector<KernelInfo> kKernels = {
-      {"bcast-row", "broadcast each row's column-0 vector along the row", "--n", build_bcast_row},
-      {"bcast-col", "broadcast each column's row-0 vector down the column", "--n", build_bcast_col},
-      {"reduce-chain", "sum each row's vectors into column 0 along a chain", "--n", build_reduce_chain},
-      {"reduce-tree", "sum each row's vectors into column 0 along a binary tree", "--n", build_reduce_tree},
-      {"allreduce", "sum every PE's vector and give the total to every PE", "--n", build_allreduce_case},
-      {"gemv", "y = A·x + b, A tiled over the grid", "--m --n", build_gemv},
-      {"stream-fma", "every PE streams x from the fabric into y = A*x + y", "--n", build_stream_fma},
+      {"bcast-row", "broadcast each row's column-0 vector along the row", "--n", build_bcast_row,
+       every_pe_result_host_bytes, scale_collective_sizes},
+      {"bcast-col", "broadcast each column's row-0 vector down the column", "--n", build_bcast_col,
+       every_pe_result_host_bytes, scale_collective_sizes},
+      {"reduce-chain", "sum each row's vectors into column 0 along a chain", "--n", build_reduce_chain,
+       row_reduce_host_bytes, scale_collective_sizes},
+      {"reduce-tree", "sum each row's vectors into column 0 along a binary tree", "--n", build_reduce_tree,
+       row_reduce_host_bytes, scale_collective_sizes},
+      {"allreduce", "sum every PE's vector and give the total to every PE", "--n", build_allreduce_case,
+       every_pe_result_host_bytes, scale_collective_sizes},
+      {"gemv", "y = A·x + b, A tiled over the grid", "--m --n", build_gemv, gemv_host_bytes,
+       scale_gemv_sizes},
+      {"stream-fma", "every PE streams x from the fabric into y = A*x + y", "--n", build_stream_fma,
+       stream_fma_host_bytes, scale_stream_fma_sizes},
   };
   return kKernels;
 }
@@ -83,14 +92,25 @@ double max_rel_error(const std::vector<double>& out, const std::vector<double>& 
   return diff / scale;
 }
 
-Expected<KernelCase> build_kernel(const arch::Arch& arch, const KernelParams& params) {
-  const KernelInfo* k = find_kernel(params.kernel);
-  if (!k) {
-    std::string names;
-    for (const KernelInfo& i : kernel_list()) names += std::string(names.empty() ? "" : ", ") + i.name;
-    return make_error("unknown kernel '{}' (kernels: {})", params.kernel, names);
-  }
-  auto kc = k->build(arch, params);
+KernelParams scale_n(const KernelParams& p, int64_t n, double f) {
+  KernelParams q = p;
+  q.n = std::max<int64_t>(1, int64_t(double(n) * f));
+  return q;
+}
+
+Expected<const KernelInfo*> known_kernel(const std::string& name) {
+  if (const KernelInfo* k = find_kernel(name)) return k;
+  std::string names;
+  for (const KernelInfo& i : kernel_list()) names += std::string(names.empty() ? "" : ", ") + i.name;
+  return make_error("unknown kernel '{}' (kernels: {})", name, names);
+}
+
+Expected<KernelCase> build_kernel(const arch::Arch& arch, const KernelParams& params,
+                                  const sim::Options& options) {
+  auto k = known_kernel(params.kernel);
+  if (!k) return k.status();
+  WAFER_TRY(check_kernel_memory(arch, params, options));
+  auto kc = (*k)->build(arch, params, Stage::all);
   if (!kc) return kc.status().with_context(params.kernel);
   return kc;
 }

@@ -13,10 +13,25 @@ using ir::add_route;
 using ir::CodeBuilder;
 using ir::Opcode;
 
-Expected<KernelCase> build_stream_fma(const arch::Arch& arch, const KernelParams& p) {
+namespace {
+
+int64_t size_n(const KernelParams& p) { return p.n ? p.n : 2048; }
+
+}  // namespace
+
+// Peak: x (n per row), A, y and the reference (n per PE). Kept: those and y read back.
+HostBytes stream_fma_host_bytes(const KernelParams& p) {
+  const uint64_t n = uint64_t(size_n(p)), pes = uint64_t(p.grid_w) * uint64_t(p.grid_h);
+  const uint64_t x = n * uint64_t(p.grid_h);
+  return {(x + 3 * n * pes) * sizeof(double), (x + 4 * n * pes) * sizeof(double)};
+}
+
+KernelParams scale_stream_fma_sizes(const KernelParams& p, double f) { return scale_n(p, size_n(p), f); }
+
+Expected<KernelCase> build_stream_fma(const arch::Arch& arch, const KernelParams& p, Stage stage) {
   WAFER_TRY(check_grid(arch, p));
   if (p.grid_w < 2) return make_error("needs a grid at least 2 PEs wide");
-  const int64_t n = p.n ? p.n : 2048;
+  const int64_t n = size_n(p);
   WAFER_TRY(check_size("--n", n, 1, max_elements(arch, p.dtype, 0) / 3));
   const ir::Rect grid{0, 0, p.grid_w, p.grid_h};
   CodeBuilder b("stream_fma");
@@ -45,6 +60,7 @@ Expected<KernelCase> build_stream_fma(const arch::Arch& arch, const KernelParams
   add_route(kc.program, {0, 0, 1, grid.h}, 0, R, E);
   add_route(kc.program, {1, 0, grid.w - 2, grid.h}, 0, W, E | R);
   add_route(kc.program, {grid.w - 1, 0, 1, grid.h}, 0, W, R);
+  if (stage == Stage::program) return kc;
 
   const size_t pes = size_t(grid.area());
   auto xs = round_to(p.dtype, random_values(p.seed, size_t(n) * size_t(grid.h)));

@@ -150,8 +150,6 @@ int run_kernel_cmd(const KernelFlags& f) {
   if (!params) return report_error(params.status());
   auto options = sim_options(f.run);
   if (!options) return report_error(options.status());
-  auto kc = kernels::build_kernel(*a, *params);
-  if (!kc) return report_error(kc.status());
   std::optional<RepairedWafer> wafer;
   if (f.defects.requested()) {
     auto w = repaired_wafer(f.defects, *a, f.seed, params->grid_w, params->grid_h);
@@ -159,6 +157,8 @@ int run_kernel_cmd(const KernelFlags& f) {
     wafer = std::move(*w);
     options->link_extra_hops = wafer->hops;
   }
+  auto kc = kernels::build_kernel(*a, *params, *options);
+  if (!kc) return report_error(kc.status());
   if (!f.run.json) print_config(f, *params, *a);
   std::unique_ptr<sim::Simulator> sim;
   auto r = kernels::run_case(*a, *params, *kc, *options, f.run.wants_simulator() ? &sim : nullptr);

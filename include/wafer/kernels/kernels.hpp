@@ -3,8 +3,10 @@
 //
 // A kernel generator builds an ir::Program for a grid of PEs (one code that branches on the
 // PE's coordinates, routes per rectangle), the host data and the reference result. run_kernel
-// simulates it and reports cycles, error and speed. Kernels: bcast-row, bcast-col,
-// reduce-chain, reduce-tree, allreduce, gemv, stream-fma (the dense benchmark workload).
+// simulates it and reports cycles, error and speed. Before generating any data, build_kernel
+// compares the run's host-memory estimate with the available memory (kernels/memory.cpp).
+// Kernels: bcast-row, bcast-col, reduce-chain, reduce-tree, allreduce, gemv, stream-fma (the
+// dense benchmark workload).
 #pragma once
 
 #include <cstdint>
@@ -64,18 +66,41 @@ struct KernelResult {
   std::vector<double> output;
 };
 
+// How far a builder goes: the program alone (cheap, for memory estimates), or the host data
+// and reference too.
+enum class Stage { program, all };
+
+// Host memory of a kernel's data: the most its builder holds at once while generating the
+// inputs and the reference, and what a run keeps while it simulates (the case's inputs and
+// reference, and the output read back).
+struct HostBytes {
+  uint64_t peak = 0;
+  uint64_t kept = 0;
+};
+
 struct KernelInfo {
   const char* name;
   const char* summary;
   const char* sizes;  // which of --m/--n apply
-  std::function<Expected<KernelCase>(const arch::Arch&, const KernelParams&)> build;
+  std::function<Expected<KernelCase>(const arch::Arch&, const KernelParams&, Stage)> build;
+  // The host bytes `build` allocates for these params, computed from the sizes alone.
+  HostBytes (*host_bytes)(const KernelParams&);
+  // The params with their sizes scaled by f in (0, 1], rounded to sizes `build` accepts.
+  KernelParams (*scale_sizes)(const KernelParams&, double f);
 };
 
 const std::vector<KernelInfo>& kernel_list();
 const KernelInfo* find_kernel(const std::string& name);
 
-// Builds the kernel's case for the arch and params (errors name bad sizes).
-Expected<KernelCase> build_kernel(const arch::Arch& arch, const KernelParams& params);
+// Host bytes a run of the kernel needs at its peak: the builder's peak, or what the run keeps
+// plus the simulator's estimate (sim::estimate_memory) for the options, whichever is larger.
+Expected<uint64_t> estimate_kernel_memory(const arch::Arch& arch, const KernelParams& params,
+                                          const sim::Options& options);
+// Builds the kernel's case for the arch and params (errors name bad sizes). Before generating
+// any data it refuses a run whose estimate exceeds the available memory (support/memory.hpp),
+// naming smaller sizes or a smaller grid that would fit.
+Expected<KernelCase> build_kernel(const arch::Arch& arch, const KernelParams& params,
+                                  const sim::Options& options = {});
 // Runs a built case on a fresh simulator; `sim_out` (optional) receives the simulator for
 // stats, traces and heatmaps.
 Expected<KernelResult> run_case(const arch::Arch& arch, const KernelParams& params,
