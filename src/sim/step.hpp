@@ -48,6 +48,7 @@ struct PeStep {
   Core* cores;
   std::array<uint64_t, 5>* link_out;  // per PE; nullptr without stats
   const bool stats;
+  const bool general_only;  // Options::general_path
 
   explicit PeStep(Machine& machine)
       : m(machine),
@@ -57,7 +58,8 @@ struct PeStep {
         routes(machine.slot_route.data()),
         cores(machine.cores.data()),
         link_out(machine.options.collect_stats ? machine.stats.link_out.data() : nullptr),
-        stats(machine.options.collect_stats) {}
+        stats(machine.options.collect_stats),
+        general_only(machine.options.general_path) {}
 
   // One router cycle; true when a wavelet still waits at an input.
   [[gnu::always_inline]] bool router(uint32_t pe, uint32_t t, WordWakes& near,
@@ -79,7 +81,7 @@ struct PeStep {
     if (c.code < 0) return false;
     VecOp& op = c.main;
     if (op.instr == kNone || c.async_active || !op.stream_alone || op.setup_left ||
-        c.asleep_since != kNone) {
+        c.asleep_since != kNone || general_only) {
       return step_core_general(m, pe, t, ctx);
     }
     bool finished = false;

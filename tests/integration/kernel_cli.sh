@@ -29,6 +29,12 @@ done
 expect_exit 2 "$WAFER" kernel stream-fma --grid 8x8 --superstep 17
 expect_contains "$TMP/err" "--superstep"
 
+# The fast path turned off: the general step gives the same cycles.
+expect_exit 0 "$WAFER" kernel stream-fma --grid 64x48 --n 128 --threads 2 --general-path --json
+[ "$(json_get "$TMP/out" .verified)" = true ] || fail "stream-fma --general-path not verified"
+[ "$(json_get "$TMP/out" .cycles)" = "${ss_cycles[1]}" ] ||
+  fail "--general-path changes the cycles: $(json_get "$TMP/out" .cycles) vs ${ss_cycles[1]}"
+
 # Larger grids, same work per PE: cycles grow with the diameter.
 expect_exit 0 "$WAFER" kernel gemv --grid 8x8 --m 512 --n 512 --json
 small=$(json_get "$TMP/out" .cycles)

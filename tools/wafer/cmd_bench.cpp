@@ -32,6 +32,7 @@ struct BenchFlags {
   std::string arch = "wse3";
   std::string threads;  // empty: 1 and all cores
   uint32_t superstep = 0;
+  bool general_path = false;
   uint64_t repeat = 1;
   std::string format = "md";
   std::string grid;     // dense grid; empty: 256x256 (64x64 with --quick)
@@ -109,6 +110,7 @@ Expected<kernels::KernelResult> best_run(const arch::Arch& a, const Workload& w,
   sim::Options o;
   o.threads = threads;
   o.superstep = f.superstep;
+  o.general_path = f.general_path;
   o.collect_stats = false;  // as `wafer kernel` runs without --stats or --heatmap
   std::optional<kernels::KernelResult> best;
   for (uint64_t i = 0; i < f.repeat; ++i) {
@@ -237,7 +239,7 @@ void add_bench(CLI::App& app, Runner& run) {
   cmd->add_option("--arch", f->arch, "preset name (wse2, wse3) or arch file (.toml, .json)")->capture_default_str();
   cmd->add_option("--threads", f->threads, "thread counts to measure, e.g. 1,2,4 (default: 1 and all cores)")
       ->check(thread_list_validator());
-  add_superstep_flag(*cmd, f->superstep);
+  add_engine_flags(*cmd, f->superstep, f->general_path);
   cmd->add_option("--repeat", f->repeat, "runs per thread count; the best is reported")
       ->check(count_validator(1))
       ->capture_default_str();

@@ -129,18 +129,21 @@ Expected<std::vector<int>> parse_thread_list(const std::string& text) {
 
 CLI::Validator thread_list_validator() { return validator_of("LIST", parse_thread_list); }
 
-void add_superstep_flag(CLI::App& cmd, uint32_t& superstep) {
+void add_engine_flags(CLI::App& cmd, uint32_t& superstep, bool& general_path) {
   cmd.add_option("--superstep", superstep,
                  fmt::format("fabric cycles the engine advances per sweep of the PEs, 1 to {} (0: the "
                              "engine's choice); results do not depend on it, only the speed",
                              sim::kMaxSuperstep))
       ->check(CLI::Range(0u, sim::kMaxSuperstep))
       ->capture_default_str();
+  cmd.add_flag("--general-path", general_path,
+               "step every core through the general path, not the inlined streaming step; "
+               "results do not depend on it, only the speed (for checking the fast path)");
 }
 
 void add_run_flags(CLI::App& cmd, RunFlags& f) {
   cmd.add_option("--threads", f.threads, "host threads (0: all cores)")->check(count_validator())->capture_default_str();
-  add_superstep_flag(cmd, f.superstep);
+  add_engine_flags(cmd, f.superstep, f.general_path);
   cmd.add_option("--max-cycles", f.max_cycles, "stop a run that takes more fabric cycles than this")
       ->check(count_validator())
       ->capture_default_str();
@@ -163,6 +166,7 @@ Expected<sim::Options> sim_options(const RunFlags& f) {
   sim::Options o;
   o.threads = f.threads;
   o.superstep = f.superstep;
+  o.general_path = f.general_path;
   o.max_cycles = f.max_cycles;
   o.progress = isatty(STDERR_FILENO) != 0;
   o.collect_stats = f.stats || !f.heatmap.empty();  // counters cost time: only when asked

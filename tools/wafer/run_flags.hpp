@@ -25,6 +25,7 @@ namespace wafer::cli {
 struct RunFlags {
   int threads = 0;
   uint32_t superstep = 0;       // 0: the engine's choice
+  bool general_path = false;    // --general-path
   uint64_t max_cycles = 100'000'000;
   bool json = false;
   bool stats = false;
@@ -39,8 +40,9 @@ struct RunFlags {
 };
 
 void add_run_flags(CLI::App& cmd, RunFlags& flags);
-// --superstep (also on `bench`): cycles per engine sweep, 0 to sim::kMaxSuperstep.
-void add_superstep_flag(CLI::App& cmd, uint32_t& superstep);
+// --superstep (also on `bench`): cycles per engine sweep, 0 to sim::kMaxSuperstep; and
+// --general-path, which turns off the inlined streaming step.
+void add_engine_flags(CLI::App& cmd, uint32_t& superstep, bool& general_path);
 // The engine options for these flags; progress is shown only when stderr is a terminal.
 Expected<sim::Options> sim_options(const RunFlags& flags);
 // Prints the stats summary (on stdout, or on stderr in --json mode so that stdout holds only

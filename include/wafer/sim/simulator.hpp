@@ -41,6 +41,9 @@ struct Options {
   // per sweep; larger values act as kMaxSuperstep.
   // Outputs, cycle counts and counters do not depend on it, only the speed.
   uint32_t superstep = 0;
+  // Every core cycle through the general step (core.cpp), never the inlined streaming step
+  // (stream.hpp): both decide identically, and differential tests compare them with this.
+  bool general_path = false;
   TraceOptions trace;
   // A repaired defective wafer: each logical link is longer by these physical hops, which
   // cost hop_latency each (and buffer as many more wavelets). Null: a perfect wafer.

@@ -1075,8 +1075,14 @@ struct Snapshot {
   uint64_t wavelets = 0, instructions = 0, elements = 0;
 };
 
+Options engine(int threads, uint32_t superstep) {
+  Options o = opts(threads);
+  o.superstep = superstep;
+  return o;
+}
+
 Snapshot run_kernel_with(const arch::Arch& a, const std::string& kernel, int w, int h, int64_t n,
-                         int threads, uint32_t superstep, uint64_t first_cycle = 0) {
+                         const Options& o) {
   kernels::KernelParams kp;
   kp.kernel = kernel;
   kp.grid_w = w;
@@ -1084,9 +1090,6 @@ Snapshot run_kernel_with(const arch::Arch& a, const std::string& kernel, int w, 
   kp.n = n;
   std::unique_ptr<Simulator> sim;
   Snapshot snap;
-  Options o = opts(threads);
-  o.superstep = superstep;
-  o.first_cycle = first_cycle;
   auto r = kernels::run_kernel(a, kp, o, &sim);
   EXPECT_TRUE(r.has_value()) << (r ? "" : r.message());
   if (!r) return snap;
@@ -1108,7 +1111,7 @@ Snapshot run_kernel_with(const arch::Arch& a, const std::string& kernel, int w, 
 // and superstep length (0: the engine's choice) must give the same outputs and counters.
 void expect_same_for_threads(const std::string& kernel, int w, int h, int64_t n, int max_threads,
                              const arch::Arch& a = preset("wse3")) {
-  const Snapshot one = run_kernel_with(a, kernel, w, h, n, 1, 1);
+  const Snapshot one = run_kernel_with(a, kernel, w, h, n, engine(1, 1));
   ASSERT_GT(one.cycles, 0u);
   ASSERT_FALSE(one.output.empty());
   uint64_t busy = 0;
@@ -1117,7 +1120,7 @@ void expect_same_for_threads(const std::string& kernel, int w, int h, int64_t n,
   for (int threads : {1, 2, 3}) {
     for (uint32_t superstep : {0u, 1u, 2u, 3u, kMaxSuperstep}) {
       if (threads == 1 && superstep == 1) continue;
-      const Snapshot t = run_kernel_with(a, kernel, w, h, n, threads, superstep);
+      const Snapshot t = run_kernel_with(a, kernel, w, h, n, engine(threads, superstep));
       const std::string run = fmt::format("{} threads {} superstep {}", kernel, threads, superstep);
       EXPECT_EQ(t.threads, std::min(threads, max_threads)) << run;
       EXPECT_EQ(t.cycles, one.cycles) << run;
@@ -1162,10 +1165,12 @@ TEST(EngineDeterminism, LongSuperstepsOverThreads) {
 TEST(EngineDeterminism, ClockCrossesCounterBoundaries) {
   const arch::Arch a = preset("wse3");
   for (const char* kernel : {"allreduce", "stream-fma"}) {
-    const Snapshot zero = run_kernel_with(a, kernel, 32, 24, 16, 1, 1);
+    const Snapshot zero = run_kernel_with(a, kernel, 32, 24, 16, engine(1, 1));
     for (uint64_t t0 : {(1ull << 31) - 100, (1ull << 32) - 100, (7ull << 31) - 100}) {
       for (auto [threads, superstep] : {std::pair{1, 1u}, {2, 0u}, {3, kMaxSuperstep}}) {
-        const Snapshot s = run_kernel_with(a, kernel, 32, 24, 16, threads, superstep, t0);
+        Options o = engine(threads, superstep);
+        o.first_cycle = t0;
+        const Snapshot s = run_kernel_with(a, kernel, 32, 24, 16, o);
         const std::string run = fmt::format("{} from {} threads {} superstep {}", kernel, t0,
                                              threads, superstep);
         EXPECT_EQ(s.cycles, zero.cycles) << run;
@@ -1175,6 +1180,32 @@ TEST(EngineDeterminism, ClockCrossesCounterBoundaries) {
         EXPECT_EQ(s.links, zero.links) << run;
         EXPECT_EQ(s.wavelets, zero.wavelets) << run;
       }
+    }
+  }
+}
+
+// The inlined streaming step (stream.hpp) and the general step (core.cpp) decide identically:
+// every kernel of the library gives the same outputs, cycles and counters with the fast path
+// turned off (Options::general_path), on a plain sweep and on long supersteps over threads.
+TEST(EngineDeterminism, FastPathMatchesTheGeneralPath) {
+  const arch::Arch a = preset("wse3");
+  for (const kernels::KernelInfo& k : kernels::kernel_list()) {
+    for (auto [threads, superstep] : {std::pair{1, 1u}, {3, kMaxSuperstep}}) {
+      Options fast = engine(threads, superstep);
+      Options general = fast;
+      general.general_path = true;
+      const Snapshot f = run_kernel_with(a, k.name, 32, 24, 0, fast);
+      const Snapshot g = run_kernel_with(a, k.name, 32, 24, 0, general);
+      const std::string run = fmt::format("{} threads {} superstep {}", k.name, threads, superstep);
+      ASSERT_GT(f.cycles, 0u) << run;
+      EXPECT_EQ(g.cycles, f.cycles) << run;
+      EXPECT_EQ(g.output, f.output) << run;
+      EXPECT_EQ(g.busy, f.busy) << run;
+      EXPECT_EQ(g.stall, f.stall) << run;
+      EXPECT_EQ(g.links, f.links) << run;
+      EXPECT_EQ(g.wavelets, f.wavelets) << run;
+      EXPECT_EQ(g.instructions, f.instructions) << run;
+      EXPECT_EQ(g.elements, f.elements) << run;
     }
   }
 }
