@@ -151,7 +151,7 @@ Expected<KernelResult> run_case(const arch::Arch& arch, const KernelParams& para
 Expected<KernelResult> run_kernel(const arch::Arch& arch, const KernelParams& params,
                                   const sim::Options& options,
                                   std::unique_ptr<sim::Simulator>* sim_out) {
-  auto kc = build_kernel(arch, params);
+  auto kc = build_kernel(arch, params, options);
   if (!kc) return kc.status();
   return run_case(arch, params, *kc, options, sim_out);
 }
