@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -33,6 +34,45 @@ std::string line_column(const std::string& text, size_t byte) {
     }
   }
   return fmt::format("{}:{}", line, std::max<size_t>(column, 1));
+}
+
+namespace {
+
+// The length of the well-formed UTF-8 sequence starting at s[i], or 0 when there is none.
+size_t utf8_sequence_length(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return uint32_t(uint8_t(s[i + k])); };
+  const uint32_t lead = byte(0);
+  if (lead < 0x80) return 1;
+  const size_t length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 0;
+  if (length == 0 || lead >= 0xf8 || s.size() - i < length) return 0;
+  uint32_t code = lead & (0x7fu >> length);
+  for (size_t k = 1; k < length; ++k) {
+    if ((byte(k) & 0xc0) != 0x80) return 0;
+    code = code << 6 | (byte(k) & 0x3f);
+  }
+  constexpr uint32_t kShortest[] = {0, 0, 0x80, 0x800, 0x10000};
+  const bool surrogate = code >= 0xd800 && code <= 0xdfff;
+  return code < kShortest[length] || code > 0x10ffff || surrogate ? 0 : length;
+}
+
+}  // namespace
+
+size_t invalid_utf8_at(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t length = utf8_sequence_length(s, i);
+    if (length == 0) return i;
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+std::string escaped_bytes(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const auto byte = uint8_t(c);
+    out += byte >= 0x20 && byte < 0x7f ? std::string(1, c) : fmt::format("\\x{:02x}", byte);
+  }
+  return out;
 }
 
 std::string lower_first(std::string s) {
