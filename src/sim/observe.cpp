@@ -4,43 +4,37 @@
 // is the same for any thread count and nested spans (vector ops inside their task) come after
 // their parent; metadata events name one process per row and one thread per PE and
 // microthread. The file is streamed through a buffer, never built as a JSON tree, because a
-// trace may hold a million events. Heatmap: the busy fraction of each PE is averaged over
-// square blocks when the grid exceeds the size limit, or each PE is enlarged to an integer
-// square when it is small, mapped through a viridis ramp (black where no PE of a block did
-// anything), and written with support/raster's PNG writer. Stats: one pass computes a Digest
-// (ranges of per-PE fractions, the busiest PEs, link utilisation per direction) that both the
-// text summary and the JSON object render.
+// trace may hold a million events, into a temporary file renamed into place (atomic_file.hpp);
+// names that are not valid UTF-8 are written with U+FFFD (json_text.hpp). Heatmap: the busy
+// fraction of each PE is averaged over square blocks when the grid exceeds the size limit, or
+// each PE is enlarged to an integer square when it is small, mapped through a viridis ramp
+// (black where no PE of a block did anything), and written with support/raster's PNG writer.
+// Stats: one pass computes a Digest (ranges of per-PE fractions, the busiest PEs, link
+// utilisation per direction) that both the text summary and the JSON object render.
 #include "wafer/sim/observe.hpp"
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "wafer/support/atomic_file.hpp"
+#include "wafer/support/json_text.hpp"
 #include "wafer/support/raster.hpp"
 
 namespace wafer::sim {
 
 namespace {
 
-// The C library's message for errno, lower-case like every message of the project.
-std::string os_error() {
-  std::string s = std::strerror(errno);
-  if (!s.empty()) s[0] = char(std::tolower(static_cast<unsigned char>(s[0])));
-  return s;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Trace
 
-std::string quoted(const std::string& s) { return nlohmann::json(s).dump(); }
+std::string quoted(const std::string& s) { return json_text(nlohmann::json(s)); }
 
 // JSON-quoted names: task names per code (by task id) and opcode names.
 class TraceNames {
@@ -85,7 +79,7 @@ std::vector<TraceEvent> sorted_events(const std::vector<TraceEvent>& events) {
   return out;
 }
 
-// Writes text to a FILE through a buffer and remembers the first write error.
+// Writes text to a FILE through a buffer and remembers the first write error's errno.
 class BufferedFile {
  public:
   explicit BufferedFile(std::FILE* f) : f_(f) {}
@@ -94,15 +88,16 @@ class BufferedFile {
     if (buf_.size() >= (1 << 20)) flush();
   }
   void flush() {
-    if (buf_.size() && std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size()) failed_ = true;
+    if (buf_.size() && std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size() && !error_)
+      error_ = errno ? errno : EIO;
     buf_.clear();
   }
-  bool failed() const { return failed_; }
+  int error() const { return error_; }
 
  private:
   std::FILE* f_;
   fmt::memory_buffer buf_;
-  bool failed_ = false;
+  int error_ = 0;
 };
 
 void append_metadata(BufferedFile& out, const std::vector<TraceEvent>& events) {
@@ -346,13 +341,11 @@ nlohmann::ordered_json pe_json(const PeFigure& p, const char* key) {
 }  // namespace
 
 Status write_trace_json(const Simulator& sim, const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return make_error("cannot write trace '{}': {}", path, os_error());
-  BufferedFile out(f);
-  write_trace(out, sim);
-  const bool closed = std::fclose(f) == 0;
-  if (out.failed() || !closed) return make_error("cannot write trace '{}': {}", path, os_error());
-  return Status::ok();
+  return write_file_atomically(path, "trace", [&sim](std::FILE* f) {
+    BufferedFile out(f);
+    write_trace(out, sim);
+    return out.error() ? Status::error(os_error_text(out.error())) : Status::ok();
+  });
 }
 
 HeatmapGeometry heatmap_geometry(int grid_width, int grid_height, const HeatmapOptions& o) {
@@ -398,7 +391,7 @@ std::string stats_json(const Stats& s) {
                               {"instructions", s.instructions},
                               {"vector_elements", s.vector_elements},
                               {"wavelets_moved", s.wavelets_moved}};
-  if (s.busy.empty()) return j.dump();
+  if (s.busy.empty()) return json_text(j);
   const Digest d = digest(s);
   j["busy"] = range_json(d.busy);
   j["stall"] = range_json(d.stall);
@@ -411,7 +404,7 @@ std::string stats_json(const Stats& s) {
   j["links"] = links;
   j["busiest_link"] = pe_json(d.links[size_t(d.busiest_port)].max, "utilisation");
   j["busiest_link"]["port"] = kPortNames[size_t(d.busiest_port)];
-  return j.dump();
+  return json_text(j);
 }
 
 }  // namespace wafer::sim

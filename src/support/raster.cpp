@@ -9,12 +9,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <utility>
+
+#include "wafer/support/atomic_file.hpp"
 
 namespace wafer {
 
@@ -94,13 +94,6 @@ Glyph glyph(char c) {
   for (const auto& [sign, g] : kSigns)
     if (sign == c) return g;
   return {0, 0, 0, 0, 0};
-}
-
-// The C library's message for errno, lower-case like every message of the project.
-std::string os_error() {
-  std::string s = std::strerror(errno);
-  if (!s.empty()) s[0] = char(std::tolower(static_cast<unsigned char>(s[0])));
-  return s;
 }
 
 struct PngError {
@@ -193,16 +186,13 @@ void draw_color_bar(Image& img, int x, int y, int w, int h) {
 }
 
 Status write_png(const std::string& path, const Image& img) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return make_error("cannot write '{}': {}", path, os_error());
   std::vector<png_bytep> rows(size_t(img.height()));
   for (int y = 0; y < img.height(); ++y) rows[size_t(y)] = const_cast<png_bytep>(img.row(y));
-  PngError err;
-  const bool encoded = encode_png(f, img.width(), img.height(), rows.data(), &err);
-  const bool closed = std::fclose(f) == 0;
-  if (!encoded) return make_error("cannot write '{}': {}", path, err.message);
-  if (!closed) return make_error("cannot write '{}': {}", path, os_error());
-  return Status::ok();
+  return write_file_atomically(path, "", [&](std::FILE* f) {
+    PngError err;
+    if (encode_png(f, img.width(), img.height(), rows.data(), &err)) return Status::ok();
+    return Status::error(err.message);
+  });
 }
 
 }  // namespace wafer

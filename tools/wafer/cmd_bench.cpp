@@ -21,6 +21,7 @@
 #include "commands.hpp"
 #include "run_flags.hpp"
 #include "wafer/kernels/kernels.hpp"
+#include "wafer/support/json_text.hpp"
 
 namespace wafer::cli {
 
@@ -167,7 +168,7 @@ Expected<Json> run_workload(const arch::Arch& a, const Workload& w, const BenchF
 std::string md_cell(const Json& v) {
   if (v.is_null()) return "-";
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
+  if (v.is_number_integer() || v.is_number_unsigned()) return json_text(v);
   const double d = v.get<double>();
   if (d >= 1e5) return fmt::format("{:.2e}", d);
   return d >= 100 ? fmt::format("{:.1f}", d) : fmt::format("{:.3f}", d);
@@ -176,7 +177,7 @@ std::string md_cell(const Json& v) {
 // A CSV cell: empty for a missing value, numbers in full.
 std::string csv_cell(const Json& v) {
   if (v.is_null()) return "";
-  return v.is_string() ? v.get<std::string>() : v.dump();
+  return v.is_string() ? v.get<std::string>() : json_text(v);
 }
 
 void print_markdown(const Json& rows, const BenchFlags& f, const arch::Arch& a) {
@@ -223,7 +224,7 @@ int run_bench(const BenchFlags& f) {
     for (Json& row : *r) rows.push_back(std::move(row));
   }
   if (f.format == "json")
-    fmt::print("{}\n", Json({{"arch", a->name}, {"clock_ghz", a->clock_ghz}, {"repeat", f.repeat}, {"superstep", f.superstep}, {"results", rows}}).dump(2));
+    fmt::print("{}\n", json_text(Json({{"arch", a->name}, {"clock_ghz", a->clock_ghz}, {"repeat", f.repeat}, {"superstep", f.superstep}, {"results", rows}}), 2));
   else if (f.format == "csv")
     print_csv(rows);
   else

@@ -14,6 +14,7 @@
 #include "table.hpp"
 #include "wafer/estimate/model.hpp"
 #include "wafer/estimate/system.hpp"
+#include "wafer/support/json_text.hpp"
 
 namespace wafer::cli {
 
@@ -97,7 +98,7 @@ int list_models(bool json) {
       entry["training_flops_per_token"] = flops_per_token(m).training();
       list.push_back(entry);
     }
-    fmt::print("{}\n", Json({{"models", list}}).dump(2));
+    fmt::print("{}\n", json_text(Json({{"models", list}}), 2));
     return 0;
   }
   TableRows rows = {{"model", "layers", "hidden", "heads/kv", "ffn", "vocab", "seq", "params",
@@ -166,7 +167,7 @@ int run_model(const ModelFlags& f) {
     Json out = {{"model", shape_json(*m)},
                 {"params", params_json(count_params(*m))},
                 {"flops_per_token", flops_json(flops_per_token(*m))}};
-    fmt::print("{}\n", out.dump(2));
+    fmt::print("{}\n", json_text(out, 2));
   } else {
     print_breakdown(*m);
   }
@@ -195,7 +196,7 @@ int list_systems(bool json) {
   if (json) {
     Json list = Json::array();
     for (const estimate::System& s : estimate::system_zoo()) list.push_back(system_json(s));
-    fmt::print("{}\n", Json({{"systems", list}}).dump(2));
+    fmt::print("{}\n", json_text(Json({{"systems", list}}), 2));
     return 0;
   }
   TableRows rows = {{"system", "kind", "peak bf16 TFLOP/s", "memory GB", "memory TB/s",

@@ -15,6 +15,7 @@
 #include "compare_plot.hpp"
 #include "estimate_report.hpp"
 #include "table.hpp"
+#include "wafer/support/json_text.hpp"
 
 namespace wafer::cli {
 
@@ -122,7 +123,7 @@ int run_train(const TrainFlags& f) {
   Expected<estimate::TrainEstimate> e = train(f, *m, f.system);
   if (!e) return report_error(e.status());
   if (f.common.json)
-    fmt::print("{}\n", train_json(*e).dump(2));
+    fmt::print("{}\n", json_text(train_json(*e), 2));
   else
     print_train(*e);
   return 0;
@@ -141,7 +142,7 @@ int run_infer(const InferFlags& f) {
   Expected<estimate::InferEstimate> e = estimate::estimate_inference(*m, *s, o);
   if (!e) return report_error(e.status());
   if (f.common.json)
-    fmt::print("{}\n", infer_json(*e).dump(2));
+    fmt::print("{}\n", json_text(infer_json(*e), 2));
   else
     print_infer(*e);
   return 0;
@@ -238,9 +239,7 @@ int run_compare(const CompareFlags& f) {
   if (f.format == "json") {
     Json list = Json::array();
     for (const auto& e : estimates) list.push_back(train_json(e));
-    fmt::print("{}\n", Json({{"model", m->name}, {"tokens", *tokens},
-                             {"systems", list}})
-                           .dump(2));
+    fmt::print("{}\n", json_text(Json({{"model", m->name}, {"tokens", *tokens}, {"systems", list}}), 2));
   } else {
     std::vector<std::vector<std::string>> rows = {compare_header()};
     for (const auto& e : estimates) rows.push_back(compare_row(e));

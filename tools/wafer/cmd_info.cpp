@@ -15,6 +15,7 @@
 #include "commands.hpp"
 #include "table.hpp"
 #include "wafer/arch/arch.hpp"
+#include "wafer/support/json_text.hpp"
 
 namespace wafer::cli {
 
@@ -93,7 +94,7 @@ void print_json(const Arch& a, const std::string& origin) {
   Json derived = Json::object();
   for (const Derived& d : derived_figures(a)) derived[d.key] = json_number(d.value, d.integer);
   Json out = {{"arch", a.name}, {"params", params}, {"derived", derived}};
-  fmt::print("{}\n", out.dump(2));
+  fmt::print("{}\n", json_text(out, 2));
 }
 
 void print_text(const Arch& a, const std::string& origin) {
@@ -116,7 +117,7 @@ void print_text(const Arch& a, const std::string& origin) {
 
 int list_presets(bool json) {
   if (json) {
-    fmt::print("{}\n", Json({{"presets", arch::preset_names()}}).dump(2));
+    fmt::print("{}\n", json_text(Json({{"presets", arch::preset_names()}}), 2));
     return 0;
   }
   for (const std::string& name : arch::preset_names()) fmt::print("{}\n", name);

@@ -16,6 +16,7 @@
 #include "defect_flags.hpp"
 #include "run_flags.hpp"
 #include "wafer/kernels/kernels.hpp"
+#include "wafer/support/json_text.hpp"
 
 namespace wafer::cli {
 
@@ -43,7 +44,7 @@ int list_kernels(bool json) {
     else
       fmt::print("{:<14}{:<10}{}\n", k.name, k.sizes, k.summary);
   }
-  if (json) fmt::print("{}\n", Json({{"kernels", list}}).dump(2));
+  if (json) fmt::print("{}\n", json_text(Json({{"kernels", list}}), 2));
   return 0;
 }
 
@@ -107,7 +108,7 @@ void print_json(const kernels::KernelResult& r, const Json& defects) {
               {"sim_wall_seconds", r.sim_wall_seconds},
               {"pe_cycles_per_s", r.pe_cycles_per_s}};
   if (!defects.is_null()) out["defects"] = defects;
-  fmt::print("{}\n", out.dump(2));
+  fmt::print("{}\n", json_text(out, 2));
 }
 
 // On a defective wafer the kernel also runs on a perfect one: the outputs must be identical

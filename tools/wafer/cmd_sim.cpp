@@ -17,6 +17,7 @@
 #include "commands.hpp"
 #include "run_flags.hpp"
 #include "wafer/ir/text.hpp"
+#include "wafer/support/json_text.hpp"
 
 namespace wafer::cli {
 
@@ -112,7 +113,7 @@ void print_json(const sim::Simulator& sim, const std::string& file, const Output
               {"outputs", outs},
               {"sim_wall_seconds", total.wall_seconds},
               {"pe_cycles_per_s", pes * double(total.cycles) / wall}};
-  fmt::print("{}\n", out.dump());
+  fmt::print("{}\n", json_text(out));
 }
 
 void print_config(const SimFlags& f, const ir::Program& p, const ChosenArch& a) {

@@ -24,6 +24,7 @@
 #include "run_flags.hpp"
 #include "wafer/arch/arch.hpp"
 #include "wafer/fabric/yield.hpp"
+#include "wafer/support/json_text.hpp"
 #include "wafer/support/raster.hpp"
 #include "yield_pictures.hpp"
 
@@ -378,7 +379,7 @@ int run_sweep(const YieldFlags& f, Inputs in) {
     else
       fmt::print("{}\n", csv_row(in.options, *r, d));
   }
-  if (f.json) fmt::print("{}\n", Json({{"sweep", reports}}).dump(2));
+  if (f.json) fmt::print("{}\n", json_text(Json({{"sweep", reports}}), 2));
   if (!f.plot.empty()) {
     Status ok = write_plot(f.plot, plot);
     if (!ok) return report_error(ok);
@@ -400,7 +401,7 @@ int run_yield_cmd(const YieldFlags& f) {
   CostReport c =
       cost_report(f.wafer_cost, in->options.geometry, r->schemes.back().repaired_fraction, d);
   if (f.json)
-    fmt::print("{}\n", report_json(*in, *r, d, c).dump(2));
+    fmt::print("{}\n", json_text(report_json(*in, *r, d, c), 2));
   else
     print_text(*in, *r, d, c);
   return f.load_map.empty() ? 0 : map_status(*r, f.load_map);

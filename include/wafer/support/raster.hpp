@@ -5,7 +5,8 @@
 // signs) enlarged by an integer scale, each glyph followed by one blank column. draw_line is
 // Bresenham's. viridis is the perceptual colour ramp of the heatmap and its colour bar.
 // write_png encodes with libpng, whose errors longjmp into a C-style function that owns no
-// C++ objects; failures are a Status naming the path.
+// C++ objects, into a temporary file renamed into place (atomic_file.hpp); failures are a
+// Status naming the path.
 #pragma once
 
 #include <array>
