@@ -3,7 +3,8 @@
 //
 // Grammar. A statement ends at a newline, at ';' or before a closing '}'; '#' starts a
 // comment that runs to the end of the line; NAME is an identifier or a "quoted string"
-// (escapes \\ \" \n \t \xHH); INT is decimal or 0x hex, optionally negative.
+// (escapes \\ \" \n \t \xHH; valid UTF-8 once unescaped); INT is decimal or 0x hex,
+// optionally negative.
 //
 //   file     := 'program' INT INT { top }                      (program comes first)
 //   top      := 'arch' NAME | code | place | route | host
@@ -46,6 +47,8 @@
 #include <iterator>
 #include <limits>
 #include <map>
+
+#include "wafer/support/text_file.hpp"
 
 namespace wafer::ir {
 
@@ -323,6 +326,15 @@ class Lexer {
       for (int i = 0; i < 3; ++i) advance();
       return finish(t);
     }
+  // A string becomes a name, which may reach JSON output: it must be valid UTF-8 once its
+  // escapes are applied.
+  Token finish_string(Token t, const std::string& value) {
+    const size_t bad = invalid_utf8_at(value);
+    if (bad == std::string::npos) return finish(t);
+    return error(t, fmt::format("string is not valid UTF-8 (byte {} of its value is 0x{:02x})", bad + 1,
+                                unsigned(uint8_t(value[bad]))));
+  }
+
     const bool hex = at() == '0' && (at(1) | 0x20) == 'x';
     while (!done()) {
       const char c = at();
@@ -343,7 +355,7 @@ class Lexer {
       if (done() || at() == '\n') return error(t, "unterminated string");
       const char c = at();
       advance();
-      if (c == '"') return finish(t);
+      if (c == '"') return finish_string(t, value);
       if (c != '\\') {
         value += c;
         continue;
@@ -419,12 +431,6 @@ std::optional<std::string> duplicate(const Names& names, const std::string& name
   auto it = names.find(name);
   if (it == names.end()) return std::nullopt;
   return fmt::format("duplicate {} '{}' (first declared at line {})", kind, name, it->second.line);
-}
-
-// "No such file" -> "no such file": messages are lower case.
-std::string lower_first(std::string s) {
-  if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z') s[0] = char(s[0] - 'A' + 'a');
-  return s;
 }
 
 std::string describe(const Token& t) {

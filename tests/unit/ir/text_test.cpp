@@ -378,6 +378,11 @@ INSTANTIATE_TEST_SUITE_P(
         Malformed{kMalformedNumber.c_str(), "t.wafer:4:17: malformed or out-of-range f32 '12abc'"},
         Malformed{"program 1 1\narch \"wse3\n", "t.wafer:2:6: unterminated string"},
         Malformed{"program 1 1\narch \"a\\qb\"", "t.wafer:2:9: bad escape in string..."},
+        Malformed{"program 1 1\ncode \"c\xff\" { }",
+                  "t.wafer:2:6: string is not valid UTF-8 (byte 2 of its value is 0xff)"},
+        Malformed{"program 1 1\ncode c { sym \"s\\xc3\" f32 1 }",
+                  "t.wafer:2:14: string is not valid UTF-8 (byte 2 of its value is 0xc3)"},
+        Malformed{"program 1 1\ncode c\xff { }", "t.wafer:2:7: unexpected character '\\xff'"},
         Malformed{"program 1 1\nplace c 0 0 1 1 @", "t.wafer:2:7: unknown code 'c'"},
         Malformed{"program 1 1\ncode c { }\nplace c 0 0 1 1 @",
                   "t.wafer:3:17: unexpected character '@'"},
@@ -422,6 +427,13 @@ INSTANTIATE_TEST_SUITE_P(
                   "t.wafer:2:33: 'color' is given twice"},
         Malformed{"program 1 1\ncode c { task t remote 1 { } }",
                   "t.wafer:2:17: expected a task kind (local, data or control), found 'remote'"}));
+
+TEST(Text, AcceptsUtf8InQuotedNames) {
+  const Program p = parse_ok("program 1 1\ncode \"\xc3\xa9t\xc3\xa9\" { sym \"\\xe2\\x82\\xac\" f32 1 }\n");
+  EXPECT_EQ(p.codes[0].name, "\xc3\xa9t\xc3\xa9");
+  EXPECT_EQ(p.codes[0].symbols[0].name, "\xe2\x82\xac");
+  expect_round_trip(p);
+}
 
 TEST(Text, ReportsControlBytesEscaped) {
   EXPECT_EQ(parse_error(std::string("program 1 1\n\0", 13)),
