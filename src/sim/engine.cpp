@@ -20,9 +20,16 @@
 // is the same (a faulting core stops at once), but other PEs may have stepped up to
 // kMaxSuperstep - 1 cycles further. Between supersteps, once the relative clock reaches
 // kClockEpoch, rebase_clock moves the epoch forward (machine.hpp).
+//
+// Threads pay a barrier per cycle, and on a machine whose other cores are busy a thread that
+// waits there for a descheduled partner makes a run several times slower than one thread.
+// So the run measures itself (ThreadTuner): every so often it runs a short window on all its
+// threads and one on a single thread, keeps the faster for a longer while, and measures
+// again. Results do not depend on the thread count, so switching between supersteps is safe.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -221,6 +228,55 @@ namespace {
 // Supersteps are long while at least 1 / kDenseFraction of the PEs are active (plan_superstep).
 constexpr uint64_t kDenseFraction = 8;
 
+// Picks, between supersteps, whether the next ones run on all of the run's threads or on one:
+// a window of `probe` seconds on all, one on one, then the faster of the two (all unless one
+// is clearly faster) for kHoldWindows windows, then again. Rates are simulated cycles per
+// second; the two windows are adjacent, so they see about the same work.
+class ThreadTuner {
+ public:
+  using Clock = std::chrono::steady_clock;
+  ThreadTuner(size_t threads, double probe_seconds)
+      : threads_(threads), probe_(probe_seconds), window_start_(Clock::now()) {}
+
+  // The thread count for the next superstep, given the clock after the last one.
+  size_t next(uint64_t cycle) {
+    if (threads_ == 1 || probe_ <= 0) return threads_;
+    const Clock::time_point now = Clock::now();
+    const double seconds = std::chrono::duration<double>(now - window_start_).count();
+    const double length = phase_ == Phase::holding ? probe_ * kHoldWindows : probe_;
+    if (seconds < length) return current();
+    const double rate = double(cycle - window_cycle_) / std::max(seconds, 1e-9);
+    switch (phase_) {
+      case Phase::trying_all: rate_all_ = rate; phase_ = Phase::trying_one; break;
+      case Phase::trying_one:
+        one_is_faster_ = rate > rate_all_ * kOneMustWinBy;
+        phase_ = Phase::holding;
+        break;
+      case Phase::holding: phase_ = Phase::trying_all; break;
+    }
+    window_start_ = now;
+    window_cycle_ = cycle;
+    return current();
+  }
+
+ private:
+  enum class Phase { trying_all, trying_one, holding };
+  static constexpr double kHoldWindows = 20;
+  static constexpr double kOneMustWinBy = 1.1;
+  size_t current() const {
+    const bool one = phase_ == Phase::trying_one || (phase_ == Phase::holding && one_is_faster_);
+    return one ? 1 : threads_;
+  }
+
+  const size_t threads_;
+  const double probe_;
+  Phase phase_ = Phase::trying_all;
+  Clock::time_point window_start_;
+  uint64_t window_cycle_ = 0;
+  double rate_all_ = 0;
+  bool one_is_faster_ = false;
+};
+
 class Runner {
  public:
   explicit Runner(Machine& m) : m_(m) {}
@@ -230,32 +286,26 @@ class Runner {
     words_ = m_.active[0].size();
     chunk_words_ = std::max<size_t>(1, (size_t(m_.width) + 63) / 64);
     chunks_ = (words_ + chunk_words_ - 1) / chunk_words_;
-    int threads = m_.options.threads > 0 ? m_.options.threads
-                                         : int(std::max(1u, std::thread::hardware_concurrency()));
-    threads_ = std::min<size_t>(size_t(threads), std::max<size_t>(1, std::min(words_ / 4, chunks_)));
-    threads = int(threads_);
-    ctx_.resize(threads_ * kMaxSuperstep);
+    const int requested = m_.options.threads > 0 ? m_.options.threads
+                                                 : int(std::max(1u, std::thread::hardware_concurrency()));
+    max_threads_ = std::min<size_t>(size_t(requested), std::max<size_t>(1, std::min(words_ / 4, chunks_)));
+    threads_ = max_threads_;
+    ctx_.resize(max_threads_ * kMaxSuperstep);
     start_ = m_.clock();
+    tuner_.emplace(max_threads_, m_.options.thread_probe_seconds);
     const auto& set = m_.active_set(m_.now);
     stop_ = m_.streams.empty() && std::none_of(set.begin(), set.end(), [](const auto& w) {
               return w.load(std::memory_order_relaxed) != 0;
             });
-    if (!stop_) {
-      superstep_ = plan_superstep();
-      if (threads == 1) {
-        while (!stop_) {
-          const uint32_t first = m_.now, k = superstep_;
-          sweep(0, first, k);
-          complete_superstep(first, k);
-        }
-      } else {
-        run_parallel();
-      }
+    if (!stop_) superstep_ = plan_superstep();
+    while (!stop_) {
+      if (threads_ == 1) run_alone();
+      else run_parallel();
     }
     RunResult r;
     r.cycles = elapsed();
     r.active_pe_cycles = active_pe_cycles_;
-    r.threads = threads;
+    r.threads = int(max_threads_);
     r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     m_.stats.cycles += r.cycles;
     if (m_.options.progress && printed_progress_) std::fprintf(stderr, "\r\033[K");
@@ -264,8 +314,19 @@ class Runner {
   }
 
  private:
+  // Supersteps on one thread, until the run stops or the tuner asks for more threads.
+  void run_alone() {
+    while (!stop_ && threads_ == 1) {
+      const uint32_t first = m_.now, k = superstep_;
+      sweep(0, first, k);
+      complete_superstep(first, k);
+    }
+  }
+
+  // Supersteps on threads_ threads, until the run stops or the tuner asks for one thread.
   void run_parallel() {
-    SpinBarrier barrier{int(threads_)};
+    const size_t threads = threads_;
+    SpinBarrier barrier{int(threads)};
     auto body = [&](size_t id) {
       while (true) {
         const uint32_t first = m_.now, k = superstep_;
@@ -275,11 +336,11 @@ class Runner {
           fill_wedges(id, first, d);
         }
         barrier.arrive_and_wait([&] { complete_superstep(first, k); });
-        if (stop_) break;
+        if (stop_ || threads_ != threads) break;
       }
     };
     std::vector<std::thread> pool;
-    for (size_t i = 1; i < threads_; ++i) pool.emplace_back(body, i);
+    for (size_t i = 1; i < threads; ++i) pool.emplace_back(body, i);
     body(0);
     for (auto& t : pool) t.join();
   }
@@ -386,12 +447,13 @@ class Runner {
     ctx.local_bits = 0;
   }
 
-  // Runs once all threads are done with a superstep: completes its cycles in order, then plans
-  // the next.
+  // Runs once all threads are done with a superstep: completes its cycles in order, then
+  // chooses the threads and plans the next.
   void complete_superstep(uint32_t first, uint32_t k) {
     for (uint32_t d = 0; d < k && !stop_; ++d) complete_cycle(first + d, d);
     rebase_clock(m_);
     ++supersteps_;
+    threads_ = tuner_->next(m_.clock());
     superstep_ = plan_superstep();
   }
 
@@ -511,7 +573,7 @@ class Runner {
     last_print_ = now;
     printed_progress_ = true;
     std::fprintf(stderr, "\r\033[K[wafer] cycle %llu, %llu PEs active", (unsigned long long)m_.clock(),
-                 (unsigned long long)count_active());
+                 (unsigned long long)next_active_);
   }
 
   void finish(Status s) {
@@ -523,7 +585,9 @@ class Runner {
   size_t words_ = 0;        // active-set words
   size_t chunk_words_ = 1;  // words per chunk: at least one row of PEs
   size_t chunks_ = 0;
-  size_t threads_ = 1;
+  size_t max_threads_ = 1;  // the run's threads
+  size_t threads_ = 1;      // the threads of the next superstep (ThreadTuner)
+  std::optional<ThreadTuner> tuner_;
   uint32_t superstep_ = 1;  // cycles of the next superstep
   uint64_t next_active_ = 0;  // PEs active in the next cycle
   uint64_t supersteps_ = 0;  // completed; odd ones sweep backwards (sweep)

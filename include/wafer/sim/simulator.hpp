@@ -33,6 +33,10 @@ inline constexpr uint32_t kMaxSuperstep = 16;
 
 struct Options {
   int threads = 0;                  // 0: all hardware threads
+  // Seconds of each measuring window of the engine's thread tuner (engine.cpp): a run on
+  // several threads measures itself on all of them and on one, and keeps the faster; 0 keeps
+  // every thread the whole run. Results do not depend on it, only the speed.
+  double thread_probe_seconds = 0.1;
   uint64_t max_cycles = 100'000'000;  // bound on one run()
   bool progress = false;            // progress line on stderr (caller decides: a terminal)
   bool collect_stats = true;        // per-PE busy/stall and per-link counters

@@ -1184,6 +1184,28 @@ TEST(EngineDeterminism, ClockCrossesCounterBoundaries) {
   }
 }
 
+// The thread tuner (engine.cpp) switching between three threads and one after almost every
+// superstep changes nothing but the speed.
+TEST(EngineDeterminism, ThreadCountChangingMidRun) {
+  const arch::Arch a = preset("wse3");
+  for (auto [kernel, n] : {std::pair{"allreduce", 16}, {"stream-fma", 64}, {"gemv", 0}}) {
+    const Snapshot one = run_kernel_with(a, kernel, 64, kLongRows, n, engine(1, 1));
+    for (uint32_t superstep : {0u, 1u}) {
+      Options o = engine(3, superstep);
+      o.thread_probe_seconds = 1e-9;
+      const Snapshot s = run_kernel_with(a, kernel, 64, kLongRows, n, o);
+      const std::string run = fmt::format("{} superstep {}", kernel, superstep);
+      EXPECT_EQ(s.threads, 3) << run;
+      EXPECT_EQ(s.cycles, one.cycles) << run;
+      EXPECT_EQ(s.output, one.output) << run;
+      EXPECT_EQ(s.busy, one.busy) << run;
+      EXPECT_EQ(s.stall, one.stall) << run;
+      EXPECT_EQ(s.links, one.links) << run;
+      EXPECT_EQ(s.wavelets, one.wavelets) << run;
+    }
+  }
+}
+
 // The inlined streaming step (stream.hpp) and the general step (core.cpp) decide identically:
 // every kernel of the library gives the same outputs, cycles and counters with the fast path
 // turned off (Options::general_path), on a plain sweep and on long supersteps over threads.
