@@ -11,14 +11,17 @@
 // tp = 1, stages = count (each holds 1/count of the weights).
 //
 // One stage working on n tokens that attend c positions on average and touch the KV cache
-// of k tokens (a "pass"), on a device with sustained rate F and memory bandwidth B:
+// of k tokens (a "pass"), on a device with sustained rate F and memory bandwidth B (the
+// datasheet bandwidth x memory_efficiency: on GPUs an assumed 0.8, on SRAM 1):
 //   compute = n x (2 x matmul_params + 4 x c x hidden x layers) / (stages x tp) / F
 //   memory  = (weights + k x KV per token) / (stages x tp) / B
 //   busy    = max(compute, memory) + comm
 // comm is the tensor-parallel all-reduce on GPUs (2 per layer of n x hidden x b bytes, ring
 // over NVLink plus a fixed latency) and the fabric latency on wafers: a GEMV spread over the
 // whole wafer broadcasts its input along one axis and reduces its output along the other,
-// (fabric_width + fabric_height) x hop_latency cycles per weight matrix. A hop between stages
+// (fabric_width + fabric_height) x hop_latency cycles per GEMV. Matrices that read the same
+// input run as one GEMV (q, k and v; an MLP's gate and up, as serving kernels fuse them), so
+// a layer is 4 GEMVs in a row: qkv, output projection, up (and gate), down. A hop between stages
 // carries n x hidden x b bytes over the scale-out link (wafers: the system I/O) plus the link
 // latency.
 //
@@ -167,7 +170,7 @@ Status set_layout(Plan& p, const InferOptions& o) {
   p.micro_batches = (p.batch + p.micro_batch - 1) / p.micro_batch;
   p.flops = p.is(DeviceKind::wafer) ? wafer_rate(s).flops()
                                     : peak_flops(s, o.precision) * s.gemm_efficiency;
-  p.bandwidth = s.memory_tb_per_s * 1e12;
+  p.bandwidth = s.memory_tb_per_s * 1e12 * s.memory_efficiency;
   return Status::ok();
 }
 
@@ -178,13 +181,15 @@ double tp_allreduce(const Plan& p, double bytes) {
   return kAllReduceLatencySeconds + ring * bytes / (s.scale_up_gb_per_s * 1e9 * s.comm_efficiency);
 }
 
-// Cycles for one GEMV's broadcast and reduction to cross the fabric, per weight matrix: the
-// layer's matrices (q, k, v, output, the MLP's 2 or 3) and the LM head; attention's own
-// reductions are taken to overlap these.
+// Cycles for one GEMV's broadcast and reduction to cross the fabric, per GEMV in a row: the
+// layer's fused qkv, output projection, up (with gate) and down, and the LM head;
+// attention's own reductions are taken to overlap these.
+constexpr double kGemvsPerLayer = 4;
+
 double fabric_latency(const Plan& p) {
   const Model& m = *p.model;
   const arch::Arch& a = p.system->wafer;
-  const double per_layer = m.mlp == MlpKind::swiglu ? 7 : 6;
+  const double per_layer = kGemvsPerLayer;
   const double matrices = double(m.layers) * per_layer + (head_matmul_params(m) > 0 ? 1 : 0);
   const double crossing = double(a.fabric_width + a.fabric_height) * a.hop_latency;
   return matrices * crossing / (a.clock_ghz * 1e9);
@@ -309,16 +314,19 @@ std::string rate_note(const Plan& p) {
     const arch::Arch& a = s.wafer;
     return fmt::format("wafer rate (arch {}): {:.2f} PFLOP/s sustained (PEs x FMA/cycle x 2 x "
                        "clock), SRAM {:.2f} PB/s; fabric latency ({} + {}) x {} cycles = "
-                       "{:.2f} us per weight matrix",
+                       "{:.2f} us per GEMV, {} GEMVs per layer (qkv, output, up+gate, down)",
                        a.name, p.flops / 1e15, p.bandwidth / 1e15, a.fabric_width,
                        a.fabric_height, a.hop_latency,
                        double(a.fabric_width + a.fabric_height) * a.hop_latency /
-                           (a.clock_ghz * 1e3));
+                           (a.clock_ghz * 1e3),
+                       kGemvsPerLayer);
   }
   std::string note = fmt::format(
-      "rates per device: {:.0f} TFLOP/s (peak x gemm_efficiency {}), memory {:.2f} TB/s (full "
-      "bandwidth); no per-kernel overhead (graph-captured decode)",
-      p.flops / 1e12, s.gemm_efficiency, p.bandwidth / 1e12);
+      "rates per device: {:.0f} TFLOP/s (peak x gemm_efficiency {}), memory {:.2f} TB/s "
+      "({:.2f} TB/s datasheet x memory_efficiency {}, an assumption for decode's streaming "
+      "reads); no per-kernel overhead (graph-captured decode)",
+      p.flops / 1e12, s.gemm_efficiency, p.bandwidth / 1e12, s.memory_tb_per_s,
+      s.memory_efficiency);
   if (p.is(DeviceKind::gpu) && p.tp > 1)
     note += fmt::format("; all-reduce: ring over NVLink + {:.0f} us each, not overlapped",
                         kAllReduceLatencySeconds * 1e6);
@@ -368,6 +376,7 @@ Expected<Plan> make_plan(const Model& m, const System& s, const InferOptions& o)
 Expected<InferEstimate> estimate_inference(const Model& m, const System& s,
                                            const InferOptions& o) {
   WAFER_TRY(check_options(m, s, o));
+  WAFER_TRY(check_precision(s, o.precision));
   Expected<Plan> plan = make_plan(m, s, o);
   if (!plan) return plan.status();
   const Plan& p = *plan;

@@ -136,12 +136,10 @@ Expected<Model> parse_model_json(const std::string& text, const std::string& ori
 }
 
 Expected<Model> load_model(const std::string& name_or_path) {
-  const auto names = model_names();
-  if (std::find(names.begin(), names.end(), name_or_path) != names.end())
-    return zoo_model(name_or_path);
+  if (zoo_model_name(name_or_path)) return zoo_model(name_or_path);
   if (!is_flat_config_path(name_or_path))
-    return make_error("unknown model '{}': not in the zoo ({}) nor a .toml or .json file",
-                      name_or_path, fmt::join(names, ", "));
+    return make_error("{}; nor is it a .toml or .json model file",
+                      zoo_model(name_or_path).message());
   auto settings = read_flat_config(name_or_path, "model file");
   if (!settings) return settings.status();
   return apply_settings(*settings, {name_or_path});

@@ -17,6 +17,7 @@
 #include <fmt/ranges.h>
 
 #include "wafer/support/field_table.hpp"
+#include "wafer/support/suggest.hpp"
 
 namespace wafer::estimate {
 
@@ -25,6 +26,12 @@ namespace {
 constexpr const char* kGpuFacts =
     "NVIDIA datasheets via ../shared/facts/wse.md; efficiencies fitted to "
     "../shared/validation/gpu_training_calibration.csv (docs/estimator.md)";
+
+// Of the HBM datasheet bandwidth, what inference's streaming reads of weights and KV cache
+// achieve: an assumption (no measurement in ../shared/facts or ../shared/validation), below
+// the datasheet because DRAM refresh, page misses and kernel tails cost bandwidth that a
+// datasheet peak does not count. docs/estimator.md says so; a system file changes it.
+constexpr double kDecodeMemoryEfficiency = 0.8;
 
 // Megatron-LM 2021 on A100 (Narayanan et al. SC21): unfused softmax, no SP, no overlap.
 System a100() {
@@ -46,6 +53,7 @@ System a100() {
   s.attention_efficiency = 0;
   s.comm_efficiency = 0.8;
   s.layer_overhead_us = 100;
+  s.memory_efficiency = kDecodeMemoryEfficiency;
   return s;
 }
 
@@ -163,6 +171,7 @@ const FieldTable<System>& fields() {
       {"dp_overlap", &System::dp_overlap},
       {"sequence_parallel", &System::sequence_parallel},
       {"memory_usable", &System::memory_usable},
+      {"memory_efficiency", &System::memory_efficiency},
       {"arch", Choice(&set_arch)},
       {"io_gb_per_s", &System::io_gb_per_s},
       {"external_memory_tb", &System::external_memory_tb},
@@ -254,6 +263,12 @@ double peak_flops(const System& s, Precision p) {
   return tflops * 1e12;
 }
 
+Status check_precision(const System& s, Precision p) {
+  if (p != Precision::fp8 || s.peak_tflops_fp8 > 0) return Status::ok();
+  return make_error("{} has no fp8 peak: it supports bf16 and fp16 (set peak_tflops_fp8 in a "
+                    "system file to give it one)", s.name);
+}
+
 double memory_bytes(const System& s) { return s.memory_gb * 1e9 * s.memory_usable; }
 
 double precision_bytes(Precision p) { return p == Precision::fp8 ? 1 : 2; }
@@ -280,6 +295,56 @@ System wafer_system(const arch::Arch& a, const std::string& name, const std::str
   return s;
 }
 
+namespace {
+
+// The vendor's figures for a wafer, as ../shared/facts/wse.md records them.
+struct Advertised {
+  const char* arch;
+  double ai_peak_pflops;   // the "AI" (sparse) peak
+  double marketed_cores;
+  const char* dense;       // the dense fp16 figure the facts give
+};
+constexpr Advertised kAdvertised[] = {
+    {"wse2", 62.5, 850000, "~7.5 PF (Andromeda: 16 CS-2 = 120 PF dense)"},
+    {"wse3", 125, 900000, "~15-16 PF (derived there: 900k cores x 8 lanes x 2 x 1.1 GHz)"},
+};
+
+std::vector<std::string> wafer_notes(const System& s) {
+  const arch::Arch& a = s.wafer;
+  std::vector<std::string> notes = {fmt::format(
+      "peak {:.0f} TFLOP/s is dense fp16 built from arch {}: {} program-visible PEs x {} fp16 "
+      "FMA lanes x 2 x {} GHz; matmuls sustain {:.0f} TFLOP/s (min(lanes, SRAM read bytes / 4, "
+      "write bytes / 2) FMAs per cycle)",
+      s.peak_tflops_bf16, a.name, a.pe_count(), a.lanes_f16_fma, a.clock_ghz,
+      wafer_rate(s).flops() / 1e12)};
+  for (const Advertised& v : kAdvertised) {
+    if (a.name != v.arch) continue;
+    const double marketed = v.marketed_cores * a.lanes_f16_fma * 2 * a.clock_ghz * 1e9 / 1e15;
+    notes.push_back(fmt::format(
+        "the vendor's {:g} PF is the 'AI' (sparse) peak of ../shared/facts/wse.md, {:.1f}x the "
+        "dense fp16 peak here; which sparsity and which precision it counts are not in our "
+        "facts (its ratio, ~8x, would fit 8:1 weight sparsity at fp16 or a mix of sparsity and "
+        "a narrower format: not published), so the estimator uses the dense peak; the facts' "
+        "dense figure is {}, and {:g} marketed cores x {} lanes x 2 x {} GHz = {:.2f} PF (the "
+        "marketed cores, not the {} PEs a program sees)",
+        v.ai_peak_pflops, v.ai_peak_pflops * 1e3 / s.peak_tflops_bf16, v.dense, v.marketed_cores,
+        a.lanes_f16_fma, a.clock_ghz, marketed, a.pe_count()));
+  }
+  return notes;
+}
+
+}  // namespace
+
+std::vector<std::string> system_notes(const System& s) {
+  if (s.kind == DeviceKind::wafer) return wafer_notes(s);
+  if (s.kind == DeviceKind::gpu)
+    return {fmt::format("inference reads weights and KV cache at memory_efficiency {} of the "
+                        "{:g} TB/s datasheet bandwidth: an assumption, not a measurement in our "
+                        "facts",
+                        s.memory_efficiency, s.memory_tb_per_s)};
+  return {};
+}
+
 const std::vector<System>& system_zoo() {
   static const std::vector<System> zoo = {
       a100(), h100(), h200(), b200(),
@@ -296,11 +361,28 @@ std::vector<std::string> system_names() {
   return names;
 }
 
-Expected<System> zoo_system(const std::string& name) {
+std::optional<std::string> zoo_system_name(const std::string& name) {
+  // Other names for zoo systems, in normalised form.
+  static const std::pair<const char*, const char*> kAliases[] = {
+      {"wse2", "cs2"},     {"wse3", "cs3"},     {"a10080gb", "a100"},
+      {"h100sxm", "h100"}, {"h200sxm", "h200"}, {"groq", "lpu"},
+      {"groqlpu", "lpu"},
+  };
+  const std::string key = normalise_name(name);
   for (const System& s : system_zoo())
-    if (s.name == name) return s;
-  return make_error("unknown system '{}' (valid: {}, or a .toml/.json system file)", name,
-                    fmt::join(system_names(), ", "));
+    if (normalise_name(s.name) == key) return s.name;
+  for (const auto& [alias, zoo_name] : kAliases)
+    if (key == alias) return std::string(zoo_name);
+  return std::nullopt;
+}
+
+Expected<System> zoo_system(const std::string& name) {
+  if (std::optional<std::string> zoo_name = zoo_system_name(name))
+    for (const System& s : system_zoo())
+      if (s.name == *zoo_name) return s;
+  const std::vector<std::string> names = system_names();
+  return make_error("unknown system '{}'{} (valid: {}, or a .toml/.json system file)", name,
+                    suggestion(name, {names.begin(), names.end()}), fmt::join(names, ", "));
 }
 
 Expected<System> parse_system_toml(const std::string& text, const std::string& origin) {
@@ -316,9 +398,7 @@ Expected<System> parse_system_json(const std::string& text, const std::string& o
 }
 
 Expected<System> load_system(const std::string& name_or_path) {
-  const auto names = system_names();
-  if (std::find(names.begin(), names.end(), name_or_path) != names.end())
-    return zoo_system(name_or_path);
+  if (zoo_system_name(name_or_path)) return zoo_system(name_or_path);
   if (!is_flat_config_path(name_or_path)) return zoo_system(name_or_path);
   auto entries = read_flat_config(name_or_path, "system file");
   if (!entries) return entries.status();
@@ -376,6 +456,7 @@ Status validate(const System& s) {
   WAFER_TRY(check_fraction("tp_overlap", s.tp_overlap, true, false));
   WAFER_TRY(check_fraction("dp_overlap", s.dp_overlap, true, false));
   WAFER_TRY(check_fraction("memory_usable", s.memory_usable, false));
+  WAFER_TRY(check_fraction("memory_efficiency", s.memory_efficiency, false));
   return Status::ok();
 }
 

@@ -1,9 +1,14 @@
 // Training estimates: the workload, the exhaustive parallelism search for GPU clusters, the
 // memory check with its advice, and the finishing of an estimate (named parts, limiter,
-// rates, energy, cost). The per-configuration models are in train_gpu.cpp and
+// rates, energy, cost). The limiter is found by sensitivity: the estimate (search included)
+// runs again with 10% more of each resource (with_more), and the resource that shortens the
+// step most is the one that binds; a breakdown can mislead (a wafer whose step is all
+// weight streaming may owe its small micro-batch to the SRAM, but only more I/O bandwidth
+// shortens it at the margin). The per-configuration models are in train_gpu.cpp and
 // train_wafer.cpp.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include <fmt/format.h>
@@ -33,8 +38,13 @@ constexpr PartInfo kParts[kPartCount] = {
     {"short_vectors", Limiter::memory_capacity},
 };
 
-int64_t default_global_batch(int64_t seq) {
-  double sequences = 4.0 * 1024 * 1024 / double(seq);
+// The power of two of sequences nearest max(4M tokens, 1,024 tokens per device): GPT-3's
+// 4M-token batch (Brown et al. 2020) for clusters up to ~4,096 devices, and the 16M tokens of
+// Llama 3 405B on 16,384 H100 (1,024 per GPU, Llama 3 paper table 4) beyond, so a large
+// cluster gets enough micro-batches per pipeline to keep its bubble small.
+int64_t default_global_batch(int64_t seq, int64_t count) {
+  const double tokens = std::max(4.0 * 1024 * 1024, double(count) * kDefaultTokensPerDevice);
+  const double sequences = tokens / double(seq);
   return std::max<int64_t>(1, int64_t(std::exp2(std::round(std::log2(sequences)))));
 }
 
@@ -125,6 +135,31 @@ void consider(SearchResult& r, const Candidate& c) {
   if (c.fits() && (!r.best || t < r.best->step())) r.best = c;
 }
 
+void name_limiter(TrainEstimate& e,
+                  const std::function<std::optional<double>(Limiter)>& step_with_more) {
+  const Limiter resources[] = {Limiter::compute, Limiter::memory_bandwidth,
+                               Limiter::memory_capacity, Limiter::network, Limiter::io};
+  std::optional<Limiter> best;
+  double best_gain = kSensitivityFloor;
+  std::string gains;
+  for (Limiter r : resources) {
+    const std::optional<double> step = step_with_more(r);
+    const double gain = step ? 1 - *step / e.step_seconds : 0;
+    e.sensitivity.push_back({r, gain});
+    gains += fmt::format("{}{} {:.1f}%", gains.empty() ? "" : ", ", to_string(r), 100 * gain);
+    if (gain > best_gain) {
+      best = r;
+      best_gain = gain;
+    }
+  }
+  if (best) e.limiter = *best;
+  e.notes.push_back(fmt::format(
+      "limiter {}: the resource whose {:.0f}% increase shortens the step most ({}){}",
+      to_string(e.limiter), 100 * (kSensitivityFactor - 1), gains,
+      best ? "" : fmt::format("; none moves it by {:.1f}%, so the limiter is the largest part "
+                              "of the breakdown", 100 * kSensitivityFloor)));
+}
+
 Limiter largest_resource(const std::vector<Part>& parts) {
   double by_resource[6] = {};
   for (const Part& p : parts) by_resource[int(p.resource)] += p.seconds;
@@ -156,7 +191,7 @@ Workload make_workload(const Model& m, const System& s, const TrainOptions& o) {
   w.system = &s;
   w.count = o.count;
   w.seq = m.seq;
-  w.global_batch = o.global_batch > 0 ? o.global_batch : default_global_batch(m.seq);
+  w.global_batch = o.global_batch > 0 ? o.global_batch : default_global_batch(m.seq, o.count);
   w.precision = o.precision;
   w.peak = peak_flops(s, o.precision);
   return w;
@@ -187,6 +222,16 @@ TrainEstimate finish_estimate(const Workload& w, const TrainOptions& o, const Ca
   for (int i = 0; i < kPartCount; ++i)
     if (c.parts[i] > 0) e.breakdown.push_back({kParts[i].name, c.parts[i], kParts[i].resource});
   e.limiter = largest_resource(e.breakdown);
+  if (o.global_batch == 0)
+    e.notes.push_back(fmt::format(
+        "global batch {} sequences of {} tokens: the power of two nearest max(4M tokens, {:.0f} "
+        "tokens per device), the default (--global-batch sets it)",
+        w.global_batch, w.seq, kDefaultTokensPerDevice));
+  if (c.parts[kBubble] > kBubbleNoteShare * e.step_seconds)
+    e.notes.push_back(fmt::format(
+        "the pipeline bubble is {:.0f}% of the step: a larger --global-batch (more micro-batches "
+        "per pipeline) or more interleaving shortens it",
+        100 * c.parts[kBubble] / e.step_seconds));
   if (o.tokens) e.time_to_train_seconds = *o.tokens / e.tokens_per_second;
   const double seconds = e.time_to_train_seconds.value_or(e.step_seconds);
   const double devices = double(w.count);
@@ -206,8 +251,10 @@ Expected<TrainEstimate> estimate_gpu_training(const Model& m, const System& s,
   return finish_estimate(w, o, c, "3d-parallel");
 }
 
-Expected<TrainEstimate> estimate_training(const Model& m, const System& s,
-                                          const TrainOptions& o) {
+namespace {
+
+// One estimate: the search and its winner, with the limiter its breakdown suggests.
+Expected<TrainEstimate> estimate_once(const Model& m, const System& s, const TrainOptions& o) {
   if (o.count < 1 || o.count > s.max_count)
     return make_error("--count {} is out of range for {} (1 to {})", o.count, s.name,
                       s.max_count);
@@ -217,6 +264,7 @@ Expected<TrainEstimate> estimate_training(const Model& m, const System& s,
     return make_error("tp x pp x dp = {} x {} x {} = {} must equal --count {}", *o.tp, *o.pp,
                       *o.dp, *o.tp * *o.pp * *o.dp, o.count);
   Workload w = make_workload(m, s, o);
+  WAFER_TRY(check_precision(s, o.precision));
   if (s.kind == DeviceKind::wafer) return estimate_wafer_training(w, o);
   if (s.kind == DeviceKind::lpu)
     return make_error("{} is an inference chip: it has no training model (use a gpu or wafer "
@@ -240,6 +288,40 @@ Expected<TrainEstimate> estimate_training(const Model& m, const System& s,
   }
   e.notes.push_back(fmt::format("searched {} configurations; chose {}", r.searched,
                                 describe(r.best->par)));
+  return e;
+}
+
+}  // namespace
+
+System with_more(const System& s, Limiter resource, double factor) {
+  System more = s;
+  switch (resource) {
+    case Limiter::compute:
+      more.peak_tflops_bf16 *= factor;
+      more.peak_tflops_fp8 *= factor;
+      break;
+    case Limiter::memory_bandwidth: more.memory_tb_per_s *= factor; break;
+    case Limiter::memory_capacity: more.memory_gb *= factor; break;
+    case Limiter::network:
+      more.scale_up_gb_per_s *= factor;
+      more.scale_out_gb_per_s *= factor;
+      more.link_latency_us /= factor;
+      break;
+    case Limiter::io: more.io_gb_per_s *= factor; break;
+    case Limiter::pipeline_bubble: break;
+  }
+  return more;
+}
+
+Expected<TrainEstimate> estimate_training(const Model& m, const System& s,
+                                          const TrainOptions& o) {
+  Expected<TrainEstimate> e = estimate_once(m, s, o);
+  if (!e) return e;
+  name_limiter(*e, [&](Limiter resource) -> std::optional<double> {
+    Expected<TrainEstimate> more = estimate_once(m, with_more(s, resource, kSensitivityFactor), o);
+    if (!more) return std::nullopt;
+    return more->step_seconds;
+  });
   return e;
 }
 

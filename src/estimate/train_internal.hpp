@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -95,6 +96,21 @@ constexpr double kCapacityMargin = 1.05;
 // Adam in mixed precision: bf16 weights (2) and gradients (2), fp32 master weights, first
 // and second moments (12): 16 bytes per parameter before sharding.
 constexpr double kWeightBytes = 2, kGradBytes = 2, kOptimizerBytes = 12;
+
+// The limiter is the resource whose kSensitivityFactor-fold increase shortens the step
+// most, if any shortens it by at least kSensitivityFloor; else the breakdown's largest.
+constexpr double kSensitivityFactor = 1.1;
+constexpr double kSensitivityFloor = 0.001;
+// Names e.limiter from the step times with more of each resource (nullopt: no estimate) and
+// records them in e.sensitivity and a note.
+void name_limiter(TrainEstimate& e,
+                  const std::function<std::optional<double>(Limiter)>& step_with_more);
+
+// The default global batch is at least this many tokens per device (Llama 3 405B on 16,384
+// H100: 16M tokens).
+constexpr double kDefaultTokensPerDevice = 1024;
+// A bubble above this share of the step gets a note.
+constexpr double kBubbleNoteShare = 0.2;
 
 std::string format_bytes(double bytes);
 // The resource whose parts add up to the most time.

@@ -148,10 +148,11 @@ Candidate pipelined_candidate(const Workload& w, const WaferRate& r, int64_t mic
   return c;
 }
 
-// The limiter: the SRAM when it forced a smaller micro-batch that costs time; else the I/O
-// when streaming the weights takes longer than computing with them (the breakdown shows
-// only the I/O time not hidden behind compute); else the largest part. Short vectors that
-// the batch (not the SRAM) forces count as compute.
+// The breakdown's limiter, which estimate_training() replaces by the resource whose increase
+// shortens the step most when one does: the SRAM when it forced a smaller micro-batch that
+// costs time; else the I/O when streaming the weights takes longer than computing with them
+// (the breakdown shows only the I/O time not hidden behind compute); else the largest part.
+// Short vectors that the batch (not the SRAM) forces count as compute.
 void set_wafer_limiter(TrainEstimate& e, const Candidate& c, bool capped) {
   if (!capped)
     for (Part& p : e.breakdown)

@@ -9,10 +9,12 @@
 // sequence length; for Llama 3.1 405B that is 8192 (its 128K context came from a late
 // long-context stage), since seq sets the attention FLOPs of a training estimate.
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/ranges.h>
 
 #include "wafer/estimate/model.hpp"
+#include "wafer/support/suggest.hpp"
 
 namespace wafer::estimate {
 
@@ -99,6 +101,17 @@ std::vector<Model> build_zoo() {
   };
 }
 
+// Other names for zoo models, in normalised form (normalise_name). Llama 3.1 8B and 70B
+// have the shapes of Llama 3 8B and 70B (the same layers, widths and vocabulary; 3.1
+// changed the training data and the context), so they name those rows.
+constexpr std::pair<const char*, const char*> kAliases[] = {
+    {"llama3.18b", "llama3-8b"},          {"llama3.170b", "llama3-70b"},
+    {"llama3405b", "llama3.1-405b"},      {"metallama38b", "llama3-8b"},
+    {"metallama370b", "llama3-70b"},      {"metallama3.18b", "llama3-8b"},
+    {"metallama3.170b", "llama3-70b"},    {"metallama3.1405b", "llama3.1-405b"},
+    {"gpt3", "gpt3-175b"},                {"bert", "bert-large"},
+};
+
 }  // namespace
 
 const std::vector<Model>& model_zoo() {
@@ -112,12 +125,29 @@ std::vector<std::string> model_names() {
   return names;
 }
 
+std::string normalise_name(const std::string& name) {
+  std::string out;
+  for (char c : name)
+    if (c != '-' && c != '_' && c != ' ') out += char(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::optional<std::string> zoo_model_name(const std::string& name) {
+  const std::string key = normalise_name(name);
+  for (const Model& m : model_zoo())
+    if (normalise_name(m.name) == key) return m.name;
+  for (const auto& [alias, zoo_name] : kAliases)
+    if (key == alias) return std::string(zoo_name);
+  return std::nullopt;
+}
+
 Expected<Model> zoo_model(const std::string& name) {
-  const auto& zoo = model_zoo();
-  auto it = std::find_if(zoo.begin(), zoo.end(), [&](const Model& m) { return m.name == name; });
-  if (it == zoo.end())
-    return make_error("unknown model '{}' (valid: {})", name, fmt::join(model_names(), ", "));
-  return *it;
+  if (std::optional<std::string> zoo_name = zoo_model_name(name))
+    for (const Model& m : model_zoo())
+      if (m.name == *zoo_name) return m;
+  const std::vector<std::string> names = model_names();
+  return make_error("unknown model '{}'{} (valid: {})", name,
+                    suggestion(name, {names.begin(), names.end()}), fmt::join(names, ", "));
 }
 
 }  // namespace wafer::estimate

@@ -48,6 +48,7 @@
 #include <limits>
 #include <map>
 
+#include "wafer/support/suggest.hpp"
 #include "wafer/support/text_file.hpp"
 
 namespace wafer::ir {
@@ -126,39 +127,6 @@ std::string real_text(F v, bool mark_float) {
   std::string s = fmt::format("{}", v);
   if (mark_float && s.find_first_of(".ein") == std::string::npos) s += ".0";
   return s;
-}
-
-// Levenshtein distance, for "did you mean" hints.
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// " (did you mean 'x'?)" for the closest candidate within two edits, else "".
-std::string suggestion(std::string_view name, const std::vector<std::string_view>& candidates) {
-  constexpr size_t kMaxLength = 64;
-  if (name.size() > kMaxLength) return "";
-  std::string_view best;
-  size_t best_distance = 3;
-  for (std::string_view c : candidates) {
-    if (c.size() > kMaxLength) continue;
-    const size_t d = edit_distance(name, c);
-    if (d < best_distance && d < name.size()) {
-      best = c;
-      best_distance = d;
-    }
-  }
-  return best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best);
 }
 
 template <typename Map>
@@ -326,15 +294,6 @@ class Lexer {
       for (int i = 0; i < 3; ++i) advance();
       return finish(t);
     }
-  // A string becomes a name, which may reach JSON output: it must be valid UTF-8 once its
-  // escapes are applied.
-  Token finish_string(Token t, const std::string& value) {
-    const size_t bad = invalid_utf8_at(value);
-    if (bad == std::string::npos) return finish(t);
-    return error(t, fmt::format("string is not valid UTF-8 (byte {} of its value is 0x{:02x})", bad + 1,
-                                unsigned(uint8_t(value[bad]))));
-  }
-
     const bool hex = at() == '0' && (at(1) | 0x20) == 'x';
     while (!done()) {
       const char c = at();
@@ -365,6 +324,15 @@ class Lexer {
         return error(std::move(bad), "bad escape in string (use \\\\, \\\", \\n, \\t or \\xHH)");
       }
     }
+  }
+
+  // A string becomes a name, which may reach JSON output: it must be valid UTF-8 once its
+  // escapes are applied.
+  Token finish_string(Token t, const std::string& value) {
+    const size_t bad = invalid_utf8_at(value);
+    if (bad == std::string::npos) return finish(t);
+    return error(t, fmt::format("string is not valid UTF-8 (byte {} of its value is 0x{:02x})", bad + 1,
+                                unsigned(uint8_t(value[bad]))));
   }
 
   bool lex_escape(std::string& out) {

@@ -27,6 +27,10 @@ expect_exit 0 "$WAFER" estimate model gpt3-13b
 expect_contains "$TMP/out" "12,853,386,240"
 expect_contains "$TMP/out" "training, full recompute"
 
+expect_exit 0 "$WAFER" estimate model Llama-3.1-405B --seq 4096 --json
+[ "$(json_get "$TMP/out" '.model.name')" = llama3.1-405b ] || fail "model name as typed"
+[ "$(json_get "$TMP/out" '.model.seq')" = 4096 ] || fail "--seq overrides a named model"
+
 expect_exit 1 "$WAFER" estimate model gpt4
 expect_contains "$TMP/err" "wafer: error: unknown model 'gpt4'"
 expect_contains "$TMP/err" "llama3.1-405b"

@@ -32,7 +32,7 @@ expect_exit 0 "$WAFER" estimate train --model gpt3-13b --system h100 --count 102
 
 expect_exit 0 "$WAFER" estimate train --model gpt3-13b --system cs3 --tokens 257B --json
 [ "$(json_get "$TMP/out" '.mode')" = weight-streaming ] || fail "cs3 mode"
-[ "$(json_get "$TMP/out" '.limiter')" = memory_capacity ] || fail "cs3 limiter"
+[ "$(json_get "$TMP/out" '.limiter')" = io ] || fail "cs3 limiter"
 [ "$(json_get "$TMP/out" '.tflops_per_device < 15718')" = true ] || fail "above the peak"
 cs3_step="$(json_get "$TMP/out" '.step_seconds')"
 cat >"$TMP/slow.toml" <<'T'
@@ -74,7 +74,7 @@ expect_exit 0 "$WAFER" estimate compare --model gpt3-13b --tokens 257B --systems
 
 # Bad input.
 expect_exit 1 "$WAFER" estimate train --model gpt3-13b --system tpu
-expect_contains "$TMP/err" "unknown system 'tpu' (valid: a100, h100"
+expect_contains "$TMP/err" "unknown system 'tpu' (did you mean 'lpu'?) (valid: a100, h100"
 expect_exit 1 "$WAFER" estimate train --model gpt5 --system h100
 expect_contains "$TMP/err" "unknown model 'gpt5'"
 expect_exit 2 "$WAFER" estimate train --model gpt3-13b --system h100 --tp abc
@@ -100,5 +100,79 @@ memory_gbs = 96
 T
 expect_exit 1 "$WAFER" estimate train --model gpt3-13b --system "$TMP/bad.toml"
 expect_contains "$TMP/err" "bad.toml:2:14: unknown key 'memory_gbs'"
+
+# The limiter is the resource whose change moves the step: 16 CS-3 on Cerebras-GPT 13B are
+# all weight streaming, and 5% more I/O bandwidth shortens the step by 1 - 1/1.05.
+expect_exit 0 "$WAFER" estimate train --model cerebras-gpt-13b --system cs3 --count 16 --json
+[ "$(json_get "$TMP/out" '.limiter')" = io ] || fail "16 x cs3 limiter"
+[ "$(json_get "$TMP/out" '.sensitivity.io > .sensitivity.memory_capacity')" = true ] ||
+  fail "sensitivity"
+[ "$(json_get "$TMP/out" '.energy_and_cost_of')" = step ] || fail "energy of one step"
+io_step="$(json_get "$TMP/out" '.step_seconds')"
+cat >"$TMP/fast-io.toml" <<'T'
+base = "cs3"
+io_gb_per_s = 157.5
+T
+expect_exit 0 "$WAFER" estimate train --model cerebras-gpt-13b --system "$TMP/fast-io.toml" \
+  --count 16 --json
+[ "$(json_get "$TMP/out" "(.step_seconds - 0.0064) / ($io_step - 0.0064) * 1.05 | . * 1000 | round")" \
+  = 1000 ] || fail "the step is not the I/O time"
+
+# Without --tokens, energy and cost are of one step; times read in their unit.
+expect_exit 0 "$WAFER" estimate train --model gpt3-13b --system h100 --count 64
+expect_contains "$TMP/out" "energy per step"
+expect_contains "$TMP/out" "cost per step"
+expect_exit 0 "$WAFER" estimate train --model gpt3-13b --system h100 --count 64 --tokens 100B
+expect_contains "$TMP/out" "time to train       2.99 days"
+
+# The default global batch grows with the cluster: 2,048 x 8,192 tokens on 16,384 H100.
+expect_exit 0 "$WAFER" estimate train --model llama3.1-405b --system h100 --count 16384 --json
+[ "$(json_get "$TMP/out" '.global_batch')" = 2048 ] || fail "default global batch"
+[ "$(json_get "$TMP/out" '.breakdown.pipeline_bubble.fraction < 0.1')" = true ] ||
+  fail "bubble"
+
+# compare goes on past a system that does not fit, and marks it.
+expect_exit 0 "$WAFER" estimate compare --model gpt3-175b --tokens 300B --systems a100:8,h100:1024
+expect_contains "$TMP/out" "| a100 | 8 | no estimate | - |"
+expect_contains "$TMP/out" "a100:8: gpt3-175b does not fit on 8 x a100"
+expect_contains "$TMP/out" "| h100 | 1024 | 3d-parallel |"
+expect_exit 0 "$WAFER" estimate compare --model gpt3-175b --tokens 300B --systems a100:8,h100:1024 \
+  --format json --plot "$TMP/partial.png"
+[ "$(json_get "$TMP/out" '[.systems[].fits] | map(tostring) | join(",")')" = false,true ] ||
+  fail "fits flags"
+[ "$(json_get "$TMP/out" '.systems[0].error | startswith("gpt3-175b does not fit")')" = true ] ||
+  fail "error of the system that does not fit"
+[ -s "$TMP/partial.png" ] || fail "no plot of the systems that fit"
+expect_exit 1 "$WAFER" estimate compare --model gpt3-175b --tokens 300B --systems a100:8
+expect_contains "$TMP/err" "a100:8: gpt3-175b does not fit"
+
+# Names as users type them, and precisions a system has no peak for.
+expect_exit 0 "$WAFER" estimate infer --model Llama-3.1-70B --system CS-3 --json
+[ "$(json_get "$TMP/out" '.model')" = llama3-70b ] || fail "model alias"
+[ "$(json_get "$TMP/out" '.system')" = cs3 ] || fail "system name case"
+expect_exit 1 "$WAFER" estimate infer --model lama3-70b --system h100
+expect_contains "$TMP/err" "unknown model 'lama3-70b' (did you mean 'llama3-70b'?)"
+expect_exit 1 "$WAFER" estimate train --model gpt3-13b --system a100 --precision fp8
+expect_contains "$TMP/err" "a100 has no fp8 peak: it supports bf16 and fp16"
+
+# Shape flags make a model for train, infer and compare as for model.
+expect_exit 0 "$WAFER" estimate train --layers 40 --hidden 5120 --heads 40 --system h100 \
+  --count 64 --json
+[ "$(json_get "$TMP/out" '.model')" = custom ] || fail "train shape flags"
+expect_exit 0 "$WAFER" estimate infer --layers 32 --hidden 4096 --heads 32 --kv-heads 8 \
+  --ffn 14336 --vocab 128256 --mlp swiglu --system h100 --json
+[ "$(json_get "$TMP/out" '.weight_bytes')" = 15029911552 ] || fail "infer shape flags"
+expect_exit 0 "$WAFER" estimate compare --layers 24 --hidden 2048 --heads 16 --tokens 1B \
+  --systems h100:8,cs3:1 --format csv
+[ "$(wc -l <"$TMP/out")" = 3 ] || fail "compare shape flags"
+expect_exit 1 "$WAFER" estimate train --model gpt3-13b --layers 2 --system h100
+expect_contains "$TMP/err" "not both"
+
+# The systems say what their peaks count.
+expect_exit 0 "$WAFER" estimate systems
+expect_contains "$TMP/out" "note: cs3: the vendor's 125 PF is the 'AI' (sparse) peak"
+expect_exit 0 "$WAFER" estimate systems --json
+[ "$(json_get "$TMP/out" '.systems[] | select(.name=="h100") | .memory_efficiency')" = 0.8 ] ||
+  fail "h100 memory_efficiency"
 
 finish

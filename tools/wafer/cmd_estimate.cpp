@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "estimate_report.hpp"
 #include "table.hpp"
 #include "wafer/estimate/model.hpp"
 #include "wafer/estimate/system.hpp"
@@ -20,7 +21,6 @@ namespace wafer::cli {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
 using estimate::Model;
 using estimate::Recompute;
 
@@ -147,17 +147,20 @@ void print_breakdown(const Model& m) {
 }
 
 bool has_shape(const estimate::ModelShape& s) {
-  return s.layers || s.hidden || s.heads || s.kv_heads || s.ffn || s.vocab || s.seq || s.mlp;
+  return s.layers || s.hidden || s.heads || s.kv_heads || s.ffn || s.vocab || s.mlp;
 }
 
+// A name, a file or shape flags; --seq overrides a named or read model's sequence.
 Expected<Model> resolve_model(const ModelFlags& f) {
   int sources = !f.name.empty() + !f.config.empty() + has_shape(f.shape);
   if (sources != 1)
     return make_error("give exactly one of a model name, --config FILE or shape flags "
                       "(--layers --hidden --heads ...); zoo: wafer estimate models");
-  if (!f.name.empty()) return estimate::zoo_model(f.name);
-  if (!f.config.empty()) return estimate::load_model(f.config);
-  return estimate::model_from_shape(f.shape);
+  if (!f.name.empty()) {
+    Expected<Model> m = estimate::zoo_model(f.name);
+    if (!m) return m;
+  }
+  return model_from_flags(f.name.empty() ? f.config : f.name, f.shape);
 }
 
 int run_model(const ModelFlags& f) {
@@ -189,7 +192,9 @@ Json system_json(const estimate::System& s) {
           {"dollars_per_hour", s.dollars_per_hour},
           {"max_count", s.max_count},
           {"arch", s.arch},
-          {"source", s.source}};
+          {"memory_efficiency", s.memory_efficiency},
+          {"source", s.source},
+          {"notes", estimate::system_notes(s)}};
 }
 
 int list_systems(bool json) {
@@ -210,6 +215,9 @@ int list_systems(bool json) {
                     fmt::format("{:.0f}", s.scale_out_gb_per_s), fmt::format("{:g}", s.power_kw),
                     fmt::format("{:g}", s.dollars_per_hour), std::to_string(s.max_count)});
   print_table(rows);
+  for (const estimate::System& s : estimate::system_zoo())
+    for (const std::string& note : estimate::system_notes(s))
+      fmt::print("note: {}: {}\n", s.name, note);
   return 0;
 }
 
@@ -232,14 +240,7 @@ void add_model(CLI::App& estimate, Runner& run) {
   CLI::App* cmd = estimate.add_subcommand("model", "one model's parameters and FLOPs per token");
   cmd->add_option("name", f->name, "zoo model name (see wafer estimate models)");
   cmd->add_option("--config", f->config, "model file (.toml, .json; docs/estimator.md)");
-  cmd->add_option("--layers", f->shape.layers, "transformer layers");
-  cmd->add_option("--hidden", f->shape.hidden, "hidden size");
-  cmd->add_option("--heads", f->shape.heads, "attention (query) heads");
-  cmd->add_option("--kv-heads", f->shape.kv_heads, "key/value heads (default: heads)");
-  cmd->add_option("--ffn", f->shape.ffn, "MLP inner size (default: from hidden and --mlp)");
-  cmd->add_option("--vocab", f->shape.vocab, "vocabulary size (default 50257)");
-  cmd->add_option("--seq", f->shape.seq, "sequence length (default 2048)");
-  cmd->add_option("--mlp", f->shape.mlp, "MLP kind: gelu or swiglu (default gelu)");
+  add_shape_flags(*cmd, f->shape);
   cmd->add_flag("--json", f->json, "print one JSON object instead of tables");
   cmd->callback([&run, f] { run = [f] { return run_model(*f); }; });
 }

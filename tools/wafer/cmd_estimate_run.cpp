@@ -27,7 +27,7 @@ using estimate::System;
 // What every estimate command shares.
 struct Common {
   std::string model;
-  std::optional<int64_t> seq;
+  estimate::ModelShape shape;  // shape flags: a model of their own, or --seq alone
   std::string precision = "bf16";
   std::optional<double> dollars_per_hour;
   std::string arch;
@@ -58,17 +58,7 @@ struct CompareFlags {
   std::string plot;
 };
 
-Expected<Model> load_model(const Common& c) {
-  if (c.model.empty()) return make_error("--model is required (a zoo name or a model file)");
-  Expected<Model> m = estimate::load_model(c.model);
-  if (!m) return m.status();
-  if (c.seq) {
-    if (*c.seq < 1 || *c.seq > 10'000'000)
-      return make_error("--seq must be between 1 and 10000000, got {}", *c.seq);
-    m->seq = *c.seq;
-  }
-  return m;
-}
+Expected<Model> load_model(const Common& c) { return model_from_flags(c.model, c.shape); }
 
 Expected<System> load_system(const std::string& name, const Common& c) {
   if (name.empty()) return make_error("--system is required (a zoo name or a system file)");
@@ -179,19 +169,36 @@ Expected<std::vector<SystemCount>> parse_systems(const std::string& text) {
   return out;
 }
 
-std::vector<std::string> compare_header() {
-  return {"system", "count", "mode", "parallelism", "days", "tokens/s", "TFLOP/s/device",
-          "MFU", "limiter", "energy MWh", "cost $"};
+// Markdown shows times in readable units; CSV keeps a number of days.
+std::vector<std::string> compare_header(bool human) {
+  return {"system", "count", "mode", "parallelism", human ? "time to train" : "days", "tokens/s",
+          "TFLOP/s/device", "MFU", "limiter", "energy MWh", "cost $"};
 }
 
-std::vector<std::string> compare_row(const estimate::TrainEstimate& e) {
+// One system of a comparison: its estimate, or why it has none (it does not fit).
+struct CompareEntry {
+  SystemCount sc;
+  std::optional<estimate::TrainEstimate> estimate;
+  std::string error;
+};
+
+// A system that has no estimate (it does not fit, or its flags are wrong for it): the row
+// says so, the reason goes under the table.
+std::vector<std::string> missing_row(const CompareEntry& c) {
+  std::vector<std::string> row = {c.sc.system, std::to_string(c.sc.count), "no estimate"};
+  row.resize(compare_header(true).size(), "-");
+  return row;
+}
+
+std::vector<std::string> compare_row(const estimate::TrainEstimate& e, bool human) {
   const estimate::Parallelism& p = e.par;
   std::string par = e.mode == "3d-parallel"
                         ? fmt::format("tp{} pp{} dp{} mb{} {}", p.tp, p.pp, p.dp, p.micro_batch,
                                       to_string(p.recompute))
                         : fmt::format("dp{} mb{} {}", p.dp, p.micro_batch, to_string(p.recompute));
-  double days = e.time_to_train_seconds.value_or(e.step_seconds) / 86400;
-  return {e.system, std::to_string(e.count), e.mode, par, fmt::format("{:.3g}", days),
+  const double seconds = e.time_to_train_seconds.value_or(e.step_seconds);
+  return {e.system, std::to_string(e.count), e.mode, par,
+          human ? duration(seconds) : fmt::format("{:.6g}", seconds / 86400),
           fmt::format("{:.4g}", e.tokens_per_second), fmt::format("{:.1f}", e.tflops_per_device),
           fmt::format("{:.1f}%", 100 * e.mfu), to_string(e.limiter),
           fmt::format("{:.4g}", e.energy_joules / 3.6e9), fmt::format("{:.4g}", e.cost_dollars)};
@@ -228,22 +235,38 @@ int run_compare(const CompareFlags& f) {
   if (!m) return report_error(m.status());
   Expected<std::vector<SystemCount>> systems = parse_systems(f.systems);
   if (!systems) return report_error(systems.status());
-  std::vector<estimate::TrainEstimate> estimates;
+  std::vector<CompareEntry> entries;
+  std::vector<estimate::TrainEstimate> estimates;  // those that fit, for the plot
   for (const SystemCount& sc : *systems) {
     TrainFlags one = f.train;
     one.count = sc.count;
     Expected<estimate::TrainEstimate> e = train(one, *m, sc.system);
-    if (!e) return report_error(e.status().with_context(sc.system + ":" + std::to_string(sc.count)));
-    estimates.push_back(*e);
+    if (e) estimates.push_back(*e);
+    entries.push_back({sc, e ? std::optional(*e) : std::nullopt, e ? "" : e.message()});
+  }
+  if (estimates.empty()) {
+    for (const CompareEntry& c : entries)
+      report_error(fmt::format("{}:{}: {}", c.sc.system, c.sc.count, c.error));
+    return 1;
   }
   if (f.format == "json") {
     Json list = Json::array();
-    for (const auto& e : estimates) list.push_back(train_json(e));
+    for (const CompareEntry& c : entries) {
+      Json one = c.estimate ? train_json(*c.estimate)
+                            : Json{{"system", c.sc.system}, {"count", c.sc.count},
+                                   {"error", c.error}};
+      one["fits"] = c.estimate.has_value();
+      list.push_back(one);
+    }
     fmt::print("{}\n", json_text(Json({{"model", m->name}, {"tokens", *tokens}, {"systems", list}}), 2));
   } else {
-    std::vector<std::vector<std::string>> rows = {compare_header()};
-    for (const auto& e : estimates) rows.push_back(compare_row(e));
+    const bool human = f.format != "csv";
+    std::vector<std::vector<std::string>> rows = {compare_header(human)};
+    for (const CompareEntry& c : entries)
+      rows.push_back(c.estimate ? compare_row(*c.estimate, human) : missing_row(c));
     if (f.format == "csv") print_csv(rows); else print_markdown(rows);
+    for (const CompareEntry& c : entries)
+      if (!c.estimate && human) fmt::print("\n{}:{}: {}\n", c.sc.system, c.sc.count, c.error);
   }
   if (!f.plot.empty()) {
     Status written = write_compare_plot(f.plot, m->name, f.train.tokens, estimates);
@@ -255,7 +278,7 @@ int run_compare(const CompareFlags& f) {
 
 void add_common(CLI::App& cmd, Common& c) {
   cmd.add_option("--model", c.model, "zoo model name or model file (wafer estimate models)");
-  cmd.add_option("--seq", c.seq, "sequence length (default: the model's)");
+  add_shape_flags(cmd, c.shape);
   cmd.add_option("--precision", c.precision, "bf16, fp16 or fp8 (default bf16)");
   cmd.add_option("--dollars-per-hour", c.dollars_per_hour, "price per device-hour");
   cmd.add_option("--arch", c.arch, "wafer systems: arch preset or file to build the wafer from");

@@ -39,14 +39,52 @@ void print_notes(const std::vector<std::string>& notes) {
 
 std::string gb(double bytes) { return fmt::format("{:.2f} GB", bytes / 1e9); }
 
+// Joules in the unit that reads best: kWh under 1 MWh, else MWh.
+std::string energy_text(double joules) {
+  if (joules < 3.6e9) return fmt::format("{:.4g} kWh", joules / 3.6e6);
+  return fmt::format("{:.4g} MWh", joules / 3.6e9);
+}
+
 }  // namespace
 
 std::string duration(double s) {
-  if (s >= 86400 * 2) return fmt::format("{:.1f} days", s / 86400);
-  if (s >= 3600 * 2) return fmt::format("{:.1f} hours", s / 3600);
-  if (s >= 120) return fmt::format("{:.1f} min", s / 60);
+  if (s >= 86400 * 365 * 2) return fmt::format("{:.1f} years", s / (86400 * 365));
+  if (s >= 86400 * 2) return fmt::format("{:.3g} days", s / 86400);
+  if (s >= 3600 * 2) return fmt::format("{:.3g} hours", s / 3600);
+  if (s >= 120) return fmt::format("{:.3g} min", s / 60);
   if (s >= 1) return fmt::format("{:.3g} s", s);
-  return fmt::format("{:.3g} ms", s * 1e3);
+  if (s >= 1e-3) return fmt::format("{:.3g} ms", s * 1e3);
+  return fmt::format("{:.3g} us", s * 1e6);
+}
+
+void add_shape_flags(CLI::App& cmd, estimate::ModelShape& shape) {
+  cmd.add_option("--layers", shape.layers, "transformer layers (with --hidden --heads: a model)");
+  cmd.add_option("--hidden", shape.hidden, "hidden size");
+  cmd.add_option("--heads", shape.heads, "attention (query) heads");
+  cmd.add_option("--kv-heads", shape.kv_heads, "key/value heads (default: heads)");
+  cmd.add_option("--ffn", shape.ffn, "MLP inner size (default: from hidden and --mlp)");
+  cmd.add_option("--vocab", shape.vocab, "vocabulary size (default 50257)");
+  cmd.add_option("--seq", shape.seq, "sequence length (default: the model's, or 2048)");
+  cmd.add_option("--mlp", shape.mlp, "MLP kind: gelu or swiglu (default gelu)");
+}
+
+Expected<estimate::Model> model_from_flags(const std::string& name_or_file,
+                                           const estimate::ModelShape& shape) {
+  const bool shaped = shape.layers || shape.hidden || shape.heads || shape.kv_heads ||
+                      shape.ffn || shape.vocab || shape.mlp;
+  if (shaped && !name_or_file.empty())
+    return make_error("give a model ('{}') or shape flags (--layers --hidden --heads ...), not "
+                      "both", name_or_file);
+  if (shaped) return estimate::model_from_shape(shape);
+  if (name_or_file.empty())
+    return make_error("a model is required: a zoo name, a model file, or shape flags (--layers "
+                      "--hidden --heads ...); zoo: wafer estimate models");
+  Expected<estimate::Model> m = estimate::load_model(name_or_file);
+  if (!m || !shape.seq) return m;
+  if (*shape.seq < 1 || *shape.seq > 10'000'000)
+    return make_error("--seq must be between 1 and 10000000, got {}", *shape.seq);
+  m->seq = *shape.seq;
+  return m;
 }
 
 Expected<double> parse_count(const std::string& text, const std::string& flag) {
@@ -98,7 +136,11 @@ Json train_json(const estimate::TrainEstimate& e) {
   out["breakdown"] = breakdown_json(e.breakdown, e.step_seconds);
   out["energy_joules"] = e.energy_joules;
   out["cost_dollars"] = e.cost_dollars;
+  out["energy_and_cost_of"] = e.time_to_train_seconds ? "tokens" : "step";
   out["configs_searched"] = e.configs_searched;
+  Json sensitivity = Json::object();
+  for (const auto& [resource, gain] : e.sensitivity) sensitivity[to_string(resource)] = gain;
+  out["sensitivity"] = sensitivity;
   out["notes"] = e.notes;
   return out;
 }
@@ -124,8 +166,9 @@ void print_train(const estimate::TrainEstimate& e) {
                                                    gb(e.memory.optimizer),
                                                    gb(e.memory.activations))});
   rows.push_back({"limiter", to_string(e.limiter)});
-  rows.push_back({"energy", fmt::format("{:.4g} MWh", e.energy_joules / 3.6e9)});
-  rows.push_back({"cost", fmt::format("${:.4g}", e.cost_dollars)});
+  const char* of = e.time_to_train_seconds ? "" : " per step";
+  rows.push_back({fmt::format("energy{}", of), energy_text(e.energy_joules)});
+  rows.push_back({fmt::format("cost{}", of), fmt::format("${:.4g}", e.cost_dollars)});
   print_table(rows);
   fmt::print("\nstep breakdown:\n");
   print_breakdown(e.breakdown, e.step_seconds, "part");

@@ -11,10 +11,12 @@
 // field names below, starting from a zoo system named by `base`.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "wafer/arch/arch.hpp"
+#include "wafer/estimate/model.hpp"
 #include "wafer/support/error.hpp"
 
 namespace wafer::estimate {
@@ -52,6 +54,8 @@ struct System {
   double dp_overlap = 0;            // fraction of data-parallel communication hidden
   bool sequence_parallel = false;   // norms/dropout sharded across tensor-parallel ranks
   double memory_usable = 0.9;       // fraction of memory_gb the framework can use
+  double memory_efficiency = 1;     // of memory_tb_per_s, achieved by inference's streaming
+                                    // reads of weights and KV cache (GPUs: an assumption)
 
   // Wafer systems (kind == wafer): the arch, MemoryX and SwarmX.
   std::string arch;                 // preset name or arch file the wafer values come from
@@ -61,6 +65,9 @@ struct System {
 };
 
 double peak_flops(const System& s, Precision p);  // FLOP/s of one device
+// An error naming the system and the precisions it has a peak for, when it has none for p
+// (fp8 on a system whose peak_tflops_fp8 is 0).
+Status check_precision(const System& s, Precision p);
 double memory_bytes(const System& s);              // usable bytes of one device
 double precision_bytes(Precision p);               // bytes per weight or activation element
 
@@ -82,10 +89,19 @@ struct WaferRate {
 };
 WaferRate wafer_rate(const System& s);
 
+// What a system's figures count and where they differ from the vendor's: for a wafer, how
+// the dense fp16 peak is built from its arch and what the advertised "AI" peak is (from
+// ../shared/facts/wse.md); for a GPU, the assumed inference memory efficiency.
+std::vector<std::string> system_notes(const System& s);
+
 const std::vector<System>& system_zoo();
 std::vector<std::string> system_names();
-// A zoo system by name, or an error listing the valid names.
+// A zoo system by name as users type it: case, dashes, underscores and spaces do not matter
+// (`H100`, `cs-3`), and a few aliases name zoo systems (`wse3`, `h100-sxm`, `groq`); an
+// unknown name is an error suggesting the nearest and listing the valid ones.
 Expected<System> zoo_system(const std::string& name);
+// The zoo name `name` means (see zoo_system), if any.
+std::optional<std::string> zoo_system_name(const std::string& name);
 Expected<System> parse_system_toml(const std::string& text, const std::string& origin);
 Expected<System> parse_system_json(const std::string& text, const std::string& origin);
 // A zoo name, or a .toml/.json file.

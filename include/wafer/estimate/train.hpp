@@ -5,7 +5,9 @@
 // domain), pipeline parallel (pp, 1F1B with optional interleaving and its bubble), data
 // parallel (dp, with ZeRO sharding of optimizer/gradients/weights) and sequence parallel;
 // every parallelism choice left unset is searched (search_training) and the fastest
-// configuration that fits in memory wins. Wafer systems run weight streaming (one layer at
+// configuration that fits in memory wins. The limiter is the resource (compute, memory
+// bandwidth or capacity, network, wafer I/O) whose 10% increase shortens the step most: the
+// estimate is run again with each. Wafer systems run weight streaming (one layer at
 // a time on the whole wafer, weights in and gradients out through the system I/O, SwarmX
 // data parallelism across systems) or layer pipelining (all weights on the wafer) for
 // models small enough; the estimate says which and why. docs/estimator.md has every formula.
@@ -14,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "wafer/estimate/model.hpp"
@@ -74,12 +77,20 @@ struct TrainEstimate {
   double cost_dollars = 0;
   std::vector<std::string> notes;  // assumptions and the reasons for choices
   int64_t configs_searched = 0;
+  // Per resource, the fraction by which 10% more of it shortens the step (the limiter is the
+  // largest): compute, memory_bandwidth, memory_capacity, network, io.
+  std::vector<std::pair<Limiter, double>> sensitivity;
 };
 
 // The number of candidate configurations evaluated per second is a benchmark figure
 // (bench/estimate_search); the search is exhaustive over the unset choices.
 Expected<TrainEstimate> estimate_training(const Model& m, const System& s,
                                           const TrainOptions& o);
+
+// A copy of s with `factor` times more of one resource: compute (the peaks), memory
+// bandwidth, memory capacity, network (link bandwidths; latency divided) or the wafer I/O.
+// The limiter of an estimate is the resource whose increase shortens the step most.
+System with_more(const System& s, Limiter resource, double factor);
 
 // One fixed GPU configuration (no search); an error when it does not fit, saying by how much.
 Expected<TrainEstimate> estimate_gpu_training(const Model& m, const System& s,

@@ -237,5 +237,23 @@ TEST(ModelFile, UnknownNameListsTheZoo) {
   EXPECT_EQ(m.message(), "cannot read model file '/nonexistent/model.toml': no such file");
 }
 
+TEST(ModelZoo, NamesAsUsersTypeThem) {
+  EXPECT_EQ(zoo_model("Llama-3-70B")->name, "llama3-70b");
+  EXPECT_EQ(zoo_model("llama3.1-8b")->name, "llama3-8b");
+  EXPECT_EQ(zoo_model("llama3.1-70b")->name, "llama3-70b");
+  EXPECT_EQ(zoo_model("Meta-Llama-3.1-405B")->name, "llama3.1-405b");
+  EXPECT_EQ(zoo_model("LLAMA3.1_405B")->name, "llama3.1-405b");
+  EXPECT_EQ(zoo_model("Cerebras-GPT-13B")->name, "cerebras-gpt-13b");
+  EXPECT_EQ(load_model("GPT3-175B")->name, "gpt3-175b");
+  // Dots stay: 1.3b and 13b are different models.
+  EXPECT_EQ(zoo_model("gpt3-1.3b")->name, "gpt3-1.3b");
+  EXPECT_EQ(zoo_model("GPT-3-13B")->name, "gpt3-13b");
+  Expected<Model> bad = load_model("lama3-70b");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.message().find("unknown model 'lama3-70b' (did you mean 'llama3-70b'?)"),
+            std::string::npos)
+      << bad.message();
+}
+
 }  // namespace
 }  // namespace wafer::estimate

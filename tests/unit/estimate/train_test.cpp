@@ -2,12 +2,16 @@
 // Korthikanti et al. 2022, the calibration rows (every row within 10% of the measured
 // TFLOP/s per GPU, with the row's parallelism fixed), the search never losing to a fixed
 // configuration, wafer estimates bounded by the arch (peak, I/O) and moved by it, system
-// files, and the errors for bad configurations.
+// files, the limiter against perturbed resources, the default global batch, and the errors
+// for bad configurations.
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include <gtest/gtest.h>
 
@@ -280,6 +284,145 @@ TEST(Systems, ZooAndFiles) {
   ASSERT_FALSE(bad.has_value());
   EXPECT_NE(bad.message().find("unknown system 'tpu'"), std::string::npos) << bad.message();
   EXPECT_FALSE(load_system("v100").has_value());
+}
+
+// A copy of s with 10% more of one resource, perturbed field by field here (not through
+// with_more) so the test checks the estimator's choice independently.
+System perturbed(System s, Limiter resource) {
+  const double f = 1.1;
+  switch (resource) {
+    case Limiter::compute: s.peak_tflops_bf16 *= f; s.peak_tflops_fp8 *= f; break;
+    case Limiter::memory_bandwidth: s.memory_tb_per_s *= f; break;
+    case Limiter::memory_capacity: s.memory_gb *= f; break;
+    case Limiter::network:
+      s.scale_up_gb_per_s *= f;
+      s.scale_out_gb_per_s *= f;
+      s.link_latency_us /= f;
+      break;
+    case Limiter::io: s.io_gb_per_s *= f; break;
+    case Limiter::pipeline_bubble: break;
+  }
+  return s;
+}
+
+struct LimiterCase {
+  const char* model;
+  const char* system;
+  int64_t count;
+  Limiter expected;
+};
+
+TEST(TrainLimiter, IsTheResourceWhoseChangeMovesTheStep) {
+  const LimiterCase cases[] = {
+      // 16 wafers: all weight streaming; the SRAM caps the micro-batch at 16, but only more
+      // I/O bandwidth shortens the step at the margin.
+      {"cerebras-gpt-13b", "cs2", 16, Limiter::io},
+      {"cerebras-gpt-13b", "cs3", 16, Limiter::io},
+      // One CS-3 on a small layer-pipelined model: the FMAs wait on the SRAM ports.
+      {"gpt3-125m", "cs3", 1, Limiter::memory_bandwidth},
+      {"gpt3-13b", "h100", 1024, Limiter::compute},
+      {"gpt3-13b", "a100", 2048, Limiter::compute},
+      {"llama3-70b", "h100", 64, Limiter::compute},
+  };
+  const Limiter resources[] = {Limiter::compute, Limiter::memory_bandwidth,
+                               Limiter::memory_capacity, Limiter::network, Limiter::io};
+  for (const LimiterCase& c : cases) {
+    SCOPED_TRACE(fmt::format("{} on {} x {}", c.model, c.count, c.system));
+    TrainOptions o;
+    o.count = c.count;
+    const Model m = zoo(c.model);
+    const TrainEstimate e = *estimate_training(m, sys(c.system), o);
+    EXPECT_EQ(e.limiter, c.expected) << to_string(e.limiter);
+    double limiter_gain = 0, best_other = 0;
+    for (Limiter r : resources) {
+      const double step = estimate_training(m, perturbed(sys(c.system), r), o)->step_seconds;
+      const double gain = 1 - step / e.step_seconds;
+      if (r == e.limiter)
+        limiter_gain = gain;
+      else
+        best_other = std::max(best_other, gain);
+    }
+    EXPECT_GT(limiter_gain, 0.001);
+    EXPECT_GE(limiter_gain, best_other);
+    ASSERT_EQ(e.sensitivity.size(), 5u);
+  }
+}
+
+TEST(TrainLimiter, WeightStreamingStepIsTheIoTime) {
+  // 16 CS-3, cerebras-gpt-13b, batch 2,048: 128 sequences per system in 8 micro-batches of
+  // 16; each streams 12,840,227,840 matmul parameters x (2 x 3 + 2) bytes = 102.7 GB at
+  // 150 GB/s = 0.6848 s, longer than its compute: the step is 8 x 0.6848 s + the SwarmX
+  // tree (log2 16 = 4 hops of 5 us per layer and micro-batch); 5% more I/O bandwidth
+  // shortens the streaming in proportion (it still outlasts the compute).
+  TrainOptions o;
+  o.count = 16;
+  const Model m = zoo("cerebras-gpt-13b");
+  const double tree = 8 * 4 * 5e-6 * 40;
+  for (const char* name : {"cs2", "cs3"}) {
+    const TrainEstimate e = *estimate_training(m, sys(name), o);
+    const double io = 8 * double(matmul_params(m)) * 8 / 150e9;
+    EXPECT_NEAR(io, 5.4785, 1e-4);
+    EXPECT_NEAR(e.step_seconds, io + tree, 1e-6) << name;
+    System faster = sys(name);
+    faster.io_gb_per_s = 150 * 1.05;
+    EXPECT_NEAR(estimate_training(m, faster, o)->step_seconds, io / 1.05 + tree, 1e-6) << name;
+  }
+}
+
+TEST(TrainDefaults, GlobalBatchScalesWithTheDeviceCount) {
+  // 4M tokens up to 4,096 devices; 1,024 tokens per device beyond: Llama 3.1 405B on 16,384
+  // H100 gets Meta's 2,048 x 8,192 tokens, and its bubble shrinks from 73% (512 sequences)
+  // to under 10%.
+  TrainOptions o;
+  o.count = 16384;
+  const TrainEstimate big = *estimate_training(zoo("llama3.1-405b"), sys("h100"), o);
+  EXPECT_EQ(big.global_batch, 2048);
+  double bubble = 0;
+  for (const Part& p : big.breakdown)
+    if (p.name == "pipeline_bubble") bubble = p.seconds / big.step_seconds;
+  EXPECT_LT(bubble, 0.1);
+  o.count = 1024;
+  EXPECT_EQ(estimate_training(zoo("gpt3-13b"), sys("h100"), o)->global_batch, 2048);
+  EXPECT_EQ(estimate_training(zoo("llama3-70b"), sys("h100"), o)->global_batch, 512);
+}
+
+TEST(TrainErrors, PrecisionWithoutAPeakIsAnError) {
+  TrainOptions o;
+  o.precision = Precision::fp8;
+  for (const char* name : {"a100", "cs2", "cs3"}) {
+    Expected<TrainEstimate> e = estimate_training(zoo("gpt3-1.3b"), sys(name), o);
+    ASSERT_FALSE(e.has_value()) << name;
+    EXPECT_EQ(e.message(), fmt::format("{} has no fp8 peak: it supports bf16 and fp16 (set "
+                                       "peak_tflops_fp8 in a system file to give it one)",
+                                       name));
+  }
+  EXPECT_TRUE(estimate_training(zoo("gpt3-1.3b"), sys("h100"), o).has_value());
+}
+
+TEST(Systems, NamesAsUsersTypeThem) {
+  EXPECT_EQ(zoo_system("H100")->name, "h100");
+  EXPECT_EQ(zoo_system("cs-3")->name, "cs3");
+  EXPECT_EQ(zoo_system("CS_2")->name, "cs2");
+  EXPECT_EQ(zoo_system("WSE-3")->name, "cs3");
+  EXPECT_EQ(zoo_system("H100 SXM")->name, "h100");
+  EXPECT_EQ(load_system("Groq")->name, "lpu");
+  Expected<System> bad = zoo_system("h10");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.message().find("unknown system 'h10' (did you mean 'h100'?) (valid: a100"),
+            std::string::npos)
+      << bad.message();
+}
+
+TEST(Systems, NotesReconcileTheAdvertisedPeak) {
+  // 893,064 PEs x 8 lanes x 2 x 1.1 GHz = 15,718 TFLOP/s dense fp16; the vendor's 125 PF
+  // is the sparse "AI" peak of the facts file, 7.95x that.
+  const std::vector<std::string> notes = system_notes(sys("cs3"));
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_NE(notes[0].find("peak 15718 TFLOP/s is dense fp16"), std::string::npos) << notes[0];
+  EXPECT_NE(notes[1].find("the vendor's 125 PF is the 'AI' (sparse) peak"), std::string::npos);
+  EXPECT_NE(notes[1].find("8.0x the dense fp16 peak"), std::string::npos) << notes[1];
+  EXPECT_NE(notes[1].find("15.84 PF"), std::string::npos) << notes[1];
+  EXPECT_NE(system_notes(sys("h100"))[0].find("memory_efficiency 0.8"), std::string::npos);
 }
 
 }  // namespace
