@@ -29,6 +29,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <exception>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -302,6 +304,7 @@ class Runner {
       if (threads_ == 1) run_alone();
       else run_parallel();
     }
+    if (thrown_) std::rethrow_exception(thrown_);
     RunResult r;
     r.cycles = elapsed();
     r.active_pe_cycles = active_pe_cycles_;
@@ -314,6 +317,20 @@ class Runner {
   }
 
  private:
+  // Runs a worker's share of a superstep. An exception (out of memory while a trace or an
+  // error message grows) is kept for run() to rethrow on the caller's thread: the worker goes
+  // on to the barriers, so no thread waits for it forever, and the run stops after the
+  // superstep.
+  template <typename F>
+  void guarded(F&& f) {
+    try {
+      f();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(thrown_mutex_);
+      if (!thrown_) thrown_ = std::current_exception();
+    }
+  }
+
   // Supersteps on one thread, until the run stops or the tuner asks for more threads.
   void run_alone() {
     while (!stop_ && threads_ == 1) {
@@ -330,12 +347,15 @@ class Runner {
     auto body = [&](size_t id) {
       while (true) {
         const uint32_t first = m_.now, k = superstep_;
-        sweep(id, first, k);
+        guarded([&] { sweep(id, first, k); });
         for (uint32_t d = 1; d < k; ++d) {
           barrier.arrive_and_wait([] {});
-          fill_wedges(id, first, d);
+          guarded([&] { fill_wedges(id, first, d); });
         }
-        barrier.arrive_and_wait([&] { complete_superstep(first, k); });
+        barrier.arrive_and_wait([&] {
+          guarded([&] { complete_superstep(first, k); });
+          if (thrown_) stop_ = true;
+        });
         if (stop_ || threads_ != threads) break;
       }
     };
@@ -450,6 +470,10 @@ class Runner {
   // Runs once all threads are done with a superstep: completes its cycles in order, then
   // chooses the threads and plans the next.
   void complete_superstep(uint32_t first, uint32_t k) {
+    if (thrown_) {
+      stop_ = true;
+      return;
+    }
     for (uint32_t d = 0; d < k && !stop_; ++d) complete_cycle(first + d, d);
     rebase_clock(m_);
     ++supersteps_;
@@ -588,6 +612,8 @@ class Runner {
   size_t max_threads_ = 1;  // the run's threads
   size_t threads_ = 1;      // the threads of the next superstep (ThreadTuner)
   std::optional<ThreadTuner> tuner_;
+  std::mutex thrown_mutex_;
+  std::exception_ptr thrown_;  // the first exception of a worker (guarded)
   uint32_t superstep_ = 1;  // cycles of the next superstep
   uint64_t next_active_ = 0;  // PEs active in the next cycle
   uint64_t supersteps_ = 0;  // completed; odd ones sweep backwards (sweep)
