@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "arch_entries.hpp"
+#include "wafer/support/suggest.hpp"
 
 namespace wafer::arch {
 
@@ -24,21 +25,6 @@ std::string trim(const std::string& s) {
   size_t b = s.find_first_not_of(space);
   if (b == std::string::npos) return "";
   return s.substr(b, s.find_last_not_of(space) - b + 1);
-}
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
-      diag = up;
-    }
-  }
-  return row[b.size()];
 }
 
 std::string nearest_key(const std::string& key) {
