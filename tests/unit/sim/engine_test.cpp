@@ -1107,6 +1107,18 @@ Snapshot run_kernel_with(const arch::Arch& a, const std::string& kernel, int w, 
   return snap;
 }
 
+// Every output and counter of `got` equals `want`'s (`run` names the run in messages).
+void expect_same(const Snapshot& got, const Snapshot& want, const std::string& run) {
+  EXPECT_EQ(got.cycles, want.cycles) << run;
+  EXPECT_EQ(got.output, want.output) << run;
+  EXPECT_EQ(got.busy, want.busy) << run;
+  EXPECT_EQ(got.stall, want.stall) << run;
+  EXPECT_EQ(got.links, want.links) << run;
+  EXPECT_EQ(got.wavelets, want.wavelets) << run;
+  EXPECT_EQ(got.instructions, want.instructions) << run;
+  EXPECT_EQ(got.elements, want.elements) << run;
+}
+
 // The reference is the plain sweep: one thread, one cycle per sweep. Every other thread count
 // and superstep length (0: the engine's choice) must give the same outputs and counters.
 void expect_same_for_threads(const std::string& kernel, int w, int h, int64_t n, int max_threads,
@@ -1123,14 +1135,7 @@ void expect_same_for_threads(const std::string& kernel, int w, int h, int64_t n,
       const Snapshot t = run_kernel_with(a, kernel, w, h, n, engine(threads, superstep));
       const std::string run = fmt::format("{} threads {} superstep {}", kernel, threads, superstep);
       EXPECT_EQ(t.threads, std::min(threads, max_threads)) << run;
-      EXPECT_EQ(t.cycles, one.cycles) << run;
-      EXPECT_EQ(t.output, one.output) << run;
-      EXPECT_EQ(t.busy, one.busy) << run;
-      EXPECT_EQ(t.stall, one.stall) << run;
-      EXPECT_EQ(t.links, one.links) << run;
-      EXPECT_EQ(t.wavelets, one.wavelets) << run;
-      EXPECT_EQ(t.instructions, one.instructions) << run;
-      EXPECT_EQ(t.elements, one.elements) << run;
+      expect_same(t, one, run);
     }
   }
 }
@@ -1173,12 +1178,7 @@ TEST(EngineDeterminism, ClockCrossesCounterBoundaries) {
         const Snapshot s = run_kernel_with(a, kernel, 32, 24, 16, o);
         const std::string run = fmt::format("{} from {} threads {} superstep {}", kernel, t0,
                                              threads, superstep);
-        EXPECT_EQ(s.cycles, zero.cycles) << run;
-        EXPECT_EQ(s.output, zero.output) << run;
-        EXPECT_EQ(s.busy, zero.busy) << run;
-        EXPECT_EQ(s.stall, zero.stall) << run;
-        EXPECT_EQ(s.links, zero.links) << run;
-        EXPECT_EQ(s.wavelets, zero.wavelets) << run;
+        expect_same(s, zero, run);
       }
     }
   }
@@ -1196,12 +1196,7 @@ TEST(EngineDeterminism, ThreadCountChangingMidRun) {
       const Snapshot s = run_kernel_with(a, kernel, 64, kLongRows, n, o);
       const std::string run = fmt::format("{} superstep {}", kernel, superstep);
       EXPECT_EQ(s.threads, 3) << run;
-      EXPECT_EQ(s.cycles, one.cycles) << run;
-      EXPECT_EQ(s.output, one.output) << run;
-      EXPECT_EQ(s.busy, one.busy) << run;
-      EXPECT_EQ(s.stall, one.stall) << run;
-      EXPECT_EQ(s.links, one.links) << run;
-      EXPECT_EQ(s.wavelets, one.wavelets) << run;
+      expect_same(s, one, run);
     }
   }
 }
@@ -1220,14 +1215,7 @@ TEST(EngineDeterminism, FastPathMatchesTheGeneralPath) {
       const Snapshot g = run_kernel_with(a, k.name, 32, 24, 0, general);
       const std::string run = fmt::format("{} threads {} superstep {}", k.name, threads, superstep);
       ASSERT_GT(f.cycles, 0u) << run;
-      EXPECT_EQ(g.cycles, f.cycles) << run;
-      EXPECT_EQ(g.output, f.output) << run;
-      EXPECT_EQ(g.busy, f.busy) << run;
-      EXPECT_EQ(g.stall, f.stall) << run;
-      EXPECT_EQ(g.links, f.links) << run;
-      EXPECT_EQ(g.wavelets, f.wavelets) << run;
-      EXPECT_EQ(g.instructions, f.instructions) << run;
-      EXPECT_EQ(g.elements, f.elements) << run;
+      expect_same(g, f, run);
     }
   }
 }
