@@ -7,8 +7,10 @@
 // trace may hold a million events, into a temporary file renamed into place (atomic_file.hpp);
 // names that are not valid UTF-8 are written with U+FFFD (json_text.hpp). Heatmap: the busy
 // fraction of each PE is averaged over square blocks when the grid exceeds the size limit, or
-// each PE is enlarged to an integer square when it is small, mapped through a viridis ramp
-// (black where no PE of a block did anything), and written with support/raster's PNG writer.
+// each PE is enlarged to an integer square when it is small, mapped through the colour bar's
+// viridis ramp (black where no PE of a block did anything); the title line, the PE-coordinate
+// axes (ticks at round PE numbers, spaced so that labels never touch) and the colour bar are
+// drawn with support/raster, which also writes the PNG.
 // Stats: one pass computes a Digest (ranges of per-PE fractions, the busiest PEs, link
 // utilisation per direction) that both the text summary and the JSON object render.
 #include "wafer/sim/observe.hpp"
@@ -166,27 +168,62 @@ void write_trace(BufferedFile& out, const Simulator& sim) {
 // Heatmap
 
 constexpr Rgb kBlack = {0, 0, 0};
-constexpr int kFontScale = 2, kGlyphWidth = 4 * kFontScale, kGlyphHeight = 5 * kFontScale;
-constexpr int kBarX = 8, kBarWidth = 14, kLabelX = kBarX + kBarWidth + 4;
-constexpr int kLegendWidth = kLabelX + 7 * kGlyphWidth;  // room for labels like "0.00123"
-constexpr int kLegendMinHeight = 64;  // below this map height there is no legend
+constexpr int kMargin = 8, kTick = 4, kBarGap = 16;
+constexpr int kBarMinHeight = 120;  // a flat map gets a colour bar at least this tall
+constexpr const char* kUnit = "busy fraction";
+constexpr const char* kWidestLabel = "0.00000";  // no colour bar label is wider
 
-// A fraction in (0, 1] with two significant digits and no exponent: "0.5", "0.0042".
-std::string label(double v) {
-  int decimals = 2;
-  while (decimals < 5 && v < std::pow(10.0, 1 - decimals)) ++decimals;
-  std::string s = fmt::format("{:.{}f}", v, decimals);
-  while (s.back() == '0') s.pop_back();
-  if (s.back() == '.') s.pop_back();
-  return s;
+// Pixels of the y axis's labels (the largest row number) and its ticks, left of the map.
+int y_axis_width(int grid_height) {
+  return text_width(std::to_string(std::max(0, grid_height - 1))) + kTick + 4;
 }
 
-// The colour bar spans the map height, `top` at the top and 0 at the bottom.
-void draw_legend(Image& img, int map_width, int map_height, double top) {
-  draw_color_bar(img, map_width + kBarX, 0, kBarWidth, map_height);
-  draw_text(img, map_width + kLabelX, 0, label(top), kBlack, kFontScale);
-  draw_text(img, map_width + kLabelX, (map_height - kGlyphHeight) / 2, label(top / 2), kBlack, kFontScale);
-  draw_text(img, map_width + kLabelX, map_height - kGlyphHeight, "0", kBlack, kFontScale);
+// The colour bar right of the map; only its top differs between heatmaps of one geometry.
+ColorBar color_bar(const HeatmapGeometry& g, double top) {
+  ColorBar bar{top, kUnit};
+  bar.height = std::max(g.map_height, kBarMinHeight) - color_bar_ramp_top(bar);
+  return bar;
+}
+
+int legend_width() {
+  ColorBar widest{1, kUnit};
+  return std::max(text_width(kUnit), widest.width + 6 + text_width(kWidestLabel));
+}
+
+// PE coordinates between ticks: a round number, at least 1, that leaves room for the labels
+// and gives at most about ten ticks.
+int tick_step(int pes, int label_width, const HeatmapGeometry& g) {
+  const double min_step = double(label_width + 10) * g.block / g.scale;
+  return std::max({1, int(nice_step(min_step, 1)), int(nice_step(pes, 10))});
+}
+
+// The pixel at the middle of PE k along an axis whose map starts at `origin`.
+int pe_pixel(int k, int origin, const HeatmapGeometry& g) {
+  return origin + int((2 * int64_t(k) + 1) * g.scale / (2 * int64_t(g.block)));
+}
+
+void draw_axes(Image& img, const HeatmapGeometry& g, int grid_w, int grid_h) {
+  const int bottom = g.map_y + g.map_height;
+  draw_box(img, g.map_x - 1, g.map_y - 1, g.map_x + g.map_width, bottom, kBlack);
+  const int xs = tick_step(grid_w, text_width(std::to_string(grid_w - 1)), g);
+  for (int k = 0; k < grid_w; k += xs) {
+    const int x = pe_pixel(k, g.map_x, g);
+    const std::string s = std::to_string(k);
+    draw_line(img, x, bottom + 1, x, bottom + kTick, kBlack);
+    draw_text(img, x - text_width(s) / 2, bottom + kTick + 3, s);
+  }
+  const int ys = tick_step(grid_h, text_height(), g);
+  for (int k = 0; k < grid_h; k += ys) {
+    const int y = pe_pixel(k, g.map_y, g);
+    const std::string s = std::to_string(k);
+    draw_line(img, g.map_x - 1 - kTick, y, g.map_x - 2, y, kBlack);
+    draw_text(img, g.map_x - kTick - 4 - text_width(s), y - text_height() / 2 + 1, s);
+  }
+}
+
+std::string axes_caption(const HeatmapGeometry& g) {
+  const std::string caption = "x: PE column, y: PE row; black: never busy";
+  return g.block > 1 ? fmt::format("{} (a pixel averages {}x{} PEs)", caption, g.block, g.block) : caption;
 }
 
 // Mean busy fraction over one block of PEs; negative when no PE of the block was busy.
@@ -208,21 +245,20 @@ double block_activity(const Stats& s, int bx, int by, int block) {
 // The top of the colour scale: the option, else the busiest PE's fraction (1 when all idle).
 double scale_top(const Stats& s, const HeatmapOptions& o) {
   if (o.scale_max > 0) return o.scale_max;
+  if (s.busy.empty()) return 1;
   const uint64_t busiest = *std::max_element(s.busy.begin(), s.busy.end());
   return busiest && s.cycles ? double(busiest) / double(s.cycles) : 1;
 }
 
-Image render_heatmap(const Stats& s, const HeatmapGeometry& g, double top) {
-  Image img(g.width, g.height);
+void draw_map(Image& img, const Stats& s, const HeatmapGeometry& g, double top) {
   const int cells_w = g.map_width / g.scale, cells_h = g.map_height / g.scale;
   for (int by = 0; by < cells_h; ++by) {
     for (int bx = 0; bx < cells_w; ++bx) {
       const double a = block_activity(s, bx, by, g.block);
-      img.fill(bx * g.scale, by * g.scale, g.scale, g.scale, a < 0 ? Rgb{0, 0, 0} : viridis(a / top));
+      img.fill(g.map_x + bx * g.scale, g.map_y + by * g.scale, g.scale, g.scale,
+               a < 0 ? kBlack : color_bar_colour(a, top));
     }
   }
-  if (g.width > g.map_width) draw_legend(img, g.map_width, g.map_height, top);
-  return img;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -357,18 +393,49 @@ HeatmapGeometry heatmap_geometry(int grid_width, int grid_height, const HeatmapO
   if (g.block == 1) g.scale = std::max(1, std::min((o.min_width + cells_w - 1) / cells_w, o.max_side / cells_h));
   g.map_width = cells_w * g.scale;
   g.map_height = cells_h * g.scale;
-  const bool legend = o.legend && g.map_height >= kLegendMinHeight;
-  g.width = g.map_width + (legend ? kLegendWidth : 0);
-  g.height = g.map_height;
+  g.map_x = kMargin + y_axis_width(grid_height);
+  const int right = g.map_x + g.map_width + (o.legend ? kBarGap + legend_width() : 0) + kMargin;
+  g.title_scale = o.title.empty() ? 0 : fitting_scale(o.title, right - 2 * kMargin);
+  g.map_y = kMargin + (o.title.empty() ? 0 : text_height(g.title_scale) + kMargin);
+  const int legend_height = o.legend ? std::max(g.map_height, kBarMinHeight) : 0;
+  const int below = kTick + 3 + text_height() + 6 + text_height() + kMargin;  // labels, caption
+  g.width = right;
+  g.height = g.map_y + std::max(g.map_height + below, legend_height + kMargin);
   return g;
+}
+
+Image heatmap_image(const Stats& stats, const HeatmapOptions& options) {
+  const HeatmapGeometry g = heatmap_geometry(stats.width, stats.height, options);
+  const double top = scale_top(stats, options);
+  Image img(g.width, g.height);
+  if (g.title_scale) draw_text(img, kMargin, kMargin, options.title, kBlack, g.title_scale);
+  draw_map(img, stats, g, top);
+  draw_axes(img, g, stats.width, stats.height);
+  const std::string caption = axes_caption(g);
+  draw_text(img, g.map_x + std::max(0, (g.map_width - text_width(caption)) / 2),
+            g.map_y + g.map_height + kTick + 3 + text_height() + 6, caption);
+  if (options.legend) draw_color_bar(img, g.map_x + g.map_width + kBarGap, g.map_y, color_bar(g, top));
+  return img;
 }
 
 Status write_heatmap_png(const Stats& stats, const std::string& path, const HeatmapOptions& options) {
   if (stats.busy.empty() || stats.busy.size() != size_t(stats.width) * size_t(stats.height))
     return make_error("cannot write heatmap '{}': no per-PE counters (stats collection was off)", path);
-  Image img = render_heatmap(stats, heatmap_geometry(stats.width, stats.height, options),
-                             scale_top(stats, options));
-  return write_png(path, img);
+  return write_png(path, heatmap_image(stats, options));
+}
+
+std::string heatmap_title(const std::string& what, const Simulator& sim) {
+  const Stats& s = sim.stats();
+  return fmt::format("{} on {}: {}x{} PEs, {} cycles", what, sim.arch().name, s.width, s.height, s.cycles);
+}
+
+Expected<double> parse_heatmap_scale(const std::string& text) {
+  if (text == "fixed") return 1.0;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(v > 0 && v <= 1))
+    return make_error("expected a busy fraction in (0, 1] or 'fixed' (= 1), got '{}'", text);
+  return v;
 }
 
 std::string stats_summary(const Stats& s, const arch::Arch& arch) {

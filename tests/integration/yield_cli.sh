@@ -98,12 +98,18 @@ expect_exit 0 "$WAFER" yield --load-map "$TMP/three.defects" --json
 
 # Pictures: the sweep's plot and one wafer's map are PNGs; --plot needs --sweep.
 png_signature() { head -c 8 "$1" | od -An -tx1 | tr -d ' \n'; }
+png_size() { echo "$((16#$(od -An -tx1 -j16 -N4 "$1" | tr -d ' \n')))x$((16#$(od -An -tx1 -j20 -N4 "$1" | tr -d ' \n')))"; }
 expect_exit 0 "$WAFER" yield --wafers 2 --sweep defect-density=0.001,0.1 --plot "$TMP/sweep.png"
 [ "$(png_signature "$TMP/sweep.png")" = 89504e470d0a1a0a ] || fail "--plot is not a PNG"
 expect_contains "$TMP/err" "wafer: wrote plot $TMP/sweep.png (960x600 px)"
 expect_exit 0 "$WAFER" yield --wafers 2 --map "$TMP/map.png"
 [ "$(png_signature "$TMP/map.png")" = 89504e470d0a1a0a ] || fail "--map is not a PNG"
 expect_contains "$TMP/err" "wafer: wrote map $TMP/map.png"
+# The whole 826x1174 wafer at one pixel per PE, below a title line, beside the legend.
+printf 'wafer-defects v1 826 1174\ncore 100 200\n' >"$TMP/one.defects"
+expect_exit 0 "$WAFER" yield --load-map "$TMP/one.defects" --map "$TMP/one.png"
+[ "$(png_size "$TMP/one.png")" = 1220x1206 ] || fail "full-wafer map size $(png_size "$TMP/one.png")"
+expect_contains "$TMP/err" "wafer: wrote map $TMP/one.png (1220x1206 px)"
 expect_exit 1 "$WAFER" yield --load-map "$TMP/three.defects" --scheme row-shift --map "$TMP/three.png"
 [ "$(png_signature "$TMP/three.png")" = 89504e470d0a1a0a ] || fail "an unrepairable map is still drawn"
 expect_exit 2 "$WAFER" yield --plot "$TMP/p.png"

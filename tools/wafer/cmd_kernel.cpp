@@ -175,7 +175,7 @@ int run_kernel_cmd(const KernelFlags& f) {
   else
     print_result(*r, *a);
   if (sim) {
-    Status st = write_observations(*sim, f.run);
+    Status st = write_observations(*sim, f.run, params->kernel);
     if (!st) return report_error(st);
   }
   if (!r->verified)

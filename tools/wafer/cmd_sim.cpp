@@ -141,7 +141,7 @@ int run_sim_cmd(const SimFlags& f) {
     print_json(**sim, f.file, *outputs, total);
   else
     print_text(**sim, *outputs, total);
-  Status st = write_observations(**sim, f.run);
+  Status st = write_observations(**sim, f.run, std::filesystem::path(f.file).filename().string());
   return st ? 0 : report_error(st);
 }
 

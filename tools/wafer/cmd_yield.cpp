@@ -131,7 +131,7 @@ std::string map_title(const YieldFlags& f, const Inputs& in, const DefectMap& ma
                       const Expected<RepairResult>& r) {
   const std::string which =
       f.load_map.empty() ? fmt::format("wafer 0 of seed {}", in.options.seed) : "loaded map";
-  const std::string outcome = r ? fmt::format("{} dead pes, {} retired rows", r->dead_pes,
+  const std::string outcome = r ? fmt::format("{} dead PEs, {} retired rows", r->dead_pes,
                                               r->retired_rows)
                                 : std::string("unrepairable");
   return fmt::format("{} {}: {} defects; {}: {}", in.arch_name, which, map.defects.size(),

@@ -1,5 +1,6 @@
-// Renders the comparison bar chart (see compare_plot.hpp) with support/raster: a log10 axis
-// of days with a grid line per decade, one bar per estimate, a legend of limiters.
+// Renders the comparison bar chart (see compare_plot.hpp) with support/raster: a title (twice
+// the label size where it fits), a log10 axis of days with a grid line per decade, one bar per
+// estimate labelled with its days and limiter.
 #include "compare_plot.hpp"
 
 #include <algorithm>
@@ -75,7 +76,8 @@ Status write_compare_plot(const std::string& path, const std::string& model,
   if (estimates.empty()) return make_error("--plot: nothing to draw");
   const int bottom = kTop + 10 + int(estimates.size()) * (kBar + kGap);
   Image img(kWidth, bottom + 50);
-  draw_text(img, 10, 16, fmt::format("time to train {} on {} tokens", model, tokens));
+  const std::string title = fmt::format("time to train {} on {} tokens", model, tokens);
+  draw_text(img, 10, 16, title, kBlack, fitting_scale(title, kWidth - 20));
   LogAxis a = axis_for(estimates);
   draw_axis(img, a, bottom);
   for (size_t i = 0; i < estimates.size(); ++i) draw_bar(img, a, int(i), estimates[i]);

@@ -160,6 +160,10 @@ void add_run_flags(CLI::App& cmd, RunFlags& f) {
       ->capture_default_str();
   cmd.add_option("--heatmap", f.heatmap, "write a PNG of each PE's busy fraction to FILE")
       ->option_text("FILE");
+  cmd.add_option("--heatmap-scale", f.heatmap_scale,
+                 "top of the heatmap's colour scale: a busy fraction, or 'fixed' for 1 (default: the busiest PE's)")
+      ->check(validator_of("MAX|fixed", sim::parse_heatmap_scale))
+      ->needs("--heatmap");
 }
 
 Expected<sim::Options> sim_options(const RunFlags& f) {
@@ -186,7 +190,7 @@ Expected<sim::Options> sim_options(const RunFlags& f) {
   return o;
 }
 
-Status write_observations(const sim::Simulator& sim, const RunFlags& f) {
+Status write_observations(const sim::Simulator& sim, const RunFlags& f, const std::string& what) {
   if (f.stats) fmt::print(f.json ? stderr : stdout, "\n{}", sim::stats_summary(sim.stats(), sim.arch()));
   std::fflush(stdout);  // the result and summary before the notes on stderr, even on a pipe
   if (!f.trace.empty()) {
@@ -195,8 +199,11 @@ Status write_observations(const sim::Simulator& sim, const RunFlags& f) {
                sim.trace_events().size(), sim.trace_dropped());
   }
   if (!f.heatmap.empty()) {
-    WAFER_TRY(sim::write_heatmap_png(sim.stats(), f.heatmap));
-    const auto g = sim::heatmap_geometry(sim.stats().width, sim.stats().height);
+    sim::HeatmapOptions o;
+    o.title = sim::heatmap_title(what, sim);
+    o.scale_max = f.heatmap_scale.empty() ? 0 : *sim::parse_heatmap_scale(f.heatmap_scale);
+    WAFER_TRY(sim::write_heatmap_png(sim.stats(), f.heatmap, o));
+    const auto g = sim::heatmap_geometry(sim.stats().width, sim.stats().height, o);
     const std::string unit = g.block > 1 ? fmt::format("a pixel averages {0}x{0} PEs", g.block)
                                          : fmt::format("a PE is {0}x{0} px", g.scale);
     fmt::print(stderr, "wafer: wrote heatmap {} ({}x{} px, {})\n", f.heatmap, g.width, g.height, unit);

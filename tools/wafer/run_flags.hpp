@@ -34,6 +34,7 @@ struct RunFlags {
   std::string trace_window;     // "from,to" in cycles
   uint64_t trace_max_events = 1'000'000;
   std::string heatmap;          // output file, empty: no heatmap
+  std::string heatmap_scale;    // busy fraction at the colour scale's top, or "fixed"; empty: the busiest PE's
 
   // Whether the caller must keep the Simulator after the run for write_observations.
   bool wants_simulator() const { return stats || !trace.empty() || !heatmap.empty(); }
@@ -46,8 +47,9 @@ void add_engine_flags(CLI::App& cmd, uint32_t& superstep, bool& general_path);
 // The engine options for these flags; progress is shown only when stderr is a terminal.
 Expected<sim::Options> sim_options(const RunFlags& flags);
 // Prints the stats summary (on stdout, or on stderr in --json mode so that stdout holds only
-// the JSON object), then writes the trace and heatmap files, saying where on stderr.
-Status write_observations(const sim::Simulator& sim, const RunFlags& flags);
+// the JSON object), then writes the trace and heatmap files, saying where on stderr. `what`
+// (the kernel or program) heads the heatmap's title.
+Status write_observations(const sim::Simulator& sim, const RunFlags& flags, const std::string& what);
 
 // "speed: 6094 cycles, 4096 PEs, 0.902 s wall, 2.77e+07 PE-cycles/s, ..., 2 threads".
 std::string speed_line(uint64_t cycles, int64_t pes, const sim::RunResult& run);

@@ -1,8 +1,10 @@
 // Rendering of the yield plot and the wafer map (see yield_pictures.hpp).
 //
-// Both pictures use support/raster: the plot maps each (density, yield) point into a fixed
-// plot box, draws grid lines at the ticks, then each series as a 2-pixel polyline with square
-// markers; the map classifies every physical PE once and fills one square per PE.
+// Both pictures use support/raster's text, legend and PNG writer: the plot maps each (density,
+// yield) point into a fixed plot box, draws grid lines at the ticks, then each series as a
+// 2-pixel polyline with square markers; the map classifies every physical PE once, takes the
+// highest state (PeState order) of each cell's PEs, fills one square per cell, then marks the
+// dead cells over their neighbours when a cell is smaller than kDeadMark pixels.
 #include "yield_pictures.hpp"
 
 #include <fmt/format.h>
@@ -33,7 +35,7 @@ constexpr std::array<Rgb, 8> kPalette = {{{31, 119, 180},
 
 constexpr int kPlotWidth = 960, kPlotHeight = 600;
 constexpr int kLeft = 80, kTop = 48, kRight = 700, kBottom = 530;
-constexpr int kLegendX = kRight + 24, kRowHeight = 22;
+constexpr int kLegendX = kRight + 24;
 
 struct Axis {
   bool log = false;
@@ -97,7 +99,7 @@ void draw_x_axis(Image& img, const Axis& a) {
     const std::string s = fmt::format("{:g}", t);
     draw_text(img, x - text_width(s) / 2, kBottom + 10, s);
   }
-  const std::string name = a.log ? "defect density (/mm2, log scale)" : "defect density (/mm2)";
+  const std::string name = a.log ? "defect density (/mm², log scale)" : "defect density (/mm²)";
   draw_text(img, (kLeft + kRight - text_width(name)) / 2, kBottom + 36, name);
 }
 
@@ -109,7 +111,7 @@ void draw_y_axis(Image& img) {
     const std::string s = fmt::format("{:g}", i / 5.0);
     draw_text(img, kLeft - 10 - text_width(s), y - text_height() / 2, s);
   }
-  draw_text(img, 12, kTop - 20, "yield");
+  draw_text(img, 12, kTop - 14, "yield");
 }
 
 void draw_series(Image& img, const Axis& a, const std::vector<double>& x, const PlotSeries& s,
@@ -119,12 +121,6 @@ void draw_series(Image& img, const Axis& a, const std::vector<double>& x, const 
     if (i > 0) draw_thick_line(img, plot_x(a, x[i - 1]), plot_y(s.y[i - 1]), px, py, c);
     img.fill(px - 3, py - 3, 7, 7, c);
   }
-}
-
-void draw_legend_row(Image& img, int row, const std::string& name, Rgb c) {
-  const int y = kTop + row * kRowHeight;
-  img.fill(kLegendX, y, 18, text_height(), c);
-  draw_text(img, kLegendX + 26, y, name);
 }
 
 // The order in which the series are drawn: by x, so that lines join points left to right.
@@ -146,7 +142,8 @@ YieldPlot sorted_by_density(const YieldPlot& p) {
 // ---------------------------------------------------------------------------------------------
 // Wafer map
 
-enum class PeState : uint8_t { spare, home, moved, retired, dead };
+// In drawing priority: a block of PEs drawn as one pixel shows its highest state.
+enum class PeState : uint8_t { home, spare, moved, retired, dead };
 
 struct PeLegend {
   PeState state;
@@ -155,13 +152,15 @@ struct PeLegend {
 };
 
 // What each state looks like and is called in the legend, in legend order.
-constexpr std::array<PeLegend, 5> kPeLegend = {{{PeState::home, {70, 110, 160}, "logical pe at home"},
-                                               {PeState::moved, {240, 200, 0}, "rerouted logical pe"},
+constexpr std::array<PeLegend, 5> kPeLegend = {{{PeState::home, {70, 110, 160}, "logical PE at home"},
+                                               {PeState::moved, {240, 200, 0}, "rerouted logical PE"},
                                                {PeState::spare, {205, 205, 205}, "unused spare"},
                                                {PeState::retired, {90, 90, 90}, "retired row"},
-                                               {PeState::dead, {220, 30, 30}, "dead pe"}}};
+                                               {PeState::dead, {220, 30, 30}, "dead PE"}}};
 
-constexpr int kMapTop = 28, kMapLegendWidth = 290;
+constexpr int kMaxMapSide = 1600;  // PEs per side drawn at one pixel each; more go in blocks
+constexpr int kDeadMark = 5;       // pixels across a dead PE's mark at least
+constexpr int kMargin = 8, kTextScale = 2;
 
 Rgb colour_of(PeState s) {
   for (const PeLegend& l : kPeLegend)
@@ -201,10 +200,33 @@ std::vector<PeState> classify(const WaferGeometry& g, const DefectMap& map, cons
   return pe;
 }
 
-// Pixels per PE: enough for about 800 px across, at most 1600 px down, at least 1.
-int map_scale(const WaferGeometry& g) {
-  const int across = (800 + g.physical_width() - 1) / g.physical_width();
-  return std::max(1, std::min(across, 1600 / g.physical_height()));
+// How the map is drawn: `block` x `block` physical PEs per cell (1 unless the array exceeds
+// kMaxMapSide), each cell a square of `scale` pixels, enough for about 800 px across.
+struct MapLayout {
+  int block = 1, scale = 1;
+  int cells_w = 0, cells_h = 0;
+};
+
+MapLayout map_layout(const WaferGeometry& g) {
+  MapLayout l;
+  l.block = (std::max(g.physical_width(), g.physical_height()) + kMaxMapSide - 1) / kMaxMapSide;
+  l.cells_w = (g.physical_width() + l.block - 1) / l.block;
+  l.cells_h = (g.physical_height() + l.block - 1) / l.block;
+  const int across = (800 + l.cells_w - 1) / l.cells_w;
+  l.scale = std::max(1, std::min(across, kMaxMapSide / l.cells_h));
+  return l;
+}
+
+// The state each cell shows: the highest of its PEs', so a block holding a dead PE is dead.
+std::vector<PeState> cells_of(const WaferGeometry& g, const std::vector<PeState>& pe, const MapLayout& l) {
+  std::vector<PeState> cells(size_t(l.cells_w) * size_t(l.cells_h), PeState::home);
+  const int w = g.physical_width();
+  for (int y = 0; y < g.physical_height(); ++y)
+    for (int x = 0; x < w; ++x) {
+      PeState& c = cells[size_t(y / l.block) * size_t(l.cells_w) + size_t(x / l.block)];
+      c = std::max(c, pe[size_t(y) * size_t(w) + size_t(x)]);
+    }
+  return cells;
 }
 
 std::string legend_label(const PeLegend& l, const std::vector<PeState>& pe, int width) {
@@ -213,13 +235,40 @@ std::string legend_label(const PeLegend& l, const std::vector<PeState>& pe, int 
   return fmt::format("{} ({})", l.name, n);
 }
 
-void draw_pes(Image& img, const WaferGeometry& g, const std::vector<PeState>& pe, int scale) {
-  const int side = scale >= 6 ? scale - 1 : scale;  // a white gap between large squares
-  const int w = g.physical_width();
-  for (int y = 0; y < g.physical_height(); ++y)
-    for (int x = 0; x < w; ++x)
-      img.fill(x * scale, kMapTop + y * scale, side, side,
-               colour_of(pe[size_t(y) * size_t(w) + size_t(x)]));
+std::vector<LegendEntry> map_legend(const std::vector<PeState>& pe, int width, const MapLayout& l) {
+  std::vector<LegendEntry> rows;
+  for (const PeLegend& e : kPeLegend) rows.push_back({e.colour, legend_label(e, pe, width)});
+  if (l.scale < kDeadMark)
+    rows.push_back({{255, 255, 255}, fmt::format("(dead PEs marked {0}x{0} px)", kDeadMark)});
+  if (l.block > 1) rows.push_back({{255, 255, 255}, fmt::format("(a pixel is {0}x{0} PEs)", l.block)});
+  return rows;
+}
+
+struct Box {
+  int x, y, w, h;
+};
+
+// Fills the part of `b` inside `within`.
+void fill_within(Image& img, const Box& within, const Box& b, Rgb c) {
+  const int x0 = std::max(b.x, within.x), y0 = std::max(b.y, within.y);
+  const int x1 = std::min(b.x + b.w, within.x + within.w), y1 = std::min(b.y + b.h, within.y + within.h);
+  img.fill(x0, y0, x1 - x0, y1 - y0, c);
+}
+
+// The cells, then a mark at least kDeadMark pixels wide over each dead one, so that one dead
+// PE stays visible when the whole wafer is seen at once.
+void draw_cells(Image& img, int top, const std::vector<PeState>& cells, const MapLayout& l) {
+  const int side = l.scale >= 6 ? l.scale - 1 : l.scale;  // a white gap between large squares
+  for (int y = 0; y < l.cells_h; ++y)
+    for (int x = 0; x < l.cells_w; ++x)
+      img.fill(x * l.scale, top + y * l.scale, side, side, colour_of(cells[size_t(y) * size_t(l.cells_w) + size_t(x)]));
+  if (l.scale >= kDeadMark) return;
+  const int off = (kDeadMark - l.scale) / 2;
+  for (int y = 0; y < l.cells_h; ++y)
+    for (int x = 0; x < l.cells_w; ++x)
+      if (cells[size_t(y) * size_t(l.cells_w) + size_t(x)] == PeState::dead)
+        fill_within(img, {0, top, l.cells_w * l.scale, l.cells_h * l.scale},
+                    {x * l.scale - off, top + y * l.scale - off, kDeadMark, kDeadMark}, colour_of(PeState::dead));
 }
 
 }  // namespace
@@ -227,34 +276,37 @@ void draw_pes(Image& img, const WaferGeometry& g, const std::vector<PeState>& pe
 Image render_yield_plot(const YieldPlot& unsorted) {
   const YieldPlot p = sorted_by_density(unsorted);
   Image img(kPlotWidth, kPlotHeight);
-  draw_text(img, kLeft, 14, p.title);
+  draw_text(img, kLeft, 8, p.title, kBlack, fitting_scale(p.title, kPlotWidth - kLeft - 8));
   if (p.densities.empty()) return img;
   const Axis a = density_axis(p.densities);
   draw_x_axis(img, a);
   draw_y_axis(img);
   draw_box(img, kLeft, kTop, kRight, kBottom, kBlack);
+  std::vector<LegendEntry> legend;
   for (size_t i = 0; i < p.series.size(); ++i) {
     const Rgb c = kPalette[i % kPalette.size()];
     draw_series(img, a, p.densities, p.series[i], c);
-    draw_legend_row(img, int(i), p.series[i].name, c);
+    legend.push_back({c, p.series[i].name});
   }
+  draw_legend(img, kLegendX, kTop, legend);
   return img;
 }
 
 Image render_wafer_map(const WaferGeometry& g, const DefectMap& map, const RepairResult* repair,
                        const std::string& title) {
-  const int scale = map_scale(g);
-  const int map_w = g.physical_width() * scale, map_h = g.physical_height() * scale;
-  const int legend_h = int(kPeLegend.size()) * kRowHeight + 8;
-  Image img(map_w + kMapLegendWidth, kMapTop + std::max(map_h, legend_h));
-  draw_text(img, 4, 8, title);
+  const MapLayout l = map_layout(g);
   const std::vector<PeState> pe = classify(g, map, repair);
-  draw_pes(img, g, pe, scale);
-  for (size_t i = 0; i < kPeLegend.size(); ++i) {
-    const int y = kMapTop + int(i) * kRowHeight;
-    img.fill(map_w + 16, y, 18, text_height(), kPeLegend[i].colour);
-    draw_text(img, map_w + 42, y, legend_label(kPeLegend[i], pe, g.physical_width()));
-  }
+  const std::vector<LegendEntry> legend = map_legend(pe, g.physical_width(), l);
+  const int map_w = l.cells_w * l.scale, map_h = l.cells_h * l.scale;
+  const int legend_x = map_w + 16;
+  const int width = std::max(legend_x + legend_width(legend, kTextScale) + kMargin, text_width(title) + 2 * kMargin);
+  const int title_scale = fitting_scale(title, width - 2 * kMargin, kTextScale);
+  const int top = kMargin + text_height(title_scale) + kMargin;
+  const int legend_h = int(legend.size()) * legend_row_height(kTextScale);
+  Image img(width, top + std::max(map_h, legend_h));
+  draw_text(img, kMargin, kMargin, title, kBlack, title_scale);
+  draw_cells(img, top, cells_of(g, pe, l), l);
+  draw_legend(img, legend_x, top, legend, kTextScale);
   return img;
 }
 

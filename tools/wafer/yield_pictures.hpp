@@ -3,8 +3,11 @@
 //
 // The plot draws one line with markers per series on a 0..1 yield axis; the density axis is
 // logarithmic when the positive densities span more than a factor of 10, else linear. The
-// wafer map has one square of `scale` pixels per physical PE, coloured by what the repair
-// made of it (kPeLegend in the .cpp), with a legend on the right.
+// wafer map has one square of `scale` pixels per physical PE (or per block of PEs on an array
+// too large to draw one pixel each), coloured by what the repair made of it (kPeLegend in the
+// .cpp), with a legend of counts on the right. A block shows the worst state of its PEs, and
+// a dead PE is marked at least 5 pixels wide, so that every defect stays visible when the
+// whole wafer is seen at once.
 #pragma once
 
 #include <string>

@@ -1,8 +1,9 @@
 // Tests of the observability outputs on a tiny stream-fma run (3x2 PEs, 8 elements each):
 // the Chrome trace parses and holds one task span per PE plus one vector op per PE (vmov in
 // column 0, which sends x, vfma elsewhere), with filters and the event cap applied; the
-// heatmap PNG has the signature and the IHDR size heatmap_geometry promises; the summary and
-// the JSON digest name the busiest PE and link.
+// heatmap PNG has the signature and the IHDR size heatmap_geometry promises, its title takes a
+// line above the map, and a fixed scale maps busy fractions to the expected colours; the
+// summary and the JSON digest name the busiest PE and link.
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
@@ -159,34 +160,101 @@ TEST(Heatmap, GeometryEnlargesSmallAndAveragesLargeGrids) {
   EXPECT_EQ(small.scale, 171);  // ceil(512 / 3)
   EXPECT_EQ(small.map_width, 513);
   EXPECT_EQ(small.map_height, 342);
-  EXPECT_GT(small.width, small.map_width) << "legend right of the map";
+  EXPECT_EQ(small.map_x, 21) << "margin 8, the label '1' (5 px), tick and gaps";
+  EXPECT_EQ(small.map_y, 8) << "no title";
+  EXPECT_EQ(small.width, 21 + 513 + 16 + 77 + 8) << "the colour bar as wide as 'busy fraction'";
+  EXPECT_EQ(small.height, 8 + 342 + 37) << "tick labels and the axes' caption below";
   const HeatmapGeometry wse3 = heatmap_geometry(762, 1172);
   EXPECT_EQ(wse3.block, 1);
   EXPECT_EQ(wse3.scale, 1);
   EXPECT_EQ(wse3.map_height, 1172);
+  EXPECT_EQ(wse3.map_x, 8 + 23 + 8) << "labels up to '1171'";
   const HeatmapGeometry huge = heatmap_geometry(2000, 3000);
   EXPECT_EQ(huge.block, 3);
   EXPECT_EQ(huge.map_width, 667);
   EXPECT_EQ(huge.map_height, 1000);
-  const HeatmapGeometry row = heatmap_geometry(64, 1, {512, 1200, true, 0});
+  const HeatmapGeometry row = heatmap_geometry(64, 1, {512, 1200, true, 0, ""});
   EXPECT_EQ(row.scale, 8);
-  EXPECT_EQ(row.width, 512) << "too flat for a legend";
+  EXPECT_EQ(row.height, 8 + 120 + 8) << "a flat map gets a colour bar 120 px tall";
+  const HeatmapGeometry bare = heatmap_geometry(64, 1, {512, 1200, false, 0, ""});
+  EXPECT_EQ(bare.width, 8 + 13 + 512 + 8) << "no colour bar";
+}
+
+TEST(Heatmap, TitleTakesALineAboveTheMap) {
+  HeatmapOptions o;
+  o.title = "stream-fma on wse3: 3x2 PEs, 40 cycles";
+  const HeatmapGeometry g = heatmap_geometry(3, 2, o);
+  EXPECT_EQ(g.title_scale, 2) << "the title fits at twice the font size";
+  EXPECT_EQ(g.map_y, 8 + 16 + 8);
+  EXPECT_EQ(g.height, heatmap_geometry(3, 2).height + 24);
+  o.title = std::string(60, 'x');
+  EXPECT_EQ(heatmap_geometry(3, 2, o).title_scale, 1) << "too wide at twice the size";
+}
+
+// A 3x1 grid whose PEs were busy for 50, 100 and 0 of 200 cycles.
+Stats three_pes() {
+  Stats s;
+  s.width = 3;
+  s.height = 1;
+  s.cycles = 200;
+  s.busy = {50, 100, 0};
+  s.stall = {0, 0, 0};
+  s.link_out.assign(3, {});
+  return s;
+}
+
+Rgb centre_of_pe(const Image& img, const HeatmapGeometry& g, int x) {
+  return img.at(g.map_x + x * g.scale + g.scale / 2, g.map_y + g.scale / 2);
+}
+
+TEST(Heatmap, FixedScaleMapsBusyFractionsToTheirColours) {
+  const Stats s = three_pes();
+  HeatmapOptions o;
+  o.scale_max = 1;  // --heatmap-scale fixed
+  o.title = "t";
+  const Image fixed = heatmap_image(s, o);
+  const HeatmapGeometry g = heatmap_geometry(3, 1, o);
+  ASSERT_EQ(fixed.width(), g.width);
+  ASSERT_EQ(fixed.height(), g.height);
+  EXPECT_EQ(centre_of_pe(fixed, g, 0), (Rgb{59, 82, 139})) << "0.25: viridis at 1/4";
+  EXPECT_EQ(centre_of_pe(fixed, g, 1), (Rgb{33, 144, 140})) << "0.5: viridis at 1/2";
+  EXPECT_EQ(centre_of_pe(fixed, g, 2), (Rgb{0, 0, 0})) << "idle";
+  EXPECT_EQ(fixed.at(g.map_x, g.map_y - 1), (Rgb{0, 0, 0})) << "the map's frame";
+  EXPECT_EQ(fixed.at(g.map_x, g.map_y - 3), (Rgb{255, 255, 255})) << "white between title and map";
+
+  const Image own = heatmap_image(s, {});  // scaled to the busiest PE (0.5)
+  const HeatmapGeometry h = heatmap_geometry(3, 1);
+  EXPECT_EQ(centre_of_pe(own, h, 0), (Rgb{33, 144, 140}));
+  EXPECT_EQ(centre_of_pe(own, h, 1), (Rgb{253, 231, 37}));
+}
+
+TEST(Heatmap, ScaleFlagValues) {
+  EXPECT_EQ(*parse_heatmap_scale("fixed"), 1.0);
+  EXPECT_EQ(*parse_heatmap_scale("0.25"), 0.25);
+  for (const char* bad : {"0", "1.5", "-0.5", "abc", "", "nan", "0.5x"}) {
+    auto r = parse_heatmap_scale(bad);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_NE(r.message().find("expected a busy fraction in (0, 1] or 'fixed'"), std::string::npos) << r.message();
+  }
 }
 
 TEST(Heatmap, PngHasSignatureAndComputedSize) {
   auto sim = run_tiny({});
   ASSERT_TRUE(sim);
   const std::string path = temp_path("heat.png");
-  Status st = write_heatmap_png(sim->stats(), path);
+  HeatmapOptions o;
+  o.title = heatmap_title("stream-fma", *sim);
+  EXPECT_EQ(o.title, fmt::format("stream-fma on wse3: 3x2 PEs, {} cycles", sim->stats().cycles));
+  Status st = write_heatmap_png(sim->stats(), path, o);
   ASSERT_TRUE(st.is_ok()) << st.message();
   const std::string png = read_file(path);
   ASSERT_GT(png.size(), 33u);
   EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   EXPECT_EQ(png.substr(12, 4), "IHDR");
-  const HeatmapGeometry g = heatmap_geometry(3, 2);
+  const HeatmapGeometry g = heatmap_geometry(3, 2, o);
   EXPECT_EQ(big_endian(png, 16), uint32_t(g.width));
   EXPECT_EQ(big_endian(png, 20), uint32_t(g.height));
-  EXPECT_EQ(big_endian(png, 20), 342u);
+  EXPECT_EQ(big_endian(png, 20), 411u);
 }
 
 TEST(Heatmap, MissingDirectoryNamesThePath) {

@@ -1,5 +1,6 @@
 // support/raster: a written image is a PNG of the right size, a missing directory is an error
-// naming the path, lines and text put their pixels where expected.
+// naming the path, lines and text put their pixels where expected, the colour bar puts each
+// value on its row and colour with ticks at round values, legends lay out their rows.
 #include <cstdint>
 #include <fstream>
 #include <iterator>
@@ -14,6 +15,8 @@ namespace {
 
 constexpr Rgb kWhite = {255, 255, 255};
 constexpr Rgb kRed = {255, 0, 0};
+constexpr Rgb kBlue = {0, 0, 255};
+constexpr Rgb kBlack = {0, 0, 0};
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -67,15 +70,83 @@ TEST(Raster, VerticalAndReversedLines) {
   EXPECT_EQ(img.at(1, 2), kWhite);
 }
 
-TEST(Raster, TextWidthAndGlyphPixels) {
-  EXPECT_EQ(text_width("ab1", 2), 24);
-  Image img(20, 12);
+TEST(Raster, TextWidthCountsCharactersNotBytes) {
+  EXPECT_EQ(text_width("ab1", 2), 34);  // 3 glyphs of 6 columns, less the last blank one
+  EXPECT_EQ(text_width("mm\xc2\xb2"), 17) << "the UTF-8 '²' is one glyph";
+  EXPECT_EQ(text_width("a\xff"), 11) << "a stray byte is one '?'";
+  EXPECT_EQ(text_width(""), 0);
+  EXPECT_EQ(text_height(2), 16);
+}
+
+TEST(Raster, GlyphPixelsAtTheirPlace) {
+  Image img(40, 20);
   draw_text(img, 0, 0, "1", kRed, 2);
-  EXPECT_EQ(img.at(2, 0), kRed);    // top of the 1's stem
-  EXPECT_EQ(img.at(0, 0), kWhite);  // left of it
-  draw_text(img, 8, 0, "T", kRed, 1);
-  EXPECT_EQ(img.at(8, 0), kRed);
-  EXPECT_EQ(img.at(8, 1), kWhite);
+  EXPECT_EQ(img.at(4, 0), kRed);    // top of the 1's stem: column 2, doubled
+  EXPECT_EQ(img.at(5, 1), kRed);
+  EXPECT_EQ(img.at(2, 0), kWhite);  // left of it on the first row
+  EXPECT_EQ(img.at(2, 2), kRed);    // the flag on the second row
+  EXPECT_EQ(img.at(2, 12), kRed);   // the foot spans columns 1..3
+  EXPECT_EQ(img.at(6, 12), kRed);
+  draw_text(img, 14, 0, "Tg", kRed, 1);
+  for (int x = 14; x <= 18; ++x) EXPECT_EQ(img.at(x, 0), kRed) << "T's bar at " << x;
+  EXPECT_EQ(img.at(14, 1), kWhite);
+  EXPECT_EQ(img.at(16, 1), kRed);
+  EXPECT_EQ(img.at(21, 7), kRed) << "g's descender on the eighth row";
+  EXPECT_EQ(img.at(20, 7), kWhite);
+}
+
+TEST(Raster, FittingScale) {
+  EXPECT_EQ(fitting_scale("abc", 34), 2);  // 17 px at 1, 34 px at 2
+  EXPECT_EQ(fitting_scale("abc", 33), 1);
+  EXPECT_EQ(fitting_scale("abc", 5), 1) << "never below 1";
+  EXPECT_EQ(fitting_scale("abc", 1000, 3), 3);
+}
+
+TEST(Raster, NiceSteps) {
+  EXPECT_DOUBLE_EQ(nice_step(0.8, 5), 0.2);
+  EXPECT_DOUBLE_EQ(nice_step(1172, 10), 200);
+  EXPECT_DOUBLE_EQ(nice_step(3, 1), 5);
+  EXPECT_DOUBLE_EQ(nice_step(7.5, 1), 10);
+  EXPECT_DOUBLE_EQ(nice_step(1, 1), 1);
+}
+
+TEST(Raster, ColorBarMapsValuesToRowsAndColours) {
+  const ColorBar bar{0.8, "busy fraction", 14, 101, 1};
+  EXPECT_EQ(color_bar_ramp_top(bar), 16) << "the unit and a line's gap above the ramp";
+  EXPECT_EQ(color_bar_row(bar, 0.8), 16);
+  EXPECT_EQ(color_bar_row(bar, 0.4), 66);
+  EXPECT_EQ(color_bar_row(bar, 0), 116);
+  EXPECT_EQ(color_bar_row(bar, 5), 16) << "clamped";
+  EXPECT_EQ(color_bar_height(bar), 117);
+  EXPECT_EQ(color_bar_width(bar), 77) << "the unit is wider than the bar and its labels";
+  EXPECT_EQ(color_bar_colour(0.4, 0.8), (Rgb{33, 144, 140})) << "the middle of viridis";
+  EXPECT_EQ(color_bar_colour(0.8, 0.8), (Rgb{253, 231, 37}));
+  EXPECT_EQ(color_bar_colour(0, 0.8), (Rgb{68, 1, 84}));
+
+  Image img(100, 130);
+  draw_color_bar(img, 0, 0, bar);
+  EXPECT_EQ(img.at(5, 66), (Rgb{33, 144, 140}));
+  EXPECT_EQ(img.at(0, 66), kBlack) << "outline";
+  // Ticks at the round values 0, 0.2, 0.4, 0.6 and at the top, each with its label.
+  for (double v : {0.0, 0.2, 0.4, 0.6, 0.8}) {
+    const int row = color_bar_row(bar, v);
+    EXPECT_EQ(img.at(15, row), kBlack) << "tick at " << v;
+    EXPECT_EQ(img.at(21, row - 4), kBlack) << "the top of the label's leading 0 at " << v;
+  }
+  EXPECT_EQ(img.at(15, color_bar_row(bar, 0.1)), kWhite) << "no tick between round values";
+}
+
+TEST(Raster, LegendRowsHaveSwatchAndLabel) {
+  Image img(120, 40);
+  const int h = draw_legend(img, 2, 3, {{kRed, "a"}, {kBlue, "b"}});
+  EXPECT_EQ(h, 2 * legend_row_height());
+  EXPECT_EQ(legend_row_height(), 14);
+  EXPECT_EQ(img.at(2, 3), kRed);
+  EXPECT_EQ(img.at(17, 9), kRed);
+  EXPECT_EQ(img.at(2, 3 + 14), kBlue);
+  EXPECT_EQ(img.at(27, 3 + 2), kBlack) << "the top of the a right of the swatch";
+  EXPECT_EQ(img.at(26, 3 + 2), kWhite);
+  EXPECT_EQ(legend_width({{kRed, "ab"}}), 16 + 8 + 11);
 }
 
 }  // namespace
