@@ -121,6 +121,7 @@ Expected<KernelResult> run_case(const arch::Arch& arch, const KernelParams& para
   auto sim = sim::Simulator::create(arch, kc.program, options);
   if (!sim) return sim.status().with_context(params.kernel);
   sim::Simulator& s = **sim;
+  if (sim_out) *sim_out = std::move(*sim);  // also after a failed run: its trace and counters
   for (const HostCopy& c : kc.inputs) WAFER_TRY(s.write_symbol(c.symbol, c.rect, c.values));
   WAFER_TRY(s.launch(kc.launch_task, {0, 0, kc.program.width, kc.program.height}));
   auto run = s.run();
@@ -144,7 +145,6 @@ Expected<KernelResult> run_case(const arch::Arch& arch, const KernelParams& para
   r.active_pe_cycles_per_s = double(run->active_pe_cycles) / wall;
   r.threads = run->threads;
   r.output = std::move(*out);
-  if (sim_out) *sim_out = std::move(*sim);
   return r;
 }
 

@@ -1,4 +1,5 @@
-# --trace, --heatmap and --stats end to end, and `wafer bench --quick`.
+# --trace, --heatmap and --stats end to end (also after a deadlock or --max-cycles), and
+# `wafer bench --quick`.
 source "$(dirname "$0")/lib.bash"
 
 png_signature() { head -c 8 "$1" | od -An -tx1 | tr -d ' \n'; }
@@ -20,6 +21,19 @@ expect_exit 2 "$WAFER" kernel gemv --grid 4x4 --heatmap-scale fixed
 expect_contains "$TMP/err" "--heatmap-scale requires --heatmap"
 [ ! -e "$TMP/bad.png" ] || fail "a usage error wrote a heatmap"
 
+# A run that fails still leaves its trace and heatmap, then reports the error (exit 1).
+expect_exit 1 "$WAFER" sim "$SRC/examples/programs/deadlock.wafer" --trace "$TMP/dl.json" --heatmap "$TMP/dl.png"
+expect_contains "$TMP/err" "deadlock at cycle 19"
+expect_contains "$TMP/err" "wafer: wrote heatmap $TMP/dl.png (634x325 px, a PE is 256x256 px)"
+jq -e '.otherData.arch == "wse3"' "$TMP/dl.json" >/dev/null || fail "deadlock trace is not whole JSON"
+[ "$(png_signature "$TMP/dl.png")" = 89504e470d0a1a0a ] || fail "deadlock heatmap is not a PNG"
+[ "$(png_size "$TMP/dl.png")" = 634x325 ] || fail "deadlock heatmap size $(png_size "$TMP/dl.png")"
+[ "$(tail -n 2 "$TMP/err" | head -c 13)" = "wafer: error:" ] || fail "the run's error comes after the files"
+expect_exit 1 "$WAFER" kernel allreduce --grid 16x16 --max-cycles 100 --json --trace "$TMP/mc.json" --heatmap "$TMP/mc.png"
+expect_contains "$TMP/err" "the run exceeded --max-cycles 100"
+jq -e '[.traceEvents[] | select(.ph == "X")] | length > 0' "$TMP/mc.json" >/dev/null || fail "max-cycles trace has no spans"
+[ "$(png_size "$TMP/mc.png")" = 640x581 ] || fail "max-cycles heatmap size $(png_size "$TMP/mc.png")"
+[ ! -s "$TMP/out" ] || fail "a failed --json run printed on stdout"
 
 expect_exit 0 "$WAFER" kernel allreduce --grid 16x16 --trace "$TMP/w.json" --trace-region 0,0,4,4 --trace-window 0,50
 jq -e '[.traceEvents[] | select(.ph == "X") | .pid] | max < 4' "$TMP/w.json" >/dev/null || fail "trace region filter"

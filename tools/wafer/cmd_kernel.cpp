@@ -4,7 +4,9 @@
 // compared with its CPU reference (kernels::run_kernel). Text output echoes the resolved
 // configuration, then cycles, simulated seconds at the arch clock, host-copy cycles, the
 // error, whether it verified, and the speed line; --json prints one object with a fixed set of
-// keys. The exit code is 0 only when the result verified. `wafer kernel --list` lists kernels.
+// keys. The exit code is 0 only when the result verified; a run that fails (deadlock,
+// --max-cycles) still writes the trace and heatmap it asked for. `wafer kernel --list` lists
+// kernels.
 #include <memory>
 #include <optional>
 #include <string>
@@ -163,7 +165,7 @@ int run_kernel_cmd(const KernelFlags& f) {
   if (!f.run.json) print_config(f, *params, *a);
   std::unique_ptr<sim::Simulator> sim;
   auto r = kernels::run_case(*a, *params, *kc, *options, f.run.wants_simulator() ? &sim : nullptr);
-  if (!r) return report_error(r.status());
+  if (!r) return report_failed_run(r.status(), sim.get(), f.run, params->kernel);
   Json defects;
   if (wafer) {
     auto d = compare_with_perfect(f, *a, *params, *kc, *options, *wafer, *r);

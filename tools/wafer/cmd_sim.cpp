@@ -5,7 +5,8 @@
 // it is not found from the working directory), and the program's own host script runs: its
 // copies in, launches and copies out. Each copy out is printed (long ones shortened), then
 // cycles, host-copy cycles, simulated seconds and the speed line; --json prints one object.
-// Parse, verify, deadlock and max-cycles errors exit 1 with `wafer: error: ...`.
+// Parse, verify, deadlock and max-cycles errors exit 1 with `wafer: error: ...`; a run that
+// fails still writes the trace and heatmap it asked for.
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -136,12 +137,13 @@ int run_sim_cmd(const SimFlags& f) {
   if (!f.run.json) print_config(f, *program, *a);
   sim::RunResult total;
   auto outputs = (*sim)->run_host_script(&total);
-  if (!outputs) return report_error(outputs.status().with_context(f.file));
+  const std::string what = std::filesystem::path(f.file).filename().string();
+  if (!outputs) return report_failed_run(outputs.status().with_context(f.file), sim->get(), f.run, what);
   if (f.run.json)
     print_json(**sim, f.file, *outputs, total);
   else
     print_text(**sim, *outputs, total);
-  Status st = write_observations(**sim, f.run, std::filesystem::path(f.file).filename().string());
+  Status st = write_observations(**sim, f.run, what);
   return st ? 0 : report_error(st);
 }
 

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "commands.hpp"
 #include "wafer/sim/observe.hpp"
 
 namespace wafer::cli {
@@ -209,6 +210,15 @@ Status write_observations(const sim::Simulator& sim, const RunFlags& f, const st
     fmt::print(stderr, "wafer: wrote heatmap {} ({}x{} px, {})\n", f.heatmap, g.width, g.height, unit);
   }
   return Status::ok();
+}
+
+int report_failed_run(const Status& error, const sim::Simulator* sim, const RunFlags& f,
+                      const std::string& what) {
+  if (sim) {
+    Status st = write_observations(*sim, f, what);
+    if (!st) report_error(st);
+  }
+  return report_error(error);
 }
 
 std::string speed_line(uint64_t cycles, int64_t pes, const sim::RunResult& run) {

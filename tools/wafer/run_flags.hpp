@@ -48,8 +48,12 @@ void add_engine_flags(CLI::App& cmd, uint32_t& superstep, bool& general_path);
 Expected<sim::Options> sim_options(const RunFlags& flags);
 // Prints the stats summary (on stdout, or on stderr in --json mode so that stdout holds only
 // the JSON object), then writes the trace and heatmap files, saying where on stderr. `what`
-// (the kernel or program) heads the heatmap's title.
+// (the kernel or program) heads the heatmap's title. Also called after a failed run.
 Status write_observations(const sim::Simulator& sim, const RunFlags& flags, const std::string& what);
+// A run that failed (a deadlock, --max-cycles): writes what it observed when `sim` survived
+// it, then reports `error`; returns exit code 1.
+int report_failed_run(const Status& error, const sim::Simulator* sim, const RunFlags& flags,
+                      const std::string& what);
 
 // "speed: 6094 cycles, 4096 PEs, 0.902 s wall, 2.77e+07 PE-cycles/s, ..., 2 threads".
 std::string speed_line(uint64_t cycles, int64_t pes, const sim::RunResult& run);

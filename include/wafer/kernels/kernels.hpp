@@ -102,7 +102,7 @@ Expected<uint64_t> estimate_kernel_memory(const arch::Arch& arch, const KernelPa
 Expected<KernelCase> build_kernel(const arch::Arch& arch, const KernelParams& params,
                                   const sim::Options& options = {});
 // Runs a built case on a fresh simulator; `sim_out` (optional) receives the simulator for
-// stats, traces and heatmaps.
+// stats, traces and heatmaps, also when the run fails (a deadlock, --max-cycles).
 Expected<KernelResult> run_case(const arch::Arch& arch, const KernelParams& params,
                                 const KernelCase& kc, const sim::Options& options,
                                 std::unique_ptr<sim::Simulator>* sim_out = nullptr);
