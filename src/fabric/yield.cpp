@@ -2,14 +2,18 @@
 //
 // Each thread takes every T-th wafer and writes that wafer's outcome into its own slot; the
 // report sums the slots in wafer order, so floating-point sums do not depend on the thread
-// count. The closed forms assume Poisson defects per PE: a PE dies with probability
+// count. Progress is counted with an atomic and reported under a mutex, so the callback needs
+// no locking of its own. The closed forms assume Poisson defects per PE: a PE dies with
+// probability
 // p = 1 - exp(-D·a), and a segment of S physical PEs with s spares fails with
 // P(Binomial(S, p) > s).
 #include "wafer/fabric/yield.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <numbers>
 #include <thread>
 
@@ -134,10 +138,17 @@ Expected<YieldReport> run_yield(const YieldOptions& o) {
   WAFER_TRY(validate(o));
   std::vector<WaferOutcome> wafers(size_t(o.wafers));
   int threads = thread_count(o.threads, o.wafers);
+  std::atomic<int> done{0};
+  std::mutex progress_mutex;
   auto work = [&](int t) {
-    for (int i = t; i < o.wafers; i += threads)
+    for (int i = t; i < o.wafers; i += threads) {
       wafers[size_t(i)] =
           evaluate(o, generate_defects(o.geometry, o.model, wafer_seed(o.seed, uint64_t(i))));
+      ++done;
+      if (!o.progress) continue;
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      o.progress(done.load(), o.wafers);
+    }
   };
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);

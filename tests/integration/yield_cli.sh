@@ -1,4 +1,5 @@
-# `wafer yield` end to end: the JSON keys, a map saved and replayed, and bad input.
+# `wafer yield` end to end: the JSON keys, a map saved and replayed, bad input, the progress
+# line and the pictures.
 source "$(dirname "$0")/lib.bash"
 
 expect_exit 0 "$WAFER" yield --arch wse3 --wafers 4 --seed 3 --json --save-map "$TMP/w0.defects"
@@ -95,6 +96,16 @@ expect_contains "$TMP/err" "three.defects: unrepairable by row-shift: row 17 seg
 expect_exit 0 "$WAFER" yield --load-map "$TMP/three.defects" --json
 [ "$(json_get "$TMP/out" '.schemes[0].first_failure.wafer')" = 0 ] || fail "row-shift fails the map"
 [ "$(json_get "$TMP/out" .repaired_fraction)" = 1 ] || fail "shift-2d repairs the map"
+
+# Progress: nothing on stderr unless it is a terminal; on one (script(1) gives it a pty), a
+# line per half second, cleared at the end.
+expect_exit 0 "$WAFER" yield --wafers 2 --threads 1
+[ ! -s "$TMP/err" ] || fail "progress on a stderr that is not a terminal: $(cat -v "$TMP/err")"
+if command -v script >/dev/null; then
+  script -qec "$WAFER yield --wafers 2 --threads 1 >/dev/null" "$TMP/tty" >/dev/null
+  grep -qF "[wafer] yield: 1/2 wafers" "$TMP/tty" || fail "no progress line on a terminal"
+  grep -q $'wafers\r\033\[K' "$TMP/tty" || fail "the progress line is not cleared"
+fi
 
 # Pictures: the sweep's plot and one wafer's map are PNGs; --plot needs --sweep.
 png_signature() { head -c 8 "$1" | od -An -tx1 | tr -d ' \n'; }

@@ -8,12 +8,16 @@
 // costs use the same defect density and model. --sweep repeats the Monte Carlo run for each
 // of a list of densities and prints one CSV row (or one JSON report) per density; --plot
 // draws those yields as a PNG. --map draws wafer 0 (or the loaded map) repaired by the last
-// requested scheme.
+// requested scheme. On a terminal, stderr shows how many wafers are done while a run lasts.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -109,6 +113,43 @@ Expected<Inputs> inputs_of(const YieldFlags& f) {
   return in;
 }
 
+// "[wafer] yield: 340/1000 wafers" on stderr while a run lasts, only when stderr is a
+// terminal (as the simulator's progress), at most twice a second; cleared when it ends.
+class ProgressLine {
+ public:
+  explicit ProgressLine(std::string label) : on_(isatty(STDERR_FILENO) != 0), label_(std::move(label)) {}
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+  ~ProgressLine() {
+    if (printed_) std::fprintf(stderr, "\r\033[K");
+  }
+
+  std::function<void(int, int)> callback() {
+    if (!on_) return {};
+    return [this](int done, int total) { show(done, total); };
+  }
+
+ private:
+  void show(int done, int total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (printed_ && now - last_ < std::chrono::milliseconds(500)) return;
+    last_ = now;
+    printed_ = true;
+    std::fprintf(stderr, "\r\033[K[wafer] %s: %d/%d wafers", label_.c_str(), done, total);
+  }
+
+  bool on_;
+  std::string label_;
+  bool printed_ = false;
+  std::chrono::steady_clock::time_point last_;
+};
+
+Expected<YieldReport> run_with_progress(YieldOptions o, const std::string& label) {
+  ProgressLine line(label);
+  o.progress = line.callback();
+  return run_yield(o);
+}
+
 Expected<YieldReport> report_for(const YieldFlags& f, const YieldOptions& o) {
   if (!f.load_map.empty()) {
     auto map = load_defect_map(f.load_map, o.geometry);
@@ -118,7 +159,7 @@ Expected<YieldReport> report_for(const YieldFlags& f, const YieldOptions& o) {
   if (!f.save_map.empty())
     WAFER_TRY(
         save_defect_map(generate_defects(o.geometry, o.model, wafer_seed(o.seed, 0)), f.save_map));
-  return run_yield(o);
+  return run_with_progress(o, "yield");
 }
 
 // Wafer 0 of the run (the map --save-map writes), or the loaded map.
@@ -366,7 +407,7 @@ int run_sweep(const YieldFlags& f, Inputs in) {
   if (!f.json) fmt::print("{}\n", csv_header(in.options));
   for (double density : *densities) {
     in.options.model.density_per_mm2 = density;
-    auto r = run_yield(in.options);
+    auto r = run_with_progress(in.options, fmt::format("yield at {} /mm²", density));
     if (!r)
       return report_error(
           r.status().with_context(fmt::format("--sweep defect-density={}", density)));

@@ -1,7 +1,8 @@
 // Yield of a wafer-scale fabric with repair, beside the same silicon diced into dies.
 //
 // run_yield draws N wafers (wafer i from wafer_seed(seed, i), shared out over threads, summed
-// in wafer order so that the report does not depend on the thread count), repairs each with
+// in wafer order so that the report does not depend on the thread count; an optional callback
+// hears how many are done, for a caller's progress line), repairs each with
 // every requested scheme and reports the repaired fraction, defects, dead PEs, spares left
 // and the repair's extra hops. diced_yield gives the closed-form yield of conventional dies
 // of the same defect density: Poisson exp(-A·D), Murphy ((1 - exp(-A·D)) / (A·D))², negative
@@ -13,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,9 @@ struct YieldOptions {
   int wafers = 100;
   uint64_t seed = 1;
   int threads = 0;  // 0: all cores
+  // Called by run_yield after each wafer with the wafers done so far and the total; calls are
+  // serialized (one at a time, from any worker thread) and `done` never decreases. Empty: none.
+  std::function<void(int done, int total)> progress;
 };
 
 // Order statistics of a per-wafer count (nearest rank); all 0 over no wafers.

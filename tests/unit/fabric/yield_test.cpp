@@ -1,11 +1,14 @@
 // Tests of the yield analysis: the closed-form diced yields and dies per wafer, the WSE-3
 // figures (every wafer repairs), row-shift failing before shift-2d at high density, results
-// independent of the thread count, one-map reports, costs, and the option errors and bounds.
+// independent of the thread count, progress calls, one-map reports, costs, and the option
+// errors and bounds.
 #include "wafer/fabric/yield.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "wafer/arch/arch.hpp"
 
@@ -95,6 +98,24 @@ TEST(WaferYield, ResultDoesNotDependOnThreads) {
     EXPECT_EQ(one->schemes[k].first_failure, three->schemes[k].first_failure);
   }
   EXPECT_LT(one->schemes[0].repaired, one->schemes[1].repaired);
+}
+
+TEST(WaferYield, ProgressCountsEveryWaferInOrder) {
+  YieldOptions o;
+  o.geometry.logical_width = 48;
+  o.geometry.logical_height = 16;
+  o.wafers = 23;
+  o.threads = 3;
+  std::vector<int> seen;
+  o.progress = [&](int done, int total) {
+    EXPECT_EQ(total, 23);
+    seen.push_back(done);
+  };
+  ASSERT_TRUE(run_yield(o));
+  ASSERT_EQ(seen.size(), 23u) << "one call per wafer";
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_GE(seen.front(), 1);
+  EXPECT_EQ(seen.back(), 23);
 }
 
 TEST(WaferYield, OneMapReport) {
