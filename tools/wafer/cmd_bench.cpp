@@ -6,7 +6,7 @@
 // wall time kept. A row reports cycles, wall seconds, PE-cycles/s, active PE-cycles/s (also
 // per thread), the process's peak RSS so far (VmHWM) and the speed-up over the 1-thread row
 // of the same workload in the same invocation. Rows are built as JSON objects once and
-// rendered as markdown, CSV or JSON from there.
+// rendered by the table module (table.hpp) as markdown, CSV, JSON (--json) or text.
 #include <unistd.h>
 
 #include <fstream>
@@ -16,18 +16,15 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "run_flags.hpp"
+#include "table.hpp"
 #include "wafer/kernels/kernels.hpp"
-#include "wafer/support/json_text.hpp"
 
 namespace wafer::cli {
 
 namespace {
-
-using Json = nlohmann::ordered_json;
 
 struct BenchFlags {
   std::string arch = "wse3";
@@ -35,7 +32,8 @@ struct BenchFlags {
   uint32_t superstep = 0;
   bool general_path = false;
   uint64_t repeat = 1;
-  std::string format = "md";
+  std::string format;
+  bool json = false;
   std::string grid;     // dense grid; empty: 256x256 (64x64 with --quick)
   bool quick = false;
 };
@@ -46,21 +44,18 @@ struct Workload {
 };
 
 // Column keys (CSV and JSON) and titles (markdown), in table order.
-const std::vector<std::pair<const char*, const char*>>& columns() {
-  static const std::vector<std::pair<const char*, const char*>> kColumns = {
-      {"workload", "workload"},
-      {"arch", "arch"},
-      {"grid", "grid"},
-      {"threads", "threads"},
-      {"cycles", "cycles"},
-      {"wall_seconds", "wall s"},
-      {"pe_cycles_per_s", "PE-cycles/s"},
-      {"active_pe_cycles_per_s", "active PE-cycles/s"},
-      {"active_pe_cycles_per_s_per_thread", "active PE-cycles/s/thread"},
-      {"peak_rss_mib", "peak RSS MiB"},
-      {"speedup", "speed-up vs 1 thread"},
-  };
-  return kColumns;
+std::vector<Column> columns() {
+  return {{"workload", "workload"},
+          {"arch", "arch"},
+          {"grid", "grid"},
+          {"threads", "threads"},
+          {"cycles", "cycles"},
+          {"wall_seconds", "wall s"},
+          {"pe_cycles_per_s", "PE-cycles/s"},
+          {"active_pe_cycles_per_s", "active PE-cycles/s"},
+          {"active_pe_cycles_per_s_per_thread", "active PE-cycles/s/thread"},
+          {"peak_rss_mib", "peak RSS MiB"},
+          {"speedup", "speed-up vs 1 thread"}};
 }
 
 double peak_rss_mib() {
@@ -164,52 +159,14 @@ Expected<Json> run_workload(const arch::Arch& a, const Workload& w, const BenchF
   return rows;
 }
 
-// A markdown cell: "-" for a missing value, rates as 2.77e+07, others to 3 decimals.
-std::string md_cell(const Json& v) {
-  if (v.is_null()) return "-";
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer() || v.is_number_unsigned()) return json_text(v);
-  const double d = v.get<double>();
-  if (d >= 1e5) return fmt::format("{:.2e}", d);
-  return d >= 100 ? fmt::format("{:.1f}", d) : fmt::format("{:.3f}", d);
-}
-
-// A CSV cell: empty for a missing value, numbers in full.
-std::string csv_cell(const Json& v) {
-  if (v.is_null()) return "";
-  return v.is_string() ? v.get<std::string>() : json_text(v);
-}
-
-void print_markdown(const Json& rows, const BenchFlags& f, const arch::Arch& a) {
+// The markdown and text forms start with a line saying what ran.
+void print_header(const BenchFlags& f, const arch::Arch& a) {
   std::string threads;
   for (int t : thread_counts(f)) threads += (threads.empty() ? "" : ",") + std::to_string(t);
   fmt::print("wafer bench: arch {}, threads {}, superstep {}, best of {} run{}; dense = stream-fma "
              "n=2048, allreduce n=1\n\n",
              describe_arch(a), threads, f.superstep ? std::to_string(f.superstep) : "auto", f.repeat,
              f.repeat == 1 ? "" : "s");
-  std::string head = "|", rule = "|";
-  for (const auto& [key, title] : columns()) {
-    head += fmt::format(" {} |", title);
-    rule += "---|";
-  }
-  fmt::print("{}\n{}\n", head, rule);
-  for (const Json& row : rows) {
-    std::string line = "|";
-    for (const auto& [key, title] : columns()) line += fmt::format(" {} |", md_cell(row[key]));
-    fmt::print("{}\n", line);
-  }
-}
-
-void print_csv(const Json& rows) {
-  std::string head;
-  for (const auto& [key, title] : columns()) head += fmt::format("{}{}", head.empty() ? "" : ",", key);
-  fmt::print("{}\n", head);
-  for (const Json& row : rows) {
-    std::string line;
-    for (const auto& [key, title] : columns())
-      line += fmt::format("{}{}", line.empty() ? "" : ",", csv_cell(row[key]));
-    fmt::print("{}\n", line);
-  }
 }
 
 int run_bench(const BenchFlags& f) {
@@ -223,12 +180,15 @@ int run_bench(const BenchFlags& f) {
     if (!r) return report_error(r.status());
     for (Json& row : *r) rows.push_back(std::move(row));
   }
-  if (f.format == "json")
-    fmt::print("{}\n", json_text(Json({{"arch", a->name}, {"clock_ghz", a->clock_ghz}, {"repeat", f.repeat}, {"superstep", f.superstep}, {"results", rows}}), 2));
-  else if (f.format == "csv")
-    print_csv(rows);
-  else
-    print_markdown(rows, f, *a);
+  const Table table{columns(), std::vector<Json>(rows.begin(), rows.end())};
+  const TableFormat format = chosen_format(f.format, f.json, TableFormat::markdown);
+  if (format == TableFormat::json) {
+    print_json({{"arch", a->name}, {"clock_ghz", a->clock_ghz}, {"repeat", f.repeat}, {"superstep", f.superstep},
+                {"results", table_json(table)}});
+    return 0;
+  }
+  if (format == TableFormat::markdown || format == TableFormat::text) print_header(f, *a);
+  print_table(table, format);
   return 0;
 }
 
@@ -241,12 +201,10 @@ void add_bench(CLI::App& app, Runner& run) {
   cmd->add_option("--threads", f->threads, "thread counts to measure, e.g. 1,2,4 (default: 1 and all cores)")
       ->check(thread_list_validator());
   add_engine_flags(*cmd, f->superstep, f->general_path);
-  cmd->add_option("--repeat", f->repeat, "runs per thread count; the best is reported")
-      ->check(count_validator(1))
+  cmd->add_option("--repeat", f->repeat, "runs per thread count, 1 to 1000; the best is reported")
+      ->check(count_validator(1, 1000))
       ->capture_default_str();
-  cmd->add_option("--format", f->format, "output format: md, csv or json")
-      ->check(choice_validator({"md", "csv", "json"}))
-      ->capture_default_str();
+  add_format_flags(*cmd, f->format, f->json, "md");
   cmd->add_option("--grid", f->grid, "grid of the dense workload, WxH (default 256x256)")->check(grid_validator());
   cmd->add_flag("--quick", f->quick, "small workloads: a 64x64 dense grid and a 128x128 allreduce");
   cmd->callback([&run, f] { run = [f] { return run_bench(*f); }; });

@@ -2,7 +2,9 @@
 //
 // train and infer price one model on one system (a table, or the JSON contract with
 // --json); compare runs the training estimate for several `system:count` pairs and prints
-// them side by side as markdown, CSV or JSON, optionally drawing a bar chart (--plot).
+// them side by side as markdown, CSV or JSON (the table module, table.hpp), optionally
+// drawing a bar chart (--plot, checked for writability before the estimates). Flag values
+// are checked while parsing, so that a bad one is a usage error naming the flag.
 // Models and systems are zoo names or files; --arch rebuilds a wafer system from an arch.
 #include <memory>
 #include <optional>
@@ -14,8 +16,9 @@
 #include "commands.hpp"
 #include "compare_plot.hpp"
 #include "estimate_report.hpp"
+#include "output_path.hpp"
+#include "run_flags.hpp"
 #include "table.hpp"
-#include "wafer/support/json_text.hpp"
 
 namespace wafer::cli {
 
@@ -54,7 +57,8 @@ struct InferFlags {
 struct CompareFlags {
   TrainFlags train;
   std::string systems;
-  std::string format = "markdown";
+  std::string format;
+  bool json = false;
   std::string plot;
 };
 
@@ -104,16 +108,25 @@ Expected<estimate::TrainEstimate> train(const TrainFlags& f, const Model& m,
   if (!s) return s.status();
   Expected<estimate::TrainOptions> o = train_options(f);
   if (!o) return o.status();
-  return estimate::estimate_training(m, *s, *o);
+  Expected<estimate::TrainEstimate> e = estimate::estimate_training(m, *s, *o);
+  const double step_tokens = e ? double(e->global_batch) * double(e->seq) : 0;
+  if (e && o->tokens && *o->tokens < step_tokens)
+    return make_error("--tokens {} is less than one step of {} sequences x {} tokens; give at least {:.0f}",
+                      f.tokens, e->global_batch, e->seq, step_tokens);
+  return e;
 }
 
 int run_train(const TrainFlags& f) {
+  if (!f.tokens.empty()) {
+    Expected<double> tokens = parse_count(f.tokens, "--tokens");
+    if (!tokens) return report_usage_error(tokens.status());
+  }
   Expected<Model> m = load_model(f.common);
   if (!m) return report_error(m.status());
   Expected<estimate::TrainEstimate> e = train(f, *m, f.system);
   if (!e) return report_error(e.status());
   if (f.common.json)
-    fmt::print("{}\n", json_text(train_json(*e), 2));
+    print_json(train_json(*e));
   else
     print_train(*e);
   return 0;
@@ -132,7 +145,7 @@ int run_infer(const InferFlags& f) {
   Expected<estimate::InferEstimate> e = estimate::estimate_inference(*m, *s, o);
   if (!e) return report_error(e.status());
   if (f.common.json)
-    fmt::print("{}\n", json_text(infer_json(*e), 2));
+    print_json(infer_json(*e));
   else
     print_infer(*e);
   return 0;
@@ -169,10 +182,24 @@ Expected<std::vector<SystemCount>> parse_systems(const std::string& text) {
   return out;
 }
 
-// Markdown shows times in readable units; CSV keeps a number of days.
-std::vector<std::string> compare_header(bool human) {
-  return {"system", "count", "mode", "parallelism", human ? "time to train" : "days", "tokens/s",
-          "TFLOP/s/device", "MFU", "limiter", "energy MWh", "cost $"};
+std::string duration_cell(const Json& days) { return days.is_null() ? "-" : duration(days.get<double>() * 86400); }
+std::string g4_cell(const Json& v) { return v.is_null() ? "-" : fmt::format("{:.4g}", v.get<double>()); }
+std::string f1_cell(const Json& v) { return v.is_null() ? "-" : fmt::format("{:.1f}", v.get<double>()); }
+std::string percent_cell(const Json& v) { return v.is_null() ? "-" : fmt::format("{:.1f}%", 100 * v.get<double>()); }
+
+// Markdown shows times in readable units; CSV and JSON keep a number of days.
+std::vector<Column> compare_columns() {
+  return {{"system", "system"},
+          {"count", "count"},
+          {"mode", "mode"},
+          {"parallelism", "parallelism"},
+          {"time_to_train_days", "time to train", duration_cell},
+          {"tokens_per_second", "tokens/s", g4_cell},
+          {"tflops_per_device", "TFLOP/s/device", f1_cell},
+          {"mfu", "MFU", percent_cell},
+          {"limiter", "limiter"},
+          {"energy_mwh", "energy MWh", g4_cell},
+          {"cost_dollars", "cost $", g4_cell}};
 }
 
 // One system of a comparison: its estimate, or why it has none (it does not fit).
@@ -184,57 +211,32 @@ struct CompareEntry {
 
 // A system that has no estimate (it does not fit, or its flags are wrong for it): the row
 // says so, the reason goes under the table.
-std::vector<std::string> missing_row(const CompareEntry& c) {
-  std::vector<std::string> row = {c.sc.system, std::to_string(c.sc.count), "no estimate"};
-  row.resize(compare_header(true).size(), "-");
-  return row;
+Json missing_row(const CompareEntry& c) {
+  return {{"system", c.sc.system}, {"count", c.sc.count}, {"mode", "no estimate"}};
 }
 
-std::vector<std::string> compare_row(const estimate::TrainEstimate& e, bool human) {
+Json compare_row(const estimate::TrainEstimate& e) {
   const estimate::Parallelism& p = e.par;
   std::string par = e.mode == "3d-parallel"
                         ? fmt::format("tp{} pp{} dp{} mb{} {}", p.tp, p.pp, p.dp, p.micro_batch,
                                       to_string(p.recompute))
                         : fmt::format("dp{} mb{} {}", p.dp, p.micro_batch, to_string(p.recompute));
   const double seconds = e.time_to_train_seconds.value_or(e.step_seconds);
-  return {e.system, std::to_string(e.count), e.mode, par,
-          human ? duration(seconds) : fmt::format("{:.6g}", seconds / 86400),
-          fmt::format("{:.4g}", e.tokens_per_second), fmt::format("{:.1f}", e.tflops_per_device),
-          fmt::format("{:.1f}%", 100 * e.mfu), to_string(e.limiter),
-          fmt::format("{:.4g}", e.energy_joules / 3.6e9), fmt::format("{:.4g}", e.cost_dollars)};
-}
-
-void print_markdown(const std::vector<std::vector<std::string>>& rows) {
-  for (size_t r = 0; r < rows.size(); ++r) {
-    std::string line = "|";
-    for (const std::string& cell : rows[r]) line += " " + cell + " |";
-    fmt::print("{}\n", line);
-    if (r == 0) {
-      std::string rule = "|";
-      for (size_t c = 0; c < rows[r].size(); ++c) rule += "---|";
-      fmt::print("{}\n", rule);
-    }
-  }
-}
-
-void print_csv(const std::vector<std::vector<std::string>>& rows) {
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) line += (c ? "," : "") + row[c];
-    fmt::print("{}\n", line);
-  }
+  return {{"system", e.system}, {"count", e.count}, {"mode", e.mode}, {"parallelism", par},
+          {"time_to_train_days", seconds / 86400}, {"tokens_per_second", e.tokens_per_second},
+          {"tflops_per_device", e.tflops_per_device}, {"mfu", e.mfu}, {"limiter", to_string(e.limiter)},
+          {"energy_mwh", e.energy_joules / 3.6e9}, {"cost_dollars", e.cost_dollars}};
 }
 
 int run_compare(const CompareFlags& f) {
-  if (f.format != "markdown" && f.format != "csv" && f.format != "json")
-    return report_error(fmt::format("--format must be markdown, csv or json, got '{}'", f.format));
-  if (f.train.tokens.empty()) return report_error("--tokens is required for compare");
+  if (f.train.tokens.empty()) return report_usage_error("--tokens is required for compare");
   Expected<double> tokens = parse_count(f.train.tokens, "--tokens");
-  if (!tokens) return report_error(tokens.status());
+  if (!tokens) return report_usage_error(tokens.status());
+  if (Status ok = check_output_path("--plot", f.plot, ".png"); !ok) return report_error(ok);
   Expected<Model> m = load_model(f.train.common);
   if (!m) return report_error(m.status());
   Expected<std::vector<SystemCount>> systems = parse_systems(f.systems);
-  if (!systems) return report_error(systems.status());
+  if (!systems) return report_usage_error(systems.status());
   std::vector<CompareEntry> entries;
   std::vector<estimate::TrainEstimate> estimates;  // those that fit, for the plot
   for (const SystemCount& sc : *systems) {
@@ -249,7 +251,8 @@ int run_compare(const CompareFlags& f) {
       report_error(fmt::format("{}:{}: {}", c.sc.system, c.sc.count, c.error));
     return 1;
   }
-  if (f.format == "json") {
+  const TableFormat format = chosen_format(f.format, f.json, TableFormat::markdown);
+  if (format == TableFormat::json) {
     Json list = Json::array();
     for (const CompareEntry& c : entries) {
       Json one = c.estimate ? train_json(*c.estimate)
@@ -258,20 +261,21 @@ int run_compare(const CompareFlags& f) {
       one["fits"] = c.estimate.has_value();
       list.push_back(one);
     }
-    fmt::print("{}\n", json_text(Json({{"model", m->name}, {"tokens", *tokens}, {"systems", list}}), 2));
+    print_json(Json({{"model", m->name}, {"tokens", *tokens}, {"systems", list}}));
   } else {
-    const bool human = f.format != "csv";
-    std::vector<std::vector<std::string>> rows = {compare_header(human)};
+    const bool human = format != TableFormat::csv;
+    Table table{compare_columns(), {}};
     for (const CompareEntry& c : entries)
-      rows.push_back(c.estimate ? compare_row(*c.estimate, human) : missing_row(c));
-    if (f.format == "csv") print_csv(rows); else print_markdown(rows);
+      table.rows.push_back(c.estimate ? compare_row(*c.estimate) : missing_row(c));
+    print_table(table, format);
     for (const CompareEntry& c : entries)
       if (!c.estimate && human) fmt::print("\n{}:{}: {}\n", c.sc.system, c.sc.count, c.error);
   }
   if (!f.plot.empty()) {
     Status written = write_compare_plot(f.plot, m->name, f.train.tokens, estimates);
     if (!written) return report_error(written);
-    if (f.format != "json") fmt::print("plot: {}\n", f.plot);
+    std::fflush(stdout);  // the table before the note, even on one terminal
+    fmt::print(stderr, "wafer: wrote plot {}\n", f.plot);
   }
   return 0;
 }
@@ -279,8 +283,12 @@ int run_compare(const CompareFlags& f) {
 void add_common(CLI::App& cmd, Common& c) {
   cmd.add_option("--model", c.model, "zoo model name or model file (wafer estimate models)");
   add_shape_flags(cmd, c.shape);
-  cmd.add_option("--precision", c.precision, "bf16, fp16 or fp8 (default bf16)");
-  cmd.add_option("--dollars-per-hour", c.dollars_per_hour, "price per device-hour");
+  cmd.add_option("--precision", c.precision, "bf16, fp16 or fp8 (default bf16)")
+      ->check(check_validator("bf16|fp16|fp8", [](const std::string& t) {
+        auto p = estimate::parse_precision(t);
+        return p ? Status::ok() : p.status();
+      }));
+  cmd.add_option("--dollars-per-hour", c.dollars_per_hour, "price per device-hour")->check(number_validator(0));
   cmd.add_option("--arch", c.arch, "wafer systems: arch preset or file to build the wafer from");
 }
 
@@ -288,7 +296,8 @@ void add_common(CLI::App& cmd, Common& c) {
 void add_workload_flags(CLI::App& cmd, TrainFlags& f) {
   add_common(cmd, f.common);
   cmd.add_option("--tokens", f.tokens, "tokens to train on (260e9, 260B, 1.4T)");
-  cmd.add_option("--global-batch", f.global_batch, "sequences per step (default ~4M tokens)");
+  cmd.add_option("--global-batch", f.global_batch, "sequences per step (default ~4M tokens)")
+      ->check(count_validator(1));
 }
 
 void add_parallel_flags(CLI::App& cmd, TrainFlags& f) {
@@ -297,8 +306,12 @@ void add_parallel_flags(CLI::App& cmd, TrainFlags& f) {
   cmd.add_option("--dp", f.dp, "data-parallel size (default: searched)");
   cmd.add_option("--micro-batch", f.micro_batch, "sequences per micro-batch (default: searched)");
   cmd.add_option("--interleave", f.interleave, "virtual pipeline stages (default: searched)");
-  cmd.add_option("--recompute", f.recompute, "none, selective or full (default: searched)");
-  cmd.add_option("--zero", f.zero, "ZeRO stage 0-3 (default 1: sharded optimizer)");
+  cmd.add_option("--recompute", f.recompute, "none, selective or full (default: searched)")
+      ->check(check_validator("none|selective|full", [](const std::string& t) {
+        auto r = estimate::parse_recompute(t);
+        return r ? Status::ok() : r.status();
+      }));
+  cmd.add_option("--zero", f.zero, "ZeRO stage 0-3 (default 1: sharded optimizer)")->check(count_validator(0, 3));
 }
 
 void add_train(CLI::App& estimate, Runner& run) {
@@ -331,7 +344,7 @@ void add_compare(CLI::App& estimate, Runner& run) {
   add_workload_flags(*cmd, f->train);
   cmd->add_option("--systems", f->systems, "NAME:COUNT,... e.g. cs3:1,h100:1024,a100:2048")
       ->required();
-  cmd->add_option("--format", f->format, "markdown, csv or json (default markdown)");
+  add_format_flags(*cmd, f->format, f->json, "md");
   cmd->add_option("--plot", f->plot, "draw the comparison into this PNG file");
   cmd->callback([&run, f] { run = [f] { return run_compare(*f); }; });
 }

@@ -17,14 +17,12 @@
 #include "commands.hpp"
 #include "defect_flags.hpp"
 #include "run_flags.hpp"
+#include "table.hpp"
 #include "wafer/kernels/kernels.hpp"
-#include "wafer/support/json_text.hpp"
 
 namespace wafer::cli {
 
 namespace {
-
-using Json = nlohmann::ordered_json;
 
 struct KernelFlags {
   std::string name;
@@ -46,7 +44,7 @@ int list_kernels(bool json) {
     else
       fmt::print("{:<14}{:<10}{}\n", k.name, k.sizes, k.summary);
   }
-  if (json) fmt::print("{}\n", json_text(Json({{"kernels", list}}), 2));
+  if (json) print_json(Json({{"kernels", list}}));
   return 0;
 }
 
@@ -99,7 +97,7 @@ void print_result(const kernels::KernelResult& r, const arch::Arch& a) {
   fmt::print("{}\n", speed_line(r.cycles, int64_t(r.grid_w) * r.grid_h, run));
 }
 
-void print_json(const kernels::KernelResult& r, const Json& defects) {
+void print_result_json(const kernels::KernelResult& r, const Json& defects) {
   Json out = {{"kernel", r.kernel},
               {"arch", r.arch},
               {"grid", fmt::format("{}x{}", r.grid_w, r.grid_h)},
@@ -110,7 +108,7 @@ void print_json(const kernels::KernelResult& r, const Json& defects) {
               {"sim_wall_seconds", r.sim_wall_seconds},
               {"pe_cycles_per_s", r.pe_cycles_per_s}};
   if (!defects.is_null()) out["defects"] = defects;
-  fmt::print("{}\n", json_text(out, 2));
+  print_json(out);
 }
 
 // On a defective wafer the kernel also runs on a perfect one: the outputs must be identical
@@ -146,11 +144,13 @@ Expected<Json> compare_with_perfect(const KernelFlags& f, const arch::Arch& a,
 
 int run_kernel_cmd(const KernelFlags& f) {
   if (f.list) return list_kernels(f.run.json);
-  if (f.name.empty()) return report_error("kernel: no kernel named (see 'wafer kernel --list')");
+  if (f.name.empty()) return report_usage_error("kernel: no kernel named (see 'wafer kernel --list')");
   auto a = arch::load_arch(f.arch);
   if (!a) return report_error(a.status());
   auto params = make_params(f, *a);
   if (!params) return report_error(params.status());
+  if (Status ok = check_run_flags(f.run, params->grid_w, params->grid_h); !ok) return report_error(ok);
+  check_defect_flags(f.defects);
   auto options = sim_options(f.run);
   if (!options) return report_error(options.status());
   std::optional<RepairedWafer> wafer;
@@ -173,7 +173,7 @@ int run_kernel_cmd(const KernelFlags& f) {
     defects = std::move(*d);
   }
   if (f.run.json)
-    print_json(*r, defects);
+    print_result_json(*r, defects);
   else
     print_result(*r, *a);
   if (sim) {

@@ -17,14 +17,13 @@
 
 #include "commands.hpp"
 #include "run_flags.hpp"
+#include "table.hpp"
 #include "wafer/ir/text.hpp"
-#include "wafer/support/json_text.hpp"
 
 namespace wafer::cli {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
 using Outputs = std::vector<sim::Simulator::HostOutput>;
 
 constexpr size_t kMaxValuesShown = 64;  // longer outputs show only their first half of this
@@ -99,7 +98,7 @@ void print_text(const sim::Simulator& sim, const Outputs& outputs, const sim::Ru
   fmt::print("{}\n", speed_line(total.cycles, int64_t(p.width) * p.height, total));
 }
 
-void print_json(const sim::Simulator& sim, const std::string& file, const Outputs& outputs,
+void print_result_json(const sim::Simulator& sim, const std::string& file, const Outputs& outputs,
                 const sim::RunResult& total) {
   Json outs = Json::array();
   for (const auto& o : outputs)
@@ -114,7 +113,7 @@ void print_json(const sim::Simulator& sim, const std::string& file, const Output
               {"outputs", outs},
               {"sim_wall_seconds", total.wall_seconds},
               {"pe_cycles_per_s", pes * double(total.cycles) / wall}};
-  fmt::print("{}\n", json_text(out));
+  print_json(out);
 }
 
 void print_config(const SimFlags& f, const ir::Program& p, const ChosenArch& a) {
@@ -130,6 +129,7 @@ int run_sim_cmd(const SimFlags& f) {
   if (!program) return report_error(program.status());
   auto a = choose_arch(f, *program);
   if (!a) return report_error(a.status());
+  if (Status ok = check_run_flags(f.run, program->width, program->height); !ok) return report_error(ok);
   auto options = sim_options(f.run);
   if (!options) return report_error(options.status());
   auto sim = sim::Simulator::create(a->arch, *program, *options);
@@ -140,7 +140,7 @@ int run_sim_cmd(const SimFlags& f) {
   const std::string what = std::filesystem::path(f.file).filename().string();
   if (!outputs) return report_failed_run(outputs.status().with_context(f.file), sim->get(), f.run, what);
   if (f.run.json)
-    print_json(**sim, f.file, *outputs, total);
+    print_result_json(**sim, f.file, *outputs, total);
   else
     print_text(**sim, *outputs, total);
   Status st = write_observations(**sim, f.run, what);

@@ -6,9 +6,12 @@
 // top-level figures (repaired_fraction, ...) are the last requested scheme's: shift-2d with
 // --scheme all; every scheme's figures are under "schemes". The diced comparison and the
 // costs use the same defect density and model. --sweep repeats the Monte Carlo run for each
-// of a list of densities and prints one CSV row (or one JSON report) per density; --plot
-// draws those yields as a PNG. --map draws wafer 0 (or the loaded map) repaired by the last
-// requested scheme. On a terminal, stderr shows how many wafers are done while a run lasts.
+// of a list of densities and prints one row per density (a CSV table by default; --format
+// md|text, or one JSON report per density with --json); --plot draws those yields as a PNG.
+// --map draws wafer 0 (or the loaded map) repaired by the last requested scheme. Every default
+// is the fabric library's (its option structs); flag values are checked before any wafer is
+// drawn, and a value out of range is a usage error naming the range. On a terminal, stderr
+// shows how many wafers are done while a run lasts.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -19,16 +22,19 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
+#include "defect_flags.hpp"
+#include "output_path.hpp"
 #include "run_flags.hpp"
+#include "table.hpp"
 #include "wafer/arch/arch.hpp"
 #include "wafer/fabric/yield.hpp"
-#include "wafer/support/json_text.hpp"
 #include "wafer/support/raster.hpp"
 #include "yield_pictures.hpp"
 
@@ -36,29 +42,25 @@ namespace wafer::cli {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
 using namespace wafer::fabric;
-
-// CSET (Khan & Mann, "AI Chips", 2020) models a 5 nm 300 mm wafer's foundry price at $16,988;
-// an estimate, not a price list (docs/yield.md).
-constexpr double kDefaultWaferCost = 17000;
 
 struct YieldFlags {
   std::string arch = "wse3";
-  double density = 0.001;
-  std::string model = "poisson";
-  double alpha = 2.0;
-  int wafers = 100;
-  std::string scheme = "all";
-  uint64_t seed = 1;
-  int threads = 0;
-  int window = 8;
-  double core_area = 0.05;
-  int segment = 24;        // logical columns per row segment
-  int segment_spares = 2;  // spare columns per segment
-  int spare_rows = 2;
-  double die_area = 814;
-  double wafer_cost = kDefaultWaferCost;
+  double density = DefectModel{}.density_per_mm2;
+  std::string model = model_kind_name(DefectModel{}.kind);
+  std::optional<double> alpha;  // unset: the library's
+  int wafers = YieldOptions{}.wafers;
+  std::string scheme = "all";  // YieldOptions' schemes
+  uint64_t seed = YieldOptions{}.seed;
+  int threads = YieldOptions{}.threads;
+  int window = YieldOptions{}.window;
+  double core_area = WaferGeometry{}.core_area_mm2;
+  int segment = WaferGeometry{}.segment_logical;
+  int segment_spares = WaferGeometry{}.segment_spares;
+  int spare_rows = WaferGeometry{}.spare_rows;
+  double die_area = DicedOptions{}.die_area_mm2;
+  double wafer_cost = kDefaultWaferCostUsd;
+  std::string format;  // default: text for a report, csv for a sweep
   bool json = false;
   std::string save_map;
   std::string load_map;
@@ -81,13 +83,28 @@ Expected<std::vector<RepairScheme>> schemes_of(const std::string& name) {
   return std::vector<RepairScheme>{*s};
 }
 
-Expected<Inputs> inputs_of(const YieldFlags& f) {
-  auto a = arch::load_arch(f.arch);
-  if (!a) return a.status();
+// Ranges the library's validate() cannot know: the cores must fit on the wafer, and a row
+// segment within a row.
+Status check_fits_wafer(const WaferGeometry& g, const DicedOptions& d) {
+  const double radius = d.wafer_diameter_mm / 2;
+  const double wafer_mm2 = 3.141592653589793 * radius * radius;
+  if (double(g.physical_count()) * g.core_area_mm2 > wafer_mm2)
+    return make_error("--core-area {} mm²: {} PEs cover {:.0f} mm², more than a {} mm wafer's {:.0f} mm² "
+                      "(at most {:.4g} mm² per PE)",
+                      g.core_area_mm2, g.physical_count(), double(g.physical_count()) * g.core_area_mm2,
+                      d.wafer_diameter_mm, wafer_mm2, wafer_mm2 / double(g.physical_count()));
+  if (g.segment_logical > g.logical_width)
+    return make_error("--segment {} is longer than a row of {} logical columns (must be 1..{})",
+                      g.segment_logical, g.logical_width, g.logical_width);
+  return Status::ok();
+}
+
+// Every flag value checked: an error here is a usage error.
+Expected<Inputs> inputs_of(const YieldFlags& f, const arch::Arch& a) {
   Inputs in;
-  in.arch_name = a->name;
+  in.arch_name = a.name;
   YieldOptions& o = in.options;
-  o.geometry = default_geometry(*a);
+  o.geometry = default_geometry(a);
   o.geometry.core_area_mm2 = f.core_area;
   o.geometry.segment_logical = f.segment;
   o.geometry.segment_spares = f.segment_spares;
@@ -96,7 +113,7 @@ Expected<Inputs> inputs_of(const YieldFlags& f) {
   if (!kind) return kind.status();
   o.model.kind = *kind;
   o.model.density_per_mm2 = f.density;
-  o.model.alpha = f.alpha;
+  o.model.alpha = f.alpha.value_or(o.model.alpha);
   auto schemes = schemes_of(f.scheme);
   if (!schemes) return schemes.status();
   o.schemes = *schemes;
@@ -109,6 +126,7 @@ Expected<Inputs> inputs_of(const YieldFlags& f) {
   in.diced.die_area_mm2 = f.die_area;
   WAFER_TRY(validate(o));
   WAFER_TRY(validate(in.diced));
+  WAFER_TRY(check_fits_wafer(o.geometry, in.diced));
   if (!f.load_map.empty()) o.wafers = 1;
   return in;
 }
@@ -246,7 +264,7 @@ Json report_json(const Inputs& in, const YieldReport& r, const DicedYield& d, co
        {{"width", o.geometry.physical_width()},
         {"height", o.geometry.physical_height()},
         {"pes", o.geometry.physical_count()}}},
-      {"model", o.model.kind == DefectModelKind::poisson ? "poisson" : "negbin"},
+      {"model", model_kind_name(o.model.kind)},
       {"defect_density_per_mm2", o.model.density_per_mm2},
       {"alpha", o.model.alpha},
       {"core_area_mm2", o.geometry.core_area_mm2},
@@ -286,6 +304,63 @@ Json report_json(const Inputs& in, const YieldReport& r, const DicedYield& d, co
   return out;
 }
 
+std::string percent_cell(const Json& v) { return v.is_null() ? "-" : fmt::format("{:.2f}%", 100 * v.get<double>()); }
+std::string g3_cell(const Json& v) { return v.is_null() ? "-" : fmt::format("{:.3g}", v.get<double>()); }
+
+// The schemes of a report, one row each.
+Table scheme_table(const YieldReport& r) {
+  Table t{{{"scheme", "scheme"},
+           {"repaired_fraction", "repaired", percent_cell},
+           {"mean_spares_left", "spares left"},
+           {"mean_retired_rows", "retired"},
+           {"mean_longer_links", "longer links"},
+           {"repair_extra_hops_max", "hops max"},
+           {"repair_extra_hops_mean", "hops mean", g3_cell}},
+          {}};
+  for (const SchemeYield& s : r.schemes) t.rows.push_back(scheme_json(s));
+  return t;
+}
+
+// A sweep: one row per density, the yield of each scheme and of the diced dies.
+Table sweep_columns(const YieldOptions& o) {
+  Table t{{{"defect_density", "defect density /mm²", g3_cell}, {"model", "model"}, {"alpha", "alpha", g3_cell},
+           {"wafers", "wafers"}, {"mean_defects", "mean defects"}, {"mean_dead_cores", "mean dead cores"}},
+          {}};
+  for (RepairScheme s : o.schemes) {
+    const std::string name = scheme_name(s);
+    std::string key = name;
+    std::replace(key.begin(), key.end(), '-', '_');
+    t.columns.push_back({key + "_repaired_fraction", name + " repaired", percent_cell});
+    t.columns.push_back({key + "_extra_hops_max", name + " hops max"});
+    t.columns.push_back({key + "_extra_hops_mean", name + " hops mean", g3_cell});
+  }
+  for (const char* key : {"row_shift_closed_form", "diced_poisson", "diced_murphy", "diced_negbin"})
+    t.columns.push_back({key, key, percent_cell});
+  t.columns.push_back({"diced_good_dies_per_wafer", "diced good dies per wafer"});
+  t.columns.push_back({"sm_132_of_144_yield", "132-of-144 yield", percent_cell});
+  return t;
+}
+
+Json sweep_row(const YieldOptions& o, const YieldReport& r, const DicedYield& d) {
+  const DefectModel& m = o.model;
+  Json row = {{"defect_density", m.density_per_mm2}, {"model", model_kind_name(m.kind)}, {"alpha", m.alpha},
+              {"wafers", r.wafers}, {"mean_defects", r.mean_defects}, {"mean_dead_cores", r.mean_dead_pes}};
+  for (const SchemeYield& s : r.schemes) {
+    std::string key = scheme_name(s.scheme);
+    std::replace(key.begin(), key.end(), '-', '_');
+    row[key + "_repaired_fraction"] = s.repaired_fraction;
+    row[key + "_extra_hops_max"] = s.extra_hops_max;
+    row[key + "_extra_hops_mean"] = s.extra_hops_mean;
+  }
+  row["row_shift_closed_form"] = row_shift_yield(o.geometry, m.density_per_mm2);
+  row["diced_poisson"] = d.poisson;
+  row["diced_murphy"] = d.murphy;
+  row["diced_negbin"] = d.negbin;
+  row["diced_good_dies_per_wafer"] = d.good_dies_per_wafer;
+  row["sm_132_of_144_yield"] = d.redundant_yield;
+  return row;
+}
+
 void print_text(const Inputs& in, const YieldReport& r, const DicedYield& d, const CostReport& c) {
   const YieldOptions& o = in.options;
   const WaferGeometry& g = o.geometry;
@@ -306,12 +381,7 @@ void print_text(const Inputs& in, const YieldReport& r, const DicedYield& d, con
   fmt::print("closed form (poisson): segment failure {:.3g}, row-shift yield {:.4f}\n",
              segment_failure_probability(g, o.model.density_per_mm2),
              row_shift_yield(g, o.model.density_per_mm2));
-  fmt::print("  {:<10} {:>9} {:>12} {:>8} {:>13} {:>10} {:>10}\n", "scheme", "repaired",
-             "spares left", "retired", "longer links", "hops max", "hops mean");
-  for (const SchemeYield& s : r.schemes)
-    fmt::print("  {:<10} {:>8.2f}% {:>12.1f} {:>8.2f} {:>13.1f} {:>10} {:>10.3g}\n",
-               scheme_name(s.scheme), 100 * s.repaired_fraction, s.mean_spares_left,
-               s.mean_retired_rows, s.mean_longer_links, s.extra_hops_max, s.extra_hops_mean);
+  print_table(scheme_table(r), TableFormat::text);
   for (const SchemeYield& s : r.schemes)
     if (s.first_failed_wafer >= 0)
       fmt::print("  {} first failure: wafer {}: {}\n", scheme_name(s.scheme), s.first_failed_wafer,
@@ -342,34 +412,11 @@ int map_status(const YieldReport& r, const std::string& path) {
                                   last.first_failure));
 }
 
-std::string csv_header(const YieldOptions& o) {
-  std::string h = "defect_density,model,alpha,wafers,mean_defects,mean_dead_cores";
-  for (RepairScheme s : o.schemes) {
-    std::string n = scheme_name(s);
-    std::replace(n.begin(), n.end(), '-', '_');
-    h += fmt::format(",{0}_repaired_fraction,{0}_extra_hops_max,{0}_extra_hops_mean", n);
-  }
-  return h +
-         ",row_shift_closed_form,diced_poisson,diced_murphy,diced_negbin,diced_good_dies_per_wafer,"
-         "sm_132_of_144_yield";
-}
-
-std::string csv_row(const YieldOptions& o, const YieldReport& r, const DicedYield& d) {
-  const DefectModel& m = o.model;
-  std::string row = fmt::format("{},{},{},{},{},{}", m.density_per_mm2,
-                                m.kind == DefectModelKind::poisson ? "poisson" : "negbin", m.alpha,
-                                r.wafers, r.mean_defects, r.mean_dead_pes);
-  for (const SchemeYield& s : r.schemes)
-    row += fmt::format(",{},{},{}", s.repaired_fraction, s.extra_hops_max, s.extra_hops_mean);
-  return row + fmt::format(",{},{},{},{},{},{}", row_shift_yield(o.geometry, m.density_per_mm2),
-                           d.poisson, d.murphy, d.negbin, d.good_dies_per_wafer, d.redundant_yield);
-}
-
 YieldPlot empty_plot(const YieldFlags& f, const Inputs& in, const std::vector<double>& densities) {
   const DefectModel& m = in.options.model;
   YieldPlot p;
   p.title = fmt::format("{}: yield vs defect density, {} wafers per point, {} defects", in.arch_name,
-                        f.wafers, m.kind == DefectModelKind::poisson ? "poisson" : "negbin");
+                        f.wafers, model_kind_name(m.kind));
   p.densities = densities;
   for (RepairScheme s : in.options.schemes) p.series.push_back({scheme_name(s), {}});
   for (const char* model : {"poisson", "murphy", "negbin"})
@@ -390,21 +437,22 @@ Status write_plot(const std::string& path, const YieldPlot& p) {
   return Status::ok();
 }
 
-// One Monte Carlo run per density: CSV on stdout, or {"sweep": [reports]} with --json.
+// One Monte Carlo run per density: a table on stdout (CSV by default), or {"sweep": [reports]}
+// with --json.
 int run_sweep(const YieldFlags& f, Inputs in) {
   if (!f.load_map.empty() || !f.save_map.empty() || !f.map.empty())
-    return report_error("--sweep cannot be combined with --load-map, --save-map or --map");
+    return report_usage_error("--sweep cannot be combined with --load-map, --save-map or --map");
   auto densities = parse_sweep(f.sweep);
-  if (!densities) return report_error(densities.status().with_context("--sweep"));
+  if (!densities) return report_usage_error(densities.status().with_context("--sweep"));
   for (double density : *densities) {
     in.options.model.density_per_mm2 = density;
     Status ok = validate(in.options);
     if (!ok)
-      return report_error(ok.with_context(fmt::format("--sweep defect-density={}", density)));
+      return report_usage_error(ok.with_context(fmt::format("--sweep defect-density={}", density)));
   }
   Json reports = Json::array();
+  Table table = sweep_columns(in.options);
   YieldPlot plot = empty_plot(f, in, *densities);
-  if (!f.json) fmt::print("{}\n", csv_header(in.options));
   for (double density : *densities) {
     in.options.model.density_per_mm2 = density;
     auto r = run_with_progress(in.options, fmt::format("yield at {} /mm²", density));
@@ -415,12 +463,14 @@ int run_sweep(const YieldFlags& f, Inputs in) {
     CostReport c =
         cost_report(f.wafer_cost, in.options.geometry, r->schemes.back().repaired_fraction, d);
     add_plot_points(plot, *r, d);
-    if (f.json)
-      reports.push_back(report_json(in, *r, d, c));
-    else
-      fmt::print("{}\n", csv_row(in.options, *r, d));
+    reports.push_back(report_json(in, *r, d, c));
+    table.rows.push_back(sweep_row(in.options, *r, d));
   }
-  if (f.json) fmt::print("{}\n", json_text(Json({{"sweep", reports}}), 2));
+  const TableFormat format = chosen_format(f.format, f.json, TableFormat::csv);
+  if (format == TableFormat::json)
+    print_json(Json({{"sweep", reports}}));
+  else
+    print_table(table, format);
   if (!f.plot.empty()) {
     Status ok = write_plot(f.plot, plot);
     if (!ok) return report_error(ok);
@@ -428,9 +478,33 @@ int run_sweep(const YieldFlags& f, Inputs in) {
   return 0;
 }
 
+// The output paths, before any wafer is drawn; --alpha where it does nothing.
+Status check_outputs(const YieldFlags& f) {
+  WAFER_TRY(check_output_path("--save-map", f.save_map));
+  WAFER_TRY(check_output_path("--plot", f.plot, ".png"));
+  WAFER_TRY(check_output_path("--map", f.map, ".png"));
+  if (f.alpha && f.model != "negbin") warn("--alpha has no effect without --defect-model negbin");
+  return Status::ok();
+}
+
+// The report's text, or with --format md|csv its scheme table (markdown after the summary).
+void print_report(const YieldFlags& f, const Inputs& in, const YieldReport& r, const DicedYield& d,
+                  const CostReport& c) {
+  const TableFormat format = chosen_format(f.format, f.json, TableFormat::text);
+  if (format == TableFormat::json)
+    print_json(report_json(in, r, d, c));
+  else if (format == TableFormat::text)
+    print_text(in, r, d, c);
+  else
+    print_table(scheme_table(r), format);
+}
+
 int run_yield_cmd(const YieldFlags& f) {
-  auto in = inputs_of(f);
-  if (!in) return report_error(in.status());
+  auto a = arch::load_arch(f.arch);
+  if (!a) return report_error(a.status());
+  auto in = inputs_of(f, *a);
+  if (!in) return report_usage_error(in.status());
+  if (Status ok = check_outputs(f); !ok) return report_error(ok);
   if (!f.sweep.empty()) return run_sweep(f, *in);
   if (!f.map.empty()) {
     Status ok = write_map(f, *in);
@@ -441,10 +515,7 @@ int run_yield_cmd(const YieldFlags& f) {
   DicedYield d = diced_yield(in->diced, in->options.model);
   CostReport c =
       cost_report(f.wafer_cost, in->options.geometry, r->schemes.back().repaired_fraction, d);
-  if (f.json)
-    fmt::print("{}\n", json_text(report_json(*in, *r, d, c), 2));
-  else
-    print_text(*in, *r, d, c);
+  print_report(f, *in, *r, d, c);
   return f.load_map.empty() ? 0 : map_status(*r, f.load_map);
 }
 
@@ -457,11 +528,15 @@ void add_yield(CLI::App& app, Runner& run) {
   cmd->add_option("--arch", f->arch, "preset name (wse2, wse3) or arch file (.toml, .json)")
       ->capture_default_str();
   cmd->add_option("--defect-density", f->density, "defects per mm²")->capture_default_str();
-  cmd->add_option("--model", f->model, "defect model: poisson or negbin")
+  CLI::Option* model = cmd->add_option("--defect-model", f->model, "defect model: poisson or negbin")
+                           ->check(choice_validator({"poisson", "negbin"}))
+                           ->capture_default_str();
+  cmd->add_option("--model", f->model, "deprecated spelling of --defect-model")
       ->check(choice_validator({"poisson", "negbin"}))
-      ->capture_default_str();
-  cmd->add_option("--alpha", f->alpha, "negative binomial clustering parameter (> 0)")
-      ->capture_default_str();
+      ->excludes(model)
+      ->group("");
+  cmd->add_option("--alpha", f->alpha,
+                  fmt::format("negative binomial clustering parameter (> 0; default {})", DefectModel{}.alpha));
   cmd->add_option("--wafers", f->wafers, "Monte Carlo wafers")->capture_default_str();
   cmd->add_option("--scheme", f->scheme, "repair scheme: row-shift, shift-2d or all")
       ->check(choice_validator({"row-shift", "shift-2d", "all"}))
@@ -486,7 +561,7 @@ void add_yield(CLI::App& app, Runner& run) {
   cmd->add_option("--wafer-cost", f->wafer_cost,
                   "cost of one wafer in USD (default: an assumption)")
       ->capture_default_str();
-  cmd->add_flag("--json", f->json, "print one JSON object instead of text");
+  add_format_flags(*cmd, f->format, f->json, "text; csv with --sweep");
   cmd->add_option("--save-map", f->save_map, "write wafer 0's defect map to FILE")
       ->option_text("FILE");
   cmd->add_option("--load-map", f->load_map, "repair this defect map instead of drawing wafers")

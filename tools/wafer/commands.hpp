@@ -2,7 +2,7 @@
 //
 // A subcommand adds itself to the CLI11 app and sets `run` to the function that executes it
 // once parsing succeeded; that function returns the process exit code. Errors go to stderr
-// as `wafer: error: ...` through report_error().
+// as `wafer: error: ...` through report_error() (exit 1) or report_usage_error() (exit 2).
 #pragma once
 
 #include <functional>
@@ -28,5 +28,11 @@ void add_estimate_runs(CLI::App& estimate, Runner& run);
 // Prints `wafer: error: <message>` to stderr and returns exit code 1.
 int report_error(const Status& status);
 int report_error(const std::string& message);
+// A usage error (a flag's value out of its range, an unknown choice, flags that do not go
+// together): `wafer: error: <message>`, a hint to run --help, and exit code 2.
+int report_usage_error(const Status& status);
+int report_usage_error(const std::string& message);
+// `wafer: warning: <message>` on stderr, for a flag that has no effect; the run goes on.
+void warn(const std::string& message);
 
 }  // namespace wafer::cli

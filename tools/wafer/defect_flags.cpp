@@ -5,17 +5,33 @@
 
 #include <fmt/format.h>
 
+#include "commands.hpp"
+#include "run_flags.hpp"
 #include "wafer/fabric/defects.hpp"
 
 namespace wafer::cli {
+
+const char* model_kind_name(fabric::DefectModelKind kind) {
+  return kind == fabric::DefectModelKind::poisson ? "poisson" : "negbin";
+}
 
 void add_defect_flags(CLI::App& cmd, DefectFlags& f) {
   auto* map = cmd.add_option("--defects", f.map_file, "run on a wafer with this defect map (docs/yield.md)");
   cmd.add_option("--defect-density", f.density, "run on a wafer with defects drawn at D per mm² (seeded by --seed)")
       ->excludes(map);
-  cmd.add_option("--defect-model", f.model, "poisson or negbin")->capture_default_str();
-  cmd.add_option("--alpha", f.alpha, "negative binomial clustering parameter")->capture_default_str();
-  cmd.add_option("--scheme", f.scheme, "repair scheme: row-shift or shift-2d")->capture_default_str();
+  cmd.add_option("--defect-model", f.model, "poisson or negbin")
+      ->check(choice_validator({"poisson", "negbin"}))
+      ->capture_default_str();
+  cmd.add_option("--alpha", f.alpha,
+                 fmt::format("negative binomial clustering parameter (default {})", fabric::DefectModel{}.alpha));
+  cmd.add_option("--scheme", f.scheme, "repair scheme: row-shift or shift-2d")
+      ->check(choice_validator({"row-shift", "shift-2d"}))
+      ->capture_default_str();
+}
+
+void check_defect_flags(const DefectFlags& f) {
+  if (f.alpha && (!f.density || f.model != "negbin"))
+    warn("--alpha has no effect without --defect-density and --defect-model negbin");
 }
 
 namespace {
@@ -28,7 +44,7 @@ Expected<fabric::DefectMap> defect_map(const DefectFlags& f, const fabric::Wafer
   fabric::DefectModel m;
   m.kind = *kind;
   m.density_per_mm2 = *f.density;
-  m.alpha = f.alpha;
+  m.alpha = f.alpha.value_or(m.alpha);
   WAFER_TRY(fabric::validate(m, g));
   return fabric::generate_defects(g, m, seed);
 }

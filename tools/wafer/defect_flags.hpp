@@ -15,16 +15,20 @@
 #include <CLI/CLI.hpp>
 
 #include "wafer/arch/arch.hpp"
+#include "wafer/fabric/defects.hpp"
 #include "wafer/fabric/repair.hpp"
 #include "wafer/support/error.hpp"
 
 namespace wafer::cli {
 
+// "poisson" or "negbin".
+const char* model_kind_name(fabric::DefectModelKind kind);
+
 struct DefectFlags {
   std::string map_file;
   std::optional<double> density;
-  std::string model = "poisson";
-  double alpha = 2.0;
+  std::string model = model_kind_name(fabric::DefectModel{}.kind);
+  std::optional<double> alpha;  // unset: the library's default
   std::string scheme = "shift-2d";
   bool requested() const { return !map_file.empty() || density.has_value(); }
 };
@@ -38,6 +42,9 @@ struct RepairedWafer {
 };
 
 void add_defect_flags(CLI::App& cmd, DefectFlags& flags);
+// Warns (stderr) about --alpha where it has no effect: without --defect-density, or with the
+// poisson model.
+void check_defect_flags(const DefectFlags& flags);
 Expected<RepairedWafer> repaired_wafer(const DefectFlags& flags, const arch::Arch& arch,
                                        uint64_t seed, int width, int height);
 std::string describe_defects(const DefectFlags& flags, const RepairedWafer& w);

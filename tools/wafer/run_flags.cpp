@@ -9,12 +9,14 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <thread>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "output_path.hpp"
 #include "wafer/sim/observe.hpp"
 
 namespace wafer::cli {
@@ -87,9 +89,11 @@ Expected<std::pair<uint64_t, uint64_t>> parse_window(const std::string& text) {
   return std::make_pair(*from, *to);
 }
 
-CLI::Validator count_validator(uint64_t min) {
-  return validator_of("COUNT", [min](const std::string& t) -> Expected<uint64_t> {
+CLI::Validator count_validator(uint64_t min, uint64_t max) {
+  return validator_of("COUNT", [min, max](const std::string& t) -> Expected<uint64_t> {
     auto n = parse_number<uint64_t>(t);
+    if (max != UINT64_MAX && (!n || *n < min || *n > max))
+      return make_error("expected an integer from {} to {}, got '{}'", min, max, t);
     if (!n && min == 0) return make_error("expected a non-negative integer, got '{}'", t);
     if (!n || *n < min) return make_error("expected an integer of at least {}, got '{}'", min, t);
     return *n;
@@ -118,6 +122,23 @@ CLI::Validator choice_validator(std::vector<std::string> choices) {
   });
 }
 
+CLI::Validator number_validator(double min) {
+  return validator_of("NUMBER", [min](const std::string& t) -> Expected<double> {
+    auto v = parse_number<double>(t);
+    if (!v || !std::isfinite(*v) || *v < min)
+      return make_error("expected a finite number of at least {}, got '{}'", min, t);
+    return *v;
+  });
+}
+
+CLI::Validator check_validator(const char* description, std::function<Status(const std::string&)> check) {
+  return validator_of(description, [check](const std::string& t) -> Expected<std::string> {
+    Status ok = check(t);
+    if (!ok) return ok;
+    return t;
+  });
+}
+
 Expected<std::vector<int>> parse_thread_list(const std::string& text) {
   std::vector<int> list;
   for (const std::string& part : split(text, ',')) {
@@ -135,7 +156,7 @@ void add_engine_flags(CLI::App& cmd, uint32_t& superstep, bool& general_path) {
                  fmt::format("fabric cycles the engine advances per sweep of the PEs, 1 to {} (0: the "
                              "engine's choice); results do not depend on it, only the speed",
                              sim::kMaxSuperstep))
-      ->check(CLI::Range(0u, sim::kMaxSuperstep))
+      ->check(count_validator(0, sim::kMaxSuperstep))
       ->capture_default_str();
   cmd.add_flag("--general-path", general_path,
                "step every core through the general path, not the inlined streaming step; "
@@ -146,7 +167,7 @@ void add_run_flags(CLI::App& cmd, RunFlags& f) {
   cmd.add_option("--threads", f.threads, "host threads (0: all cores)")->check(count_validator())->capture_default_str();
   add_engine_flags(cmd, f.superstep, f.general_path);
   cmd.add_option("--max-cycles", f.max_cycles, "stop a run that takes more fabric cycles than this")
-      ->check(count_validator())
+      ->check(count_validator(1))
       ->capture_default_str();
   cmd.add_flag("--json", f.json, "print one JSON object instead of text");
   cmd.add_flag("--stats", f.stats, "print per-PE and per-link statistics after the result");
@@ -165,6 +186,20 @@ void add_run_flags(CLI::App& cmd, RunFlags& f) {
                  "top of the heatmap's colour scale: a busy fraction, or 'fixed' for 1 (default: the busiest PE's)")
       ->check(validator_of("MAX|fixed", sim::parse_heatmap_scale))
       ->needs("--heatmap");
+}
+
+Status check_run_flags(const RunFlags& f, int64_t width, int64_t height) {
+  WAFER_TRY(check_output_path("--trace", f.trace));
+  WAFER_TRY(check_output_path("--heatmap", f.heatmap, ".png"));
+  for (const auto& [flag, value] : {std::pair{"--trace-region", &f.trace_region}, std::pair{"--trace-window", &f.trace_window}})
+    if (f.trace.empty() && !value->empty()) warn(fmt::format("{} has no effect without --trace", flag));
+  if (f.trace.empty() || f.trace_region.empty()) return Status::ok();
+  const ir::Rect r = *parse_region(f.trace_region);
+  if (int64_t(r.x) + r.w > width || int64_t(r.y) + r.h > height)
+    warn(fmt::format("--trace-region {} reaches outside the {}x{} grid (x + w at most {}, y + h at most {}); "
+                     "only the PEs inside are traced",
+                     f.trace_region, width, height, width, height));
+  return Status::ok();
 }
 
 Expected<sim::Options> sim_options(const RunFlags& f) {

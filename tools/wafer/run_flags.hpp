@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,6 +45,11 @@ void add_run_flags(CLI::App& cmd, RunFlags& flags);
 // --superstep (also on `bench`): cycles per engine sweep, 0 to sim::kMaxSuperstep; and
 // --general-path, which turns off the inlined streaming step.
 void add_engine_flags(CLI::App& cmd, uint32_t& superstep, bool& general_path);
+// Before the run, on a grid of width x height PEs: the output paths (--trace, --heatmap) can
+// be written (an error if not), and warnings for flags that have no effect (--trace-region or
+// --trace-window without --trace, a --trace-region reaching outside the grid, a heatmap not
+// named .png).
+Status check_run_flags(const RunFlags& flags, int64_t width, int64_t height);
 // The engine options for these flags; progress is shown only when stderr is a terminal.
 Expected<sim::Options> sim_options(const RunFlags& flags);
 // Prints the stats summary (on stdout, or on stderr in --json mode so that stdout holds only
@@ -68,10 +74,14 @@ Expected<ir::Rect> parse_region(const std::string& text);
 Expected<std::pair<uint64_t, uint64_t>> parse_window(const std::string& text);
 
 // Validators for CLI11 options: each failure message names what was expected.
-CLI::Validator count_validator(uint64_t min = 0);  // an integer >= min
+CLI::Validator count_validator(uint64_t min = 0, uint64_t max = UINT64_MAX);  // an integer in [min, max]
 CLI::Validator grid_validator();   // WxH or full
 CLI::Validator float_dtype_validator();
 CLI::Validator choice_validator(std::vector<std::string> choices);
+// A finite number of at least `min` ("--dollars-per-hour: expected a finite number of at least 0").
+CLI::Validator number_validator(double min);
+// A validator from any check of the text; the Status's message is the error.
+CLI::Validator check_validator(const char* description, std::function<Status(const std::string&)> check);
 // A comma-separated list of thread counts, each at least 1 ("1,2,4").
 Expected<std::vector<int>> parse_thread_list(const std::string& text);
 CLI::Validator thread_list_validator();

@@ -1,11 +1,122 @@
-// Plain-text tables (table.hpp).
+// The table renderer and JSON printer (table.hpp). Text and markdown format each cell with its
+// column's CellFormat; CSV writes numbers as JSON writes them (full precision, no separators),
+// null as an empty cell, and quotes a text cell that holds a comma, a quote or a line break.
 #include "table.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
+#include "wafer/support/json_text.hpp"
+
 namespace wafer::cli {
+
+namespace {
+
+std::string csv_cell(const Json& v) {
+  if (v.is_null()) return "";
+  if (!v.is_string()) return json_text(v);
+  const std::string s = v.get<std::string>();
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string quoted = "\"";
+  for (char c : s) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string joined(const std::vector<std::string>& cells, const char* open, const char* sep,
+                   const char* close) {
+  std::string line = open;
+  for (size_t i = 0; i < cells.size(); ++i) line += (i ? sep : "") + cells[i];
+  return line + close;
+}
+
+TableRows human_rows(const Table& t) {
+  TableRows rows(1);
+  for (const Column& c : t.columns) rows[0].push_back(c.title);
+  for (const Json& row : t.rows) {
+    std::vector<std::string>& cells = rows.emplace_back();
+    for (const Column& c : t.columns) cells.push_back(c.format(row.contains(c.key) ? row[c.key] : Json()));
+  }
+  return rows;
+}
+
+void print_markdown(const TableRows& rows) {
+  for (size_t r = 0; r < rows.size(); ++r) {
+    fmt::print("{}\n", joined(rows[r], "| ", " | ", " |"));
+    if (r == 0) fmt::print("{}\n", joined(std::vector<std::string>(rows[r].size(), "---"), "|", "|", "|"));
+  }
+}
+
+void print_csv(const Table& t) {
+  std::vector<std::string> cells;
+  for (const Column& c : t.columns) cells.push_back(c.key);
+  fmt::print("{}\n", joined(cells, "", ",", ""));
+  for (const Json& row : t.rows) {
+    cells.clear();
+    for (const Column& c : t.columns) cells.push_back(csv_cell(row.contains(c.key) ? row[c.key] : Json()));
+    fmt::print("{}\n", joined(cells, "", ",", ""));
+  }
+}
+
+}  // namespace
+
+std::string plain_cell(const Json& v) {
+  if (v.is_null()) return "-";
+  if (v.is_string()) return v.get<std::string>();
+  if (!v.is_number_float()) return json_text(v);
+  const double d = v.get<double>();
+  if (std::abs(d) >= 1e5) return fmt::format("{:.2e}", d);
+  return std::abs(d) >= 100 ? fmt::format("{:.1f}", d) : fmt::format("{:.3f}", d);
+}
+
+Expected<TableFormat> parse_table_format(const std::string& text) {
+  if (text == "md" || text == "markdown") return TableFormat::markdown;
+  if (text == "csv") return TableFormat::csv;
+  if (text == "json") return TableFormat::json;
+  if (text == "text") return TableFormat::text;
+  return make_error("expected one of md, markdown, csv, json or text, got '{}'", text);
+}
+
+CLI::Validator table_format_validator() {
+  return CLI::Validator(
+      [](std::string& text) {
+        auto f = parse_table_format(text);
+        return f ? std::string() : f.message();
+      },
+      "md|markdown|csv|json|text");
+}
+
+void add_format_flags(CLI::App& cmd, std::string& format, bool& json, const std::string& fallback) {
+  cmd.add_option("--format", format, fmt::format("output format: md (markdown), csv, json or text (default: {})", fallback))
+      ->check(table_format_validator());
+  cmd.add_flag("--json", json, "print one JSON object (same as --format json)");
+}
+
+TableFormat chosen_format(const std::string& format, bool json, TableFormat fallback) {
+  if (json) return TableFormat::json;
+  auto f = parse_table_format(format);
+  return f ? *f : fallback;
+}
+
+Json table_json(const Table& t) {
+  Json rows = Json::array();
+  for (const Json& row : t.rows) {
+    Json one = Json::object();
+    for (const Column& c : t.columns) one[c.key] = row.contains(c.key) ? row[c.key] : Json();
+    rows.push_back(std::move(one));
+  }
+  return rows;
+}
+
+void print_table(const Table& t, TableFormat format) {
+  switch (format) {
+    case TableFormat::text: return print_table(human_rows(t));
+    case TableFormat::markdown: return print_markdown(human_rows(t));
+    case TableFormat::csv: return print_csv(t);
+    case TableFormat::json: return print_json(table_json(t));
+  }
+}
 
 void print_table(const TableRows& rows) {
   if (rows.empty()) return;
@@ -19,5 +130,7 @@ void print_table(const TableRows& rows) {
     fmt::print("{}\n", line);
   }
 }
+
+void print_json(const Json& value) { fmt::print("{}\n", json_text(value, 2)); }
 
 }  // namespace wafer::cli

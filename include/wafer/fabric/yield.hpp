@@ -29,6 +29,9 @@ constexpr int kMaxThreads = 1024;
 constexpr double kMinDieArea = 0.01;   // mm²: at most ~7 million dies per 300 mm wafer
 constexpr double kMaxDieArea = 70000;  // mm²: a 300 mm wafer is 70,686 mm²
 constexpr double kMaxWaferDiameter = 1000;  // mm
+// CSET (Khan & Mann, "AI Chips", 2020) models a 5 nm 300 mm wafer's foundry price at $16,988;
+// an estimate, not a price list (docs/yield.md). The default of cost_report's wafer cost.
+constexpr double kDefaultWaferCostUsd = 17000;
 
 struct YieldOptions {
   WaferGeometry geometry;
