@@ -84,15 +84,15 @@ expect_contains "$TMP/err" "must equal --count 64"
 expect_exit 1 "$WAFER" estimate train --model gpt3-175b --system a100 --count 8
 expect_contains "$TMP/err" "does not fit on 8 x a100"
 expect_contains "$TMP/err" "--count 64 fits"
-expect_exit 1 "$WAFER" estimate train --model gpt3-13b --system h100 --tokens lots
+expect_exit 2 "$WAFER" estimate train --model gpt3-13b --system h100 --tokens lots
 expect_contains "$TMP/err" "--tokens: expected a positive number"
-expect_exit 1 "$WAFER" estimate train --model gpt3-13b --system h100 --recompute some
+expect_exit 2 "$WAFER" estimate train --model gpt3-13b --system h100 --recompute some
 expect_contains "$TMP/err" "--recompute: unknown recompute 'some'"
 expect_exit 1 "$WAFER" estimate infer --model llama3-70b --system h100 --count 1
 expect_contains "$TMP/err" "--count 2 would fit"
 expect_exit 1 "$WAFER" estimate infer --model llama3-8b --system h100 --batch 0
 expect_contains "$TMP/err" "--batch"
-expect_exit 1 "$WAFER" estimate compare --model gpt3-13b --tokens 1B --systems cs3:1,h100:
+expect_exit 2 "$WAFER" estimate compare --model gpt3-13b --tokens 1B --systems cs3:1,h100:
 expect_contains "$TMP/err" "--systems 'h100:'"
 cat >"$TMP/bad.toml" <<'T'
 base = "h100"

@@ -19,27 +19,27 @@ head -1 "$TMP/w0.defects" | grep -qx "wafer-defects v1 826 1174" || fail "map he
 
 expect_exit 0 "$WAFER" yield --wafers 2 --segment 64 --segment-spares 1 --spare-rows 0 --json
 [ "$(json_get "$TMP/out" .physical.pes)" = 907128 ] || fail "a 64 + 1 layout is 774x1172"
-expect_exit 1 "$WAFER" yield --segment 0
+expect_exit 2 "$WAFER" yield --segment 0
 expect_contains "$TMP/err" "wafer: error: wafer geometry: segment_logical 0 is out of range (must be 1..32768)"
 
 # Counts that used to overflow the geometry (a crash or length_error): range errors, exit 1.
-expect_exit 1 "$WAFER" yield --segment-spares 134217728
+expect_exit 2 "$WAFER" yield --segment-spares 134217728
 expect_contains "$TMP/err" "wafer: error: wafer geometry: segment_spares 134217728 is out of range (must be 0..32768)"
-expect_exit 1 "$WAFER" yield --segment 2147483647
+expect_exit 2 "$WAFER" yield --segment 2147483647
 expect_contains "$TMP/err" "wafer: error: wafer geometry: segment_logical 2147483647 is out of range (must be 1..32768)"
-expect_exit 1 "$WAFER" yield --spare-rows 2147483647
+expect_exit 2 "$WAFER" yield --spare-rows 2147483647
 expect_contains "$TMP/err" "wafer: error: wafer geometry: spare_rows 2147483647 is out of range (must be 0..32768)"
-expect_exit 1 "$WAFER" yield --window 2147483647
+expect_exit 2 "$WAFER" yield --window 2147483647
 expect_contains "$TMP/err" "wafer: error: shift-2d window 2147483647 is out of range (must be 1..32768)"
-expect_exit 1 "$WAFER" yield --segment-spares 32768
+expect_exit 2 "$WAFER" yield --segment-spares 32768
 expect_contains "$TMP/err" "wafer: error: wafer geometry: physical 1049338x1174 exceeds 32768 per side"
-expect_exit 1 "$WAFER" yield --die-area 1e-10
+expect_exit 2 "$WAFER" yield --die-area 1e-10
 expect_contains "$TMP/err" "wafer: error: die area 1e-10 mm² is out of range (must be 0.01..70000 mm²)"
-expect_exit 1 "$WAFER" yield --core-area 1e-10
+expect_exit 2 "$WAFER" yield --core-area 1e-10
 expect_contains "$TMP/err" "wafer: error: wafer geometry: core area 1e-10 mm² is out of range (must be 0.0001..1000 mm²)"
-expect_exit 1 "$WAFER" yield --wafers 2000000
+expect_exit 2 "$WAFER" yield --wafers 2000000
 expect_contains "$TMP/err" "wafer: error: wafer count 2000000 is out of range (must be 1..1000000)"
-expect_exit 1 "$WAFER" yield --threads 5000
+expect_exit 2 "$WAFER" yield --threads 5000
 expect_contains "$TMP/err" "wafer: error: thread count 5000 is out of range (must be 0..1024)"
 expect_exit 2 "$WAFER" yield --segment 99999999999
 expect_exit 0 "$WAFER" yield --wafers 1 --die-area 0.01 --json
@@ -63,18 +63,18 @@ expect_contains "$TMP/out" "row-shift first failure: wafer 0: row"
 expect_exit 0 "$WAFER" yield --wafers 3 --sweep defect-density=0.001,0.1
 [ "$(wc -l <"$TMP/out")" = 3 ] || fail "sweep rows"
 expect_contains "$TMP/out" "defect_density,model,alpha,wafers,mean_defects,mean_dead_cores,row_shift_repaired_fraction"
-[ "$(sed -n 3p "$TMP/out" | cut -d, -f1,7,10)" = "0.1,0,1" ] || fail "at 0.1/mm² row-shift fails, shift-2d repairs"
-expect_exit 1 "$WAFER" yield --sweep defect-density=0.001,-1
+[ "$(sed -n 3p "$TMP/out" | cut -d, -f1,7,10)" = "0.1,0.0,1.0" ] || fail "at 0.1/mm² row-shift fails, shift-2d repairs"
+expect_exit 2 "$WAFER" yield --sweep defect-density=0.001,-1
 expect_contains "$TMP/err" "--sweep defect-density=-1: defect density -1 /mm² must be finite and >= 0"
 expect_exit 2 "$WAFER" yield --sweep clock=1
 
-expect_exit 1 "$WAFER" yield --defect-density -0.1
+expect_exit 2 "$WAFER" yield --defect-density -0.1
 expect_contains "$TMP/err" "wafer: error: defect density -0.1 /mm² must be finite and >= 0"
-expect_exit 1 "$WAFER" yield --defect-density 50
+expect_exit 2 "$WAFER" yield --defect-density 50
 expect_contains "$TMP/err" "at most 1 per core is meaningful"
-expect_exit 1 "$WAFER" yield --model negbin --alpha 0
+expect_exit 2 "$WAFER" yield --defect-model negbin --alpha 0
 expect_contains "$TMP/err" "clustering alpha 0 must be > 0"
-expect_exit 1 "$WAFER" yield --wafers 0
+expect_exit 2 "$WAFER" yield --wafers 0
 expect_contains "$TMP/err" "wafer: error: wafer count 0 is out of range (must be 1..1000000)"
 expect_exit 2 "$WAFER" yield --defect-density lots
 expect_exit 2 "$WAFER" yield --scheme spiral
@@ -127,7 +127,7 @@ expect_exit 2 "$WAFER" yield --plot "$TMP/p.png"
 expect_contains "$TMP/err" "--plot requires --sweep"
 expect_exit 1 "$WAFER" yield --wafers 1 --map "$TMP/no/such/dir/m.png"
 expect_contains "$TMP/err" "no/such/dir/m.png"
-expect_exit 1 "$WAFER" yield --sweep defect-density=0.001 --map "$TMP/m.png"
+expect_exit 2 "$WAFER" yield --sweep defect-density=0.001 --map "$TMP/m.png"
 expect_contains "$TMP/err" "--sweep cannot be combined with --load-map, --save-map or --map"
 
 finish
