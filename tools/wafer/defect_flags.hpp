@@ -29,7 +29,7 @@ struct DefectFlags {
   std::optional<double> density;
   std::string model = model_kind_name(fabric::DefectModel{}.kind);
   std::optional<double> alpha;  // unset: the library's default
-  std::string scheme = "shift-2d";
+  std::string scheme = fabric::scheme_name(fabric::RepairOptions{}.scheme);
   bool requested() const { return !map_file.empty() || density.has_value(); }
 };
 

@@ -61,7 +61,7 @@ struct RepairResult {
 };
 
 struct RepairOptions {
-  RepairScheme scheme = RepairScheme::row_shift;
+  RepairScheme scheme = RepairScheme::shift_2d;  // the stronger scheme, where a wafer runs
   int window = 8;  // shift-2d: how far a logical column may move from its home column
 };
 
