@@ -137,6 +137,20 @@ expect_exit 0 "$WAFER" yield --wafers 1 --sweep defect-density=0.001,0.01
 expect_csv
 expect_exit 0 "$WAFER" yield --wafers 1 --format csv
 expect_csv
+# The listings: info's parameters, the model zoo and the systems.
+expect_exit 0 "$WAFER" estimate models --format csv
+expect_csv
+expect_contains "$TMP/out" "gpt3-13b,40,5120,40/40,20480,50257,2048,12853"
+expect_exit 0 "$WAFER" estimate systems --format csv
+expect_csv
+expect_contains "$TMP/out" "h100,gpu,989.0,80.0,3.35,"
+expect_exit 0 "$WAFER" estimate systems --format md
+expect_contains "$TMP/out" "| system | kind | peak bf16 TFLOP/s |"
+expect_exit 0 "$WAFER" info --format md
+expect_contains "$TMP/out" "| fabric_width | 762 | PEs |"
+expect_exit 0 "$WAFER" info --arch wse2 --format csv
+expect_contains "$TMP/out" "key,value,unit,source,meaning"
+expect_contains "$TMP/out" "clock_ghz,1.1,GHz,"
 
 # Informational lines go to stderr: stdout holds only the table.
 expect_exit 0 "$WAFER" estimate compare --model gpt3-13b --tokens 1B --systems cs3:1 --format csv --plot "$TMP/c.png"

@@ -87,8 +87,12 @@ Json flops_json(const estimate::FlopCounts& f) {
           {"training_full_recompute", f.training(Recompute::full)}};
 }
 
-int list_models(bool json) {
-  if (json) {
+std::string grouped_cell(const Json& v) { return grouped(v.get<int64_t>()); }
+std::string billions_cell(const Json& v) { return fmt::format("{:.3f}B", v.get<double>()); }
+std::string flops_cell(const Json& v) { return flops(v.get<int64_t>()); }
+
+int list_models(TableFormat format) {
+  if (format == TableFormat::json) {
     Json list = Json::array();
     for (const Model& m : estimate::model_zoo()) {
       Json entry = shape_json(m);
@@ -98,19 +102,23 @@ int list_models(bool json) {
       entry["training_flops_per_token"] = flops_per_token(m).training();
       list.push_back(entry);
     }
-    fmt::print("{}\n", json_text(Json({{"models", list}}), 2));
+    print_json(Json{{"models", list}});
     return 0;
   }
-  TableRows rows = {{"model", "layers", "hidden", "heads/kv", "ffn", "vocab", "seq", "params",
-                     "billions", "train FLOP/token"}};
+  Table t{{{"model", "model"}, {"layers", "layers"}, {"hidden", "hidden"},
+           {"heads_kv", "heads/kv"}, {"ffn", "ffn"}, {"vocab", "vocab"}, {"seq", "seq"},
+           {"params", "params", grouped_cell}, {"params_billions", "billions", billions_cell},
+           {"training_flops_per_token", "train FLOP/token", flops_cell}},
+          {}};
   for (const Model& m : estimate::model_zoo()) {
     int64_t total = count_params(m).total();
-    rows.push_back({m.name, std::to_string(m.layers), std::to_string(m.hidden),
-                    fmt::format("{}/{}", m.heads, m.kv_heads), std::to_string(m.ffn),
-                    std::to_string(m.vocab), std::to_string(m.seq), grouped(total),
-                    billions(total), flops(flops_per_token(m).training())});
+    t.rows.push_back({{"model", m.name}, {"layers", m.layers}, {"hidden", m.hidden},
+                      {"heads_kv", fmt::format("{}/{}", m.heads, m.kv_heads)}, {"ffn", m.ffn},
+                      {"vocab", m.vocab}, {"seq", m.seq}, {"params", total},
+                      {"params_billions", double(total) / 1e9},
+                      {"training_flops_per_token", flops_per_token(m).training()}});
   }
-  print_table(rows);
+  print_table(t, format);
   return 0;
 }
 
@@ -197,42 +205,58 @@ Json system_json(const estimate::System& s) {
           {"notes", estimate::system_notes(s)}};
 }
 
-int list_systems(bool json) {
-  if (json) {
+std::string whole_cell(const Json& v) { return fmt::format("{:.0f}", v.get<double>()); }
+std::string four_digits_cell(const Json& v) { return fmt::format("{:.4g}", v.get<double>()); }
+std::string shortest_cell(const Json& v) { return fmt::format("{:g}", v.get<double>()); }
+
+int list_systems(TableFormat format) {
+  if (format == TableFormat::json) {
     Json list = Json::array();
     for (const estimate::System& s : estimate::system_zoo()) list.push_back(system_json(s));
-    fmt::print("{}\n", json_text(Json({{"systems", list}}), 2));
+    print_json(Json{{"systems", list}});
     return 0;
   }
-  TableRows rows = {{"system", "kind", "peak bf16 TFLOP/s", "memory GB", "memory TB/s",
-                     "scale-up", "scale-out GB/s", "power kW", "$/h", "max count"}};
-  for (const estimate::System& s : estimate::system_zoo())
-    rows.push_back({s.name, to_string(s.kind), fmt::format("{:.0f}", s.peak_tflops_bf16),
-                    fmt::format("{:.4g}", s.memory_gb), fmt::format("{:.4g}", s.memory_tb_per_s),
-                    s.scale_up_size > 1 ? fmt::format("{} x {:.0f} GB/s", s.scale_up_size,
-                                                      s.scale_up_gb_per_s)
-                                        : std::string("-"),
-                    fmt::format("{:.0f}", s.scale_out_gb_per_s), fmt::format("{:g}", s.power_kw),
-                    fmt::format("{:g}", s.dollars_per_hour), std::to_string(s.max_count)});
-  print_table(rows);
+  Table t{{{"system", "system"}, {"kind", "kind"},
+           {"peak_tflops_bf16", "peak bf16 TFLOP/s", whole_cell},
+           {"memory_gb", "memory GB", four_digits_cell},
+           {"memory_tb_per_s", "memory TB/s", four_digits_cell},
+           {"scale_up", "scale-up"},
+           {"scale_out_gb_per_s", "scale-out GB/s", whole_cell},
+           {"power_kw", "power kW", shortest_cell},
+           {"dollars_per_hour", "$/h", shortest_cell},
+           {"max_count", "max count"}},
+          {}};
+  for (const estimate::System& s : estimate::system_zoo()) {
+    t.rows.push_back({{"system", s.name}, {"kind", to_string(s.kind)},
+                      {"peak_tflops_bf16", s.peak_tflops_bf16}, {"memory_gb", s.memory_gb},
+                      {"memory_tb_per_s", s.memory_tb_per_s},
+                      {"scale_up", s.scale_up_size > 1 ? fmt::format("{} x {:.0f} GB/s", s.scale_up_size,
+                                                                   s.scale_up_gb_per_s)
+                                                       : std::string("-")},
+                      {"scale_out_gb_per_s", s.scale_out_gb_per_s}, {"power_kw", s.power_kw},
+                      {"dollars_per_hour", s.dollars_per_hour}, {"max_count", s.max_count}});
+  }
+  print_table(t, format);
+  if (format != TableFormat::text) return 0;
   for (const estimate::System& s : estimate::system_zoo())
     for (const std::string& note : estimate::system_notes(s))
       fmt::print("note: {}: {}\n", s.name, note);
   return 0;
 }
 
-void add_systems(CLI::App& estimate, Runner& run) {
-  auto json = std::make_shared<bool>(false);
-  CLI::App* cmd = estimate.add_subcommand("systems", "list the systems (GPUs, wafers, LPU)");
-  cmd->add_flag("--json", *json, "print one JSON object instead of a table");
-  cmd->callback([&run, json] { run = [json] { return list_systems(*json); }; });
-}
-
-void add_models(CLI::App& estimate, Runner& run) {
-  auto json = std::make_shared<bool>(false);
-  CLI::App* cmd = estimate.add_subcommand("models", "list the model zoo with parameter counts");
-  cmd->add_flag("--json", *json, "print one JSON object instead of a table");
-  cmd->callback([&run, json] { run = [json] { return list_models(*json); }; });
+// --format/--json on a listing verb that prints `list` in the chosen format.
+void add_listing(CLI::App& estimate, Runner& run, const char* name, const char* help,
+                 int (*list)(TableFormat)) {
+  struct Flags {
+    std::string format;
+    bool json = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = estimate.add_subcommand(name, help);
+  add_format_flags(*cmd, f->format, f->json, "text");
+  cmd->callback([&run, f, list] {
+    run = [f, list] { return list(chosen_format(f->format, f->json, TableFormat::text)); };
+  });
 }
 
 void add_model(CLI::App& estimate, Runner& run) {
@@ -250,9 +274,9 @@ void add_model(CLI::App& estimate, Runner& run) {
 void add_estimate(CLI::App& app, Runner& run) {
   CLI::App* cmd = app.add_subcommand("estimate", "training and inference estimates, model sizes and FLOPs");
   cmd->require_subcommand(1);
-  add_models(*cmd, run);
+  add_listing(*cmd, run, "models", "list the model zoo with parameter counts", list_models);
   add_model(*cmd, run);
-  add_systems(*cmd, run);
+  add_listing(*cmd, run, "systems", "list the systems (GPUs, wafers, LPU)", list_systems);
   add_estimate_runs(*cmd, run);
 }
 

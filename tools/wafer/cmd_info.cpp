@@ -26,6 +26,7 @@ using arch::ParamInfo;
 
 struct InfoOptions {
   std::string arch = "wse3";
+  std::string format;
   bool json = false;
   bool list = false;
 };
@@ -64,10 +65,6 @@ std::string source_of(const ParamInfo& p, const Arch& a, const std::vector<Arch>
   return "set in " + origin;
 }
 
-std::string format_value(const ParamInfo& p, double v) {
-  return p.kind == arch::ParamKind::integer ? fmt::format("{}", int64_t(v)) : fmt::format("{}", v);
-}
-
 std::vector<Derived> derived_figures(const Arch& a) {
   double pes = double(a.pe_count());
   return {
@@ -81,7 +78,31 @@ std::vector<Derived> derived_figures(const Arch& a) {
 
 Json json_number(double v, bool integer) { return integer ? Json(int64_t(v)) : Json(v); }
 
-void print_json(const Arch& a, const std::string& origin) {
+// A number as `{}` prints it: integers whole, reals in their shortest exact form.
+std::string shortest_cell(const Json& v) {
+  return v.is_number_float() ? fmt::format("{}", v.get<double>()) : plain_cell(v);
+}
+
+// Every parameter: key, value, unit, source and meaning (text, markdown and CSV).
+Table params_table(const Arch& a, const std::string& origin) {
+  auto presets = presets_by_match(a);
+  Table t{{{"key", "key"},
+           {"value", "value", shortest_cell},
+           {"unit", "unit"},
+           {"source", "source"},
+           {"meaning", "meaning"}},
+          {}};
+  for (const ParamInfo& p : arch::arch_params()) {
+    t.rows.push_back({{"key", p.key},
+                      {"value", json_number(get_param(a, p), p.kind == arch::ParamKind::integer)},
+                      {"unit", p.unit},
+                      {"source", source_of(p, a, presets, origin)},
+                      {"meaning", p.meaning}});
+  }
+  return t;
+}
+
+void print_arch_json(const Arch& a, const std::string& origin) {
   auto presets = presets_by_match(a);
   Json params = Json::array();
   for (const ParamInfo& p : arch::arch_params()) {
@@ -93,19 +114,13 @@ void print_json(const Arch& a, const std::string& origin) {
   }
   Json derived = Json::object();
   for (const Derived& d : derived_figures(a)) derived[d.key] = json_number(d.value, d.integer);
-  Json out = {{"arch", a.name}, {"params", params}, {"derived", derived}};
-  fmt::print("{}\n", json_text(out, 2));
+  print_json(Json{{"arch", a.name}, {"params", params}, {"derived", derived}});
 }
 
 void print_text(const Arch& a, const std::string& origin) {
-  auto presets = presets_by_match(a);
   bool is_file = a.name != origin;
   fmt::print("arch: {}{}\n\nparameters:\n", a.name, is_file ? " (" + origin + ")" : "");
-  std::vector<std::vector<std::string>> rows = {{"key", "value", "unit", "source", "meaning"}};
-  for (const ParamInfo& p : arch::arch_params())
-    rows.push_back({p.key, format_value(p, get_param(a, p)), p.unit,
-                    source_of(p, a, presets, origin), p.meaning});
-  print_table(rows);
+  print_table(params_table(a, origin), TableFormat::text);
   fmt::print("\nderived:\n");
   std::vector<std::vector<std::string>> figures;
   for (const Derived& d : derived_figures(a))
@@ -117,7 +132,7 @@ void print_text(const Arch& a, const std::string& origin) {
 
 int list_presets(bool json) {
   if (json) {
-    fmt::print("{}\n", json_text(Json({{"presets", arch::preset_names()}}), 2));
+    print_json(Json{{"presets", arch::preset_names()}});
     return 0;
   }
   for (const std::string& name : arch::preset_names()) fmt::print("{}\n", name);
@@ -125,13 +140,15 @@ int list_presets(bool json) {
 }
 
 int run_info(const InfoOptions& opts) {
-  if (opts.list) return list_presets(opts.json);
+  const TableFormat format = chosen_format(opts.format, opts.json, TableFormat::text);
+  if (opts.list) return list_presets(format == TableFormat::json);
   Expected<Arch> a = arch::load_arch(opts.arch);
   if (!a) return report_error(a.status());
-  if (opts.json)
-    print_json(*a, opts.arch);
-  else
-    print_text(*a, opts.arch);
+  switch (format) {
+    case TableFormat::json: print_arch_json(*a, opts.arch); break;
+    case TableFormat::text: print_text(*a, opts.arch); break;
+    default: print_table(params_table(*a, opts.arch), format); break;
+  }
   return 0;
 }
 
@@ -142,7 +159,7 @@ void add_info(CLI::App& app, Runner& run) {
   CLI::App* cmd = app.add_subcommand("info", "show every machine parameter of an arch");
   cmd->add_option("--arch", opts->arch, "preset name (wse2, wse3) or arch file (.toml, .json)")
       ->capture_default_str();
-  cmd->add_flag("--json", opts->json, "print one JSON object instead of a table");
+  add_format_flags(*cmd, opts->format, opts->json, "text");
   cmd->add_flag("--list", opts->list, "list the preset names");
   cmd->callback([&run, opts] { run = [opts] { return run_info(*opts); }; });
 }
