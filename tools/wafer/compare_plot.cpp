@@ -1,6 +1,6 @@
 // Renders the comparison bar chart (see compare_plot.hpp) with support/raster: a title (twice
 // the label size where it fits), a log10 axis of days with a grid line per decade, one bar per
-// estimate labelled with its days and limiter.
+// estimate labelled with its time in sensible units (estimate_report's duration) and limiter.
 #include "compare_plot.hpp"
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "estimate_report.hpp"
 #include "wafer/support/raster.hpp"
 
 namespace wafer::cli {
@@ -60,7 +61,7 @@ void draw_bar(Image& img, const LogAxis& a, int row, const estimate::TrainEstima
   int x1 = std::max(kLeft + 2, a.x(days(e)));
   img.fill(kLeft, y, x1 - kLeft, kBar, limiter_colour(e.limiter));
   draw_text(img, 10, y + kBar / 2 - text_height() / 2, fmt::format("{} x{}", e.system, e.count));
-  std::string label = fmt::format("{:.3g} d  {}", days(e), to_string(e.limiter));
+  std::string label = fmt::format("{}  {}", duration(days(e) * 86400), to_string(e.limiter));
   const int ty = y + kBar / 2 - text_height() / 2;
   if (x1 + 6 + text_width(label) <= kWidth - 4)
     draw_text(img, x1 + 6, ty, label);
