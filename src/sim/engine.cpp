@@ -312,7 +312,10 @@ class Runner {
     r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     m_.stats.cycles += r.cycles;
     if (m_.options.progress && printed_progress_) std::fprintf(stderr, "\r\033[K");
-    if (!status_) return status_;
+    if (!status_) {
+      trace_open_spans();
+      return status_;
+    }
     return r;
   }
 
@@ -329,6 +332,27 @@ class Runner {
       std::lock_guard<std::mutex> lock(thrown_mutex_);
       if (!thrown_) thrown_ = std::current_exception();
     }
+  }
+
+  // A failed run (deadlock, --max-cycles, a fault) ends with tasks and vector ops still open:
+  // their spans are traced up to the last cycle, so the trace shows what was stuck.
+  void trace_open_spans() {
+    if (!m_.options.trace.enabled) return;
+    ThreadCtx& ctx = ctx_[0];
+    const uint64_t end = m_.clock();
+    for (uint32_t pe = 0; pe < m_.pes; ++pe) {
+      const Core& core = m_.cores[pe];
+      if (core.code < 0) continue;
+      if (core.task >= 0) record_span(m_, ctx, pe, core.task_start, end, core.task, -1, 0);
+      if (core.main.instr != kNone) {
+        record_span(m_, ctx, pe, core.main.start, end, core.main.task, int(core.main.instr), 0);
+      }
+      for (int i = 0; core.micro && i < m_.arch.microthreads; ++i) {
+        const VecOp& op = core.micro[size_t(i)];
+        if (op.instr != kNone) record_span(m_, ctx, pe, op.start, end, op.task, int(op.instr), i + 1);
+      }
+    }
+    merge_trace(ctx);
   }
 
   // Supersteps on one thread, until the run stops or the tuner asks for more threads.

@@ -26,6 +26,9 @@ expect_exit 1 "$WAFER" sim "$SRC/examples/programs/deadlock.wafer" --trace "$TMP
 expect_contains "$TMP/err" "deadlock at cycle 19"
 expect_contains "$TMP/err" "wafer: wrote heatmap $TMP/dl.png (634x325 px, a PE is 256x256 px)"
 jq -e '.otherData.arch == "wse3"' "$TMP/dl.json" >/dev/null || fail "deadlock trace is not whole JSON"
+# The stuck task and its vector op are traced up to the deadlock's cycle 19.
+[ "$(jq -c '[.traceEvents[] | select(.ph == "X") | [.name, .args.cycles]]' "$TMP/dl.json")" = '[["main",19],["vmov",17]]' ] ||
+  fail "deadlock trace lacks the open spans: $(jq -c '[.traceEvents[] | select(.ph == "X")]' "$TMP/dl.json")"
 [ "$(png_signature "$TMP/dl.png")" = 89504e470d0a1a0a ] || fail "deadlock heatmap is not a PNG"
 [ "$(png_size "$TMP/dl.png")" = 634x325 ] || fail "deadlock heatmap size $(png_size "$TMP/dl.png")"
 [ "$(tail -n 2 "$TMP/err" | head -c 13)" = "wafer: error:" ] || fail "the run's error comes after the files"
