@@ -66,6 +66,9 @@ expect_usage "--recompute: unknown recompute 'foo'" "" "$WAFER" estimate train -
 expect_usage "--precision: unknown precision 'fp4'" "" "$WAFER" estimate infer --model gpt3-13b --system h100 --precision fp4
 expect_usage "--tokens: expected a positive number" "" "$WAFER" estimate train --model gpt3-13b --system h100 --tokens abc
 expect_usage "--global-batch: expected an integer of at least 1, got '0'" "" "$WAFER" estimate train --model gpt3-13b --system h100 --global-batch 0
+expect_usage "--batch: expected an integer of at least 1, got '0'" "" "$WAFER" estimate infer --model llama3-8b --system h100 --batch 0
+expect_usage "--layers: expected an integer of at least 1, got '0'" "" "$WAFER" estimate model --layers 0 --hidden 64 --heads 2
+expect_usage "--mlp: expected one of gelu|swiglu, got 'relu'" "" "$WAFER" estimate train --layers 2 --hidden 64 --heads 2 --mlp relu --system h100
 expect_usage "--dollars-per-hour: expected a finite number of at least 0, got '-5'" "" "$WAFER" estimate train --model gpt3-13b --system h100 --dollars-per-hour -5
 expect_usage "--dollars-per-hour" "" "$WAFER" estimate infer --model gpt3-13b --system h100 --dollars-per-hour nan
 expect_usage "--systems 'cs3:abc'" "" "$WAFER" estimate compare --model gpt3-13b --tokens 1B --systems cs3:abc

@@ -90,7 +90,7 @@ expect_exit 2 "$WAFER" estimate train --model gpt3-13b --system h100 --recompute
 expect_contains "$TMP/err" "--recompute: unknown recompute 'some'"
 expect_exit 1 "$WAFER" estimate infer --model llama3-70b --system h100 --count 1
 expect_contains "$TMP/err" "--count 2 would fit"
-expect_exit 1 "$WAFER" estimate infer --model llama3-8b --system h100 --batch 0
+expect_exit 2 "$WAFER" estimate infer --model llama3-8b --system h100 --batch 0
 expect_contains "$TMP/err" "--batch"
 expect_exit 2 "$WAFER" estimate compare --model gpt3-13b --tokens 1B --systems cs3:1,h100:
 expect_contains "$TMP/err" "--systems 'h100:'"

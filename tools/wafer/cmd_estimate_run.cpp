@@ -331,8 +331,10 @@ void add_infer(CLI::App& estimate, Runner& run) {
   add_common(*cmd, f->common);
   cmd->add_option("--system", f->system, "zoo system name or system file");
   cmd->add_option("--count", f->options.count, "devices (default: the fewest that hold it)");
-  cmd->add_option("--batch", f->options.batch, "concurrent sequences (default 1)");
-  cmd->add_option("--prompt", f->options.prompt, "prompt tokens (default 2048)");
+  cmd->add_option("--batch", f->options.batch, "concurrent sequences (default 1)")
+      ->check(count_validator(1));
+  cmd->add_option("--prompt", f->options.prompt, "prompt tokens (default 2048)")
+      ->check(count_validator(1));
   cmd->add_option("--output", f->options.output, "generated tokens (default 256)");
   cmd->add_flag("--json", f->common.json, "print one JSON object");
   cmd->callback([&run, f] { run = [f] { return run_infer(*f); }; });

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "run_flags.hpp"
 #include "table.hpp"
 
 namespace wafer::cli {
@@ -57,15 +58,21 @@ std::string duration(double s) {
   return fmt::format("{:.3g} us", s * 1e6);
 }
 
+// Sizes of 0 are usage errors here; the estimator checks the upper bounds (model.cpp).
 void add_shape_flags(CLI::App& cmd, estimate::ModelShape& shape) {
-  cmd.add_option("--layers", shape.layers, "transformer layers (with --hidden --heads: a model)");
-  cmd.add_option("--hidden", shape.hidden, "hidden size");
-  cmd.add_option("--heads", shape.heads, "attention (query) heads");
-  cmd.add_option("--kv-heads", shape.kv_heads, "key/value heads (default: heads)");
-  cmd.add_option("--ffn", shape.ffn, "MLP inner size (default: from hidden and --mlp)");
-  cmd.add_option("--vocab", shape.vocab, "vocabulary size (default 50257)");
-  cmd.add_option("--seq", shape.seq, "sequence length (default: the model's, or 2048)");
-  cmd.add_option("--mlp", shape.mlp, "MLP kind: gelu or swiglu (default gelu)");
+  cmd.add_option("--layers", shape.layers, "transformer layers (with --hidden --heads: a model)")
+      ->check(count_validator(1));
+  cmd.add_option("--hidden", shape.hidden, "hidden size")->check(count_validator(1));
+  cmd.add_option("--heads", shape.heads, "attention (query) heads")->check(count_validator(1));
+  cmd.add_option("--kv-heads", shape.kv_heads, "key/value heads (default: heads)")
+      ->check(count_validator(1));
+  cmd.add_option("--ffn", shape.ffn, "MLP inner size (default: from hidden and --mlp)")
+      ->check(count_validator(1));
+  cmd.add_option("--vocab", shape.vocab, "vocabulary size (default 50257)")->check(count_validator(1));
+  cmd.add_option("--seq", shape.seq, "sequence length (default: the model's, or 2048)")
+      ->check(count_validator(1));
+  cmd.add_option("--mlp", shape.mlp, "MLP kind: gelu or swiglu (default gelu)")
+      ->check(choice_validator({"gelu", "swiglu"}));
 }
 
 Expected<estimate::Model> model_from_flags(const std::string& name_or_file,
