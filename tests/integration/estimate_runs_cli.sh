@@ -143,6 +143,9 @@ expect_exit 0 "$WAFER" estimate compare --model gpt3-175b --tokens 300B --system
 [ "$(json_get "$TMP/out" '.systems[0].error | startswith("gpt3-175b does not fit")')" = true ] ||
   fail "error of the system that does not fit"
 [ -s "$TMP/partial.png" ] || fail "no plot of the systems that fit"
+# Two rows, the bar and the row that says a100 x8 has no estimate: 900 x (70 + 2 x 50 + 50) px.
+[ "$(od -An -tu1 -j16 -N8 "$TMP/partial.png" | tr -s ' ' | sed 's/^ //')" = "0 0 3 132 0 0 0 220" ] ||
+  fail "partial plot size: $(od -An -tu1 -j16 -N8 "$TMP/partial.png")"
 expect_exit 1 "$WAFER" estimate compare --model gpt3-175b --tokens 300B --systems a100:8
 expect_contains "$TMP/err" "a100:8: gpt3-175b does not fit"
 

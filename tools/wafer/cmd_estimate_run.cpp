@@ -239,11 +239,13 @@ int run_compare(const CompareFlags& f) {
   if (!systems) return report_usage_error(systems.status());
   std::vector<CompareEntry> entries;
   std::vector<estimate::TrainEstimate> estimates;  // those that fit, for the plot
+  std::vector<std::string> no_estimate;           // the others, named as in the plot's bars
   for (const SystemCount& sc : *systems) {
     TrainFlags one = f.train;
     one.count = sc.count;
     Expected<estimate::TrainEstimate> e = train(one, *m, sc.system);
     if (e) estimates.push_back(*e);
+    else no_estimate.push_back(fmt::format("{} x{}", sc.system, sc.count));
     entries.push_back({sc, e ? std::optional(*e) : std::nullopt, e ? "" : e.message()});
   }
   if (estimates.empty()) {
@@ -272,7 +274,7 @@ int run_compare(const CompareFlags& f) {
       if (!c.estimate && human) fmt::print("\n{}:{}: {}\n", c.sc.system, c.sc.count, c.error);
   }
   if (!f.plot.empty()) {
-    Status written = write_compare_plot(f.plot, m->name, f.train.tokens, estimates);
+    Status written = write_compare_plot(f.plot, m->name, f.train.tokens, estimates, no_estimate);
     if (!written) return report_error(written);
     std::fflush(stdout);  // the table before the note, even on one terminal
     fmt::print(stderr, "wafer: wrote plot {}\n", f.plot);

@@ -16,7 +16,7 @@ namespace wafer::cli {
 namespace {
 
 constexpr int kWidth = 900, kLeft = 200, kRight = 860, kTop = 60, kBar = 34, kGap = 16;
-constexpr Rgb kBlack = {0, 0, 0}, kGrid = {220, 220, 220};
+constexpr Rgb kBlack = {0, 0, 0}, kGrid = {220, 220, 220}, kMissing = {150, 40, 40};
 
 Rgb limiter_colour(estimate::Limiter l) { return viridis(double(int(l)) / 5.0); }
 
@@ -73,15 +73,22 @@ void draw_bar(Image& img, const LogAxis& a, int row, const estimate::TrainEstima
 
 Status write_compare_plot(const std::string& path, const std::string& model,
                           const std::string& tokens,
-                          const std::vector<estimate::TrainEstimate>& estimates) {
+                          const std::vector<estimate::TrainEstimate>& estimates,
+                          const std::vector<std::string>& no_estimate) {
   if (estimates.empty()) return make_error("--plot: nothing to draw");
-  const int bottom = kTop + 10 + int(estimates.size()) * (kBar + kGap);
+  const int rows = int(estimates.size() + no_estimate.size());
+  const int bottom = kTop + 10 + rows * (kBar + kGap);
   Image img(kWidth, bottom + 50);
   const std::string title = fmt::format("time to train {} on {} tokens", model, tokens);
   draw_text(img, 10, 16, title, kBlack, fitting_scale(title, kWidth - 20));
   LogAxis a = axis_for(estimates);
   draw_axis(img, a, bottom);
   for (size_t i = 0; i < estimates.size(); ++i) draw_bar(img, a, int(i), estimates[i]);
+  for (size_t i = 0; i < no_estimate.size(); ++i) {
+    const int y = kTop + 10 + int(estimates.size() + i) * (kBar + kGap) + kBar / 2 - text_height() / 2;
+    draw_text(img, 10, y, no_estimate[i], kBlack);
+    draw_text(img, kLeft + 6, y, "no estimate (see the table)", kMissing);
+  }
   draw_box(img, kLeft, kTop, kRight, bottom, kBlack);
   return write_png(path, img);
 }

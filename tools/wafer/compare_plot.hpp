@@ -1,6 +1,7 @@
 // The picture of `wafer estimate compare --plot FILE.png`: one horizontal bar per system,
 // its length the time to train on a log scale (the systems differ by orders of magnitude),
-// its colour the limiter, labelled with the system, the count, the days and the limiter.
+// its colour the limiter, labelled with the system, the count, the time and the limiter; a
+// system with no estimate (it does not fit, say) gets a row of its own that says so.
 #pragma once
 
 #include <string>
@@ -13,6 +14,7 @@ namespace wafer::cli {
 
 Status write_compare_plot(const std::string& path, const std::string& model,
                           const std::string& tokens,
-                          const std::vector<estimate::TrainEstimate>& estimates);
+                          const std::vector<estimate::TrainEstimate>& estimates,
+                          const std::vector<std::string>& no_estimate = {});
 
 }  // namespace wafer::cli
