@@ -363,17 +363,12 @@ std::vector<std::string> system_names() {
 
 std::optional<std::string> zoo_system_name(const std::string& name) {
   // Other names for zoo systems, in normalised form.
-  static const std::pair<const char*, const char*> kAliases[] = {
+  static const std::vector<NameAlias> kAliases = {
       {"wse2", "cs2"},     {"wse3", "cs3"},     {"a10080gb", "a100"},
       {"h100sxm", "h100"}, {"h200sxm", "h200"}, {"groq", "lpu"},
       {"groqlpu", "lpu"},
   };
-  const std::string key = normalise_name(name);
-  for (const System& s : system_zoo())
-    if (normalise_name(s.name) == key) return s.name;
-  for (const auto& [alias, zoo_name] : kAliases)
-    if (key == alias) return std::string(zoo_name);
-  return std::nullopt;
+  return canonical_name(name, system_names(), kAliases);
 }
 
 Expected<System> zoo_system(const std::string& name) {

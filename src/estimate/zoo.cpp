@@ -101,10 +101,10 @@ std::vector<Model> build_zoo() {
   };
 }
 
-// Other names for zoo models, in normalised form (normalise_name). Llama 3.1 8B and 70B
+// Other names for zoo models, in normalised form (support's normalised_name). Llama 3.1 8B and 70B
 // have the shapes of Llama 3 8B and 70B (the same layers, widths and vocabulary; 3.1
 // changed the training data and the context), so they name those rows.
-constexpr std::pair<const char*, const char*> kAliases[] = {
+const std::vector<NameAlias> kAliases = {
     {"llama3.18b", "llama3-8b"},          {"llama3.170b", "llama3-70b"},
     {"llama3405b", "llama3.1-405b"},      {"metallama38b", "llama3-8b"},
     {"metallama370b", "llama3-70b"},      {"metallama3.18b", "llama3-8b"},
@@ -125,20 +125,8 @@ std::vector<std::string> model_names() {
   return names;
 }
 
-std::string normalise_name(const std::string& name) {
-  std::string out;
-  for (char c : name)
-    if (c != '-' && c != '_' && c != ' ') out += char(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::optional<std::string> zoo_model_name(const std::string& name) {
-  const std::string key = normalise_name(name);
-  for (const Model& m : model_zoo())
-    if (normalise_name(m.name) == key) return m.name;
-  for (const auto& [alias, zoo_name] : kAliases)
-    if (key == alias) return std::string(zoo_name);
-  return std::nullopt;
+  return canonical_name(name, model_names(), kAliases);
 }
 
 Expected<Model> zoo_model(const std::string& name) {

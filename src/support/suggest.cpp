@@ -4,6 +4,7 @@
 #include "wafer/support/suggest.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -38,6 +39,23 @@ std::string suggestion(std::string_view name, const std::vector<std::string_view
     }
   }
   return best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best);
+}
+
+std::string normalised_name(std::string_view name) {
+  std::string out;
+  for (char c : name)
+    if (c != '-' && c != '_' && c != ' ') out += char(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::optional<std::string> canonical_name(std::string_view name, const std::vector<std::string>& names,
+                                          const std::vector<NameAlias>& aliases) {
+  const std::string key = normalised_name(name);
+  for (const std::string& n : names)
+    if (normalised_name(n) == key) return n;
+  for (const auto& [alias, target] : aliases)
+    if (key == alias) return std::string(target);
+  return std::nullopt;
 }
 
 }  // namespace wafer

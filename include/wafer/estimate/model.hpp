@@ -106,9 +106,6 @@ Expected<Model> zoo_model(const std::string& name);
 // The zoo name `name` means, if any: case, dashes, underscores and spaces do not matter
 // (`Llama-3-70B`), and a small alias table maps other usual names (`llama3.1-8b`).
 std::optional<std::string> zoo_model_name(const std::string& name);
-// Lower case without dashes, underscores and spaces: the form model and system names are
-// compared in. Dots stay (gpt3-1.3b and gpt3-13b are different models).
-std::string normalise_name(const std::string& name);
 
 // Files: keys are the Model field names; `base` names a zoo model to start from. Without a
 // base, layers, hidden and heads are required and the rest default to a GPT-style model
