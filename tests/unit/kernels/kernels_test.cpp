@@ -10,6 +10,7 @@
 #include "wafer/arch/arch.hpp"
 #include "wafer/kernels/kernels.hpp"
 #include "wafer/sim/simulator.hpp"
+#include "kernel_params.hpp"
 
 namespace wafer::kernels {
 namespace {
@@ -26,17 +27,6 @@ sim::Options opts() {
   return o;
 }
 
-KernelParams params(const std::string& kernel, int w, int h, int64_t m = 0, int64_t n = 0,
-                    DType t = DType::f32) {
-  KernelParams p;
-  p.kernel = kernel;
-  p.grid_w = w;
-  p.grid_h = h;
-  p.m = m;
-  p.n = n;
-  p.dtype = t;
-  return p;
-}
 
 Expected<KernelResult> run(const std::string& arch, const KernelParams& p) {
   return run_kernel(preset(arch), p, opts());

@@ -11,21 +11,12 @@
 #include "wafer/ir/text.hpp"
 #include "wafer/kernels/kernels.hpp"
 #include "wafer/support/memory.hpp"
+#include "kernel_params.hpp"
 
 namespace wafer::kernels {
 namespace {
 
 arch::Arch wse3() { return *arch::preset("wse3"); }
-
-KernelParams params(const std::string& kernel, int w, int h, int64_t m, int64_t n) {
-  KernelParams p;
-  p.kernel = kernel;
-  p.grid_w = w;
-  p.grid_h = h;
-  p.m = m;
-  p.n = n;
-  return p;
-}
 
 // The options `wafer kernel` uses without --stats, --trace or --heatmap.
 sim::Options cli_options() {

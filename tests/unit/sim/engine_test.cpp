@@ -1021,7 +1021,8 @@ TEST(EngineDeadlock, SenderBlockedByAReceiverThatNeverReads) {
   EXPECT_LT(s->now(), 1000u);  // found within a short window, not at max_cycles
 }
 
-TEST(EngineDeadlock, MaxCyclesBoundsAnInfiniteLoop) {
+// Task "main" counting in r1 forever, on every PE of a w x h program.
+ir::Program spinner(int w, int h) {
   CodeBuilder b("spinner");
   b.task("main", 1, ir::TaskKind::local);
   b.begin_task(1);
@@ -1030,9 +1031,13 @@ TEST(EngineDeadlock, MaxCyclesBoundsAnInfiniteLoop) {
   b.emit(Opcode::add, {reg(1), reg(1), imm(1)});
   b.emit(Opcode::jmp, {b.label(loop)});
   b.emit(Opcode::ret, {});
+  return one_code(w, h, b.finish());
+}
+
+TEST(EngineDeadlock, MaxCyclesBoundsAnInfiniteLoop) {
   Options o = opts();
   o.max_cycles = 1000;
-  auto s = make(preset("wse3"), one_code(2, 2, b.finish()), o);
+  auto s = make(preset("wse3"), spinner(2, 2), o);
   ASSERT_TRUE(s);
   ASSERT_TRUE(s->launch("main", {0, 0, 2, 2}));
   auto r = s->run();
@@ -1044,14 +1049,7 @@ TEST(EngineDeadlock, MaxCyclesBoundsAnInfiniteLoop) {
 
 // --max-cycles counts from the run's first cycle in 64 bits, also across 2^32.
 TEST(EngineDeadlock, MaxCyclesAcrossTheClocksBoundaries) {
-  CodeBuilder b("spinner");
-  b.task("main", 1, ir::TaskKind::local);
-  b.begin_task(1);
-  const int loop = b.new_label();
-  b.place(loop);
-  b.emit(Opcode::jmp, {b.label(loop)});
-  b.emit(Opcode::ret, {});
-  const ir::Program p = one_code(1, 1, b.finish());
+  const ir::Program p = spinner(1, 1);
   Options o = opts();
   o.first_cycle = (1ull << 32) - 500;
   o.max_cycles = 1000;
