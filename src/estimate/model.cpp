@@ -1,6 +1,7 @@
-// Exact parameter and FLOP counts of a Model, and its shape checks.
+// Exact parameter and FLOP counts of a Model, its parameter table and its shape checks.
 //
-// Every count is an integer sum over named components (docs/estimator.md gives the
+// model_params() describes every key of a model file (unit, meaning, valid range); the
+// bounds below are its ranges and validate()'s. Every count is an integer sum over named components (docs/estimator.md gives the
 // formulas): attention with grouped-query key/value projections, a 2- or 3-matrix MLP,
 // norms with or without a bias, optional embedding tables, pooler and untied LM head.
 #include <fmt/format.h>
@@ -90,6 +91,43 @@ FlopCounts flops_per_token(const Model& m) {
   f.matmul_forward = 2 * matmul_params(m);
   f.attention_forward = 2 * 2 * m.seq * m.hidden * m.layers;
   return f;
+}
+
+const ParamTable<Model>& model_params() {
+  using M = Model;
+  const char* kWidths = "elements";
+  static const ParamTable<M> table = {
+      {"name", &M::name, "", "name in reports (default: custom, or the base's)"},
+      {"layers", &M::layers, "layers", "transformer layers", {1, kMaxLayers}},
+      {"hidden", &M::hidden, kWidths, "width of the residual stream (d_model)", {1, kMaxWidth}},
+      {"heads", &M::heads, "heads", "attention heads; must divide hidden", {1, kMaxWidth}},
+      {"kv_heads", &M::kv_heads, "heads",
+       "key/value heads: = heads for MHA, fewer for GQA, 1 for MQA; must divide heads",
+       {1, kMaxWidth}},
+      {"ffn", &M::ffn, kWidths, "MLP inner size (default 4 x hidden, swiglu 8/3 x hidden)",
+       {1, kMaxFfn}},
+      {"vocab", &M::vocab, "tokens", "vocabulary size (embedding and LM head rows)",
+       {1, kMaxVocab}},
+      {"seq", &M::seq, "tokens",
+       "context length: the learned position table and the attention term", {1, kMaxSeq}},
+      {"mlp", choice(&M::mlp, {MlpKind::gelu, MlpKind::swiglu}), "",
+       "MLP kind: 2 matrices (up, down) or 3 (gate, up, down)"},
+      {"norm", choice(&M::norm, {NormKind::layernorm, NormKind::rmsnorm}), "",
+       "norm kind: weight + bias, or weight only"},
+      {"position", choice(&M::position, {PositionKind::learned, PositionKind::rotary}), "",
+       "position embeddings: a seq x hidden table, or none (rotary)"},
+      {"tied_embeddings", &M::tied_embeddings, "", "the LM head reuses the token embedding"},
+      {"attention_bias", &M::attention_bias, "", "biases on the q, k, v and output projections"},
+      {"mlp_bias", &M::mlp_bias, "", "biases on the MLP matrices"},
+      {"final_norm", &M::final_norm, "", "a norm after the last layer (pre-norm models)"},
+      {"embedding_norm", &M::embedding_norm, "", "a norm after the embeddings (BERT)"},
+      {"type_vocab", &M::type_vocab, "tokens", "token-type (segment) embeddings (BERT: 2)",
+       {0, kMaxVocab}},
+      {"pooler", &M::pooler, "", "BERT's pooler: hidden x hidden + bias on the first token"},
+      {"encoder_only", &M::encoder_only, "", "no LM head and no logits matmul (BERT)"},
+      {"source", &M::source, "", "where the shape comes from"},
+  };
+  return table;
 }
 
 Status validate(const Model& m) {

@@ -1,9 +1,10 @@
 // Models from TOML/JSON files and from shape flags.
 //
 // Both readers (support/flat_config) and the shape flags produce one list of Settings (key,
-// value, where it was written); apply_settings() is the one place that starts from the base (a zoo model or the
-// GPT-style defaults), checks each key against the field table, converts and sets values,
-// fills derived defaults (kv_heads, ffn) and validates the result.
+// value, where it was written); apply_settings() is the one place that starts from the base
+// (a zoo model or the GPT-style defaults), checks each key against the parameter table
+// (model_params(), model.cpp), converts and sets values, fills derived defaults (kv_heads,
+// ffn) and validates the result.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -12,7 +13,6 @@
 #include <fmt/ranges.h>
 
 #include "wafer/estimate/model.hpp"
-#include "wafer/support/field_table.hpp"
 #include "wafer/support/text_file.hpp"
 
 namespace wafer::estimate {
@@ -34,38 +34,8 @@ struct Origin {
   }
 };
 
-using Choice = Field<Model>::Setter;
-
-const FieldTable<Model>& fields() {
-  static const FieldTable<Model> table = {
-      {"name", &Model::name},
-      {"layers", &Model::layers},
-      {"hidden", &Model::hidden},
-      {"heads", &Model::heads},
-      {"kv_heads", &Model::kv_heads},
-      {"ffn", &Model::ffn},
-      {"vocab", &Model::vocab},
-      {"seq", &Model::seq},
-      {"mlp", Choice(&set_choice<Model, MlpKind, &Model::mlp, MlpKind::gelu, MlpKind::swiglu>)},
-      {"norm", Choice(&set_choice<Model, NormKind, &Model::norm, NormKind::layernorm,
-                                  NormKind::rmsnorm>)},
-      {"position", Choice(&set_choice<Model, PositionKind, &Model::position,
-                                      PositionKind::learned, PositionKind::rotary>)},
-      {"tied_embeddings", &Model::tied_embeddings},
-      {"attention_bias", &Model::attention_bias},
-      {"mlp_bias", &Model::mlp_bias},
-      {"final_norm", &Model::final_norm},
-      {"embedding_norm", &Model::embedding_norm},
-      {"type_vocab", &Model::type_vocab},
-      {"pooler", &Model::pooler},
-      {"encoder_only", &Model::encoder_only},
-      {"source", &Model::source},
-  };
-  return table;
-}
-
 Status apply_setting(Model& m, const Setting& s, const Origin& origin) {
-  return apply_entry(m, fields(), s, origin.key_name(s.key), {"base"});
+  return apply_entry(m, model_params(), s, origin.key_name(s.key), {"base"});
 }
 
 // The starting point: the zoo model named by `base`, or the GPT-style defaults.

@@ -16,7 +16,6 @@
 
 #include <fmt/ranges.h>
 
-#include "wafer/support/field_table.hpp"
 #include "wafer/support/suggest.hpp"
 
 namespace wafer::estimate {
@@ -136,7 +135,18 @@ System lpu() {
   return s;
 }
 
-using Choice = Field<System>::Setter;
+// Bounds that keep every estimate finite: a rate or size within [kMinRate, kMaxRate] in its
+// unit (TFLOP/s, GB, TB/s, GB/s, kW), an additive cost or a price within [0, kMaxRate], a
+// fraction that divides a rate at least kMinFraction. Estimates divide work (up to ~1e25
+// FLOPs or bytes per step) by rates and multiply times by power, price and device count, so
+// 1e-300 or 1e308 (both valid TOML numbers, as are inf and nan) would overflow to inf or
+// turn 0 x inf into nan; these bounds leave hundreds of orders of magnitude to spare. The
+// ranges of system_params() are the widest these allow (0 where a value may be 0 or is
+// unused by a kind); validate() also checks the finer rules.
+constexpr double kMinRate = 1e-6;
+constexpr double kMaxRate = 1e9;
+constexpr double kMinFraction = 1e-3;
+constexpr double kMaxCount = 1e9;  // devices in a domain or a cluster
 
 Status set_arch(System& s, const std::string& text) {
   Expected<System> rebuilt = with_arch(s, text);
@@ -145,39 +155,71 @@ Status set_arch(System& s, const std::string& text) {
   return Status::ok();
 }
 
-const FieldTable<System>& fields() {
-  static const FieldTable<System> table = {
-      {"name", &System::name},
-      {"kind", Choice(&set_choice<System, DeviceKind, &System::kind, DeviceKind::gpu,
-                                  DeviceKind::wafer, DeviceKind::lpu>)},
-      {"source", &System::source},
-      {"peak_tflops_bf16", &System::peak_tflops_bf16},
-      {"peak_tflops_fp8", &System::peak_tflops_fp8},
-      {"memory_gb", &System::memory_gb},
-      {"memory_tb_per_s", &System::memory_tb_per_s},
-      {"power_kw", &System::power_kw},
-      {"dollars_per_hour", &System::dollars_per_hour},
-      {"scale_up_size", &System::scale_up_size},
-      {"scale_up_gb_per_s", &System::scale_up_gb_per_s},
-      {"scale_out_gb_per_s", &System::scale_out_gb_per_s},
-      {"link_latency_us", &System::link_latency_us},
-      {"max_count", &System::max_count},
-      {"gemm_efficiency", &System::gemm_efficiency},
-      {"gemm_half_width", &System::gemm_half_width},
-      {"attention_efficiency", &System::attention_efficiency},
-      {"comm_efficiency", &System::comm_efficiency},
-      {"layer_overhead_us", &System::layer_overhead_us},
-      {"tp_overlap", &System::tp_overlap},
-      {"dp_overlap", &System::dp_overlap},
-      {"sequence_parallel", &System::sequence_parallel},
-      {"memory_usable", &System::memory_usable},
-      {"memory_efficiency", &System::memory_efficiency},
-      {"arch", Choice(&set_arch)},
-      {"io_gb_per_s", &System::io_gb_per_s},
-      {"external_memory_tb", &System::external_memory_tb},
+}  // namespace
+
+const ParamTable<System>& system_params() {
+  using S = System;
+  const Range kRate = {kMinRate, kMaxRate}, kOptional = {0, kMaxRate};
+  const Range kDivides = {kMinFraction, 1}, kFraction = {0, 1};
+  const Choice<S> arch_choice = {&set_arch, [](const S& s) { return s.arch; }, {}};
+  static const ParamTable<S> table = {
+      {"name", &S::name, "", "name in reports (default: the file name)"},
+      {"kind", choice(&S::kind, {DeviceKind::gpu, DeviceKind::wafer, DeviceKind::lpu}), "",
+       "device kind: which estimate model prices it"},
+      {"source", &S::source, "", "where the values come from"},
+      {"peak_tflops_bf16", &S::peak_tflops_bf16, "TFLOP/s",
+       "dense bf16 peak of one device; fp16 is the same rate", kRate},
+      {"peak_tflops_fp8", &S::peak_tflops_fp8, "TFLOP/s",
+       "dense fp8 peak; 0: no fp8 (otherwise at least 1e-6)", kOptional},
+      {"memory_gb", &S::memory_gb, "GB", "memory of one device: HBM, or on-chip SRAM", kRate},
+      {"memory_tb_per_s", &S::memory_tb_per_s, "TB/s", "bandwidth of that memory", kRate},
+      {"power_kw", &S::power_kw, "kW", "power of one device (wafer: the whole system)", kRate},
+      {"dollars_per_hour", &S::dollars_per_hour, "$/h", "price of one device-hour", kOptional},
+      {"scale_up_size", &S::scale_up_size, "devices", "devices per NVLink domain (node)",
+       {1, kMaxCount}},
+      {"scale_up_gb_per_s", &S::scale_up_gb_per_s, "GB/s",
+       "NVLink bandwidth per device and direction; 0 only with one device per domain",
+       kOptional},
+      {"scale_out_gb_per_s", &S::scale_out_gb_per_s, "GB/s",
+       "scale-out link (NIC, chip-to-chip) per device and direction", kRate},
+      {"link_latency_us", &S::link_latency_us, "us", "per message on the scale-out network",
+       kOptional},
+      {"max_count", &S::max_count, "devices", "largest cluster of this system", {1, kMaxCount}},
+      {"gemm_efficiency", &S::gemm_efficiency, "fraction",
+       "of peak, for matmuls wide enough to fill the device (at least 0.001; wafers price "
+       "matmuls from their arch)",
+       kFraction},
+      {"gemm_half_width", &S::gemm_half_width, "elements",
+       "per-device matmul width at which efficiency halves; 0: no width effect", kOptional},
+      {"attention_efficiency", &S::attention_efficiency, "fraction",
+       "fused (flash) attention, of peak; 0: unfused softmax (otherwise at least 0.001)",
+       kFraction},
+      {"comm_efficiency", &S::comm_efficiency, "fraction",
+       "of link bandwidth, achieved by collectives", kDivides},
+      {"layer_overhead_us", &S::layer_overhead_us, "us",
+       "fixed time per layer and pass (launches, syncs)", kOptional},
+      {"tp_overlap", &S::tp_overlap, "fraction", "of tensor-parallel communication hidden",
+       kFraction},
+      {"dp_overlap", &S::dp_overlap, "fraction", "of data-parallel communication hidden",
+       kFraction},
+      {"sequence_parallel", &S::sequence_parallel, "",
+       "norms and dropout sharded across tensor-parallel ranks"},
+      {"memory_usable", &S::memory_usable, "fraction", "of memory_gb the framework can use",
+       kDivides},
+      {"memory_efficiency", &S::memory_efficiency, "fraction",
+       "of memory_tb_per_s, achieved by inference's streaming reads of weights and KV cache",
+       kDivides},
+      {"arch", arch_choice, "",
+       "a wafer system's arch (preset or arch file): rebuilds peak, memory and I/O from it"},
+      {"io_gb_per_s", &S::io_gb_per_s, "GB/s",
+       "a wafer system's I/O (weights in, gradients out); 0 for other kinds", kOptional},
+      {"external_memory_tb", &S::external_memory_tb, "TB",
+       "a wafer system's MemoryX capacity; 0 for other kinds", kOptional},
   };
   return table;
 }
+
+namespace {
 
 // The order keys apply in, whatever their order in the file (the readers give TOML and JSON
 // keys sorted by name, not in document order): `base` (the starting system), then `kind`,
@@ -208,20 +250,10 @@ Expected<System> apply_entries(const ConfigEntries& entries, const std::string& 
     return apply_rank(a->key) < apply_rank(b->key);
   });
   for (const ConfigEntry* e : ordered)
-    WAFER_TRY(apply_entry(*s, fields(), *e, fmt::format("key '{}'", e->key), {"base"}));
+    WAFER_TRY(apply_entry(*s, system_params(), *e, fmt::format("key '{}'", e->key), {"base"}));
   WAFER_TRY(validate(*s).with_context(origin));
   return s;
 }
-
-// Bounds that keep every estimate finite: a rate or size within [kMinRate, kMaxRate] in its
-// unit (TFLOP/s, GB, TB/s, GB/s, kW), an additive cost or a price within [0, kMaxRate], a
-// fraction that divides a rate at least kMinFraction. Estimates divide work (up to ~1e25
-// FLOPs or bytes per step) by rates and multiply times by power, price and device count, so
-// 1e-300 or 1e308 (both valid TOML numbers, as are inf and nan) would overflow to inf or
-// turn 0 x inf into nan; these bounds leave hundreds of orders of magnitude to spare.
-constexpr double kMinRate = 1e-6;
-constexpr double kMaxRate = 1e9;
-constexpr double kMinFraction = 1e-3;
 
 // A rate or size of the device: within [kMinRate, kMaxRate].
 Status check_positive(const char* field, double value) {
@@ -452,7 +484,7 @@ Status validate(const System& s) {
   WAFER_TRY(check_fraction("dp_overlap", s.dp_overlap, true, false));
   WAFER_TRY(check_fraction("memory_usable", s.memory_usable, false));
   WAFER_TRY(check_fraction("memory_efficiency", s.memory_efficiency, false));
-  return Status::ok();
+  return check_ranges(s, system_params());
 }
 
 const char* to_string(DeviceKind k) {

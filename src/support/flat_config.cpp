@@ -3,10 +3,8 @@
 // toml++ rejects a key given twice itself. nlohmann-json keeps the last of two and records no
 // positions, so the JSON parse reads through an iterator that marks how far the lexer got and
 // a callback that places each top-level key there, which finds a second one with both places.
-#include "wafer/support/field_table.hpp"
 #include "wafer/support/flat_config.hpp"
 
-#include <cmath>
 #include <filesystem>
 #include <iterator>
 #include <map>
@@ -147,20 +145,6 @@ Expected<ConfigEntries> parse_flat_json(const std::string& text, const std::stri
 
 namespace wafer {
 
-namespace {
-
-std::string type_of(const ConfigEntry& s) {
-  switch (s.type) {
-    case ConfigEntry::Type::number: return "number";
-    case ConfigEntry::Type::boolean: return "boolean";
-    case ConfigEntry::Type::string: return "string";
-    case ConfigEntry::Type::other: break;
-  }
-  return s.type_name;
-}
-
-}  // namespace
-
 bool is_flat_config_path(const std::string& path) {
   std::string ext = lower_case(std::filesystem::path(path).extension().string());
   return ext == ".toml" || ext == ".json";
@@ -171,17 +155,6 @@ Expected<ConfigEntries> read_flat_config(const std::string& path, const std::str
   if (!text) return text.status();
   std::string ext = lower_case(std::filesystem::path(path).extension().string());
   return ext == ".json" ? parse_flat_json(*text, path) : parse_flat_toml(*text, path);
-}
-
-Status wrong_type(const ConfigEntry& entry, const char* want) {
-  return make_error("must be {}, got {}", want, type_of(entry));
-}
-
-Expected<int64_t> whole_number(const ConfigEntry& entry) {
-  if (entry.type != ConfigEntry::Type::number) return wrong_type(entry, "a whole number");
-  if (std::floor(entry.number) != entry.number || std::fabs(entry.number) > 1e15)
-    return make_error("must be a whole number, got {}", entry.number);
-  return int64_t(entry.number);
 }
 
 }  // namespace wafer

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "wafer/support/error.hpp"
+#include "wafer/support/param_table.hpp"
 
 namespace wafer::estimate {
 
@@ -95,8 +96,11 @@ int64_t head_matmul_params(const Model& m);   // the logits matmul (0 for encode
 Expected<Recompute> parse_recompute(const std::string& text);
 FlopCounts flops_per_token(const Model& m);
 
-// Checks the shape: positive sizes within bounds, heads dividing hidden, kv_heads dividing
-// heads. Messages name the field.
+// The keys of a model file: what each sets, its unit, meaning and valid range.
+const ParamTable<Model>& model_params();
+
+// Checks the shape: positive sizes within bounds (the ranges of model_params()), heads
+// dividing hidden, kv_heads dividing heads. Messages name the field.
 Status validate(const Model& m);
 
 const std::vector<Model>& model_zoo();

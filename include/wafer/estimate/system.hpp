@@ -108,10 +108,13 @@ Expected<System> parse_system_json(const std::string& text, const std::string& o
 Expected<System> load_system(const std::string& name_or_path);
 // Rebuilds a wafer system's arch-derived values from another arch (--arch FILE).
 Expected<System> with_arch(const System& s, const std::string& arch_name_or_path);
+// The keys of a system file: what each sets, its unit, meaning and valid range.
+const ParamTable<System>& system_params();
 // Rates and sizes within [1e-6, 1e9] of their unit; prices, latencies and overheads 0 or
 // at most 1e9; fractions within [0, 1], those that divide a rate (efficiencies, usable
-// memory) at least 0.001; a wafer system needs a valid arch. The bounds keep every
-// estimate finite (no inf or nan reaches a result); messages name the field.
+// memory) at least 0.001; a wafer system needs a valid arch; then every value within its
+// range in system_params(). The bounds keep every estimate finite (no inf or nan reaches a
+// result); messages name the field.
 Status validate(const System& s);
 
 const char* to_string(DeviceKind k);
