@@ -2,8 +2,8 @@
 //
 // wse3 is written as the differences from wse2, so every value that the two machines share
 // is stated once; the source of each value is in arch_params(). validate() first re-checks
-// every parameter through set_param() (an Arch built in code skips the file readers), then
-// the invariants that tie parameters together.
+// every parameter against its range in arch_params() (an Arch built in code skips the file
+// readers), then the invariants that tie parameters together.
 #include <algorithm>
 
 #include <fmt/ranges.h>
@@ -63,12 +63,6 @@ Arch wse3() {
   return a;
 }
 
-Status check_params(const Arch& arch) {
-  Arch scratch = arch;
-  for (const ParamInfo& p : arch_params()) WAFER_TRY(set_param(scratch, p, get_param(arch, p)));
-  return Status::ok();
-}
-
 Status check_memory(const Arch& a) {
   if (a.sram_bytes % 4 != 0)
     return make_error("key 'sram_bytes': value {} is not a multiple of 4", a.sram_bytes);
@@ -108,7 +102,7 @@ Expected<Arch> preset(const std::string& name) {
 }
 
 Status validate(const Arch& arch) {
-  WAFER_TRY(check_params(arch));
+  WAFER_TRY(check_ranges(arch, arch_params()));
   WAFER_TRY(check_memory(arch));
   return check_fabric(arch);
 }

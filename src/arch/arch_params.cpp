@@ -1,14 +1,15 @@
 // The self-description of every machine parameter, and access to parameters by key.
 //
-// arch_params() is one table row per numeric field of Arch: key, kind, unit, meaning, where
-// each preset's value comes from, and the inclusive valid range. set_param() is the single
-// place a value is checked against its range (and for integers, integrality) before it is
-// stored; validate() and the file readers both go through it. Every range is finite and keeps
-// what the simulator derives from a value in range: the lanes (kMinLanes..kMaxLanes) keep a
-// vector op's per-cycle element credit a small positive int, and the clock and host bandwidth
-// bounds keep a host copy's ceil(bytes / (GB/s / GHz)) cycles at least 1 and, for the largest
-// copy (2048 x 2048 PEs of 16 MiB), below 2^57.
-#include <cmath>
+// arch_params() is a ParamTable (support/param_table.hpp) with one row per numeric field of
+// Arch: key, member, unit, meaning, the inclusive valid range, and where each preset's value
+// comes from. set_param() (the table's set_number) is the single place a value is checked
+// against its range (and for integers, integrality) before it is stored; the file readers go
+// through it and validate() applies the same check (check_ranges). Every range is finite and
+// keeps what the simulator derives from a value in range: the lanes (kMinLanes..kMaxLanes)
+// keep a vector op's per-cycle element credit a small positive int, and the clock and host
+// bandwidth bounds keep a host copy's ceil(bytes / (GB/s / GHz)) cycles at least 1 and, for
+// the largest copy (2048 x 2048 PEs of 16 MiB), below 2^57.
+#include <algorithm>
 
 #include "wafer/arch/arch.hpp"
 
@@ -20,17 +21,14 @@ namespace {
 constexpr double kMinLanes = 1.0 / 64;
 constexpr double kMaxLanes = 64;
 
-ParamInfo row(const char* key, int Arch::*field, const char* unit, const char* meaning,
+// A row whose sources are WSE-2's and WSE-3's, in preset_names() order.
+template <typename Field>
+ParamInfo row(const char* key, Field Arch::*field, const char* unit, const char* meaning,
               const char* wse2, const char* wse3, double lo, double hi) {
-  return {key, ParamKind::integer, unit, meaning, wse2, wse3, lo, hi, nullptr, field};
+  return {key, field, unit, meaning, {lo, hi}, {wse2, wse3}};
 }
 
-ParamInfo row(const char* key, double Arch::*field, const char* unit, const char* meaning,
-              const char* wse2, const char* wse3, double lo, double hi) {
-  return {key, ParamKind::real, unit, meaning, wse2, wse3, lo, hi, field, nullptr};
-}
-
-std::vector<ParamInfo> make_params() {
+ParamTable<Arch> make_params() {
   using A = Arch;
   const char* kLanes = "elements/cycle";
   return {
@@ -110,39 +108,25 @@ std::vector<ParamInfo> make_params() {
   };
 }
 
-std::string describe_range(const ParamInfo& p) {
-  return fmt::format("in {}..{}", p.min_value, p.max_value);
-}
-
 }  // namespace
 
-const std::vector<ParamInfo>& arch_params() {
-  static const std::vector<ParamInfo> params = make_params();
+const ParamTable<Arch>& arch_params() {
+  static const ParamTable<Arch> params = make_params();
   return params;
 }
 
-double get_param(const Arch& arch, const ParamInfo& p) {
-  return p.kind == ParamKind::integer ? double(arch.*p.int_field) : arch.*p.real_field;
-}
+double get_param(const Arch& arch, const ParamInfo& p) { return get_number(arch, p); }
 
 Status set_param(Arch& arch, const ParamInfo& p, double value) {
-  if (!std::isfinite(value) || value < p.min_value || value > p.max_value)
-    return make_error("key '{}': value {} out of range (must be {})", p.key, value,
-                      describe_range(p));
-  if (p.kind == ParamKind::real) {
-    arch.*p.real_field = value;
-    return Status::ok();
-  }
-  if (value != std::floor(value))
-    return make_error("key '{}': value {} is not an integer", p.key, value);
-  arch.*p.int_field = int(value);
-  return Status::ok();
+  return set_number(arch, p, value);
 }
 
-const ParamInfo* find_param(const std::string& key) {
-  for (const ParamInfo& p : arch_params())
-    if (key == p.key) return &p;
-  return nullptr;
+const ParamInfo* find_param(const std::string& key) { return param_named(arch_params(), key); }
+
+const std::string& param_source(const ParamInfo& p, const std::string& preset) {
+  const std::vector<std::string> names = preset_names();
+  const size_t i = size_t(std::find(names.begin(), names.end(), preset) - names.begin());
+  return p.sources.at(std::min(i, p.sources.size() - 1));
 }
 
 }  // namespace wafer::arch

@@ -1,10 +1,11 @@
 // Machine parameters of a wafer-scale engine: presets and user files.
 //
 // Arch is a plain struct of every parameter of the machine model (DESIGN.md). Each parameter
-// also describes itself (name, unit, meaning, and the source of each preset's value) through
-// arch_params(), so `wafer info` can list them and files can set them by name. A user file
-// (TOML or JSON) names a preset in `base` and overrides any parameter by key; unknown keys,
-// wrong types and impossible values are errors that name the key.
+// also describes itself (name, unit, meaning, valid range, and the source of each preset's
+// value) in arch_params(), a ParamTable (support/param_table.hpp), so `wafer info` can list
+// them and files can set them by name. A user file (TOML or JSON) names a preset in `base` and
+// overrides any parameter by key; unknown keys, wrong types and impossible values are errors
+// that name the key.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "wafer/support/error.hpp"
+#include "wafer/support/param_table.hpp"
 
 namespace wafer::arch {
 
@@ -51,26 +53,16 @@ struct Arch {
   double host_bytes_per_cycle() const { return host_io_gbytes_per_s / clock_ghz; }
 };
 
-enum class ParamKind { integer, real };
+// One row per numeric field of Arch; its sources are one per preset, in preset_names() order.
+using ParamInfo = Param<Arch>;
 
-struct ParamInfo {
-  const char* key;
-  ParamKind kind;
-  const char* unit;
-  const char* meaning;
-  const char* source_wse2;
-  const char* source_wse3;
-  double min_value;  // inclusive lower bound for a valid value
-  double max_value;  // inclusive upper bound
-  double Arch::*real_field = nullptr;
-  int Arch::*int_field = nullptr;
-};
-
-const std::vector<ParamInfo>& arch_params();
+const ParamTable<Arch>& arch_params();
 double get_param(const Arch& arch, const ParamInfo& p);
 // Sets one parameter; an error names the key when the value is out of range.
 Status set_param(Arch& arch, const ParamInfo& p, double value);
 const ParamInfo* find_param(const std::string& key);
+// Where the value `preset` gives the parameter comes from.
+const std::string& param_source(const ParamInfo& p, const std::string& preset);
 
 std::vector<std::string> preset_names();
 Expected<Arch> preset(const std::string& name);

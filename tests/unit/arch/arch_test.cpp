@@ -149,10 +149,10 @@ TEST(ArchParams, CoverEveryFieldOnce) {
   const Arch base = must_preset("wse3");
   for (const ParamInfo& p : params) {
     EXPECT_EQ(find_param(p.key), &p);
-    EXPECT_EQ(p.kind == ParamKind::integer, p.int_field != nullptr) << p.key;
-    EXPECT_EQ(p.kind == ParamKind::real, p.real_field != nullptr) << p.key;
-    double sentinel = get_param(base, p) == p.min_value ? p.min_value + 1 : p.min_value;
-    if (p.kind == ParamKind::real) sentinel = 0.25;
+    EXPECT_TRUE(kind_of(p) == ParamKind::integer || kind_of(p) == ParamKind::real) << p.key;
+    EXPECT_EQ(p.sources.size(), preset_names().size()) << p.key;
+    double sentinel = get_param(base, p) == p.range.lo ? p.range.lo + 1 : p.range.lo;
+    if (kind_of(p) == ParamKind::real) sentinel = 0.25;
     Arch a = base;
     ASSERT_TRUE(set_param(a, p, sentinel).is_ok()) << p.key;
     EXPECT_EQ(get_param(a, p), sentinel) << p.key;
@@ -192,14 +192,14 @@ TEST(ArchParams, SetParamRejects) {
 // ceil(bytes * clock / bandwidth) are at least 1 and, for the largest copy, below 2^57.
 TEST(ArchParams, EveryRangeIsFiniteAndKeepsCyclesInRange) {
   for (const ParamInfo& p : arch_params()) {
-    EXPECT_TRUE(std::isfinite(p.min_value) && std::isfinite(p.max_value)) << p.key;
-    EXPECT_LE(p.min_value, p.max_value) << p.key;
+    EXPECT_TRUE(std::isfinite(p.range.lo) && std::isfinite(p.range.hi)) << p.key;
+    EXPECT_LE(p.range.lo, p.range.hi) << p.key;
   }
-  EXPECT_EQ(param("lanes_f32_fma").min_value, 1.0 / 64);
-  EXPECT_EQ(param("lanes_f16_fma").max_value, 64);
+  EXPECT_EQ(param("lanes_f32_fma").range.lo, 1.0 / 64);
+  EXPECT_EQ(param("lanes_f16_fma").range.hi, 64);
   const double largest_copy = 2048.0 * 2048 * (16 << 20);
-  const double slowest = param("host_io_gbytes_per_s").min_value / param("clock_ghz").max_value;
-  const double fastest = param("host_io_gbytes_per_s").max_value / param("clock_ghz").min_value;
+  const double slowest = param("host_io_gbytes_per_s").range.lo / param("clock_ghz").range.hi;
+  const double fastest = param("host_io_gbytes_per_s").range.hi / param("clock_ghz").range.lo;
   EXPECT_LT(std::ceil(largest_copy / slowest), std::ldexp(1.0, 57));
   EXPECT_EQ(std::ceil(2 / fastest), 1);
 
