@@ -4,6 +4,8 @@
 // which preset it started from, so the source of a value is found by comparison: the preset
 // that agrees with the most parameters is taken as the base, and a value cites the first
 // preset (base first) whose value it equals; any other value was set by the arch file.
+// --keys lists what an arch, model or system file may set, from the same parameter tables
+// (support/param_table.hpp) that read those files.
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -13,8 +15,11 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "run_flags.hpp"
 #include "table.hpp"
 #include "wafer/arch/arch.hpp"
+#include "wafer/estimate/model.hpp"
+#include "wafer/estimate/system.hpp"
 #include "wafer/support/json_text.hpp"
 
 namespace wafer::cli {
@@ -27,6 +32,7 @@ using arch::ParamInfo;
 struct InfoOptions {
   std::string arch = "wse3";
   std::string format;
+  std::string keys;
   bool json = false;
   bool list = false;
 };
@@ -58,10 +64,8 @@ std::vector<Arch> presets_by_match(const Arch& a) {
 
 std::string source_of(const ParamInfo& p, const Arch& a, const std::vector<Arch>& presets,
                       const std::string& origin) {
-  for (const Arch& pre : presets) {
-    if (get_param(pre, p) != get_param(a, p)) continue;
-    return pre.name == "wse2" ? p.source_wse2 : p.source_wse3;
-  }
+  for (const Arch& pre : presets)
+    if (get_param(pre, p) == get_param(a, p)) return arch::param_source(p, pre.name);
   return "set in " + origin;
 }
 
@@ -83,38 +87,35 @@ std::string shortest_cell(const Json& v) {
   return v.is_number_float() ? fmt::format("{}", v.get<double>()) : plain_cell(v);
 }
 
-// Every parameter: key, value, unit, source and meaning (text, markdown and CSV).
+// Every parameter: key, value, unit, source, meaning and range (text, markdown, CSV, JSON);
+// range comes last so that the CSV columns before it stay where they were.
 Table params_table(const Arch& a, const std::string& origin) {
   auto presets = presets_by_match(a);
   Table t{{{"key", "key"},
            {"value", "value", shortest_cell},
            {"unit", "unit"},
            {"source", "source"},
-           {"meaning", "meaning"}},
+           {"meaning", "meaning"},
+           {"range", "range"}},
           {}};
-  for (const ParamInfo& p : arch::arch_params()) {
+  const std::vector<ParamDoc> docs = describe(arch::arch_params());
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const ParamInfo& p = arch::arch_params()[i];
     t.rows.push_back({{"key", p.key},
-                      {"value", json_number(get_param(a, p), p.kind == arch::ParamKind::integer)},
+                      {"value", json_number(get_param(a, p), kind_of(p) == ParamKind::integer)},
                       {"unit", p.unit},
                       {"source", source_of(p, a, presets, origin)},
-                      {"meaning", p.meaning}});
+                      {"meaning", p.meaning},
+                      {"range", docs[i].range}});
   }
   return t;
 }
 
 void print_arch_json(const Arch& a, const std::string& origin) {
-  auto presets = presets_by_match(a);
-  Json params = Json::array();
-  for (const ParamInfo& p : arch::arch_params()) {
-    params.push_back({{"key", p.key},
-                      {"value", json_number(get_param(a, p), p.kind == arch::ParamKind::integer)},
-                      {"unit", p.unit},
-                      {"source", source_of(p, a, presets, origin)},
-                      {"meaning", p.meaning}});
-  }
   Json derived = Json::object();
   for (const Derived& d : derived_figures(a)) derived[d.key] = json_number(d.value, d.integer);
-  print_json(Json{{"arch", a.name}, {"params", params}, {"derived", derived}});
+  print_json(
+      Json{{"arch", a.name}, {"params", table_json(params_table(a, origin))}, {"derived", derived}});
 }
 
 void print_text(const Arch& a, const std::string& origin) {
@@ -139,9 +140,34 @@ int list_presets(bool json) {
   return 0;
 }
 
+// The keys a file of `kind` takes (arch, model or system): unit, range, meaning, source.
+std::vector<ParamDoc> key_docs(const std::string& kind) {
+  if (kind == "model") return describe(estimate::model_params());
+  if (kind == "system") return describe(estimate::system_params());
+  std::vector<ParamDoc> docs = describe(arch::arch_params());
+  const std::vector<std::string> presets = arch::preset_names();
+  for (size_t i = 0; i < docs.size(); ++i) {
+    docs[i].source.clear();
+    for (const std::string& name : presets)
+      docs[i].source += (docs[i].source.empty() ? "" : "; ") + name + ": " +
+                        arch::param_source(arch::arch_params()[i], name);
+  }
+  return docs;
+}
+
+int list_keys(const std::string& kind, TableFormat format) {
+  Table t = param_docs_table(key_docs(kind));
+  if (format == TableFormat::json)
+    print_json(Json{{"file", kind}, {"keys", table_json(t)}});
+  else
+    print_table(t, format);
+  return 0;
+}
+
 int run_info(const InfoOptions& opts) {
   const TableFormat format = chosen_format(opts.format, opts.json, TableFormat::text);
   if (opts.list) return list_presets(format == TableFormat::json);
+  if (!opts.keys.empty()) return list_keys(opts.keys, format);
   Expected<Arch> a = arch::load_arch(opts.arch);
   if (!a) return report_error(a.status());
   switch (format) {
@@ -161,6 +187,9 @@ void add_info(CLI::App& app, Runner& run) {
       ->capture_default_str();
   add_format_flags(*cmd, opts->format, opts->json, "text");
   cmd->add_flag("--list", opts->list, "list the preset names");
+  cmd->add_option("--keys", opts->keys,
+                  "list the keys of an arch, model or system file: unit, range, meaning, source")
+      ->check(choice_validator({"arch", "model", "system"}));
   cmd->callback([&run, opts] { run = [opts] { return run_info(*opts); }; });
 }
 

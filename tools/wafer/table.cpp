@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "wafer/support/json_text.hpp"
+#include "wafer/support/param_table.hpp"
 
 namespace wafer::cli {
 
@@ -41,22 +42,25 @@ TableRows human_rows(const Table& t) {
   return rows;
 }
 
-void print_markdown(const TableRows& rows) {
+std::string markdown_text(const TableRows& rows) {
+  std::string text;
   for (size_t r = 0; r < rows.size(); ++r) {
-    fmt::print("{}\n", joined(rows[r], "| ", " | ", " |"));
-    if (r == 0) fmt::print("{}\n", joined(std::vector<std::string>(rows[r].size(), "---"), "|", "|", "|"));
+    text += joined(rows[r], "| ", " | ", " |\n");
+    if (r == 0) text += joined(std::vector<std::string>(rows[r].size(), "---"), "|", "|", "|\n");
   }
+  return text;
 }
 
-void print_csv(const Table& t) {
+std::string csv_text(const Table& t) {
   std::vector<std::string> cells;
   for (const Column& c : t.columns) cells.push_back(c.key);
-  fmt::print("{}\n", joined(cells, "", ",", ""));
+  std::string text = joined(cells, "", ",", "\n");
   for (const Json& row : t.rows) {
     cells.clear();
     for (const Column& c : t.columns) cells.push_back(csv_cell(row.contains(c.key) ? row[c.key] : Json()));
-    fmt::print("{}\n", joined(cells, "", ",", ""));
+    text += joined(cells, "", ",", "\n");
   }
+  return text;
 }
 
 }  // namespace
@@ -109,26 +113,51 @@ Json table_json(const Table& t) {
   return rows;
 }
 
-void print_table(const Table& t, TableFormat format) {
+std::string table_text(const Table& t, TableFormat format) {
   switch (format) {
-    case TableFormat::text: return print_table(human_rows(t));
-    case TableFormat::markdown: return print_markdown(human_rows(t));
-    case TableFormat::csv: return print_csv(t);
-    case TableFormat::json: return print_json(table_json(t));
+    case TableFormat::text: return table_text(human_rows(t));
+    case TableFormat::markdown: return markdown_text(human_rows(t));
+    case TableFormat::csv: return csv_text(t);
+    case TableFormat::json: break;
   }
+  return json_text(table_json(t), 2) + "\n";
 }
 
-void print_table(const TableRows& rows) {
-  if (rows.empty()) return;
+std::string table_text(const TableRows& rows) {
+  if (rows.empty()) return "";
   std::vector<size_t> width(rows.front().size(), 0);
   for (const auto& row : rows)
     for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  std::string text;
   for (const auto& row : rows) {
-    std::string line = "  ";
+    text += "  ";
     for (size_t c = 0; c < row.size(); ++c)
-      line += c + 1 == row.size() ? row[c] : fmt::format("{:<{}}  ", row[c], width[c]);
-    fmt::print("{}\n", line);
+      text += c + 1 == row.size() ? row[c] : fmt::format("{:<{}}  ", row[c], width[c]);
+    text += "\n";
   }
+  return text;
+}
+
+void print_table(const Table& t, TableFormat format) { fmt::print("{}", table_text(t, format)); }
+
+void print_table(const TableRows& rows) { fmt::print("{}", table_text(rows)); }
+
+Table param_docs_table(const std::vector<ParamDoc>& docs) {
+  Table t{{{"key", "key"},
+           {"unit", "unit"},
+           {"range", "range"},
+           {"meaning", "meaning"},
+           {"source", "source"}},
+          {}};
+  for (const ParamDoc& d : docs) {
+    auto cell = [](const std::string& s) { return s.empty() ? Json() : Json(s); };
+    t.rows.push_back({{"key", d.key},
+                      {"unit", cell(d.unit)},
+                      {"range", cell(d.range)},
+                      {"meaning", d.meaning},
+                      {"source", cell(d.source)}});
+  }
+  return t;
 }
 
 void print_json(const Json& value) { fmt::print("{}\n", json_text(value, 2)); }

@@ -6,7 +6,9 @@
 // or a JSON array. --format takes md|markdown|csv|json on every verb (parse_table_format),
 // and --json is --format json. TableRows is the plain form for key/value listings: aligned
 // columns, two spaces between them, two spaces of indent. print_json prints every verb's
-// JSON object the same way, through json_text.
+// JSON object the same way, through json_text. table_text gives the same text as a string,
+// and param_docs_table makes any parameter table's description rows (the arch's, the
+// estimator's, a kernel's) a Table.
 #pragma once
 
 #include <string>
@@ -16,6 +18,10 @@
 #include <nlohmann/json.hpp>
 
 #include "wafer/support/error.hpp"
+
+namespace wafer {
+struct ParamDoc;
+}  // namespace wafer
 
 namespace wafer::cli {
 
@@ -49,8 +55,14 @@ void add_format_flags(CLI::App& cmd, std::string& format, bool& json, const std:
 // checked `format`.
 TableFormat chosen_format(const std::string& format, bool json, TableFormat fallback);
 
+// The table as print_table prints it, for a --help footer or a file.
+std::string table_text(const Table& table, TableFormat format);
+std::string table_text(const TableRows& rows);
 void print_table(const Table& table, TableFormat format);
 void print_table(const TableRows& rows);
+// The description rows of a parameter table (support/param_table.hpp's describe()): key,
+// unit, range, meaning, source; an empty cell is null ("-" in text).
+Table param_docs_table(const std::vector<ParamDoc>& docs);
 // The rows as a JSON array (for a verb's JSON object).
 Json table_json(const Table& table);
 // Every verb's JSON output: pretty-printed with an indent of 2, then a newline.
