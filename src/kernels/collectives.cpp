@@ -65,6 +65,7 @@ Expected<KernelCase> start_case(const arch::Arch& arch, const KernelParams& p, u
   WAFER_TRY(check_grid(arch, p));
   WAFER_TRY(check_size("--n", size_n(p), 1, max_elements(arch, p.dtype, 1)));
   KernelCase kc;
+  kc.rect = {0, 0, p.grid_w, p.grid_h};
   kc.result_symbol = "v";
   return kc;
 }
@@ -88,7 +89,7 @@ Expected<KernelCase> build_broadcast(const arch::Arch& arch, const KernelParams&
       for (uint32_t i = 0; i < n; ++i) kc->reference[(size_t(y) * size_t(grid.w) + size_t(x)) * n + i] = data[src * n + i];
     }
   }
-  kc->inputs.push_back(HostCopy{"v", grid, std::move(data)});
+  kc->inputs.push_back(HostCopy{"v", grid, std::move(data), {}});
   kc->result_rect = grid;
   kc->tolerance = 0;
   return kc;
@@ -113,7 +114,7 @@ Expected<KernelCase> build_row_reduce(const arch::Arch& arch, const KernelParams
   if (stage == Stage::program) return kc;
   auto data = round_to(p.dtype, random_values(p.seed, size_t(grid.area()) * n));
   kc->reference = line_sums(data, grid.w, grid.h, n, true);
-  kc->inputs.push_back(HostCopy{"v", grid, std::move(data)});
+  kc->inputs.push_back(HostCopy{"v", grid, std::move(data), {}});
   kc->result_rect = {0, 0, 1, grid.h};
   kc->tolerance = sum_tolerance(p.dtype, uint64_t(grid.w));
   return kc;
@@ -154,7 +155,7 @@ Expected<KernelCase> build_allreduce(const arch::Arch& arch, const KernelParams&
   }
   kc->reference.reserve(data.size());
   for (size_t pe = 0; pe < size_t(grid.area()); ++pe) kc->reference.insert(kc->reference.end(), total.begin(), total.end());
-  kc->inputs.push_back(HostCopy{"v", grid, std::move(data)});
+  kc->inputs.push_back(HostCopy{"v", grid, std::move(data), {}});
   kc->result_rect = grid;
   kc->tolerance = sum_tolerance(p.dtype, uint64_t(grid.area()));
   return kc;

@@ -95,6 +95,7 @@ Expected<KernelCase> build_gemv(const arch::Arch& arch, const KernelParams& p, S
   }
   const ir::Rect grid{0, 0, p.grid_w, p.grid_h};
   KernelCase kc;
+  kc.rect = {0, 0, p.grid_w, p.grid_h};
   kc.program = single_code_program(grid.w, grid.h, gemv_code(grid, uint32_t(mb), uint32_t(nb), p.dtype));
   if (grid.h > 1) line_broadcast_routes(kc.program, Axis::column(), grid, kColorX);
   chain_reduce_routes(kc.program, Axis::row(), grid, 0, 1);
@@ -113,9 +114,9 @@ Expected<KernelCase> build_gemv(const arch::Arch& arch, const KernelParams& p, S
       }
     }
   }
-  kc.inputs.push_back(HostCopy{"A", grid, std::move(blocks)});
-  kc.inputs.push_back(HostCopy{"x", {0, 0, grid.w, 1}, x});
-  kc.inputs.push_back(HostCopy{"b", {0, 0, 1, grid.h}, bias});
+  kc.inputs.push_back(HostCopy{"A", grid, std::move(blocks), {}});
+  kc.inputs.push_back(HostCopy{"x", {0, 0, grid.w, 1}, x, {}});
+  kc.inputs.push_back(HostCopy{"b", {0, 0, 1, grid.h}, bias, {}});
   kc.reference.assign(size_t(M), 0.0);
   for (int64_t i = 0; i < M; ++i) {
     double s = bias[size_t(i)];

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "wafer/kernels/compose.hpp"
 #include "wafer/kernels/kernels.hpp"
 
 namespace wafer::kernels {
@@ -39,6 +40,9 @@ KernelParams scale_collective_sizes(const KernelParams& p, double f);
 Expected<KernelCase> build_gemv(const arch::Arch& a, const KernelParams& p, Stage s);
 HostBytes gemv_host_bytes(const KernelParams& p);
 KernelParams scale_gemv_sizes(const KernelParams& p, double f);
+Expected<KernelCase> build_gemm(const arch::Arch& a, const KernelParams& p, Stage s);
+HostBytes gemm_host_bytes(const KernelParams& p);
+KernelParams scale_gemm_sizes(const KernelParams& p, double f);
 Expected<KernelCase> build_stream_fma(const arch::Arch& a, const KernelParams& p, Stage s);
 HostBytes stream_fma_host_bytes(const KernelParams& p);
 KernelParams scale_stream_fma_sizes(const KernelParams& p, double f);

@@ -22,6 +22,8 @@ const std::vector<KernelInfo>& kernel_list() {
        every_pe_result_host_bytes, scale_collective_sizes},
       {"gemv", "y = A·x + b, A tiled over the grid", "--m --n", build_gemv, gemv_host_bytes,
        scale_gemv_sizes},
+      {"gemm", "C = A·B + bias (--algo cannon: square grids, the default there; summa)", "--m --n --k", build_gemm,
+       gemm_host_bytes, scale_gemm_sizes, true},
       {"stream-fma", "every PE streams x from the fabric into y = A*x + y", "--n", build_stream_fma,
        stream_fma_host_bytes, scale_stream_fma_sizes},
   };
@@ -37,9 +39,14 @@ const KernelInfo* find_kernel(const std::string& name) {
 
 Status check_grid(const arch::Arch& arch, const KernelParams& p) {
   if (p.grid_w < 1 || p.grid_h < 1) return make_error("--grid {}x{}: both sides must be at least 1", p.grid_w, p.grid_h);
-  if (p.grid_w > arch.fabric_width || p.grid_h > arch.fabric_height) {
-    return make_error("--grid {}x{} does not fit on the {}x{} fabric of arch '{}'", p.grid_w,
-                      p.grid_h, arch.fabric_width, arch.fabric_height, arch.name);
+  if (p.origin_x < 0 || p.origin_y < 0)
+    return make_error("origin ({},{}) must not be negative", p.origin_x, p.origin_y);
+  if (int64_t(p.origin_x) + p.grid_w > arch.fabric_width || int64_t(p.origin_y) + p.grid_h > arch.fabric_height) {
+    if (p.origin_x == 0 && p.origin_y == 0)
+      return make_error("--grid {}x{} does not fit on the {}x{} fabric of arch '{}'", p.grid_w,
+                        p.grid_h, arch.fabric_width, arch.fabric_height, arch.name);
+    return make_error("{}x{} PEs at ({},{}) do not fit on the {}x{} fabric of arch '{}'", p.grid_w, p.grid_h,
+                      p.origin_x, p.origin_y, arch.fabric_width, arch.fabric_height, arch.name);
   }
   return Status::ok();
 }
@@ -75,8 +82,18 @@ std::vector<double> random_values(uint64_t seed, size_t n, double lo, double hi)
   return ir::expand_host_data(d, n);
 }
 
+double random_value(uint64_t seed, uint64_t i, double lo, double hi) {
+  uint64_t z = seed + (i + 1) * 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return lo + (hi - lo) * double(z >> 11) * 0x1.0p-53;
+}
+
+double round_to(DType t, double v) { return decode_value(t, encode_value(t, v)); }
+
 std::vector<double> round_to(DType t, std::vector<double> v) {
-  for (double& x : v) x = decode_value(t, encode_value(t, x));
+  for (double& x : v) x = round_to(t, x);
   return v;
 }
 
@@ -109,11 +126,27 @@ Expected<KernelCase> build_kernel(const arch::Arch& arch, const KernelParams& pa
                                   const sim::Options& options) {
   auto k = known_kernel(params.kernel);
   if (!k) return k.status();
+  if (!(*k)->any_origin && (params.origin_x != 0 || params.origin_y != 0))
+    return make_error("kernel '{}' runs only at the fabric's origin (0,0), not at ({},{})", params.kernel,
+                      params.origin_x, params.origin_y);
   WAFER_TRY(check_kernel_memory(arch, params, options));
   auto kc = (*k)->build(arch, params, Stage::all);
   if (!kc) return kc.status().with_context(params.kernel);
   return kc;
 }
+
+namespace {
+
+Status write_input(sim::Simulator& s, const HostCopy& c) {
+  if (!c.block) return s.write_symbol(c.symbol, c.rect, c.values);
+  for (int py = 0; py < c.rect.h; ++py) {
+    for (int px = 0; px < c.rect.w; ++px)
+      WAFER_TRY(s.write_symbol(c.symbol, {c.rect.x + px, c.rect.y + py, 1, 1}, c.block(px, py)));
+  }
+  return Status::ok();
+}
+
+}  // namespace
 
 Expected<KernelResult> run_case(const arch::Arch& arch, const KernelParams& params,
                                 const KernelCase& kc, const sim::Options& options,
@@ -122,8 +155,8 @@ Expected<KernelResult> run_case(const arch::Arch& arch, const KernelParams& para
   if (!sim) return sim.status().with_context(params.kernel);
   sim::Simulator& s = **sim;
   if (sim_out) *sim_out = std::move(*sim);  // also after a failed run: its trace and counters
-  for (const HostCopy& c : kc.inputs) WAFER_TRY(s.write_symbol(c.symbol, c.rect, c.values));
-  WAFER_TRY(s.launch(kc.launch_task, {0, 0, kc.program.width, kc.program.height}));
+  for (const HostCopy& c : kc.inputs) WAFER_TRY(write_input(s, c));
+  WAFER_TRY(s.launch(kc.launch_task, kc.rect));
   auto run = s.run();
   if (!run) return run.status().with_context(params.kernel);
   auto out = s.read_symbol(kc.result_symbol, kc.result_rect);
@@ -144,6 +177,9 @@ Expected<KernelResult> run_case(const arch::Arch& arch, const KernelParams& para
   r.active_pe_cycles = run->active_pe_cycles;
   r.active_pe_cycles_per_s = double(run->active_pe_cycles) / wall;
   r.threads = run->threads;
+  r.flops = kc.flops;
+  r.flops_per_cycle = kc.flops / double(std::max<uint64_t>(1, run->cycles));
+  if (kc.peak_flops_per_cycle > 0) r.peak_fraction = r.flops_per_cycle / kc.peak_flops_per_cycle;
   r.output = std::move(*out);
   return r;
 }

@@ -54,6 +54,7 @@ Expected<KernelCase> build_stream_fma(const arch::Arch& arch, const KernelParams
   b.place(done);
   b.emit(Opcode::ret, {});
   KernelCase kc;
+  kc.rect = {0, 0, p.grid_w, p.grid_h};
   kc.program = single_code_program(grid.w, grid.h, b.finish());
   const ir::PortMask R = ir::port_bit(ir::Dir::ramp), E = ir::port_bit(ir::Dir::east),
                      W = ir::port_bit(ir::Dir::west);
@@ -75,9 +76,9 @@ Expected<KernelCase> build_stream_fma(const arch::Arch& arch, const KernelParams
                                    : as[pe * size_t(n) + i] * xs[row * size_t(n) + i] + ys[pe * size_t(n) + i];
     }
   }
-  kc.inputs.push_back(HostCopy{"x", {0, 0, 1, grid.h}, std::move(xs)});
-  kc.inputs.push_back(HostCopy{"A", grid, std::move(as)});
-  kc.inputs.push_back(HostCopy{"y", grid, std::move(ys)});
+  kc.inputs.push_back(HostCopy{"x", {0, 0, 1, grid.h}, std::move(xs), {}});
+  kc.inputs.push_back(HostCopy{"A", grid, std::move(as), {}});
+  kc.inputs.push_back(HostCopy{"y", grid, std::move(ys), {}});
   kc.result_symbol = "y";
   kc.result_rect = grid;
   kc.tolerance = 2 * unit_roundoff(p.dtype);

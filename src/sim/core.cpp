@@ -366,6 +366,21 @@ bool end_core_cycle(Machine& m, uint32_t pe, uint32_t t, Core& core, const Cycle
   return pending;
 }
 
+// The busy microthreads in the order their ops were issued: the oldest op takes the memory
+// ports first, so ops issued one after another finish in that order (a newer op on a freed
+// microthread never starves an older one) and an op never overtakes an older op on the same
+// data.
+int ops_oldest_first(const Machine& m, const Core& core, int* order) {
+  int n = 0;
+  for (int i = 0; i < m.arch.microthreads; ++i) {
+    if (core.micro[size_t(i)].instr == kNone) continue;
+    int j = n++;
+    for (; j > 0 && core.micro[size_t(order[j - 1])].start > core.micro[size_t(i)].start; --j) order[j] = order[j - 1];
+    order[j] = i;
+  }
+  return n;
+}
+
 // The general cycle: every op, then the main thread's next instruction.
 bool general_cycle(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx, Core& core) {
   const ir::Code& code = m.program.codes[size_t(core.code)];
@@ -375,12 +390,15 @@ bool general_cycle(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx, Core& co
     cs.account(progress_vector(m, pe, core.main, t, cs.reads_left, cs.writes_left, ctx, main_finished));
     if (main_finished) core.main.instr = kNone;
   }
-  for (int i = 0; core.async_active && i < m.arch.microthreads; ++i) {
-    VecOp& op = core.micro[size_t(i)];
-    if (op.instr == kNone) continue;
-    bool finished = false;
-    cs.account(progress_vector(m, pe, op, t, cs.reads_left, cs.writes_left, ctx, finished));
-    if (finished) complete_async(core, code, op);
+  if (core.async_active) {
+    int order[16];
+    const int n = ops_oldest_first(m, core, order);
+    for (int j = 0; j < n; ++j) {
+      VecOp& op = core.micro[size_t(order[j])];
+      bool finished = false;
+      cs.account(progress_vector(m, pe, op, t, cs.reads_left, cs.writes_left, ctx, finished));
+      if (finished) complete_async(core, code, op);
+    }
   }
   bool issued = false;
   if (core.main.instr == kNone && !main_finished) {

@@ -7,6 +7,7 @@
 // keys. The exit code is 0 only when the result verified; a run that fails (deadlock,
 // --max-cycles) still writes the trace and heatmap it asked for. `wafer kernel --list` lists
 // kernels.
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,8 +29,11 @@ struct KernelFlags {
   std::string name;
   std::string arch = "wse3";
   std::string grid = "4x4";
-  int64_t m = 0, n = 0;
+  int64_t m = 0, n = 0, k = 0;
+  std::string origin = "0,0";
+  std::string algo;
   std::string dtype = "fp32";
+  std::string acc;
   uint64_t seed = 1;
   bool list = false;
   RunFlags run;
@@ -57,7 +61,12 @@ Expected<kernels::KernelParams> make_params(const KernelFlags& f, const arch::Ar
   p.grid_h = grid->second;
   p.m = f.m;
   p.n = f.n;
+  p.k = f.k;
+  p.algo = f.algo;
   p.dtype = *parse_dtype(f.dtype);
+  if (!f.acc.empty()) p.acc = *parse_dtype(f.acc);
+  if (std::sscanf(f.origin.c_str(), "%d,%d", &p.origin_x, &p.origin_y) != 2 || p.origin_x < 0 || p.origin_y < 0)
+    return make_error("--origin '{}': expected X,Y with two whole numbers of at least 0", f.origin);
   p.seed = f.seed;
   return p;
 }
@@ -73,15 +82,18 @@ std::string describe_sizes(const kernels::KernelParams& p) {
   };
   add("--m", "m", p.m);
   add("--n", "n", p.n);
+  add("--k", "k", p.k);
   return out.empty() ? "none" : out;
 }
 
 void print_config(const KernelFlags& f, const kernels::KernelParams& p, const arch::Arch& a) {
   fmt::print("kernel:        {}\n", p.kernel);
   fmt::print("arch:          {}\n", describe_arch(a));
-  fmt::print("grid:          {}x{} ({} PEs)\n", p.grid_w, p.grid_h, int64_t(p.grid_w) * p.grid_h);
+  fmt::print("grid:          {}x{} ({} PEs) at ({},{})\n", p.grid_w, p.grid_h, int64_t(p.grid_w) * p.grid_h,
+             p.origin_x, p.origin_y);
+  if (!p.algo.empty()) fmt::print("algorithm:     {}\n", p.algo);
   fmt::print("sizes:         {}\n", describe_sizes(p));
-  fmt::print("dtype:         {}\n", f.dtype);
+  fmt::print("dtype:         {}{}\n", f.dtype, f.acc.empty() ? "" : fmt::format(" ({} accumulation)", f.acc));
   fmt::print("threads:       {}{}\n", resolved_threads(f.run.threads), f.run.threads ? "" : " (all cores)");
   fmt::print("seed:          {}\n\n", p.seed);
   std::fflush(stdout);
@@ -91,6 +103,10 @@ void print_result(const kernels::KernelResult& r, const arch::Arch& a) {
   fmt::print("cycles:        {}\n", r.cycles);
   fmt::print("seconds:       {:.6g} at {} GHz\n", r.seconds, a.clock_ghz);
   fmt::print("io cycles:     {} (host copies, not in cycles)\n", r.io_cycles);
+  if (r.flops > 0) {
+    fmt::print("flops:         {:.4g} ({:.1f} per cycle)\n", r.flops, r.flops_per_cycle);
+    if (r.peak_fraction > 0) fmt::print("of peak:       {:.1f}% of the grid's peak for the dtype\n", 100 * r.peak_fraction);
+  }
   fmt::print("max rel error: {:.3g}\n", r.max_rel_error);
   fmt::print("verified:      {}\n", r.verified ? "yes" : "no");
   sim::RunResult run{r.cycles, r.active_pe_cycles, r.sim_wall_seconds, r.threads};
@@ -107,6 +123,11 @@ void print_result_json(const kernels::KernelResult& r, const Json& defects) {
               {"verified", r.verified},
               {"sim_wall_seconds", r.sim_wall_seconds},
               {"pe_cycles_per_s", r.pe_cycles_per_s}};
+  if (r.flops > 0) {
+    out["flops"] = r.flops;
+    out["flops_per_cycle"] = r.flops_per_cycle;
+    out["peak_fraction"] = r.peak_fraction;
+  }
   if (!defects.is_null()) out["defects"] = defects;
   print_json(out);
 }
@@ -199,9 +220,13 @@ void add_kernel(CLI::App& app, Runner& run) {
       ->capture_default_str();
   cmd->add_option("--m", f->m, "rows of the problem (0: the kernel's default)")->check(count_validator());
   cmd->add_option("--n", f->n, "elements per PE or columns (0: the kernel's default)")->check(count_validator());
+  cmd->add_option("--k", f->k, "inner dimension of a product (0: the kernel's default)")->check(count_validator());
+  cmd->add_option("--origin", f->origin, "the grid's top-left PE on the fabric as X,Y")->capture_default_str();
+  cmd->add_option("--algo", f->algo, "algorithm, for kernels that have several (gemm: cannon)");
   cmd->add_option("--dtype", f->dtype, "element type: fp32, fp16 or bf16")
       ->check(float_dtype_validator())
       ->capture_default_str();
+  cmd->add_option("--acc", f->acc, "accumulation type (fp32, fp16, bf16; default: --dtype)")->check(float_dtype_validator());
   cmd->add_option("--seed", f->seed, "seed of the random input data")->check(count_validator())->capture_default_str();
   add_run_flags(*cmd, f->run);
   add_defect_flags(*cmd, f->defects);

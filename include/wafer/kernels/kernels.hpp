@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,17 +25,25 @@ namespace wafer::kernels {
 
 struct KernelParams {
   std::string kernel;
-  int grid_w = 4, grid_h = 4;  // PEs: columns x rows
-  int64_t m = 0, n = 0;        // sizes (0: the kernel's default)
+  int grid_w = 4, grid_h = 4;    // PEs: columns x rows
+  int origin_x = 0, origin_y = 0;  // the grid's top-left PE on the fabric
+  int64_t m = 0, n = 0, k = 0;   // sizes (0: the kernel's default)
   DType dtype = DType::f32;
+  std::optional<DType> acc;      // accumulation type (kernels that accumulate; default dtype)
+  std::string algo;              // algorithm ("" : the kernel's default)
   uint64_t seed = 1;
+  // The kernel's rectangle on the fabric.
+  ir::Rect rect() const { return {origin_x, origin_y, grid_w, grid_h}; }
 };
 
-// A host copy: values for a symbol on a rectangle (row-major over PEs, count per PE).
+// A host copy: values for a symbol on a rectangle, either all at once (row-major over PEs,
+// count per PE) or generated one PE's block at a time by `block(px, py)` (coordinates
+// relative to rect), so that a run never holds more than one block of an input.
 struct HostCopy {
   std::string symbol;
   ir::Rect rect;
   std::vector<double> values;
+  std::function<std::vector<double>(int px, int py)> block;
 };
 
 // Everything a kernel run needs: the program, data to copy in, the task to launch, where
@@ -47,6 +56,9 @@ struct KernelCase {
   ir::Rect result_rect;
   std::vector<double> reference;
   double tolerance = 1e-6;  // max normwise relative error accepted
+  ir::Rect rect;            // where the kernel runs (launch_task is launched here)
+  double flops = 0;         // floating-point operations (an FMA is 2), 0 when not counted
+  double peak_flops_per_cycle = 0;  // the rectangle's peak for the kernel's main op
 };
 
 struct KernelResult {
@@ -63,6 +75,9 @@ struct KernelResult {
   double active_pe_cycles_per_s = 0;
   uint64_t active_pe_cycles = 0;
   int threads = 1;
+  double flops = 0;            // floating-point operations of the kernel (0: not counted)
+  double flops_per_cycle = 0;  // flops / cycles
+  double peak_fraction = 0;    // flops_per_cycle / the rectangle's peak for the dtype
   std::vector<double> output;
 };
 
@@ -87,6 +102,8 @@ struct KernelInfo {
   HostBytes (*host_bytes)(const KernelParams&);
   // The params with their sizes scaled by f in (0, 1], rounded to sizes `build` accepts.
   KernelParams (*scale_sizes)(const KernelParams&, double f);
+  // Whether the kernel runs at any origin of the fabric (composable), or only at (0,0).
+  bool any_origin = false;
 };
 
 const std::vector<KernelInfo>& kernel_list();
@@ -114,7 +131,10 @@ Expected<KernelResult> run_kernel(const arch::Arch& arch, const KernelParams& pa
 double max_rel_error(const std::vector<double>& out, const std::vector<double>& ref);
 // Seeded uniform values in [lo, hi), identical on every platform.
 std::vector<double> random_values(uint64_t seed, size_t n, double lo = -1, double hi = 1);
+// Element i of random_values(seed, i + 1, lo, hi), computed alone (SplitMix64 is counter-based).
+double random_value(uint64_t seed, uint64_t i, double lo = -1, double hi = 1);
 // Rounds every value to dtype (the data the machine actually holds).
 std::vector<double> round_to(DType t, std::vector<double> v);
+double round_to(DType t, double v);
 
 }  // namespace wafer::kernels

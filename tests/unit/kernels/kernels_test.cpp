@@ -49,7 +49,7 @@ TEST(KernelList, NamesAndLookup) {
   std::vector<std::string> names;
   for (const KernelInfo& k : kernel_list()) names.push_back(k.name);
   EXPECT_EQ(names, (std::vector<std::string>{"bcast-row", "bcast-col", "reduce-chain", "reduce-tree",
-                                             "allreduce", "gemv", "stream-fma"}));
+                                             "allreduce", "gemv", "gemm", "stream-fma"}));
   ASSERT_NE(find_kernel("gemv"), nullptr);
   EXPECT_EQ(std::string(find_kernel("gemv")->sizes), "--m --n");
   EXPECT_EQ(find_kernel("nope"), nullptr);

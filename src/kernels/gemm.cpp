@@ -1,0 +1,148 @@
+// The `gemm` kernel: C = A·B + bias on a P x Q rectangle, by Cannon on interleaved rings
+// (gemm_cannon.cpp; square rectangles; the default there, as it is the faster) or by SUMMA
+// (gemm_summa.cpp; any rectangle; the default on the others). This file checks the shape,
+// runs the chosen emitter into a one-kernel program, and makes the case: inputs generated
+// one PE block at a time from counter-based random values rounded to the dtype, and the
+// reference in double precision from the same values, in the order C is read back.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "gemm_emit.hpp"
+#include "kernel_util.hpp"
+
+namespace wafer::kernels {
+
+namespace {
+
+struct Dims {
+  int64_t M, N, K;
+};
+
+Dims gemm_dims(const KernelParams& p) {
+  const int64_t step = std::lcm(int64_t(p.grid_w), int64_t(p.grid_h));
+  return {p.m ? p.m : 32 * int64_t(p.grid_h), p.n ? p.n : 32 * int64_t(p.grid_w),
+          p.k ? p.k : step * std::max<int64_t>(1, 32 * std::max(p.grid_w, p.grid_h) / step)};
+}
+
+std::string gemm_algo(const KernelParams& p) {
+  if (!p.algo.empty()) return p.algo;
+  return p.grid_w == p.grid_h ? "cannon" : "summa";
+}
+
+Expected<GemmShape> gemm_shape(const arch::Arch& arch, const KernelParams& p) {
+  WAFER_TRY(check_grid(arch, p));
+  const Dims d = gemm_dims(p);
+  GemmShape s{p.grid_w, p.grid_h, d.M, d.N, d.K, p.dtype, p.acc.value_or(p.dtype)};
+  if (!dtype_is_float(s.t) || !dtype_is_float(s.acc))
+    return make_error("takes fp32, fp16 or bf16 (got {} with {} accumulation)", dtype_name(s.t), dtype_name(s.acc));
+  if (s.M % s.h != 0) return make_error("M = {} does not divide evenly over {} rows of PEs", s.M, s.h);
+  if (s.N % s.w != 0) return make_error("N = {} does not divide evenly over {} columns of PEs", s.N, s.w);
+  if (s.K % s.w != 0 || s.K % s.h != 0)
+    return make_error("K = {} does not divide evenly over {}x{} PEs", s.K, s.w, s.h);
+  const int64_t mb = s.M / s.h, nb = s.N / s.w, ka = s.K / s.w, kb = s.K / s.h, t = dtype_bytes(s.t);
+  const bool cannon = gemm_algo(p) == "cannon";
+  const int64_t kp = cannon ? ka : s.K / std::lcm(s.w, s.h);
+  const int64_t bytes = (cannon ? 2 * (mb * ka + kb * nb) : mb * ka + kb * nb + 2 * kp * (mb + nb)) * t +
+                        nb * t + mb * nb * dtype_bytes(s.acc);
+  if (bytes > arch.sram_bytes - 4096) {
+    return make_error("a {}x{} block of C with its A and B blocks needs {} bytes per PE, more than the {} "
+                      "bytes of SRAM less 4096 for code; use more PEs or smaller matrices",
+                      mb, nb, bytes, arch.sram_bytes);
+  }
+  return s;
+}
+
+double fma_lanes(const arch::Arch& a, DType t, DType acc) {
+  if (dtype_bytes(acc) == 4) return dtype_bytes(t) == 2 ? a.lanes_mixed_fma : a.lanes_f32_fma;
+  return a.lanes_f16_fma;
+}
+
+// C = A·B + bias in double, C row-major.
+std::vector<double> reference_product(const GemmShape& s, const MatrixFn& a, const MatrixFn& b, const MatrixFn& bias) {
+  std::vector<double> A(size_t(s.M * s.K)), B(size_t(s.K * s.N)), C(size_t(s.M * s.N));
+  for (int64_t i = 0; i < s.M; ++i)
+    for (int64_t k = 0; k < s.K; ++k) A[size_t(i * s.K + k)] = a(i, k);
+  for (int64_t k = 0; k < s.K; ++k)
+    for (int64_t j = 0; j < s.N; ++j) B[size_t(k * s.N + j)] = b(k, j);
+  for (int64_t i = 0; i < s.M; ++i) {
+    double* c = &C[size_t(i * s.N)];
+    for (int64_t j = 0; j < s.N; ++j) c[j] = bias(0, j);
+    for (int64_t k = 0; k < s.K; ++k) {
+      const double x = A[size_t(i * s.K + k)];
+      const double* row = &B[size_t(k * s.N)];
+      for (int64_t j = 0; j < s.N; ++j) c[j] += x * row[j];
+    }
+  }
+  return C;
+}
+
+}  // namespace
+
+HostBytes gemm_host_bytes(const KernelParams& p) {
+  const Dims d = gemm_dims(p);
+  const uint64_t M = uint64_t(d.M), N = uint64_t(d.N), K = uint64_t(d.K);
+  const uint64_t kept = (M * K + K * N + 2 * M * N) * sizeof(double);
+  return {kept, kept};
+}
+
+KernelParams scale_gemm_sizes(const KernelParams& p, double f) {
+  const Dims d = gemm_dims(p);
+  const int64_t step = std::lcm(int64_t(p.grid_w), int64_t(p.grid_h));
+  auto scaled = [&](int64_t v, int64_t unit) {
+    return std::max<int64_t>(1, int64_t(double(v / unit) * std::cbrt(f))) * unit;
+  };
+  KernelParams q = p;
+  q.m = scaled(d.M, p.grid_h);
+  q.n = scaled(d.N, p.grid_w);
+  q.k = scaled(d.K, step);
+  return q;
+}
+
+Expected<KernelCase> build_gemm(const arch::Arch& arch, const KernelParams& p, Stage stage) {
+  auto shape = gemm_shape(arch, p);
+  if (!shape) return shape.status();
+  const GemmShape s = *shape;
+  const std::string algo = gemm_algo(p);
+  if (algo != "cannon" && algo != "summa")
+    return make_error("unknown algorithm '{}' (algorithms: cannon, summa)", algo);
+  const ir::Rect rect = p.rect();
+  KernelCase kc;
+  kc.program.width = rect.x + rect.w;
+  kc.program.height = rect.y + rect.h;
+  Pools pools = Pools::for_arch(arch);
+  ir::CodeBuilder code("gemm");
+  Emit e{code, kc.program, pools, arch, ""};
+  const Site site{rect, -1, -1};
+  auto g = algo == "cannon" ? emit_cannon_gemm(e, site, s) : emit_summa_gemm(e, site, s);
+  if (!g) return g.status();
+  kc.program.codes.push_back(code.finish());
+  kc.program.placements.push_back(ir::Placement{{0, 0, kc.program.width, kc.program.height}, 0, {}});
+  kc.rect = rect;
+  kc.launch_task = "entry";
+  kc.result_symbol = "C";
+  kc.result_rect = rect;
+  kc.flops = 2.0 * double(s.M) * double(s.N) * double(s.K);
+  kc.peak_flops_per_cycle = 2.0 * double(rect.area()) * fma_lanes(arch, s.t, s.acc);
+  kc.tolerance = sum_tolerance(s.acc, uint64_t(s.K));
+  if (stage == Stage::program) return kc;
+
+  const MatrixFn a = [s, seed = p.seed](int64_t i, int64_t k) { return round_to(s.t, random_value(seed, uint64_t(i * s.K + k))); };
+  const MatrixFn b = [s, seed = p.seed + 1](int64_t k, int64_t j) { return round_to(s.t, random_value(seed, uint64_t(k * s.N + j))); };
+  const MatrixFn bias = [s, seed = p.seed + 2](int64_t, int64_t j) { return round_to(s.t, random_value(seed, uint64_t(j))); };
+  kc.inputs = g->inputs(a, b, bias);
+  const std::vector<double> C = reference_product(s, a, b, bias);
+  const int64_t mb = s.M / s.h, nb = s.N / s.w;
+  const MatrixFn c = [&C, s](int64_t i, int64_t j) { return C[size_t(i * s.N + j)]; };
+  kc.reference.reserve(C.size());
+  for (int py = 0; py < s.h; ++py) {
+    for (int px = 0; px < s.w; ++px) {
+      const auto [bi, bj] = g->c_block(px, py);
+      const auto v = matrix_block(mb, nb, bi, bj, true, c);
+      kc.reference.insert(kc.reference.end(), v.begin(), v.end());
+    }
+  }
+  return kc;
+}
+
+}  // namespace wafer::kernels

@@ -1,0 +1,72 @@
+// What the two GEMM algorithms share (gemm_cannon.cpp, gemm_summa.cpp): the shape, the
+// registers and tasks of one instance, the block product and the phase bookkeeping.
+//
+// Both run as phases: a phase starts its communication (asynchronous sends and receives on
+// the microthreads) and the block product of the data the previous phase brought, counts
+// the asynchronous parts it started in a register, and each part's completion activates its
+// own task (two completions never merge into one activation), which counts down; the last
+// one starts the next phase, or activates the continuation task after the last phase.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "wafer/kernels/compose.hpp"
+#include "wafer/kernels/kernels.hpp"
+
+namespace wafer::kernels {
+
+struct GemmShape {
+  int w, h;                   // PEs: columns x rows
+  int64_t M, N, K;
+  DType t, acc;
+};
+
+// The registers of one GEMM instance (taken from the pool for its lifetime).
+struct GemmRegs {
+  int phase, pending, cur_a, cur_b, k, a_off, b_idx, c_off, b_val, bound, tmp, tmp2, u, v;
+  int d_a, d_c, d_mem, d_fab;
+};
+Expected<GemmRegs> take_gemm_regs(Pools& pools, const std::string& user);
+
+// Symbols: the A and B buffers the product reads (two halves each), C, the bias segment.
+struct GemmSyms {
+  int a, b, c, bias;
+};
+
+// The block product C += A·B of the current halves: A column-major (mb x kb, column k at
+// cur_a + k·mb), B[k, j] at cur_b + k·b_k + j·b_j. Asynchronous FMAs, k-major; the last one
+// activates `done`.
+struct BlockProduct {
+  int64_t mb, nb, kb, b_k, b_j;
+};
+void emit_block_product(ir::CodeBuilder& b, const BlockProduct& p, const GemmSyms& y, const GemmRegs& r, int done);
+
+// Entry: C = bias in every column, phase = 0, then activates `first`.
+void emit_gemm_entry(ir::CodeBuilder& b, int64_t mb, int64_t nb, const GemmSyms& y, const GemmRegs& r, int first);
+// A part's completion: count down; the last one advances `phase` and activates `next` while
+// phase < phases, else `done` (when >= 0).
+void emit_part_done(ir::CodeBuilder& b, const GemmRegs& r, int phases, int next, int done);
+// cur_a, cur_b = the halves of phase parity (phase + parity_shift) & 1.
+void emit_current_halves(ir::CodeBuilder& b, const GemmRegs& r, int parity_shift, int64_t a_half, int64_t b_half);
+
+// An emitted GEMM: its entry task, and where the data lives. `inputs` fill A, B and the bias
+// (and any per-PE values the algorithm reads) one PE at a time from element functions;
+// c_block(px, py) is the (block row, block column) of C that PE (px, py) of the rectangle
+// holds, column-major, mb x nb.
+using MatrixFn = std::function<double(int64_t row, int64_t col)>;
+struct GemmEmitted {
+  int entry = -1;
+  std::function<std::vector<HostCopy>(const MatrixFn& a, const MatrixFn& b, const MatrixFn& bias)> inputs;
+  std::function<std::pair<int, int>(int px, int py)> c_block;
+};
+
+// Block (bi, bj) of a matrix in blocks of br x bc, column-major or row-major.
+std::vector<double> matrix_block(int64_t br, int64_t bc, int64_t bi, int64_t bj, bool col_major,
+                                 const MatrixFn& value, size_t capacity = 0);
+
+Expected<GemmEmitted> emit_cannon_gemm(Emit& e, const Site& site, const GemmShape& s);
+Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape& s);
+
+}  // namespace wafer::kernels

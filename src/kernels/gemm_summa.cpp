@@ -1,0 +1,169 @@
+// GEMM by SUMMA (the vendor's default algorithm) on a P x Q rectangle.
+//
+// PE (x, y) holds A block (y, x) (M/P x K/Q, column-major), B block (y, x) (K/P x N/Q,
+// row-major) and C block (y, x). K is cut into S = lcm(P, Q) panels of K/S; in round s the
+// PE column owning A's panel s broadcasts it along every row and the PE row owning B's panel
+// s broadcasts it down every column. A broadcast from any PE of a line uses two colors: one
+// whose routes carry wavelets away from coordinate 0 (and back to the sender's own core) and
+// one towards coordinate 0; the sender sends on both, PEs beyond it receive from the first,
+// PEs before it from the second, and the sender takes its own copy from both (the same data
+// twice into the same buffer). Colors alternate by round parity, so two consecutive rounds
+// never share a color; a round's colors are used again two rounds later, after every PE on
+// the line has finished the round in between. Phase p starts round p into one half of the
+// panel buffers and multiplies round p - 1's panels from the other half.
+#include <numeric>
+
+#include "gemm_emit.hpp"
+#include "mesh.hpp"
+
+namespace wafer::kernels {
+
+using ir::CodeBuilder;
+using ir::dsd;
+using ir::imm;
+using ir::Opcode;
+using ir::reg;
+
+namespace {
+
+// One operand's broadcast line: along rows for A (axis x), down columns for B (axis y).
+struct Line {
+  Axis axis;
+  int origin, n;           // the rectangle's first coordinate and extent along the axis
+  int64_t block_k, unit;   // the block's extent along K, elements per step along K
+  int64_t len;             // panel elements
+  int block, buf;          // symbols: the PE's own block, the two-half panel buffer
+  int away[2], toward[2];  // colors by round parity
+  int sent_away, sent_toward, got_away, got_toward;  // completion tasks
+};
+
+void emit_receive(CodeBuilder& b, const Line& l, int color, int par, DType t, const GemmRegs& r, int done) {
+  b.emit(Opcode::fdsd, {dsd(r.d_fab), ir::color_op(color), imm(int32_t(l.len)), ir::dtype_op(t)});
+  b.emit(Opcode::mdsd, {dsd(r.d_mem), ir::sym_op(l.buf), imm(int32_t(par * l.len)), imm(int32_t(l.len)), imm(1)});
+  b.emit_async(Opcode::vmov, {dsd(r.d_mem), dsd(r.d_fab)}, ir::OnDone::activate, done);
+}
+
+void emit_send(CodeBuilder& b, const Line& l, int color, DType t, const GemmRegs& r, int done) {
+  b.emit(Opcode::fdsd, {dsd(r.d_fab), ir::color_op(color), imm(int32_t(l.len)), ir::dtype_op(t)});
+  b.emit_async(Opcode::vmov, {dsd(r.d_fab), dsd(r.d_mem)}, ir::OnDone::activate, done);
+}
+
+// Round `phase` of one line's broadcast, for round parity `par`.
+void emit_round(CodeBuilder& b, const Line& l, int par, int rounds, int64_t kp, DType t, const GemmRegs& r, int end) {
+  const int src = b.new_label(), before = b.new_label();
+  b.emit(Opcode::mul, {reg(r.tmp), reg(r.phase), imm(l.n)});
+  b.emit(Opcode::div, {reg(r.tmp), reg(r.tmp), imm(rounds)});  // the sender's coordinate
+  b.emit(Opcode::sub, {reg(r.tmp2), ir::special(l.axis.coord), imm(l.origin)});
+  b.emit(Opcode::beq, {reg(r.tmp2), reg(r.tmp), b.label(src)});
+  b.emit(Opcode::blt, {reg(r.tmp2), reg(r.tmp), b.label(before)});
+  emit_receive(b, l, l.away[par], par, t, r, l.got_away);
+  b.emit(Opcode::add, {reg(r.pending), reg(r.pending), imm(1)});
+  b.emit(Opcode::jmp, {b.label(end)});
+  b.place(before);
+  emit_receive(b, l, l.toward[par], par, t, r, l.got_toward);
+  b.emit(Opcode::add, {reg(r.pending), reg(r.pending), imm(1)});
+  b.emit(Opcode::jmp, {b.label(end)});
+  b.place(src);
+  b.emit(Opcode::mul, {reg(r.tmp), reg(r.phase), imm(int32_t(kp))});
+  b.emit(Opcode::rem, {reg(r.tmp), reg(r.tmp), imm(int32_t(l.block_k))});
+  b.emit(Opcode::mul, {reg(r.tmp), reg(r.tmp), imm(int32_t(l.unit))});
+  b.emit(Opcode::mdsd, {dsd(r.d_mem), ir::sym_op(l.block), reg(r.tmp), imm(int32_t(l.len)), imm(1)});
+  emit_send(b, l, l.away[par], t, r, l.sent_away);
+  emit_send(b, l, l.toward[par], t, r, l.sent_toward);
+  emit_receive(b, l, l.away[par], par, t, r, l.got_away);
+  emit_receive(b, l, l.toward[par], par, t, r, l.got_toward);
+  b.emit(Opcode::add, {reg(r.pending), reg(r.pending), imm(4)});
+}
+
+void emit_line(CodeBuilder& b, const Line& l, int rounds, int64_t kp, DType t, const GemmRegs& r) {
+  const int odd = b.new_label(), end = b.new_label();
+  b.emit(Opcode::and_, {reg(r.tmp), reg(r.phase), imm(1)});
+  b.emit(Opcode::bne, {reg(r.tmp), imm(0), b.label(odd)});
+  emit_round(b, l, 0, rounds, kp, t, r, end);
+  b.emit(Opcode::jmp, {b.label(end)});
+  b.place(odd);
+  emit_round(b, l, 1, rounds, kp, t, r, end);
+  b.place(end);
+}
+
+void line_routes(ir::Program& p, const Line& l, const ir::Rect& rect) {
+  const ir::PortMask R = ir::port_bit(ir::Dir::ramp), to = ir::port_bit(l.axis.toward), away = ir::port_bit(l.axis.away);
+  for (int c = 0; c < l.n; ++c) {
+    const ir::Rect s = slice(l.axis, rect, c);
+    for (int par = 0; par < 2; ++par) {
+      ir::add_route(p, s, l.away[par], ir::PortMask((c > 0 ? to : 0) | R), ir::PortMask((c < l.n - 1 ? away : 0) | R));
+      ir::add_route(p, s, l.toward[par], ir::PortMask((c < l.n - 1 ? away : 0) | R), ir::PortMask((c > 0 ? to : 0) | R));
+    }
+  }
+}
+
+}  // namespace
+
+Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape& s) {
+  const std::string user = e.name("gemm");
+  const int rounds = std::lcm(s.w, s.h);
+  if (s.K % rounds != 0)
+    return make_error("{}: summa cuts K = {} into lcm({}, {}) = {} panels, which does not divide it", user, s.K,
+                      s.w, s.h, rounds);
+  const int64_t mb = s.M / s.h, nb = s.N / s.w, kp = s.K / rounds;
+  auto colors = e.pools.colors.take(8, user);
+  if (!colors) return colors.status();
+  auto r = take_gemm_regs(e.pools, user);
+  if (!r) return r.status();
+  auto ids = e.pools.tasks.take(11, user);
+  if (!ids) return ids.status();
+  const std::vector<int>& t = *ids;
+  const std::vector<int>& c = *colors;
+  const int entry = site.entry_task >= 0 ? site.entry_task : t[10], phase = t[0];
+  CodeBuilder& b = e.code;
+  const GemmSyms y{b.symbol(e.name("Apanel"), s.t, uint32_t(2 * mb * kp)), b.symbol(e.name("Bpanel"), s.t, uint32_t(2 * kp * nb)),
+                   b.symbol(e.name("C"), s.acc, uint32_t(mb * nb)), b.symbol(e.name("bias"), s.t, uint32_t(nb))};
+  const int a_block = b.symbol(e.name("A"), s.t, uint32_t(mb * (s.K / s.w)));
+  const int b_block = b.symbol(e.name("B"), s.t, uint32_t((s.K / s.h) * nb));
+  const Line a_line{Axis::row(), site.rect.x, s.w, s.K / s.w, mb, mb * kp, a_block, y.a, {c[0], c[1]}, {c[2], c[3]},
+                    t[2], t[3], t[4], t[5]};
+  const Line b_line{Axis::column(), site.rect.y, s.h, s.K / s.h, nb, kp * nb, b_block, y.b, {c[4], c[5]}, {c[6], c[7]},
+                    t[6], t[7], t[8], t[9]};
+  line_routes(e.program, a_line, site.rect);
+  line_routes(e.program, b_line, site.rect);
+  b.task(e.name("entry"), entry, ir::TaskKind::local);
+  b.begin_task(entry);
+  emit_gemm_entry(b, mb, nb, y, *r, phase);
+  b.task(e.name("phase"), phase, ir::TaskKind::local);
+  b.begin_task(phase);
+  const int no_round = b.new_label(), no_product = b.new_label();
+  b.emit(Opcode::movi, {reg(r->pending), imm(0)});
+  b.emit(Opcode::bge, {reg(r->phase), imm(rounds), b.label(no_round)});
+  emit_line(b, a_line, rounds, kp, s.t, *r);
+  emit_line(b, b_line, rounds, kp, s.t, *r);
+  b.place(no_round);
+  b.emit(Opcode::beq, {reg(r->phase), imm(0), b.label(no_product)});
+  b.emit(Opcode::add, {reg(r->pending), reg(r->pending), imm(1)});
+  emit_current_halves(b, *r, 1, mb * kp, kp * nb);
+  emit_block_product(b, BlockProduct{mb, nb, kp, nb, 1}, y, *r, t[1]);
+  b.place(no_product);
+  b.emit(Opcode::ret, {});
+  static const char* kParts[] = {"computed", "sent_a_east", "sent_a_west", "got_a_east", "got_a_west",
+                                 "sent_b_south", "sent_b_north", "got_b_south", "got_b_north"};
+  for (int i = 0; i < 9; ++i) {
+    b.task(e.name(kParts[i]), t[size_t(i + 1)], ir::TaskKind::local);
+    b.begin_task(t[size_t(i + 1)]);
+    emit_part_done(b, *r, rounds + 1, phase, site.done_task);
+  }
+
+  GemmEmitted out;
+  out.entry = entry;
+  const ir::Rect rect = site.rect;
+  const int64_t ka = s.K / s.w, kb = s.K / s.h;
+  const std::string a_name = e.name("A"), b_name = e.name("B"), bias_name = e.name("bias");
+  out.inputs = [=](const MatrixFn& a, const MatrixFn& bm, const MatrixFn& bias) {
+    return std::vector<HostCopy>{
+        {a_name, rect, {}, [=](int px, int py) { return matrix_block(mb, ka, py, px, true, a); }},
+        {b_name, rect, {}, [=](int px, int py) { return matrix_block(kb, nb, py, px, false, bm); }},
+        {bias_name, rect, {}, [=](int px, int) { return matrix_block(1, nb, 0, px, true, bias); }}};
+  };
+  out.c_block = [](int px, int py) { return std::make_pair(py, px); };
+  return out;
+}
+
+}  // namespace wafer::kernels
