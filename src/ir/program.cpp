@@ -53,6 +53,12 @@ constexpr OpInfo kOps[] = {
     {"vneg", "dv", true},
     {"vabs", "dv", true},
     {"vcvt", "dv", true},
+    {"vmin", "dvv", true},
+    {"vdiv", "dvv", true},
+    {"vclamp", "dvvv", true},
+    {"vscale", "dvv", true},
+    {"vlogb", "dv", true},
+    {"vsel", "dvvv", true},
 };
 static_assert(sizeof(kOps) / sizeof(kOps[0]) == size_t(Opcode::count_));
 

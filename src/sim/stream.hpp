@@ -18,10 +18,24 @@
 
 namespace wafer::sim {
 
+// The case labels of every scalar opcode, for switches over ir::Opcode that handle the vector
+// ones: every opcode is listed, so that -Wswitch (an error in this project) catches a new one.
+#define WAFER_SCALAR_OPCODE_CASES                                                               \
+  case ir::Opcode::nop: case ir::Opcode::movi: case ir::Opcode::mov: case ir::Opcode::add:     \
+  case ir::Opcode::sub: case ir::Opcode::mul: case ir::Opcode::div: case ir::Opcode::rem:      \
+  case ir::Opcode::and_: case ir::Opcode::or_: case ir::Opcode::xor_: case ir::Opcode::shl:    \
+  case ir::Opcode::shr: case ir::Opcode::fadd: case ir::Opcode::fsub: case ir::Opcode::fmul:   \
+  case ir::Opcode::fdiv: case ir::Opcode::fmax: case ir::Opcode::itof: case ir::Opcode::ftoi:  \
+  case ir::Opcode::ld: case ir::Opcode::st: case ir::Opcode::beq: case ir::Opcode::bne:        \
+  case ir::Opcode::blt: case ir::Opcode::bge: case ir::Opcode::jmp: case ir::Opcode::activate: \
+  case ir::Opcode::block: case ir::Opcode::unblock: case ir::Opcode::ret:                      \
+  case ir::Opcode::send: case ir::Opcode::sendc: case ir::Opcode::mdsd: case ir::Opcode::fdsd: \
+  case ir::Opcode::count_
+
 template <ir::Opcode OP>
 using OpTag = std::integral_constant<ir::Opcode, OP>;
 
-// Calls f(OpTag<op>{}) for the fp32 vector opcodes; f() for any other.
+// Calls f(OpTag<op>{}) for the vector opcodes; f() for the scalar ones.
 template <typename F>
 [[gnu::always_inline]] inline decltype(auto) with_f32_op(ir::Opcode op, F&& f) {
   using ir::Opcode;
@@ -35,17 +49,39 @@ template <typename F>
     case Opcode::vmax: return f(OpTag<Opcode::vmax>{});
     case Opcode::vneg: return f(OpTag<Opcode::vneg>{});
     case Opcode::vabs: return f(OpTag<Opcode::vabs>{});
-    default: return f();
+    case Opcode::vmin: return f(OpTag<Opcode::vmin>{});
+    case Opcode::vdiv: return f(OpTag<Opcode::vdiv>{});
+    case Opcode::vclamp: return f(OpTag<Opcode::vclamp>{});
+    case Opcode::vscale: return f(OpTag<Opcode::vscale>{});
+    case Opcode::vlogb: return f(OpTag<Opcode::vlogb>{});
+    case Opcode::vsel: return f(OpTag<Opcode::vsel>{});
+    WAFER_SCALAR_OPCODE_CASES:
+      return f();
   }
+  return f();
 }
 
 template <ir::Opcode OP>
 constexpr int f32_arity() {
   using ir::Opcode;
-  if constexpr (OP == Opcode::vfma) return 3;
+  if constexpr (OP == Opcode::vfma || OP == Opcode::vclamp || OP == Opcode::vsel) return 3;
   else if constexpr (OP == Opcode::vadd || OP == Opcode::vsub || OP == Opcode::vmul ||
-                     OP == Opcode::vmax) return 2;
+                     OP == Opcode::vmax || OP == Opcode::vmin || OP == Opcode::vdiv ||
+                     OP == Opcode::vscale) return 2;
   else return 1;
+}
+
+// The power of two `vscale` multiplies by: its source rounded to the nearest integer (ties
+// to even) and saturated to int32, NaN as 0, as `vcvt` to i32 does.
+inline int scale_exponent(double n) {
+  if (std::isnan(n)) return 0;
+  return int(std::fmin(std::fmax(std::nearbyint(n), double(INT32_MIN)), double(INT32_MAX)));
+}
+
+// min(max(a, lo), hi) that keeps a NaN `a` (fmin/fmax alone would drop it).
+template <typename T>
+inline T clamp_keep_nan(T a, T lo, T hi) {
+  return std::isnan(a) ? a : std::fmin(std::fmax(a, lo), hi);
 }
 
 template <ir::Opcode OP>
@@ -58,6 +94,12 @@ template <ir::Opcode OP>
   else if constexpr (OP == Opcode::vmax) return std::fmax(v[0], v[1]);
   else if constexpr (OP == Opcode::vneg) return -v[0];
   else if constexpr (OP == Opcode::vabs) return std::fabs(v[0]);
+  else if constexpr (OP == Opcode::vmin) return std::fmin(v[0], v[1]);
+  else if constexpr (OP == Opcode::vdiv) return v[0] / v[1];
+  else if constexpr (OP == Opcode::vclamp) return clamp_keep_nan(v[0], v[1], v[2]);
+  else if constexpr (OP == Opcode::vscale) return std::ldexp(v[0], scale_exponent(v[1]));
+  else if constexpr (OP == Opcode::vlogb) return std::logb(v[0]);
+  else if constexpr (OP == Opcode::vsel) return v[0] < 0 ? v[1] : v[2];
   else return v[0];  // vmov, vcvt
 }
 

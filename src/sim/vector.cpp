@@ -10,6 +10,7 @@
 // type with one rounding: fp32-only ops use float directly; everything else computes the
 // exact result in double where possible (products of <=24-bit significands are exact, sums
 // keep their error through TwoSum and are rounded to odd), then rounds once to the target.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -39,6 +40,15 @@ double two_sum_odd(double a, double b) {
   return round_to_odd(s, err);
 }
 
+// Round-to-odd quotient: exact for the <= 24-bit significands of every vector type, so the
+// rounding to the destination afterwards is the only one.
+double divide_odd(double a, double b) {
+  const double q = a / b;
+  if (!std::isfinite(q) || q == 0) return q;
+  const double rem = std::fma(-q, b, a);  // exact remainder of the double quotient
+  return round_to_odd(q, b > 0 ? rem : -rem);
+}
+
 double float_result(Opcode op, const double* v) {
   switch (op) {
     case Opcode::vmov:
@@ -56,13 +66,21 @@ double float_result(Opcode op, const double* v) {
     case Opcode::vmax: return std::fmax(v[0], v[1]);
     case Opcode::vneg: return -v[0];
     case Opcode::vabs: return std::fabs(v[0]);
-    default: return 0;
+    case Opcode::vmin: return std::fmin(v[0], v[1]);
+    case Opcode::vdiv: return divide_odd(v[0], v[1]);
+    case Opcode::vclamp: return clamp_keep_nan(v[0], v[1], v[2]);
+    case Opcode::vscale: return std::ldexp(v[0], std::clamp(scale_exponent(v[1]), -4000, 4000));
+    case Opcode::vlogb: return std::logb(v[0]);
+    case Opcode::vsel: return v[0] < 0 ? v[1] : v[2];
+    WAFER_SCALAR_OPCODE_CASES: return 0;
   }
+  return 0;
 }
 
 // An integer op: each source converts to the destination's type as vcvt does (to nearest,
 // saturating, NaN as 0), then the op computes exactly in 64 bits (the operands are at most
-// 32-bit, so nothing overflows) and wraps to the destination's width.
+// 32-bit, so nothing overflows) and wraps to the destination's width. vdiv, vscale and vlogb
+// have float destinations only (issue_vector checks).
 uint32_t int_result(Opcode op, DType type, const double* v) {
   auto wrap = [&](int64_t r) {
     return type == DType::i16 ? uint32_t(uint16_t(int16_t(r))) : uint32_t(int32_t(r));
@@ -81,8 +99,15 @@ uint32_t int_result(Opcode op, DType type, const double* v) {
     case Opcode::vmax: return wrap(std::max(as_int(v[0]), as_int(v[1])));
     case Opcode::vneg: return wrap(-as_int(v[0]));
     case Opcode::vabs: return wrap(std::llabs(as_int(v[0])));
-    default: return 0;
+    case Opcode::vmin: return wrap(std::min(as_int(v[0]), as_int(v[1])));
+    case Opcode::vclamp: return wrap(std::min(std::max(as_int(v[0]), as_int(v[1])), as_int(v[2])));
+    case Opcode::vsel: return wrap(as_int(v[0]) < 0 ? as_int(v[1]) : as_int(v[2]));
+    case Opcode::vdiv:
+    case Opcode::vscale:
+    case Opcode::vlogb:
+    WAFER_SCALAR_OPCODE_CASES: return 0;
   }
+  return 0;
 }
 
 // A scalar operand is read in the destination's domain: fp32 bits for float types, int32 else.
@@ -90,8 +115,15 @@ double scalar_value(uint32_t bits, DType dst) {
   return dtype_is_float(dst) ? double(bits_to_f32(bits)) : double(int32_t(bits));
 }
 
+// The iterative divider: one element every kDivCycles32 cycles for a 4-byte destination
+// (a radix-8 digit recurrence over fp32's 24-bit significand) and every kDivCycles16 for a
+// 2-byte one (fp16's 11 bits, bf16's 8). An assumption (docs/machine-model.md); powers of two
+// so that the fractional rate accumulates exactly.
+constexpr float kDivCycles32 = 8, kDivCycles16 = 4;
+
 float lanes_for(const arch::Arch& a, Opcode op, const VecOp& v) {
   const bool wide = dtype_bytes(v.dst.type) == 4;
+  if (op == Opcode::vdiv) return 1.0f / (wide ? kDivCycles32 : kDivCycles16);
   if (op == Opcode::vfma) {
     const bool narrow_inputs = v.src[0].kind != Dsd::none && dtype_bytes(v.src[0].type) == 2;
     if (wide && narrow_inputs) return float(a.lanes_mixed_fma);
@@ -140,6 +172,11 @@ Status issue_vector(Machine& m, uint32_t pe, const ir::Instr& in, VecOp& op, uin
   op.length = op.dst.length;
   const int nsrc = int(std::strlen(ir::op_info(in.op).signature)) - 1;
   op.nsrc = uint8_t(nsrc);
+  const bool float_only = in.op == Opcode::vdiv || in.op == Opcode::vscale || in.op == Opcode::vlogb;
+  if (float_only && !dtype_is_float(op.dst.type)) {
+    return make_error("{}: '{}' needs a float destination, d{} is {}", where(), ir::op_info(in.op).name,
+                      in.args[0].value, dtype_name(op.dst.type));
+  }
   op.fast_f32 = op.dst.type == DType::f32;
   for (int i = 0; i < nsrc; ++i) {
     const ir::Operand& a = in.args[size_t(i + 1)];

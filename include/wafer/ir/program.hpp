@@ -81,6 +81,7 @@ enum class Opcode : uint8_t {
   send, sendc,
   mdsd, fdsd,
   vmov, vadd, vsub, vmul, vfma, vmax, vneg, vabs, vcvt,
+  vmin, vdiv, vclamp, vscale, vlogb, vsel,
   count_
 };
 
