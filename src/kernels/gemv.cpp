@@ -1,13 +1,26 @@
-// GEMV y = A·x + b on a W x H grid of PEs.
+// GEMV y = A·x + b on a W x H rectangle of PEs, with a two-level (K-tree) reduction along
+// each row into its middle column.
 //
 // A (M x N) is tiled: PE (c, r) holds the block of rows [r·M/H, (r+1)·M/H) and columns
-// [c·N/W, (c+1)·N/W), column-major, and the PEs of row 0 hold x's segments. Each PE of row 0
-// broadcasts its x segment down its column (router multicast); every PE then computes its
-// partial y block as a sequence of vector FMAs, one per column of its block
-// (y += A[:,j] · x[j]); the partial blocks are chain-reduced along each row into column 0,
-// which adds b. The answer is y on the PEs of column 0, M/H elements each.
+// [c·N/W, (c+1)·N/W), column-major. x arrives split over the columns and replicated down
+// them (each PE holds its column's segment, as a producer kernel leaves it), or, with
+// --algo ktree-bcast, only on row 0, which then multicasts it down its column in the routers.
+// Every PE computes its partial y block as a stream of asynchronous vector FMAs
+// (y += A[:, j] · x[j], all SIMD lanes, each op's setup hidden behind the others on the
+// microthreads, the memory ports the limit); the last one starts the reduction.
+//
+// The reduction runs towards the row's middle column R from both sides. On each side the
+// PEs at distance 1..D from R form groups of G = round(sqrt(D)) consecutive PEs; inside a
+// group the partial vectors flow as a pipelined chain (each PE adds what arrives to its own
+// vector while streaming it on) into the group's leader, the member nearest R; the leaders
+// then form a second pipelined chain towards R whose wavelets pass the other members'
+// routers without touching their cores. The critical path is about 6G + D + 5D/G + 2·len
+// cycles instead of the 6D + len of a single chain. R adds both sides' streams and b; the
+// answer is y on column R, M/H elements per PE. Each PE's role (colors in and out at each
+// level) is written by the host into `role`, and the code switches on the distinct roles.
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "kernel_util.hpp"
 #include "mesh.hpp"
@@ -15,66 +28,136 @@
 namespace wafer::kernels {
 
 using ir::CodeBuilder;
+using ir::dsd;
+using ir::imm;
 using ir::Opcode;
+using ir::reg;
 
 namespace {
 
-constexpr int kColorX = 4;  // x broadcast; colors 0 and 1 carry the row reduction
-constexpr int kY = 0, kX = 1, kColumn = 2, kB = 3;  // DSD registers
+// A PE's part in the row reduction: fabric colors (-1: none).
+struct ReduceRole {
+  int in1 = -1, out1 = -1;  // group chain: from the next member out, to the next member in
+  int in2 = -1, out2 = -1;  // leaders' chain
+  int in_w = -1, in_e = -1; // the root: the nearest leaders of both sides
+  auto key() const { return std::make_tuple(in1, out1, in2, out2, in_w, in_e); }
+  bool operator<(const ReduceRole& o) const { return key() < o.key(); }
+};
 
-ir::Code gemv_code(const ir::Rect& grid, uint32_t mb, uint32_t nb, DType t) {
-  CodeBuilder b("gemv");
-  const int A = b.symbol("A", t, mb * nb);
-  const int x = b.symbol("x", t, nb);
-  const int y = b.symbol("y", t, mb);
-  const int bias = b.symbol("b", t, mb);
-  b.task("main", 1, ir::TaskKind::local);
-  b.begin_task(1);
-  b.emit(Opcode::mdsd, {ir::dsd(kX), ir::sym_op(x), ir::imm(0), ir::imm(int32_t(nb)), ir::imm(1)});
-  b.emit(Opcode::mdsd, {ir::dsd(kY), ir::sym_op(y), ir::imm(0), ir::imm(int32_t(mb)), ir::imm(1)});
-  if (grid.h > 1) emit_line_broadcast(b, Axis::column(), kX, nb, t, kColorX);
-  b.emit(Opcode::vmov, {ir::dsd(kY), ir::fimm(0.0f)});
-  // for j in 0..nb: y += A[:, j] * x[j]   (r4 = j, r5 = j * mb, r6 = x[j])
-  const int loop = b.new_label();
-  b.emit(Opcode::movi, {ir::reg(4), ir::imm(0)});
-  b.emit(Opcode::movi, {ir::reg(5), ir::imm(0)});
-  b.place(loop);
-  b.emit(Opcode::mdsd, {ir::dsd(kColumn), ir::sym_op(A), ir::reg(5), ir::imm(int32_t(mb)), ir::imm(1)});
-  b.emit(Opcode::ld, {ir::reg(6), ir::sym_op(x), ir::reg(4)});
-  b.emit(Opcode::vfma, {ir::dsd(kY), ir::dsd(kColumn), ir::reg(6), ir::dsd(kY)});
-  b.emit(Opcode::add, {ir::reg(4), ir::reg(4), ir::imm(1)});
-  b.emit(Opcode::add, {ir::reg(5), ir::reg(5), ir::imm(int32_t(mb))});
-  b.emit(Opcode::blt, {ir::reg(4), ir::imm(int32_t(nb)), b.label(loop)});
-  emit_chain_reduce(b, Axis::row(), grid.w, kY, mb, t, 0, 1);
-  const int done = b.new_label();
-  b.emit(Opcode::bne, {ir::special(ir::Special::x), ir::imm(0), b.label(done)});
-  b.emit(Opcode::mdsd, {ir::dsd(kB), ir::sym_op(bias), ir::imm(0), ir::imm(int32_t(mb)), ir::imm(1)});
-  b.emit(Opcode::vadd, {ir::dsd(kY), ir::dsd(kY), ir::dsd(kB)});
-  b.place(done);
-  b.emit(Opcode::ret, {});
-  return b.finish();
+// Roles along a row of w PEs reducing into column `root`; colors: 4 per side.
+std::vector<ReduceRole> reduce_roles(int w, int root, const std::vector<int>& colors) {
+  std::vector<ReduceRole> roles(static_cast<size_t>(w));
+  for (int side = 0; side < 2; ++side) {
+    const int dir = side == 0 ? -1 : 1;  // west side: coordinates root - d
+    const int depth = side == 0 ? root : w - 1 - root;
+    if (depth == 0) continue;
+    const int g = std::max(1, int(std::lround(std::sqrt(double(depth)))));
+    const int* c = &colors[size_t(4 * side)];
+    const int groups = (depth + g - 1) / g;
+    for (int d = 1; d <= depth; ++d) {
+      ReduceRole& r = roles[size_t(root + dir * d)];
+      const int q = (d - 1) / g, first = q * g + 1, last = std::min(depth, (q + 1) * g);
+      if (d > first) r.out1 = c[d % 2];               // to d - 1
+      if (d < last) r.in1 = c[(d + 1) % 2];           // from d + 1
+      if (d == first) {
+        r.out2 = c[2 + q % 2];                        // to the leader of group q - 1, or the root
+        if (q + 1 < groups) r.in2 = c[2 + (q + 1) % 2];
+      }
+    }
+    (side == 0 ? roles[size_t(root)].in_w : roles[size_t(root)].in_e) = c[2];
+  }
+  return roles;
 }
 
-struct Sizes {
-  int64_t m, n;
+void reduce_routes(ir::Program& p, const ir::Rect& rect, int root, const std::vector<ReduceRole>& roles) {
+  const ir::PortMask R = ir::port_bit(ir::Dir::ramp);
+  const ir::PortMask W = ir::port_bit(ir::Dir::west), E = ir::port_bit(ir::Dir::east);
+  auto col = [&](int c) { return ir::Rect{rect.x + c, rect.y, 1, rect.h}; };
+  for (int c = 0; c < rect.w; ++c) {
+    const ReduceRole& r = roles[size_t(c)];
+    const bool west = c < root;
+    const ir::PortMask toward = west ? E : W, from = west ? W : E;
+    if (r.out1 >= 0) ir::add_route(p, col(c), r.out1, R, toward);
+    if (r.in1 >= 0) ir::add_route(p, col(c), r.in1, from, R);
+    if (r.out2 >= 0) {
+      // From the leader towards the next leader (or the root), through the PEs between; the
+      // receiving end's route is added here too.
+      ir::add_route(p, col(c), r.out2, R, toward);
+      for (int k = c + (west ? 1 : -1);; k += west ? 1 : -1) {
+        const ReduceRole& n = roles[size_t(k)];
+        if (k == root || n.in2 == r.out2) {
+          ir::add_route(p, col(k), r.out2, from, R);
+          break;
+        }
+        ir::add_route(p, col(k), r.out2, from, toward);
+      }
+    }
+  }
+}
+
+struct GemvShape {
+  int64_t M, N, mb, nb;
+  DType t;
+  bool bcast;
 };
-Sizes sizes(const KernelParams& p) {
-  return {p.m ? p.m : 32 * int64_t(p.grid_h), p.n ? p.n : 32 * int64_t(p.grid_w)};
+
+struct GemvRegs {
+  int j, a_off, xj, role;
+  int d_a, d_y, d_in, d_out, d_x;
+};
+
+void emit_role(CodeBuilder& b, const ReduceRole& r, int len, DType t, const GemvRegs& g, int bias) {
+  auto fab = [&](int d, int color) {
+    b.emit(Opcode::fdsd, {dsd(d), ir::color_op(color), imm(len), ir::dtype_op(t)});
+  };
+  if (r.in1 >= 0 && r.out1 < 0) {  // a leader with a group behind it: take the group's sum first
+    fab(g.d_in, r.in1);
+    b.emit(Opcode::vadd, {dsd(g.d_y), dsd(g.d_in), dsd(g.d_y)});
+  }
+  const int out = r.out1 >= 0 ? r.out1 : r.out2;
+  const int in = r.out1 >= 0 ? r.in1 : r.in2;
+  if (out >= 0) {
+    fab(g.d_out, out);
+    if (in >= 0) {
+      fab(g.d_in, in);
+      b.emit(Opcode::vadd, {dsd(g.d_out), dsd(g.d_in), dsd(g.d_y)});
+    } else {
+      b.emit(Opcode::vmov, {dsd(g.d_out), dsd(g.d_y)});
+    }
+  }
+  for (int c : {r.in_w, r.in_e}) {
+    if (c < 0) continue;
+    fab(g.d_in, c);
+    b.emit(Opcode::vadd, {dsd(g.d_y), dsd(g.d_in), dsd(g.d_y)});
+  }
+  if (r.out1 < 0 && r.out2 < 0) {  // the root adds b
+    b.emit(Opcode::mdsd, {dsd(g.d_in), ir::sym_op(bias), imm(0), imm(len), imm(1)});
+    b.emit(Opcode::vadd, {dsd(g.d_y), dsd(g.d_y), dsd(g.d_in)});
+  }
 }
 
 }  // namespace
 
-// Peak: A and its per-PE blocks (M·N each), x and b and their copies in the inputs, the
-// reference (M). Kept: the blocks, x, b, the reference and y read back. All doubles.
+// Sizes default to 32 x 32 per PE.
+struct GemvSizes {
+  int64_t M, N;
+};
+static GemvSizes gemv_sizes(const KernelParams& p) {
+  return {p.m ? p.m : 32 * int64_t(p.grid_h), p.n ? p.n : 32 * int64_t(p.grid_w)};
+}
+
+// Peak: one PE's A block while it is written, x, b and the reference; kept: the reference,
+// x, b and y read back. All doubles; A itself is never held.
 HostBytes gemv_host_bytes(const KernelParams& p) {
-  const auto [M, N] = sizes(p);
-  const uint64_t mn = uint64_t(M) * uint64_t(N), m = uint64_t(M), n = uint64_t(N);
-  return {(2 * mn + 2 * n + 3 * m) * sizeof(double), (mn + n + 3 * m) * sizeof(double)};
+  const auto [M, N] = gemv_sizes(p);
+  const uint64_t block = uint64_t(M / std::max(1, p.grid_h)) * uint64_t(N / std::max(1, p.grid_w));
+  const uint64_t kept = (uint64_t(N) + 3 * uint64_t(M)) * sizeof(double);
+  return {kept + block * sizeof(double), kept};
 }
 
 // M and N scaled alike, kept multiples of the grid's height and width.
 KernelParams scale_gemv_sizes(const KernelParams& p, double f) {
-  const auto [M, N] = sizes(p);
+  const auto [M, N] = gemv_sizes(p);
   KernelParams q = p;
   q.m = std::max<int64_t>(1, int64_t(double(M / p.grid_h) * f)) * p.grid_h;
   q.n = std::max<int64_t>(1, int64_t(double(N / p.grid_w) * f)) * p.grid_w;
@@ -83,49 +166,129 @@ KernelParams scale_gemv_sizes(const KernelParams& p, double f) {
 
 Expected<KernelCase> build_gemv(const arch::Arch& arch, const KernelParams& p, Stage stage) {
   WAFER_TRY(check_grid(arch, p));
-  const auto [M, N] = sizes(p);
+  const auto [M, N] = gemv_sizes(p);
   if (M % p.grid_h != 0) return make_error("--m {} must be a multiple of the grid height {}", M, p.grid_h);
   if (N % p.grid_w != 0) return make_error("--n {} must be a multiple of the grid width {}", N, p.grid_w);
-  const int64_t mb = M / p.grid_h, nb = N / p.grid_w;
-  const int64_t bytes = (mb * nb + nb + 2 * mb) * dtype_bytes(p.dtype);
+  if (!p.algo.empty() && p.algo != "ktree" && p.algo != "ktree-bcast")
+    return make_error("unknown algorithm '{}' (algorithms: ktree, ktree-bcast)", p.algo);
+  const GemvShape s{M, N, M / p.grid_h, N / p.grid_w, p.dtype, p.algo == "ktree-bcast"};
+  const int64_t bytes = (s.mb * s.nb + s.nb + 2 * s.mb) * dtype_bytes(p.dtype);
   if (bytes > arch.sram_bytes - 4096) {
     return make_error("a {}x{} block per PE needs {} bytes of SRAM but the arch has {} per PE "
                       "(leave 4096 for code); use a larger grid or smaller --m/--n",
-                      mb, nb, bytes, arch.sram_bytes);
+                      s.mb, s.nb, bytes, arch.sram_bytes);
   }
-  const ir::Rect grid{0, 0, p.grid_w, p.grid_h};
+  const ir::Rect rect = p.rect();
+  const int root = rect.w / 2;
   KernelCase kc;
-  kc.rect = {0, 0, p.grid_w, p.grid_h};
-  kc.program = single_code_program(grid.w, grid.h, gemv_code(grid, uint32_t(mb), uint32_t(nb), p.dtype));
-  if (grid.h > 1) line_broadcast_routes(kc.program, Axis::column(), grid, kColorX);
-  chain_reduce_routes(kc.program, Axis::row(), grid, 0, 1);
+  kc.program.width = rect.x + rect.w;
+  kc.program.height = rect.y + rect.h;
+  Pools pools = Pools::for_arch(arch);
+  auto colors = pools.colors.take(s.bcast ? 9 : 8, "gemv");
+  if (!colors) return colors.status();
+  const std::vector<ReduceRole> roles = reduce_roles(rect.w, root, *colors);
+  reduce_routes(kc.program, rect, root, roles);
+  const int x_color = s.bcast ? (*colors)[8] : -1;
+  if (s.bcast && rect.h > 1) line_broadcast_routes(kc.program, Axis::column(), rect, x_color);
+  std::map<ReduceRole, int> cases;
+  for (const ReduceRole& r : roles) cases.emplace(r, int(cases.size()));
+
+  auto regs = pools.regs.take(4, "gemv");
+  auto dsds = pools.dsds.take(5, "gemv");
+  if (!regs || !dsds) return regs ? dsds.status() : regs.status();
+  const GemvRegs g{(*regs)[0], (*regs)[1], (*regs)[2], (*regs)[3], (*dsds)[0], (*dsds)[1], (*dsds)[2], (*dsds)[3], (*dsds)[4]};
+  CodeBuilder b("gemv");
+  const int A = b.symbol("A", s.t, uint32_t(s.mb * s.nb));
+  const int x = b.symbol("x", s.t, uint32_t(s.nb));
+  const int y = b.symbol("y", s.t, uint32_t(s.mb));
+  const int bias = b.symbol("b", s.t, uint32_t(s.mb));
+  const int role = b.symbol("role", DType::i32, 1);
+  const int32_t mb = int32_t(s.mb), nb = int32_t(s.nb);
+  b.task("main", 1, ir::TaskKind::local);
+  b.task("reduce", 2, ir::TaskKind::local);
+  b.begin_task(1);
+  b.emit(Opcode::mdsd, {dsd(g.d_y), ir::sym_op(y), imm(0), imm(mb), imm(1)});
+  if (s.bcast && rect.h > 1) {
+    b.emit(Opcode::mdsd, {dsd(g.d_x), ir::sym_op(x), imm(0), imm(nb), imm(1)});
+    b.emit(Opcode::sub, {reg(g.j), ir::special(ir::Special::y), imm(rect.y)});
+    const int recv = b.new_label(), done = b.new_label();
+    b.emit(Opcode::bne, {reg(g.j), imm(0), b.label(recv)});
+    b.emit(Opcode::fdsd, {dsd(g.d_out), ir::color_op(x_color), imm(nb), ir::dtype_op(s.t)});
+    b.emit(Opcode::vmov, {dsd(g.d_out), dsd(g.d_x)});
+    b.emit(Opcode::jmp, {b.label(done)});
+    b.place(recv);
+    b.emit(Opcode::fdsd, {dsd(g.d_in), ir::color_op(x_color), imm(nb), ir::dtype_op(s.t)});
+    b.emit(Opcode::vmov, {dsd(g.d_x), dsd(g.d_in)});
+    b.place(done);
+  }
+  b.emit(Opcode::vmov, {dsd(g.d_y), ir::fimm(0.0f)});
+  // for j < nb - 1: y += A[:, j] * x[j] (async); the last one activates `reduce`.
+  const int loop = b.new_label(), last = b.new_label();
+  b.emit(Opcode::movi, {reg(g.j), imm(0)});
+  b.emit(Opcode::movi, {reg(g.a_off), imm(0)});
+  b.emit(Opcode::bge, {reg(g.j), imm(nb - 1), b.label(last)});
+  b.place(loop);
+  b.emit(Opcode::mdsd, {dsd(g.d_a), ir::sym_op(A), reg(g.a_off), imm(mb), imm(1)});
+  b.emit(Opcode::ld, {reg(g.xj), ir::sym_op(x), reg(g.j)});
+  b.emit_async(Opcode::vfma, {dsd(g.d_y), dsd(g.d_a), reg(g.xj), dsd(g.d_y)}, ir::OnDone::none, -1);
+  b.emit(Opcode::add, {reg(g.j), reg(g.j), imm(1)});
+  b.emit(Opcode::add, {reg(g.a_off), reg(g.a_off), imm(mb)});
+  b.emit(Opcode::blt, {reg(g.j), imm(nb - 1), b.label(loop)});
+  b.place(last);
+  b.emit(Opcode::mdsd, {dsd(g.d_a), ir::sym_op(A), reg(g.a_off), imm(mb), imm(1)});
+  b.emit(Opcode::ld, {reg(g.xj), ir::sym_op(x), reg(g.j)});
+  b.emit_async(Opcode::vfma, {dsd(g.d_y), dsd(g.d_a), reg(g.xj), dsd(g.d_y)}, ir::OnDone::activate, 2);
+  b.emit(Opcode::ret, {});
+  b.begin_task(2);
+  b.emit(Opcode::ld, {reg(g.role), ir::sym_op(role), imm(0)});
+  const int end = b.new_label();
+  for (const auto& [r, index] : cases) {
+    const int next = b.new_label();
+    b.emit(Opcode::bne, {reg(g.role), imm(index), b.label(next)});
+    emit_role(b, r, mb, s.t, g, bias);
+    b.emit(Opcode::jmp, {b.label(end)});
+    b.place(next);
+  }
+  b.place(end);
+  b.emit(Opcode::ret, {});
+  kc.program.codes.push_back(b.finish());
+  kc.program.placements.push_back(ir::Placement{{0, 0, kc.program.width, kc.program.height}, 0, {}});
+  kc.rect = rect;
+  kc.flops = 2.0 * double(M) * double(N);
+  kc.peak_flops_per_cycle = 2.0 * double(rect.area()) * (dtype_bytes(s.t) == 4 ? arch.lanes_f32_fma : arch.lanes_f16_fma);
+  kc.result_symbol = "y";
+  kc.result_rect = {rect.x + root, rect.y, 1, rect.h};
+  kc.tolerance = sum_tolerance(p.dtype, uint64_t(N));
   if (stage == Stage::program) return kc;
 
-  const auto A = round_to(p.dtype, random_values(p.seed, size_t(M * N)));
-  const auto x = round_to(p.dtype, random_values(p.seed + 1, size_t(N)));
-  const auto bias = round_to(p.dtype, random_values(p.seed + 2, size_t(M)));
-  // Per-PE blocks, row-major over PEs, each block column-major.
-  std::vector<double> blocks;
-  blocks.reserve(size_t(M * N));
-  for (int r = 0; r < grid.h; ++r) {
-    for (int c = 0; c < grid.w; ++c) {
-      for (int64_t j = 0; j < nb; ++j) {
-        for (int64_t i = 0; i < mb; ++i) blocks.push_back(A[size_t((r * mb + i) * N + c * nb + j)]);
-      }
-    }
-  }
-  kc.inputs.push_back(HostCopy{"A", grid, std::move(blocks), {}});
-  kc.inputs.push_back(HostCopy{"x", {0, 0, grid.w, 1}, x, {}});
-  kc.inputs.push_back(HostCopy{"b", {0, 0, 1, grid.h}, bias, {}});
+  const DType t = s.t;
+  const uint64_t seed = p.seed;
+  auto a_val = [t, seed, N](int64_t i, int64_t j) { return round_to(t, random_value(seed, uint64_t(i * N + j))); };
+  std::vector<double> xs(static_cast<size_t>(N)), bs(static_cast<size_t>(M));
+  for (int64_t j = 0; j < N; ++j) xs[size_t(j)] = round_to(t, random_value(seed + 1, uint64_t(j)));
+  for (int64_t i = 0; i < M; ++i) bs[size_t(i)] = round_to(t, random_value(seed + 2, uint64_t(i)));
+  kc.inputs.push_back(HostCopy{"A", rect, {}, [=](int px, int py) {
+    std::vector<double> v(size_t(s.mb * s.nb));
+    for (int64_t j = 0; j < s.nb; ++j)
+      for (int64_t i = 0; i < s.mb; ++i) v[size_t(j * s.mb + i)] = a_val(py * s.mb + i, px * s.nb + j);
+    return v;
+  }});
+  const ir::Rect x_rect{rect.x, rect.y, rect.w, s.bcast ? 1 : rect.h};
+  kc.inputs.push_back(HostCopy{"x", x_rect, {}, [s, xs](int px, int) {
+    return std::vector<double>(xs.begin() + px * s.nb, xs.begin() + (px + 1) * s.nb);
+  }});
+  kc.inputs.push_back(HostCopy{"b", kc.result_rect, {}, [s, bs](int, int py) {
+    return std::vector<double>(bs.begin() + py * s.mb, bs.begin() + (py + 1) * s.mb);
+  }});
+  std::vector<int> role_of;
+  for (const ReduceRole& r : roles) role_of.push_back(cases.at(r));
+  kc.inputs.push_back(HostCopy{"role", rect, {}, [role_of](int px, int) { return std::vector<double>{double(role_of[size_t(px)])}; }});
   kc.reference.assign(size_t(M), 0.0);
   for (int64_t i = 0; i < M; ++i) {
-    double s = bias[size_t(i)];
-    for (int64_t j = 0; j < N; ++j) s += A[size_t(i * N + j)] * x[size_t(j)];
-    kc.reference[size_t(i)] = s;
+    double sum = bs[size_t(i)];
+    for (int64_t j = 0; j < N; ++j) sum += a_val(i, j) * xs[size_t(j)];
+    kc.reference[size_t(i)] = sum;
   }
-  kc.result_symbol = "y";
-  kc.result_rect = {0, 0, 1, grid.h};
-  kc.tolerance = sum_tolerance(p.dtype, uint64_t(N));
   return kc;
 }
 
