@@ -21,6 +21,7 @@ void add_sim(CLI::App& app, Runner& run);
 void add_kernel(CLI::App& app, Runner& run);
 void add_bench(CLI::App& app, Runner& run);
 void add_yield(CLI::App& app, Runner& run);
+void add_ulp(CLI::App& app, Runner& run);
 void add_estimate(CLI::App& app, Runner& run);
 // train, infer and compare under `wafer estimate` (cmd_estimate_run.cpp).
 void add_estimate_runs(CLI::App& estimate, Runner& run);

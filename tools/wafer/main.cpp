@@ -190,6 +190,7 @@ int run_command(int argc, char** argv) {
   add_kernel(app, run);
   add_bench(app, run);
   add_yield(app, run);
+  add_ulp(app, run);
   add_estimate(app, run);
   allow_extras(app);
   if (Status verbs = check_verbs(app, argc, argv); !verbs) return report_usage_error(verbs);
