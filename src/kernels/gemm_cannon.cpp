@@ -48,6 +48,8 @@ void emit_shift(CodeBuilder& b, const RingShift& s, int sym, int cur_reg, int64_
 Expected<GemmEmitted> emit_cannon_gemm(Emit& e, const Site& site, const GemmShape& s) {
   const std::string user = e.name("gemm");
   if (s.w != s.h) return make_error("{}: cannon needs a square rectangle of PEs, got {}x{}", user, s.w, s.h);
+  if (s.a_symbol >= 0)
+    return make_error("{}: cannon reads A from its own aligned double buffer; chain a producer into summa", user);
   const int g = s.w;
   const int64_t mb = s.M / g, nb = s.N / g, kb = s.K / g;
   auto row = plan_ring_shift(g, e.pools.colors, user);
@@ -93,6 +95,8 @@ Expected<GemmEmitted> emit_cannon_gemm(Emit& e, const Site& site, const GemmShap
 
   GemmEmitted out;
   out.entry = entry;
+  out.c_symbol = y.c;
+  out.held = r->held;
   const std::vector<int> pos = ring_positions(interleaved_ring(g));
   const std::vector<int> case_a = row->case_of, case_b = col->case_of;
   const ir::Rect rect = site.rect;

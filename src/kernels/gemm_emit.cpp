@@ -18,7 +18,7 @@ Expected<GemmRegs> take_gemm_regs(Pools& pools, const std::string& user) {
   if (!d) return d.status();
   const std::vector<int>& x = *g;
   return GemmRegs{x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11], x[12], x[13],
-                  (*d)[0], (*d)[1], (*d)[2], (*d)[3]};
+                  (*d)[0], (*d)[1], (*d)[2], (*d)[3], Held{x, *d}};
 }
 
 void emit_block_product(CodeBuilder& b, const BlockProduct& p, const GemmSyms& y, const GemmRegs& r, int done) {

@@ -21,12 +21,16 @@ struct GemmShape {
   int w, h;                   // PEs: columns x rows
   int64_t M, N, K;
   DType t, acc;
+  // An existing symbol that already holds A's blocks (a producer's output on the same PEs,
+  // e.g. another GEMM's C): summa reads it in place of declaring its own A. -1: its own.
+  int a_symbol = -1;
 };
 
 // The registers of one GEMM instance (taken from the pool for its lifetime).
 struct GemmRegs {
   int phase, pending, cur_a, cur_b, k, a_off, b_idx, c_off, b_val, bound, tmp, tmp2, u, v;
   int d_a, d_c, d_mem, d_fab;
+  Held held;
 };
 Expected<GemmRegs> take_gemm_regs(Pools& pools, const std::string& user);
 
@@ -58,6 +62,8 @@ void emit_current_halves(ir::CodeBuilder& b, const GemmRegs& r, int parity_shift
 using MatrixFn = std::function<double(int64_t row, int64_t col)>;
 struct GemmEmitted {
   int entry = -1;
+  int c_symbol = -1;  // the symbol that holds C's blocks
+  Held held;          // registers the kernel holds while it runs
   std::function<std::vector<HostCopy>(const MatrixFn& a, const MatrixFn& b, const MatrixFn& bias)> inputs;
   std::function<std::pair<int, int>(int px, int py)> c_block;
 };

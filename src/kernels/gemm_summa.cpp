@@ -118,7 +118,7 @@ Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape
   CodeBuilder& b = e.code;
   const GemmSyms y{b.symbol(e.name("Apanel"), s.t, uint32_t(2 * mb * kp)), b.symbol(e.name("Bpanel"), s.t, uint32_t(2 * kp * nb)),
                    b.symbol(e.name("C"), s.acc, uint32_t(mb * nb)), b.symbol(e.name("bias"), s.t, uint32_t(nb))};
-  const int a_block = b.symbol(e.name("A"), s.t, uint32_t(mb * (s.K / s.w)));
+  const int a_block = s.a_symbol >= 0 ? s.a_symbol : b.symbol(e.name("A"), s.t, uint32_t(mb * (s.K / s.w)));
   const int b_block = b.symbol(e.name("B"), s.t, uint32_t((s.K / s.h) * nb));
   const Line a_line{Axis::row(), site.rect.x, s.w, s.K / s.w, mb, mb * kp, a_block, y.a, {c[0], c[1]}, {c[2], c[3]},
                     t[2], t[3], t[4], t[5]};
@@ -153,14 +153,17 @@ Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape
 
   GemmEmitted out;
   out.entry = entry;
+  out.c_symbol = y.c;
+  out.held = r->held;
   const ir::Rect rect = site.rect;
   const int64_t ka = s.K / s.w, kb = s.K / s.h;
   const std::string a_name = e.name("A"), b_name = e.name("B"), bias_name = e.name("bias");
   out.inputs = [=](const MatrixFn& a, const MatrixFn& bm, const MatrixFn& bias) {
-    return std::vector<HostCopy>{
-        {a_name, rect, {}, [=](int px, int py) { return matrix_block(mb, ka, py, px, true, a); }},
+    std::vector<HostCopy> copies{
         {b_name, rect, {}, [=](int px, int py) { return matrix_block(kb, nb, py, px, false, bm); }},
         {bias_name, rect, {}, [=](int px, int) { return matrix_block(1, nb, 0, px, true, bias); }}};
+    if (a) copies.push_back({a_name, rect, {}, [=](int px, int py) { return matrix_block(mb, ka, py, px, true, a); }});
+    return copies;
   };
   out.c_block = [](int px, int py) { return std::make_pair(py, px); };
   return out;

@@ -55,6 +55,19 @@ struct Pools {
   static Pools for_arch(const arch::Arch& a);
 };
 
+// The registers and DSD registers a kernel holds while it runs. A kernel that runs after it
+// on the same PEs may have them: the caller releases them before emitting that kernel (task
+// ids and colors stay taken: they are in the code and the routes). Kernels on disjoint
+// rectangles are better given codes of their own (one Program placement each), with a
+// Pools each.
+struct Held {
+  std::vector<int> regs, dsds;
+  void release(Pools& pools) const {
+    pools.regs.release(regs);
+    pools.dsds.release(dsds);
+  }
+};
+
 // How one axis of the rectangle holds one dimension of a tensor.
 enum class Spread : uint8_t {
   split,      // equal consecutive blocks, block i on the PEs at coordinate i

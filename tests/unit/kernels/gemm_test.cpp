@@ -125,5 +125,132 @@ TEST(Gemm, ShapeErrorsNameTheNumber) {
   EXPECT_EQ(build_kernel(wse2(), p).message(), "gemm: unknown algorithm 'strassen' (algorithms: cannon, summa)");
 }
 
+// ---------------------------------------------------------------- composition
+
+MatrixFn seeded(uint64_t seed, int64_t cols) {
+  return [=](int64_t i, int64_t j) { return random_value(seed, uint64_t(i * cols + j)); };
+}
+
+struct Composed {
+  ir::Program program;
+  std::vector<HostCopy> inputs;
+  std::vector<std::pair<std::string, ir::Rect>> launches;
+};
+
+std::vector<double> run_composed(const Composed& c, const std::string& symbol, const ir::Rect& rect) {
+  auto sim = sim::Simulator::create(wse2(), c.program, sim::Options{});
+  EXPECT_TRUE(sim.has_value()) << (sim ? "" : sim.message());
+  if (!sim) return {};
+  for (const HostCopy& h : c.inputs) {
+    for (int py = 0; py < h.rect.h; ++py)
+      for (int px = 0; px < h.rect.w; ++px)
+        EXPECT_TRUE((*sim)->write_symbol(h.symbol, {h.rect.x + px, h.rect.y + py, 1, 1}, h.block(px, py)).ok());
+  }
+  for (const auto& [task, r] : c.launches) EXPECT_TRUE((*sim)->launch(task, r).ok());
+  auto run = (*sim)->run();
+  EXPECT_TRUE(run.has_value()) << (run ? "" : run.message());
+  auto out = (*sim)->read_symbol(symbol, rect);
+  return out ? *out : std::vector<double>{};
+}
+
+// One program of one code; `emit` adds kernels to it.
+template <typename F>
+Composed compose(int w, int h, F emit) {
+  Composed c;
+  c.program.width = w;
+  c.program.height = h;
+  const arch::Arch a = wse2();
+  Pools pools = Pools::for_arch(a);
+  ir::CodeBuilder code("composed");
+  emit(code, c, pools, a);
+  c.program.codes.push_back(code.finish());
+  c.program.placements.push_back(ir::Placement{{0, 0, w, h}, 0, {}});
+  return c;
+}
+
+constexpr int64_t kSide = 48;  // 16 per PE on 3 x 3 PEs
+const GemmShape kShape{3, 3, kSide, kSide, kSide, DType::f32, DType::f32};
+
+TEST(Compose, GemmFeedingAGemmOnTheSamePesMatchesEachAlone) {
+  const ir::Rect rect{2, 1, 3, 3};
+  const Composed chained = compose(5, 4, [&](ir::CodeBuilder& code, Composed& c, Pools& pools, const arch::Arch& a) {
+    Emit e0{code, c.program, pools, a, "g0"}, e1{code, c.program, pools, a, "g1"};
+    const int second = *pools.tasks.take("g1");
+    auto g0 = emit_summa_gemm(e0, Site{rect, -1, second}, kShape);
+    ASSERT_TRUE(g0.has_value()) << g0.message();
+    g0->held.release(pools);  // g1 runs after g0: it may have g0's registers
+    GemmShape s1 = kShape;
+    s1.a_symbol = g0->c_symbol;
+    auto g1 = emit_summa_gemm(e1, Site{rect, second, -1}, s1);
+    ASSERT_TRUE(g1.has_value()) << g1.message();
+    c.inputs = g0->inputs(seeded(1, kSide), seeded(2, kSide), seeded(3, kSide));
+    for (HostCopy& h : g1->inputs(nullptr, seeded(4, kSide), seeded(5, kSide))) c.inputs.push_back(h);
+    c.launches.push_back({"g0.entry", rect});
+  });
+  const std::vector<double> both = run_composed(chained, "g1.C", rect);
+
+  // Each alone: the first GEMM, then the second with the first one's C as its A.
+  const Composed first = compose(5, 4, [&](ir::CodeBuilder& code, Composed& c, Pools& pools, const arch::Arch& a) {
+    Emit e{code, c.program, pools, a, "g0"};
+    auto g = emit_summa_gemm(e, Site{rect, -1, -1}, kShape);
+    ASSERT_TRUE(g.has_value()) << g.message();
+    c.inputs = g->inputs(seeded(1, kSide), seeded(2, kSide), seeded(3, kSide));
+    c.launches.push_back({"g0.entry", rect});
+  });
+  const std::vector<double> c0 = run_composed(first, "g0.C", rect);
+  ASSERT_EQ(c0.size(), size_t(kSide * kSide));
+  // c0 is read back PE by PE (row-major), each 16 x 16 block column-major: element (i, j).
+  const MatrixFn c0_at = [&](int64_t i, int64_t j) {
+    const int64_t pe = (i / 16) * 3 + j / 16;
+    return c0[size_t(pe * 256 + (j % 16) * 16 + i % 16)];
+  };
+  const Composed second = compose(5, 4, [&](ir::CodeBuilder& code, Composed& c, Pools& pools, const arch::Arch& a) {
+    Emit e{code, c.program, pools, a, "g1"};
+    auto g = emit_summa_gemm(e, Site{rect, -1, -1}, kShape);
+    ASSERT_TRUE(g.has_value()) << g.message();
+    c.inputs = g->inputs(c0_at, seeded(4, kSide), seeded(5, kSide));
+    c.launches.push_back({"g1.entry", rect});
+  });
+  const std::vector<double> alone = run_composed(second, "g1.C", rect);
+  ASSERT_EQ(both.size(), size_t(kSide * kSide));
+  EXPECT_EQ(both, alone);
+}
+
+TEST(Compose, TwoGemmsSideBySideMatchEachAlone) {
+  // Disjoint rectangles: a code (and a Pools) each, one program.
+  const ir::Rect left{0, 0, 3, 3}, right{3, 0, 3, 3};
+  struct Part {
+    ir::Rect rect;
+    std::string scope;
+    bool cannon;
+  };
+  auto build = [&](const std::vector<Part>& parts) {
+    Composed c;
+    c.program.width = 6;
+    c.program.height = 3;
+    const arch::Arch a = wse2();
+    for (const Part& part : parts) {
+      Pools pools = Pools::for_arch(a);
+      ir::CodeBuilder code(part.scope);
+      Emit e{code, c.program, pools, a, part.scope};
+      auto g = part.cannon ? emit_cannon_gemm(e, Site{part.rect, -1, -1}, kShape)
+                           : emit_summa_gemm(e, Site{part.rect, -1, -1}, kShape);
+      EXPECT_TRUE(g.has_value()) << g.message();
+      if (!g) return c;
+      for (HostCopy& h : g->inputs(seeded(1, kSide), seeded(2, kSide), seeded(3, kSide))) c.inputs.push_back(h);
+      c.launches.push_back({part.scope + ".entry", part.rect});
+      c.program.placements.push_back(ir::Placement{part.rect, int(c.program.codes.size()), {}});
+      c.program.codes.push_back(code.finish());
+    }
+    return c;
+  };
+  const Part l{left, "l", true}, r{right, "r", false};
+  const Composed both = build({l, r});
+  const std::vector<double> alone_l = run_composed(build({l}), "l.C", left);
+  EXPECT_EQ(alone_l.size(), size_t(kSide * kSide));
+  EXPECT_EQ(run_composed(both, "l.C", left), alone_l);
+  EXPECT_EQ(run_composed(both, "r.C", right), run_composed(build({r}), "r.C", right));
+}
+
 }  // namespace
 }  // namespace wafer::kernels
