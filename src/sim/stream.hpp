@@ -32,6 +32,15 @@ namespace wafer::sim {
   case ir::Opcode::send: case ir::Opcode::sendc: case ir::Opcode::mdsd: case ir::Opcode::fdsd: \
   case ir::Opcode::count_
 
+// The case labels of every vector opcode, for a switch that dispatches them all alike
+// (core.cpp's execute hands them to issue_vector).
+#define WAFER_VECTOR_OPCODE_CASES                                                              \
+  case ir::Opcode::vmov: case ir::Opcode::vadd: case ir::Opcode::vsub: case ir::Opcode::vmul: \
+  case ir::Opcode::vfma: case ir::Opcode::vmax: case ir::Opcode::vneg: case ir::Opcode::vabs: \
+  case ir::Opcode::vcvt: case ir::Opcode::vmin: case ir::Opcode::vdiv:                        \
+  case ir::Opcode::vclamp: case ir::Opcode::vscale: case ir::Opcode::vlogb:                   \
+  case ir::Opcode::vsel
+
 template <ir::Opcode OP>
 using OpTag = std::integral_constant<ir::Opcode, OP>;
 

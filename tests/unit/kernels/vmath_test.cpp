@@ -28,8 +28,8 @@ struct Bound {
 const std::map<Func, Bound>& bounds() {
   static const std::map<Func, Bound> b = {
       {Func::exp, {1, 1, 0}},       {Func::reciprocal, {0, 0, 0}}, {Func::sqrt, {0, 0, 0}},
-      {Func::rsqrt, {1, 0, 0}},     {Func::tanh, {1, 0, 0}},       {Func::erf, {2, 1, 0}},
-      {Func::sigmoid, {2, 1, 0}},   {Func::gelu_erf, {5, 1, 0}},   {Func::gelu_tanh, {190, 1, 0}},
+      {Func::rsqrt, {1, 0, 0}},     {Func::tanh, {2, 0, 0}},       {Func::erf, {2, 1, 0}},
+      {Func::sigmoid, {2, 1, 0}},   {Func::gelu_erf, {6, 1, 0}},   {Func::gelu_tanh, {205, 1, 0}},
       {Func::silu, {3, 1, 0}},      {Func::relu, {0, 0, 0}},       {Func::add, {0, 0, 0}},
       {Func::sub, {0, 0, 0}},       {Func::mul, {0, 0, 0}},        {Func::div, {0, 0, 0}},
       {Func::max, {0, 0, 0}},
