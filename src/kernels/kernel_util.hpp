@@ -46,5 +46,14 @@ KernelParams scale_gemm_sizes(const KernelParams& p, double f);
 Expected<KernelCase> build_stream_fma(const arch::Arch& a, const KernelParams& p, Stage s);
 HostBytes stream_fma_host_bytes(const KernelParams& p);
 KernelParams scale_stream_fma_sizes(const KernelParams& p, double f);
+// CNN layers (conv.cpp, globalpool.cpp, batchnorm.cpp): --m image side, --n channels, --k
+// conv2d's input channels, --algo the window (k3s1p1).
+Expected<KernelCase> build_conv2d(const arch::Arch& a, const KernelParams& p, Stage s);
+Expected<KernelCase> build_maxpool(const arch::Arch& a, const KernelParams& p, Stage s);
+Expected<KernelCase> build_avgpool(const arch::Arch& a, const KernelParams& p, Stage s);
+Expected<KernelCase> build_globalavgpool(const arch::Arch& a, const KernelParams& p, Stage s);
+Expected<KernelCase> build_batchnorm(const arch::Arch& a, const KernelParams& p, Stage s);
+HostBytes cnn_host_bytes(const KernelParams& p);
+KernelParams scale_cnn_sizes(const KernelParams& p, double f);
 
 }  // namespace wafer::kernels

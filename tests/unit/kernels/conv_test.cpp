@@ -1,0 +1,145 @@
+// conv2d, maxpool, avgpool, globalavgpool and batchnorm: each verified against its double
+// reference on wse2 and wse3, in fp32, fp16 and bf16, at the origin and elsewhere, on shapes
+// that do not divide the grid; the window spec and the errors; one pinned cycle count.
+#include <gtest/gtest.h>
+
+#include "../../../src/kernels/conv.hpp"
+#include "kernel_params.hpp"
+
+namespace wafer::kernels {
+namespace {
+
+arch::Arch load(const char* name) { return *arch::load_arch(name); }
+
+struct Case {
+  const char* kernel;
+  int w, h;
+  int64_t m, n, k;
+  const char* algo;
+  DType t;
+  const char* arch;
+  int ox = 0, oy = 0;
+};
+
+KernelResult run(const Case& c) {
+  KernelParams p = params(c.kernel, c.w, c.h, c.m, c.n, c.t);
+  p.k = c.k;
+  p.algo = c.algo;
+  p.origin_x = c.ox;
+  p.origin_y = c.oy;
+  auto r = run_kernel(load(c.arch), p, sim::Options{});
+  EXPECT_TRUE(r.has_value()) << c.kernel << " " << c.algo << ": " << (r ? "" : r.message());
+  return r ? *r : KernelResult{};
+}
+
+void expect_verified(const Case& c) {
+  const KernelResult r = run(c);
+  EXPECT_TRUE(r.verified) << c.kernel << " " << c.algo << " " << dtype_name(c.t) << " on " << c.arch
+                          << ": error " << r.max_rel_error;
+  EXPECT_GT(r.cycles, 0u);
+}
+
+std::string error_of(const Case& c) {
+  KernelParams p = params(c.kernel, c.w, c.h, c.m, c.n, c.t);
+  p.k = c.k;
+  p.algo = c.algo;
+  auto r = build_kernel(load(c.arch), p);
+  return r ? "" : r.message();
+}
+
+TEST(Window, SpecParsesAndNamesTheBadNumber) {
+  auto w = parse_window("k5s2", Window{3, 1, 1});
+  ASSERT_TRUE(w.has_value());
+  EXPECT_EQ(window_name(*w), "k5s2p1");
+  EXPECT_EQ(parse_window("k9", {}).message(), "window spec 'k9': size k = 9 is out of range (must be 1..7)");
+  EXPECT_EQ(parse_window("k3p3", {}).message(), "window spec 'k3p3': padding p = 3 must be below the size 3");
+  EXPECT_EQ(parse_window("3x3", {}).message(), "window spec '3x3': expected k<size>s<stride>p<padding>, e.g. k3s1p1");
+}
+
+TEST(Conv2d, OneByOne) {
+  expect_verified({"conv2d", 4, 4, 8, 16, 12, "k1s1p0", DType::f32, "wse2"});
+  expect_verified({"conv2d", 3, 2, 7, 10, 5, "k1s1p0", DType::bf16, "wse3", 100, 37});
+}
+
+TEST(Conv2d, ThreeByThreeStrideOnePadOne) {
+  expect_verified({"conv2d", 4, 4, 16, 16, 8, "k3s1p1", DType::f16, "wse2"});
+  expect_verified({"conv2d", 4, 4, 16, 16, 8, "k3s1p1", DType::f16, "wse3", 100, 37});
+  expect_verified({"conv2d", 3, 5, 13, 7, 3, "k3s1p1", DType::f32, "wse2", 100, 37});  // nothing divides
+}
+
+TEST(Conv2d, FiveByFiveStrideTwo) {
+  expect_verified({"conv2d", 2, 3, 15, 6, 4, "k5s2p0", DType::f32, "wse3"});
+  expect_verified({"conv2d", 4, 2, 12, 8, 3, "k5s2p2", DType::bf16, "wse2", 100, 37});
+}
+
+TEST(Conv2d, SevenBySevenStrideTwoPadThree) {
+  expect_verified({"conv2d", 4, 4, 32, 8, 3, "k7s2p3", DType::f16, "wse2", 100, 37});
+  expect_verified({"conv2d", 2, 3, 11, 5, 2, "k7s2p3", DType::f32, "wse3"});
+}
+
+TEST(Conv2d, Fp32AccumulationOfFp16) {
+  KernelParams p = params("conv2d", 2, 2, 10, 4, DType::f16);
+  p.k = 16;
+  p.acc = DType::f32;
+  auto r = run_kernel(load("wse2"), p, sim::Options{});
+  ASSERT_TRUE(r.has_value()) << r.message();
+  EXPECT_TRUE(r->verified) << r->max_rel_error;
+}
+
+TEST(Pool, MaxIsExact) {
+  for (const char* arch : {"wse2", "wse3"}) {
+    const KernelResult r = run({"maxpool", 3, 2, 13, 7, 0, "k3s2p1", DType::f16, arch, 100, 37});
+    EXPECT_TRUE(r.verified);
+    EXPECT_EQ(r.max_rel_error, 0.0) << arch;
+  }
+  expect_verified({"maxpool", 4, 4, 16, 8, 0, "k2s2p0", DType::bf16, "wse2"});
+  expect_verified({"maxpool", 2, 2, 9, 4, 0, "k3s1p1", DType::f32, "wse3"});
+}
+
+TEST(Pool, Average) {
+  expect_verified({"avgpool", 4, 4, 16, 8, 0, "k2s2p0", DType::f16, "wse2"});
+  expect_verified({"avgpool", 3, 2, 13, 7, 0, "k3s2p1", DType::f32, "wse3", 100, 37});
+  expect_verified({"avgpool", 2, 3, 11, 5, 0, "k3s1p1", DType::bf16, "wse2", 100, 37});
+}
+
+TEST(Pool, GlobalAverage) {
+  expect_verified({"globalavgpool", 4, 4, 8, 16, 0, "", DType::f16, "wse2"});
+  expect_verified({"globalavgpool", 3, 5, 7, 10, 0, "", DType::f32, "wse3", 100, 37});
+  expect_verified({"globalavgpool", 2, 1, 5, 3, 0, "", DType::bf16, "wse2"});
+}
+
+TEST(BatchNorm, FoldedScaleAndShift) {
+  expect_verified({"batchnorm", 4, 4, 16, 16, 0, "", DType::f32, "wse2"});
+  expect_verified({"batchnorm", 3, 5, 13, 7, 0, "", DType::f16, "wse3", 100, 37});
+  expect_verified({"batchnorm", 2, 2, 6, 4, 0, "", DType::bf16, "wse2"});
+}
+
+TEST(Conv2d, ErrorsNameTheNumber) {
+  EXPECT_EQ(error_of({"conv2d", 4, 4, 2, 4, 4, "k5s1p0", DType::f16, "wse2"}),
+            "conv2d: the 5x5 window is larger than the 2x2 image with padding 0");
+  EXPECT_EQ(error_of({"maxpool", 4, 4, 8, 4, 0, "k3s1p2", DType::f16, "wse2"}),
+            "maxpool: padding p = 2 must be at most half the window k = 3");
+  EXPECT_EQ(error_of({"maxpool", 4, 4, 8, 4, 3, "", DType::f16, "wse2"}),
+            "maxpool: --k 3 is not used (the channels are --n)");
+  const std::string big = error_of({"conv2d", 8, 8, 56, 64, 64, "k3s1p1", DType::f16, "wse2"});
+  EXPECT_EQ(big, "conv2d: on 8x8 PEs a PE's input band (64 channels x 9 rows x 58), weights and output (8 channels "
+                 "x 7 rows x 56) need 88816 bytes, more than the 49152 bytes of SRAM less 4096 for code; use more "
+                 "PEs (columns split the 64 output channels, rows the 56 output rows)");
+}
+
+// 1x1 conv of an 8x8 image, C_in = 4 -> C_out = 4 on one PE, fp16 on wse2. At stride 1 one op
+// covers the 8 output rows (8 x 8 = 64 elements, Wp = 8); per output channel one bias init
+// and 4 taps: 20 ops of 64 elements at 4 elements a cycle (one 64-bit read of the input, one
+// of the accumulator and one write per 4 fp16 elements) = 16 cycles each, back to back on
+// the memory ports once the first setup (15) is paid: 15 + 20 x 16 = 335. The compaction
+// then copies 4 x 8 rows of 8 elements, one asynchronous vmov per row, issued every 8
+// cycles by its loop: 32 x 8 = 256, and its last op's setup and elements, the task switches
+// and the scalar set-up of the loops make the remaining 27: 618.
+TEST(Conv2d, PinnedCycles) {
+  const KernelResult r = run({"conv2d", 1, 1, 8, 4, 4, "k1s1p0", DType::f16, "wse2"});
+  EXPECT_TRUE(r.verified);
+  EXPECT_EQ(r.cycles, 618u);
+}
+
+}  // namespace
+}  // namespace wafer::kernels
