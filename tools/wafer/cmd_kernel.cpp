@@ -6,8 +6,16 @@
 // error, whether it verified, and the speed line; --json prints one object with a fixed set of
 // keys. The exit code is 0 only when the result verified; a run that fails (deadlock,
 // --max-cycles) still writes the trace and heatmap it asked for. `wafer kernel --list` lists
-// kernels.
+// kernels, `--params` the parameters; `NAME --help` ends with the kernel's summary and its
+// parameters; `--sweep` runs a cross product of parameter values (kernel_sweep.cpp).
+//
+// The kernel's parameter flags (--grid, --origin, --m, --n, --k, --dtype, --acc, --algo,
+// --seed) are made from the library's table (kernels::kernel_params()): each flag is a row's
+// key, its help the row's meaning, its check the row's own setter (ranges, choices), and a
+// flag not given leaves the library's default. Only 'full' for --grid is the command's own:
+// it needs the arch.
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +25,7 @@
 
 #include "commands.hpp"
 #include "defect_flags.hpp"
+#include "kernel_sweep.hpp"
 #include "run_flags.hpp"
 #include "table.hpp"
 #include "wafer/kernels/kernels.hpp"
@@ -28,61 +37,69 @@ namespace {
 struct KernelFlags {
   std::string name;
   std::string arch = "wse3";
-  std::string grid = "4x4";
-  int64_t m = 0, n = 0, k = 0;
-  std::string origin = "0,0";
-  std::string algo;
-  std::string dtype = "fp32";
-  std::string acc;
-  uint64_t seed = 1;
+  std::map<std::string, std::string> params;  // kernel parameter flags given, by key
+  std::vector<std::string> sweeps;            // --sweep KEY=V1,V2,...
+  std::string format;
   bool list = false;
+  bool list_params = false;
   RunFlags run;
   DefectFlags defects;
 };
 
-int list_kernels(bool json) {
-  Json list = Json::array();
-  for (const kernels::KernelInfo& k : kernels::kernel_list()) {
-    if (json)
-      list.push_back({{"name", k.name}, {"sizes", k.sizes}, {"summary", k.summary}});
-    else
-      fmt::print("{:<14}{:<10}{}\n", k.name, k.sizes, k.summary);
-  }
-  if (json) print_json(Json({{"kernels", list}}));
+TableFormat output_format(const KernelFlags& f) { return chosen_format(f.format, f.run.json, TableFormat::text); }
+
+int list_kernels(TableFormat format) {
+  Table t{{{"name", "kernel"}, {"sizes", "sizes"}, {"summary", "summary"}}, {}};
+  for (const kernels::KernelInfo& k : kernels::kernel_list())
+    t.rows.push_back({{"name", k.name}, {"sizes", k.sizes}, {"summary", k.summary}});
+  if (format == TableFormat::json)
+    print_json(Json({{"kernels", table_json(t)}}));
+  else
+    print_table(t, format);
   return 0;
 }
 
+// The parameters `k` takes (all of them for nullptr) as a table, defaults in the source column.
+Table params_table(const kernels::KernelInfo* k) {
+  return param_docs_table(kernels::describe_kernel_params(k));
+}
+
+int list_params(const KernelFlags& f) {
+  const kernels::KernelInfo* k = kernels::find_kernel(f.name);
+  if (!f.name.empty() && !k) return report_error(fmt::format("unknown kernel '{}'", f.name));
+  const Table t = params_table(k);
+  if (output_format(f) == TableFormat::json)
+    print_json(Json({{"kernel", f.name.empty() ? Json() : Json(f.name)}, {"params", table_json(t)}}));
+  else
+    print_table(t, output_format(f));
+  return 0;
+}
+
+// The end of `wafer kernel NAME --help`: the kernel's summary and the parameters it takes.
+std::string help_footer(const CLI::Option& name) {
+  const kernels::KernelInfo* k = name.results().empty() ? nullptr : kernels::find_kernel(name.results()[0]);
+  if (!k) return "Kernel parameters (wafer kernel NAME --help shows one kernel's):\n" + table_text(params_table(nullptr), TableFormat::text);
+  return fmt::format("{}: {}\nParameters of {}:\n{}", k->name, k->summary, k->name,
+                     table_text(params_table(k), TableFormat::text));
+}
+
 Expected<kernels::KernelParams> make_params(const KernelFlags& f, const arch::Arch& a) {
-  auto grid = parse_grid(f.grid, a);
-  if (!grid) return grid.status().with_context("--grid");
   kernels::KernelParams p;
   p.kernel = f.name;
-  p.grid_w = grid->first;
-  p.grid_h = grid->second;
-  p.m = f.m;
-  p.n = f.n;
-  p.k = f.k;
-  p.algo = f.algo;
-  p.dtype = *parse_dtype(f.dtype);
-  if (!f.acc.empty()) p.acc = *parse_dtype(f.acc);
-  if (std::sscanf(f.origin.c_str(), "%d,%d", &p.origin_x, &p.origin_y) != 2 || p.origin_x < 0 || p.origin_y < 0)
-    return make_error("--origin '{}': expected X,Y with two whole numbers of at least 0", f.origin);
-  p.seed = f.seed;
+  for (const auto& [key, text] : f.params)
+    if (Status ok = text.empty() ? Status::ok() : set_cli_kernel_param(p, key, text, &a); !ok) return ok.with_context("--" + key);
   return p;
 }
 
-// "m=64, n=default" for the size flags the kernel takes.
+// "m=64, n=default" for the sizes the kernel takes.
 std::string describe_sizes(const kernels::KernelParams& p) {
   const kernels::KernelInfo* k = kernels::find_kernel(p.kernel);
-  const std::string sizes = k ? k->sizes : "";
   std::string out;
-  auto add = [&](const char* flag, const char* name, int64_t v) {
-    if (sizes.find(flag) == std::string::npos) return;
-    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", name, v ? std::to_string(v) : "default");
-  };
-  add("--m", "m", p.m);
-  add("--n", "n", p.n);
-  add("--k", "k", p.k);
+  for (const char* key : {"m", "n", "k"}) {
+    if (!k || !kernels::kernel_param_applies(*k, key)) continue;
+    const double v = get_number(p, *param_named(kernels::kernel_params(), key));
+    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", key, v ? number_text(v) : "default");
+  }
   return out.empty() ? "none" : out;
 }
 
@@ -93,7 +110,10 @@ void print_config(const KernelFlags& f, const kernels::KernelParams& p, const ar
              p.origin_x, p.origin_y);
   if (!p.algo.empty()) fmt::print("algorithm:     {}\n", p.algo);
   fmt::print("sizes:         {}\n", describe_sizes(p));
-  fmt::print("dtype:         {}{}\n", f.dtype, f.acc.empty() ? "" : fmt::format(" ({} accumulation)", f.acc));
+  const auto& table = kernels::kernel_params();
+  const std::string dtype = get_text(p, *param_named(table, "dtype"));
+  const std::string acc = get_text(p, *param_named(table, "acc"));
+  fmt::print("dtype:         {}{}\n", dtype, acc.empty() ? "" : fmt::format(" ({} accumulation)", acc));
   fmt::print("threads:       {}{}\n", resolved_threads(f.run.threads), f.run.threads ? "" : " (all cores)");
   fmt::print("seed:          {}\n\n", p.seed);
   std::fflush(stdout);
@@ -164,19 +184,27 @@ Expected<Json> compare_with_perfect(const KernelFlags& f, const arch::Arch& a,
 }
 
 int run_kernel_cmd(const KernelFlags& f) {
-  if (f.list) return list_kernels(f.run.json);
+  if (f.list) return list_kernels(output_format(f));
+  if (f.list_params) return list_params(f);
   if (f.name.empty()) return report_usage_error("kernel: no kernel named (see 'wafer kernel --list')");
+  if (!f.sweeps.empty() && (f.run.wants_simulator() || f.defects.requested()))
+    return report_usage_error("--sweep takes no --stats, --trace, --heatmap or defect flags (run one combination alone)");
   auto a = arch::load_arch(f.arch);
   if (!a) return report_error(a.status());
   auto params = make_params(f, *a);
   if (!params) return report_error(params.status());
+  if (!f.sweeps.empty()) {
+    auto options = sim_options(f.run);
+    if (!options) return report_error(options.status());
+    return run_sweep(*a, *params, f.sweeps, *options, output_format(f));
+  }
   if (Status ok = check_run_flags(f.run, params->grid_w, params->grid_h); !ok) return report_error(ok);
   check_defect_flags(f.defects);
   auto options = sim_options(f.run);
   if (!options) return report_error(options.status());
   std::optional<RepairedWafer> wafer;
   if (f.defects.requested()) {
-    auto w = repaired_wafer(f.defects, *a, f.seed, params->grid_w, params->grid_h);
+    auto w = repaired_wafer(f.defects, *a, params->seed, params->grid_w, params->grid_h);
     if (!w) return report_error(w.status());
     wafer = std::move(*w);
     options->link_extra_hops = wafer->hops;
@@ -207,6 +235,25 @@ int run_kernel_cmd(const KernelFlags& f) {
   return 0;
 }
 
+// One flag per row of the library's parameter table: --KEY, its meaning, its range checked by
+// the row's setter, the library's default shown.
+void add_param_flags(CLI::App& cmd, KernelFlags& f) {
+  const std::vector<ParamDoc> docs = kernels::describe_kernel_params(nullptr);
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const Param<kernels::KernelParams>& p = kernels::kernel_params()[i];
+    const std::string key = p.key;
+    const bool grid = key == "grid";
+    auto check = [key](const std::string& text) {
+      kernels::KernelParams scratch;
+      return set_cli_kernel_param(scratch, key, text, nullptr);
+    };
+    std::string help = p.meaning + std::string(grid ? ", or 'full' for the arch's whole fabric" : "");
+    CLI::Option* o = cmd.add_option("--" + key, f.params[key], help)->check(check_validator(grid ? "WxH|full" : docs[i].range.c_str(), check));
+    const std::string def = kernels::kernel_param_default(p);
+    if (def != "the kernel's" && def != "the dtype") o->default_str(def);
+  }
+}
+
 }  // namespace
 
 void add_kernel(CLI::App& app, Runner& run) {
@@ -215,21 +262,17 @@ void add_kernel(CLI::App& app, Runner& run) {
   cmd->add_option("name", f->name, "kernel name (see --list)");
   cmd->add_flag("--list", f->list, "list the kernels and the size flags each takes");
   cmd->add_option("--arch", f->arch, "preset name (wse2, wse3) or arch file (.toml, .json)")->capture_default_str();
-  cmd->add_option("--grid", f->grid, "PEs as WxH (columns x rows) or 'full' for the whole fabric")
-      ->check(grid_validator())
-      ->capture_default_str();
-  cmd->add_option("--m", f->m, "rows of the problem (0: the kernel's default)")->check(count_validator());
-  cmd->add_option("--n", f->n, "elements per PE or columns (0: the kernel's default)")->check(count_validator());
-  cmd->add_option("--k", f->k, "inner dimension of a product (0: the kernel's default)")->check(count_validator());
-  cmd->add_option("--origin", f->origin, "the grid's top-left PE on the fabric as X,Y")->capture_default_str();
-  cmd->add_option("--algo", f->algo, "algorithm, for kernels that have several (gemm: cannon)");
-  cmd->add_option("--dtype", f->dtype, "element type: fp32, fp16 or bf16")
-      ->check(float_dtype_validator())
-      ->capture_default_str();
-  cmd->add_option("--acc", f->acc, "accumulation type (fp32, fp16, bf16; default: --dtype)")->check(float_dtype_validator());
-  cmd->add_option("--seed", f->seed, "seed of the random input data")->check(count_validator())->capture_default_str();
+  add_param_flags(*cmd, *f);
+  cmd->add_option("--sweep", f->sweeps,
+                  "run every combination: KEY=V1,V2,... per parameter (repeat for a cross product; "
+                  "KEY1,KEY2=... sets several keys to each value) and print one table")
+      ->check(sweep_validator());
+  cmd->add_flag("--params", f->list_params, "list the kernel parameters (with NAME: those it takes) and their defaults");
+  cmd->add_option("--format", f->format, "--list, --params and --sweep tables: md (markdown), csv, json or text (default)")
+      ->check(table_format_validator());
   add_run_flags(*cmd, f->run);
   add_defect_flags(*cmd, f->defects);
+  cmd->footer([name = cmd->get_option("name")] { return help_footer(*name); });
   cmd->callback([&run, f] { run = [f] { return run_kernel_cmd(*f); }; });
 }
 

@@ -1,6 +1,7 @@
 // The table renderer and JSON printer (table.hpp). Text and markdown format each cell with its
 // column's CellFormat; CSV writes numbers as JSON writes them (full precision, no separators),
-// null as an empty cell, and quotes a text cell that holds a comma, a quote or a line break.
+// null as an empty cell, and quotes a text cell that holds a comma, a quote or a line break;
+// markdown escapes a "|" inside a cell.
 #include "table.hpp"
 
 #include <algorithm>
@@ -42,10 +43,19 @@ TableRows human_rows(const Table& t) {
   return rows;
 }
 
+// A markdown cell: a '|' inside it is escaped, so that "fp32|fp16" stays one cell.
+std::string markdown_cell(const std::string& cell) {
+  std::string out;
+  for (char c : cell) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
 std::string markdown_text(const TableRows& rows) {
   std::string text;
   for (size_t r = 0; r < rows.size(); ++r) {
-    text += joined(rows[r], "| ", " | ", " |\n");
+    std::vector<std::string> cells;
+    for (const std::string& cell : rows[r]) cells.push_back(markdown_cell(cell));
+    text += joined(cells, "| ", " | ", " |\n");
     if (r == 0) text += joined(std::vector<std::string>(rows[r].size(), "---"), "|", "|", "|\n");
   }
   return text;

@@ -20,6 +20,7 @@
 #include "wafer/ir/program.hpp"
 #include "wafer/sim/simulator.hpp"
 #include "wafer/support/error.hpp"
+#include "wafer/support/param_table.hpp"
 
 namespace wafer::kernels {
 
@@ -108,6 +109,21 @@ struct KernelInfo {
 
 const std::vector<KernelInfo>& kernel_list();
 const KernelInfo* find_kernel(const std::string& name);
+
+// KernelParams as a self-describing table (kernel_params.cpp): keys grid, origin, m, n, k,
+// dtype, acc, algo, seed, each with its unit, meaning and range.
+const ParamTable<KernelParams>& kernel_params();
+// Sets the parameter `key` from text ("16x16", "3,4", "512", "fp16"): numbers within their
+// range, choices among their names; the error names the key and the value.
+Status set_kernel_param(KernelParams& p, const std::string& key, const std::string& text);
+// Whether kernel `k` takes the parameter: m, n and k as its `sizes` says, the origin when it
+// runs at any origin, the others always.
+bool kernel_param_applies(const KernelInfo& k, const std::string& key);
+// The library's default of a parameter as text ("4x4", "fp32", "the kernel's").
+std::string kernel_param_default(const Param<KernelParams>& p);
+// The description rows of the parameters `k` takes (all of them for nullptr), the source
+// column saying the default.
+std::vector<ParamDoc> describe_kernel_params(const KernelInfo* k);
 
 // Host bytes a run of the kernel needs at its peak: the builder's peak, or what the run keeps
 // plus the simulator's estimate (sim::estimate_memory) for the options, whichever is larger.
