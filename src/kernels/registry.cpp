@@ -24,6 +24,10 @@ const std::vector<KernelInfo>& kernel_list() {
        gemv_host_bytes, scale_gemv_sizes, true},
       {"gemm", "C = A·B + bias (--algo cannon: square grids, the default there; summa)", "--m --n --k", build_gemm,
        gemm_host_bytes, scale_gemm_sizes, true},
+      {"attention", "causal softmax(Q·Kᵀ/sqrt(d))·V per head; --m seq, --n heads, --k head dim, --algo kv=N (GQA)",
+       "--m --n --k", build_attention, attention_host_bytes, scale_attention_sizes, true},
+      {"rope", "rotary position embedding, rotate-half form; --m tokens, --n heads, --k head dim", "--m --n --k",
+       build_rope, rope_host_bytes, scale_attention_sizes, true},
       {"stream-fma", "every PE streams x from the fabric into y = A*x + y", "--n", build_stream_fma,
        stream_fma_host_bytes, scale_stream_fma_sizes},
   };

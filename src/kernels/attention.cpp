@@ -1,0 +1,424 @@
+// Causal scaled dot-product attention (multi-head and grouped-query) and rotary position
+// embedding (RoPE), as kernels whose work needs no fabric traffic.
+//
+// Attention: heads are split over the rectangle's columns (H/W heads per PE) and query rows
+// over its rows (S/H rows per PE); each PE holds the Q rows of its heads and the whole K and
+// V of their key-value heads (under grouped-query attention the heads of one group share
+// one K and V, which the host writes to each of their PEs, as a producer would multicast
+// them). For each query row i: the scores s = K·(q_i / sqrt(d)) over all S keys as d vector
+// FMAs of length S (K column-major, fp32 accumulation: the mixed lanes for 16-bit inputs);
+// the keys after i masked to -inf; m = max(s) and l = sum(exp(s - m)) by scalar loops;
+// exp by vmath's routine; o_i = (sum_{j <= i} p_j V[j, :]) / l as i + 1 vector FMAs of
+// length d into an fp32 row, converted to the output type. The vector ops are synchronous:
+// each row's ops depend on the previous ones, so no microthread could hide their setup.
+//
+// RoPE: X (S tokens x heads·d) with tokens split over the rectangle's rows and whole heads
+// over its columns, blocks column-major, so each half of a head's columns is contiguous;
+// with the cos/sin tables of the PE's positions (cos(p·θ_k), θ_k = 10000^(-2k/d), as the
+// model's buffers hold them) each head takes five vector ops over S/H · d/2 elements:
+// y1 = x1·cos - x2·sin, y2 = x2·cos + x1·sin (the rotate-half convention of Llama).
+#include <cmath>
+#include <cstdio>
+
+#include "kernel_util.hpp"
+#include "wafer/kernels/vmath.hpp"
+
+namespace wafer::kernels {
+
+using ir::CodeBuilder;
+using ir::dsd;
+using ir::fimm;
+using ir::imm;
+using ir::Opcode;
+using ir::reg;
+
+namespace {
+
+struct AttnShape {
+  int64_t S, heads, d, kv_heads;
+  int64_t hp, sq;  // heads and query rows per PE
+  DType t;
+};
+
+// "kv=N" in --algo: N key-value heads (grouped-query attention); default: one per head.
+Expected<int64_t> kv_heads(const std::string& algo, int64_t heads) {
+  if (algo.empty()) return heads;
+  long long n = 0;
+  char extra = 0;
+  if (std::sscanf(algo.c_str(), "kv=%lld%c", &n, &extra) != 1 || n < 1)
+    return make_error("--algo '{}': expected kv=N, N key-value heads", algo);
+  if (heads % n != 0) return make_error("{} heads do not divide into {} key-value heads", heads, n);
+  return int64_t(n);
+}
+
+Expected<AttnShape> attn_shape(const arch::Arch& arch, const KernelParams& p) {
+  WAFER_TRY(check_grid(arch, p));
+  AttnShape s{p.m ? p.m : 8 * int64_t(p.grid_h), p.n ? p.n : int64_t(p.grid_w), p.k ? p.k : 16, 0, 0, 0, p.dtype};
+  auto kv = kv_heads(p.algo, s.heads);
+  if (!kv) return kv.status();
+  s.kv_heads = *kv;
+  if (!dtype_is_float(s.t)) return make_error("takes fp32, fp16 or bf16");
+  if (s.heads % p.grid_w != 0)
+    return make_error("{} heads do not divide evenly over {} columns of PEs", s.heads, p.grid_w);
+  if (s.S % p.grid_h != 0)
+    return make_error("{} query rows do not divide evenly over {} rows of PEs", s.S, p.grid_h);
+  s.hp = s.heads / p.grid_w;
+  s.sq = s.S / p.grid_h;
+  const int64_t b = dtype_bytes(s.t);
+  const int64_t bytes = s.hp * (2 * s.sq * s.d + 2 * s.S * s.d) * b + (3 * s.S + s.d) * 4;
+  if (bytes > arch.sram_bytes - 4096) {
+    return make_error("{} heads of {} queries with {} keys of dimension {} need {} bytes per PE, more than the {} "
+                      "bytes of SRAM less 4096 for code; use more PEs or a shorter sequence",
+                      s.hp, s.sq, s.S, s.d, bytes, arch.sram_bytes);
+  }
+  return s;
+}
+
+struct AttnRegs {
+  int head, row, gi, t, q, m, l, j, off, tmp;
+  int d_s, d_k, d_o, d_v;
+};
+
+// Scores for query row `row` of head `head`: s = K_head · (q / sqrt(d)), masked after gi.
+void emit_scores(CodeBuilder& b, const AttnShape& s, const AttnRegs& r, int Q, int K, int sc) {
+  const int32_t S = int32_t(s.S), d = int32_t(s.d);
+  b.emit(Opcode::mdsd, {dsd(r.d_s), ir::sym_op(sc), imm(0), imm(S), imm(1)});
+  b.emit(Opcode::vmov, {dsd(r.d_s), fimm(0.0f)});
+  // q index = (head·sq + row)·d; K column t of the head at head·S·d + t·S.
+  const int loop = b.new_label();
+  b.emit(Opcode::mul, {reg(r.q), reg(r.head), imm(int32_t(s.sq))});
+  b.emit(Opcode::add, {reg(r.q), reg(r.q), reg(r.row)});
+  b.emit(Opcode::mul, {reg(r.q), reg(r.q), imm(d)});
+  b.emit(Opcode::mul, {reg(r.off), reg(r.head), imm(S * d)});
+  b.emit(Opcode::movi, {reg(r.t), imm(0)});
+  b.place(loop);
+  b.emit(Opcode::mdsd, {dsd(r.d_k), ir::sym_op(K), reg(r.off), imm(S), imm(1)});
+  b.emit(Opcode::add, {reg(r.tmp), reg(r.q), reg(r.t)});
+  b.emit(Opcode::ld, {reg(r.tmp), ir::sym_op(Q), reg(r.tmp)});
+  b.emit(Opcode::fmul, {reg(r.tmp), reg(r.tmp), fimm(float(1.0 / std::sqrt(double(s.d))))});
+  b.emit(Opcode::vfma, {dsd(r.d_s), dsd(r.d_k), reg(r.tmp), dsd(r.d_s)});
+  b.emit(Opcode::add, {reg(r.off), reg(r.off), imm(S)});
+  b.emit(Opcode::add, {reg(r.t), reg(r.t), imm(1)});
+  b.emit(Opcode::blt, {reg(r.t), imm(d), b.label(loop)});
+  const int unmasked = b.new_label();
+  b.emit(Opcode::sub, {reg(r.tmp), imm(S - 1), reg(r.gi)});  // keys after gi
+  b.emit(Opcode::beq, {reg(r.tmp), imm(0), b.label(unmasked)});
+  b.emit(Opcode::add, {reg(r.j), reg(r.gi), imm(1)});
+  b.emit(Opcode::mdsd, {dsd(r.d_k), ir::sym_op(sc), reg(r.j), reg(r.tmp), imm(1)});
+  b.emit(Opcode::vmov, {dsd(r.d_k), fimm(-INFINITY)});
+  b.place(unmasked);
+}
+
+// A scalar loop over s[0..S): m = max (combine fmax) or l = sum (fadd).
+void emit_scalar_fold(CodeBuilder& b, const AttnShape& s, const AttnRegs& r, int sc, int acc, Opcode combine, float init) {
+  const int loop = b.new_label();
+  b.emit(Opcode::mov, {reg(acc), fimm(init)});
+  b.emit(Opcode::movi, {reg(r.j), imm(0)});
+  b.place(loop);
+  b.emit(Opcode::ld, {reg(r.tmp), ir::sym_op(sc), reg(r.j)});
+  b.emit(combine, {reg(acc), reg(acc), reg(r.tmp)});
+  b.emit(Opcode::add, {reg(r.j), reg(r.j), imm(1)});
+  b.emit(Opcode::blt, {reg(r.j), imm(int32_t(s.S)), b.label(loop)});
+}
+
+// o = (sum_{j <= gi} p_j V[j, :]) / l, into O's row.
+void emit_output_row(CodeBuilder& b, const AttnShape& s, const AttnRegs& r, int V, int O, int sc, int orow) {
+  const int32_t d = int32_t(s.d);
+  b.emit(Opcode::mdsd, {dsd(r.d_o), ir::sym_op(orow), imm(0), imm(d), imm(1)});
+  b.emit(Opcode::vmov, {dsd(r.d_o), fimm(0.0f)});
+  const int loop = b.new_label();
+  b.emit(Opcode::mul, {reg(r.off), reg(r.head), imm(int32_t(s.S * s.d))});
+  b.emit(Opcode::movi, {reg(r.j), imm(0)});
+  b.place(loop);
+  b.emit(Opcode::mdsd, {dsd(r.d_v), ir::sym_op(V), reg(r.off), imm(d), imm(1)});
+  b.emit(Opcode::ld, {reg(r.tmp), ir::sym_op(sc), reg(r.j)});
+  b.emit(Opcode::vfma, {dsd(r.d_o), dsd(r.d_v), reg(r.tmp), dsd(r.d_o)});
+  b.emit(Opcode::add, {reg(r.off), reg(r.off), imm(d)});
+  b.emit(Opcode::add, {reg(r.j), reg(r.j), imm(1)});
+  b.emit(Opcode::bge, {reg(r.gi), reg(r.j), b.label(loop)});
+  b.emit(Opcode::fdiv, {reg(r.tmp), fimm(1.0f), reg(r.l)});
+  b.emit(Opcode::vmul, {dsd(r.d_o), dsd(r.d_o), reg(r.tmp)});
+  b.emit(Opcode::mdsd, {dsd(r.d_v), ir::sym_op(O), reg(r.q), imm(d), imm(1)});
+  b.emit(Opcode::vcvt, {dsd(r.d_v), dsd(r.d_o)});
+}
+
+Expected<std::pair<int, int>> take_attn_regs(Pools& pools, AttnRegs& r) {
+  auto g = pools.regs.take(10, "attention");
+  if (!g) return g.status();
+  auto d = pools.dsds.take(4, "attention");
+  if (!d) return d.status();
+  const std::vector<int>& x = *g;
+  r = AttnRegs{x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], (*d)[0], (*d)[1], (*d)[2], (*d)[3]};
+  return std::make_pair(0, 0);
+}
+
+// The program of attention on `rect`: entry task "main".
+Expected<ir::Code> attention_code(const AttnShape& s, const ir::Rect& rect, Pools& pools) {
+  AttnRegs r{};
+  if (auto ok = take_attn_regs(pools, r); !ok) return ok.status();
+  CodeBuilder b("attention");
+  const int Q = b.symbol("Q", s.t, uint32_t(s.hp * s.sq * s.d));
+  const int K = b.symbol("K", s.t, uint32_t(s.hp * s.S * s.d));
+  const int V = b.symbol("V", s.t, uint32_t(s.hp * s.S * s.d));
+  const int O = b.symbol("O", s.t, uint32_t(s.hp * s.sq * s.d));
+  const int sc = b.symbol("scores", DType::f32, uint32_t(s.S));
+  const int orow = b.symbol("orow", DType::f32, uint32_t(s.d));
+  b.task("main", 1, ir::TaskKind::local);
+  b.begin_task(1);
+  const int heads = b.new_label(), rows = b.new_label();
+  b.emit(Opcode::movi, {reg(r.head), imm(0)});
+  b.place(heads);
+  b.emit(Opcode::movi, {reg(r.row), imm(0)});
+  b.place(rows);
+  // gi = (y - rect.y)·sq + row: the query's position in the sequence.
+  b.emit(Opcode::sub, {reg(r.gi), ir::special(ir::Special::y), imm(rect.y)});
+  b.emit(Opcode::mul, {reg(r.gi), reg(r.gi), imm(int32_t(s.sq))});
+  b.emit(Opcode::add, {reg(r.gi), reg(r.gi), reg(r.row)});
+  emit_scores(b, s, r, Q, K, sc);
+  emit_scalar_fold(b, s, r, sc, r.m, Opcode::fmax, -INFINITY);
+  b.emit(Opcode::fmul, {reg(r.m), reg(r.m), fimm(-1.0f)});
+  b.emit(Opcode::mdsd, {dsd(r.d_s), ir::sym_op(sc), imm(0), imm(int32_t(s.S)), imm(1)});
+  b.emit(Opcode::vadd, {dsd(r.d_s), dsd(r.d_s), reg(r.m)});
+  vmath::Target target{b, pools, "attention.exp"};
+  const vmath::Vec scores{sc, 0, uint32_t(s.S), DType::f32};
+  WAFER_TRY(vmath::emit(target, vmath::Func::exp, scores, scores));
+  emit_scalar_fold(b, s, r, sc, r.l, Opcode::fadd, 0.0f);
+  emit_output_row(b, s, r, V, O, sc, orow);
+  b.emit(Opcode::add, {reg(r.row), reg(r.row), imm(1)});
+  b.emit(Opcode::blt, {reg(r.row), imm(int32_t(s.sq)), b.label(rows)});
+  b.emit(Opcode::add, {reg(r.head), reg(r.head), imm(1)});
+  b.emit(Opcode::blt, {reg(r.head), imm(int32_t(s.hp)), b.label(heads)});
+  b.emit(Opcode::ret, {});
+  return b.finish();
+}
+
+double attn_tolerance(DType t, int64_t S) {
+  return sum_tolerance(t, uint64_t(S)) + 64 * unit_roundoff(DType::f32);
+}
+
+}  // namespace
+
+// Peak and kept: Q, K, V of every head and the reference output, as doubles.
+HostBytes attention_host_bytes(const KernelParams& p) {
+  const uint64_t S = uint64_t(p.m ? p.m : 8 * p.grid_h), H = uint64_t(p.n ? p.n : p.grid_w), d = uint64_t(p.k ? p.k : 16);
+  const uint64_t bytes = 5 * H * S * d * sizeof(double);
+  return {bytes, bytes};
+}
+
+KernelParams scale_attention_sizes(const KernelParams& p, double f) {
+  KernelParams q = p;
+  const int64_t S = p.m ? p.m : 8 * p.grid_h;
+  q.m = std::max<int64_t>(1, int64_t(double(S / p.grid_h) * f)) * p.grid_h;
+  return q;
+}
+
+Expected<KernelCase> build_attention(const arch::Arch& arch, const KernelParams& p, Stage stage) {
+  auto shape = attn_shape(arch, p);
+  if (!shape) return shape.status();
+  const AttnShape s = *shape;
+  const ir::Rect rect = p.rect();
+  Pools pools = Pools::for_arch(arch);
+  auto code = attention_code(s, rect, pools);
+  if (!code) return code.status();
+  KernelCase kc;
+  kc.program.width = rect.x + rect.w;
+  kc.program.height = rect.y + rect.h;
+  kc.program.codes.push_back(std::move(*code));
+  kc.program.placements.push_back(ir::Placement{rect, 0, {}});
+  kc.rect = rect;
+  kc.result_symbol = "O";
+  kc.result_rect = rect;
+  kc.tolerance = attn_tolerance(s.t, s.S);
+  // Causal: query i attends to i + 1 keys, 2 FMAs (QK and PV) of d each.
+  kc.flops = 2.0 * 2.0 * double(s.heads) * double(s.d) * double(s.S) * double(s.S + 1) / 2;
+  if (stage == Stage::program) return kc;
+
+  const DType t = s.t;
+  const uint64_t seed = p.seed;
+  const int64_t group = s.heads / s.kv_heads;
+  // Q[h][i][c], K[g][j][c], V[g][j][c]: g = h / group.
+  auto q = [=](int64_t h, int64_t i, int64_t c) { return round_to(t, random_value(seed, uint64_t((h * s.S + i) * s.d + c))); };
+  auto k = [=](int64_t g, int64_t j, int64_t c) { return round_to(t, random_value(seed + 1, uint64_t((g * s.S + j) * s.d + c))); };
+  auto v = [=](int64_t g, int64_t j, int64_t c) { return round_to(t, random_value(seed + 2, uint64_t((g * s.S + j) * s.d + c))); };
+  kc.inputs.push_back(HostCopy{"Q", rect, {}, [=](int px, int py) {
+    std::vector<double> out;
+    for (int64_t hh = 0; hh < s.hp; ++hh)
+      for (int64_t r = 0; r < s.sq; ++r)
+        for (int64_t c = 0; c < s.d; ++c) out.push_back(q(px * s.hp + hh, py * s.sq + r, c));
+    return out;
+  }});
+  kc.inputs.push_back(HostCopy{"K", rect, {}, [=](int px, int) {
+    std::vector<double> out;  // column-major per head: K[:, c] contiguous
+    for (int64_t hh = 0; hh < s.hp; ++hh)
+      for (int64_t c = 0; c < s.d; ++c)
+        for (int64_t j = 0; j < s.S; ++j) out.push_back(k((px * s.hp + hh) / group, j, c));
+    return out;
+  }});
+  kc.inputs.push_back(HostCopy{"V", rect, {}, [=](int px, int) {
+    std::vector<double> out;  // row-major per head
+    for (int64_t hh = 0; hh < s.hp; ++hh)
+      for (int64_t j = 0; j < s.S; ++j)
+        for (int64_t c = 0; c < s.d; ++c) out.push_back(v((px * s.hp + hh) / group, j, c));
+    return out;
+  }});
+  // The reference, in read-back order: PEs row-major, then heads, rows, dimensions.
+  const double scale = 1.0 / std::sqrt(double(s.d));
+  for (int py = 0; py < rect.h; ++py) {
+    for (int px = 0; px < rect.w; ++px) {
+      for (int64_t hh = 0; hh < s.hp; ++hh) {
+        const int64_t h = px * s.hp + hh, g = h / group;
+        for (int64_t r = 0; r < s.sq; ++r) {
+          const int64_t i = py * s.sq + r;
+          std::vector<double> w(size_t(i + 1));
+          double m = -INFINITY, l = 0;
+          for (int64_t j = 0; j <= i; ++j) {
+            double dot = 0;
+            for (int64_t c = 0; c < s.d; ++c) dot += q(h, i, c) * k(g, j, c);
+            w[size_t(j)] = dot * scale;
+            m = std::max(m, w[size_t(j)]);
+          }
+          for (double& x : w) l += (x = std::exp(x - m));
+          for (int64_t c = 0; c < s.d; ++c) {
+            double o = 0;
+            for (int64_t j = 0; j <= i; ++j) o += w[size_t(j)] * v(g, j, c);
+            kc.reference.push_back(o / l);
+          }
+        }
+      }
+    }
+  }
+  return kc;
+}
+
+}  // namespace wafer::kernels
+
+namespace wafer::kernels {
+
+namespace {
+
+struct RopeShape {
+  int64_t S, heads, d, hp, sq;
+  DType t;
+};
+
+Expected<RopeShape> rope_shape(const arch::Arch& arch, const KernelParams& p) {
+  WAFER_TRY(check_grid(arch, p));
+  RopeShape s{p.m ? p.m : 8 * int64_t(p.grid_h), p.n ? p.n : int64_t(p.grid_w), p.k ? p.k : 16, 0, 0, p.dtype};
+  if (!dtype_is_float(s.t)) return make_error("takes fp32, fp16 or bf16");
+  if (s.d % 2 != 0) return make_error("head dimension {} is odd; RoPE rotates pairs", s.d);
+  if (s.heads % p.grid_w != 0)
+    return make_error("{} heads do not divide evenly over {} columns of PEs", s.heads, p.grid_w);
+  if (s.S % p.grid_h != 0) return make_error("{} tokens do not divide evenly over {} rows of PEs", s.S, p.grid_h);
+  s.hp = s.heads / p.grid_w;
+  s.sq = s.S / p.grid_h;
+  const int64_t bytes = (3 * s.hp * s.sq * s.d + s.sq * s.d) * dtype_bytes(s.t);
+  if (bytes > arch.sram_bytes - 4096)
+    return make_error("{} tokens of {} heads of dimension {} need {} bytes per PE, more than the {} bytes of SRAM less "
+                      "4096 for code; use more PEs", s.sq, s.hp, s.d, bytes, arch.sram_bytes);
+  return s;
+}
+
+Expected<ir::Code> rope_code(const RopeShape& s, Pools& pools) {
+  auto d = pools.dsds.take(6, "rope");
+  if (!d) return d.status();
+  const int x1 = (*d)[0], x2 = (*d)[1], y1 = (*d)[2], y2 = (*d)[3], cs = (*d)[4], sn = (*d)[5];
+  CodeBuilder b("rope");
+  const int32_t half = int32_t(s.sq * s.d / 2), head = int32_t(s.sq * s.d);
+  const int X = b.symbol("X", s.t, uint32_t(s.hp * head));
+  const int Y = b.symbol("Y", s.t, uint32_t(s.hp * head));
+  const int C = b.symbol("cos", s.t, uint32_t(half));
+  const int Sn = b.symbol("sin", s.t, uint32_t(half));
+  const int T = b.symbol("tmp", s.t, uint32_t(half));
+  b.task("main", 1, ir::TaskKind::local);
+  b.begin_task(1);
+  b.emit(Opcode::mdsd, {dsd(cs), ir::sym_op(C), imm(0), imm(half), imm(1)});
+  b.emit(Opcode::mdsd, {dsd(sn), ir::sym_op(Sn), imm(0), imm(half), imm(1)});
+  for (int64_t h = 0; h < s.hp; ++h) {
+    const int32_t at = int32_t(h) * head;
+    auto sym = [&](int dd, int symbol, int32_t off) {
+      b.emit(Opcode::mdsd, {dsd(dd), ir::sym_op(symbol), imm(off), imm(half), imm(1)});
+    };
+    sym(x1, X, at);
+    sym(x2, X, at + half);
+    sym(y1, Y, at);
+    sym(y2, Y, at + half);
+    // y1 = x1·cos - x2·sin (y2 points at tmp for x2·sin), then y2 = x2·cos + x1·sin.
+    b.emit(Opcode::vmul, {dsd(y1), dsd(x1), dsd(cs)});
+    b.emit(Opcode::mdsd, {dsd(y2), ir::sym_op(T), imm(0), imm(half), imm(1)});
+    b.emit(Opcode::vmul, {dsd(y2), dsd(x2), dsd(sn)});
+    b.emit(Opcode::vsub, {dsd(y1), dsd(y1), dsd(y2)});
+    sym(y2, Y, at + half);
+    b.emit(Opcode::vmul, {dsd(y2), dsd(x2), dsd(cs)});
+    b.emit(Opcode::vfma, {dsd(y2), dsd(x1), dsd(sn), dsd(y2)});
+  }
+  b.emit(Opcode::ret, {});
+  return b.finish();
+}
+
+}  // namespace
+
+HostBytes rope_host_bytes(const KernelParams& p) {
+  const uint64_t S = uint64_t(p.m ? p.m : 8 * p.grid_h), H = uint64_t(p.n ? p.n : p.grid_w), d = uint64_t(p.k ? p.k : 16);
+  return {3 * S * H * d * sizeof(double), 3 * S * H * d * sizeof(double)};
+}
+
+Expected<KernelCase> build_rope(const arch::Arch& arch, const KernelParams& p, Stage stage) {
+  auto shape = rope_shape(arch, p);
+  if (!shape) return shape.status();
+  const RopeShape s = *shape;
+  const ir::Rect rect = p.rect();
+  Pools pools = Pools::for_arch(arch);
+  auto code = rope_code(s, pools);
+  if (!code) return code.status();
+  KernelCase kc;
+  kc.program.width = rect.x + rect.w;
+  kc.program.height = rect.y + rect.h;
+  kc.program.codes.push_back(std::move(*code));
+  kc.program.placements.push_back(ir::Placement{rect, 0, {}});
+  kc.rect = rect;
+  kc.result_symbol = "Y";
+  kc.result_rect = rect;
+  // Four roundings in the type: two products, then a difference or an FMA.
+  kc.tolerance = 4 * unit_roundoff(s.t) + 1e-12;
+  if (stage == Stage::program) return kc;
+  const DType t = s.t;
+  const uint64_t seed = p.seed;
+  // X[token][head][c]; the tables of position p: cos(p·θ_k), θ_k = 10000^(-2k/d).
+  auto x = [=](int64_t tok, int64_t h, int64_t c) { return round_to(t, random_value(seed, uint64_t((tok * s.heads + h) * s.d + c))); };
+  auto angle = [=](int64_t tok, int64_t k) { return double(tok) * std::pow(10000.0, -2.0 * double(k) / double(s.d)); };
+  // Blocks: per head, column-major over the PE's tokens (c-th column = sq contiguous tokens).
+  auto block = [=](int px, int py, auto value) {
+    std::vector<double> out;
+    for (int64_t hh = 0; hh < s.hp; ++hh)
+      for (int64_t c = 0; c < s.d; ++c)
+        for (int64_t r = 0; r < s.sq; ++r) out.push_back(value(py * s.sq + r, px * s.hp + hh, c));
+    return out;
+  };
+  auto table = [=](int py, bool sine) {
+    std::vector<double> out;
+    for (int64_t k = 0; k < s.d / 2; ++k)
+      for (int64_t r = 0; r < s.sq; ++r) {
+        const double a = angle(py * s.sq + r, k);
+        out.push_back(round_to(t, sine ? std::sin(a) : std::cos(a)));
+      }
+    return out;
+  };
+  kc.inputs.push_back(HostCopy{"X", rect, {}, [=](int px, int py) { return block(px, py, x); }});
+  kc.inputs.push_back(HostCopy{"cos", rect, {}, [=](int, int py) { return table(py, false); }});
+  kc.inputs.push_back(HostCopy{"sin", rect, {}, [=](int, int py) { return table(py, true); }});
+  for (int py = 0; py < rect.h; ++py) {
+    for (int px = 0; px < rect.w; ++px) {
+      const std::vector<double> c = table(py, false), sn = table(py, true);
+      const auto ref = block(px, py, [&](int64_t tok, int64_t h, int64_t col) {
+        const int64_t k = col % (s.d / 2), r = tok - py * s.sq;
+        const double cv = c[size_t(k * s.sq + r)], sv = sn[size_t(k * s.sq + r)];
+        const double x1 = x(tok, h, k), x2 = x(tok, h, k + s.d / 2);
+        return col < s.d / 2 ? x1 * cv - x2 * sv : x2 * cv + x1 * sv;
+      });
+      kc.reference.insert(kc.reference.end(), ref.begin(), ref.end());
+    }
+  }
+  return kc;
+}
+
+}  // namespace wafer::kernels
