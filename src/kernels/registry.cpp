@@ -30,6 +30,16 @@ const std::vector<KernelInfo>& kernel_list() {
        build_rope, rope_host_bytes, scale_attention_sizes, true},
       {"stream-fma", "every PE streams x from the fabric into y = A*x + y", "--n", build_stream_fma,
        stream_fma_host_bytes, scale_stream_fma_sizes},
+      {"conv2d", "2-D convolution with bias (--m image side, --n C_out, --k C_in, --algo k3s1p1)", "--m --n --k",
+       build_conv2d, cnn_host_bytes, scale_cnn_sizes, true},
+      {"maxpool", "max pooling (--m image side, --n channels, --algo k2s2p0)", "--m --n", build_maxpool,
+       cnn_host_bytes, scale_cnn_sizes, true},
+      {"avgpool", "average pooling, padding counted (--m image side, --n channels, --algo k2s2p0)", "--m --n",
+       build_avgpool, cnn_host_bytes, scale_cnn_sizes, true},
+      {"globalavgpool", "mean over the image of each channel (--m image side, --n channels)", "--m --n",
+       build_globalavgpool, cnn_host_bytes, scale_cnn_sizes, true},
+      {"batchnorm", "inference batch norm, folded into scale and shift (--m image side, --n channels)", "--m --n",
+       build_batchnorm, cnn_host_bytes, scale_cnn_sizes, true},
   };
   return kKernels;
 }
