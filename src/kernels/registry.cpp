@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernel_util.hpp"
+#include "norms.hpp"
 
 namespace wafer::kernels {
 
@@ -40,6 +41,21 @@ const std::vector<KernelInfo>& kernel_list() {
        build_globalavgpool, cnn_host_bytes, scale_cnn_sizes, true},
       {"batchnorm", "inference batch norm, folded into scale and shift (--m image side, --n channels)", "--m --n",
        build_batchnorm, cnn_host_bytes, scale_cnn_sizes, true},
+      {"softmax", "softmax along each row (hidden split over x, rows over y; GEMM C's layout)", "--m --n",
+       [](const arch::Arch& a, const KernelParams& p, Stage s) { return build_norm_kernel(NormKind::softmax, a, p, s); },
+       norm_host_bytes, scale_norm_sizes, true},
+      {"layernorm", "LayerNorm along each row, two-pass, gamma and beta split over x", "--m --n",
+       [](const arch::Arch& a, const KernelParams& p, Stage s) { return build_norm_kernel(NormKind::layernorm, a, p, s); },
+       norm_host_bytes, scale_norm_sizes, true},
+      {"rmsnorm", "RMSNorm along each row, gamma split over x", "--m --n",
+       [](const arch::Arch& a, const KernelParams& p, Stage s) { return build_norm_kernel(NormKind::rmsnorm, a, p, s); },
+       norm_host_bytes, scale_norm_sizes, true},
+      {"rowsum", "sum of each row, on every PE of the PE row", "--m --n",
+       [](const arch::Arch& a, const KernelParams& p, Stage s) { return build_norm_kernel(NormKind::rowsum, a, p, s); },
+       norm_host_bytes, scale_norm_sizes, true},
+      {"rowmean", "mean of each row, on every PE of the PE row", "--m --n",
+       [](const arch::Arch& a, const KernelParams& p, Stage s) { return build_norm_kernel(NormKind::rowmean, a, p, s); },
+       norm_host_bytes, scale_norm_sizes, true},
   };
   return kKernels;
 }
