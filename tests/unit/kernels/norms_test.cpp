@@ -118,24 +118,26 @@ TEST(Norms, ShapesThatDoNotDivideAreRefused) {
 }
 
 TEST(Norms, TwoKernelsChainOnTheSamePes) {
-  // rmsnorm writes y in place of x, then softmax reads that symbol: the first one's done task
-  // is the second one's entry, colors and tasks from one pool.
+  // rmsnorm writes its result in place of x, then softmax reads that symbol: the first one's
+  // done task is the second one's entry, colors and tasks from one set of pools, one code.
+  // Simulated end to end against softmax(round_fp16(rmsnorm(x))) in double.
   const auto a = wse2();
-  const ir::Rect rect{0, 0, 3, 2};
-  ir::Program prog;
-  prog.width = 3;
-  prog.height = 2;
+  const ir::Rect rect{1, 2, 3, 2};
+  const int64_t R = 4, D = 12;
+  KernelCase kc;
+  kc.program.width = rect.x + rect.w;
+  kc.program.height = rect.y + rect.h;
   Pools pools = Pools::for_arch(a);
   ir::CodeBuilder code("chain");
-  Emit e1{code, prog, pools, a, "n1"};
+  Emit e1{code, kc.program, pools, a, "n1"};
   const int second = *pools.tasks.take("test");
   NormSpec s1;
   s1.kind = NormKind::rmsnorm;
-  s1.x = DistTensor{"x", DType::f16, 4, 12, rect};
+  s1.x = DistTensor{"x", DType::f16, R, D, rect};
   s1.y = "x";
   auto r1 = emit_norm(e1, Site{rect, -1, second}, s1);
   ASSERT_TRUE(r1.has_value()) << r1.message();
-  Emit e2{code, prog, pools, a, "n2"};
+  Emit e2{code, kc.program, pools, a, "n2"};
   NormSpec s2;
   s2.kind = NormKind::softmax;
   s2.x = r1->y;
@@ -145,6 +147,49 @@ TEST(Norms, TwoKernelsChainOnTheSamePes) {
   EXPECT_EQ(r1->y.name, "x");
   EXPECT_EQ(r2->y.name, "n2.y");
   EXPECT_EQ(r2->entry, second);
+  kc.program.codes.push_back(code.finish());
+  kc.program.placements.push_back(ir::Placement{{0, 0, kc.program.width, kc.program.height}, 0, {}});
+
+  const ElementFn X = [](int64_t i, int64_t j) { return round_to(DType::f16, random_value(5, uint64_t(i * D + j), -2, 2)); };
+  const ElementFn G = [](int64_t, int64_t j) { return round_to(DType::f16, random_value(6, uint64_t(j), 0.5, 1.5)); };
+  const DistTensor xt = s1.x, gt = r1->gamma;
+  kc.inputs.push_back(HostCopy{"x", rect, {}, [xt, X](int px, int py) { return block_values(xt, px, py, X); }});
+  kc.inputs.push_back(HostCopy{gt.name, rect, {}, [gt, G](int px, int py) { return block_values(gt, px, py, G); }});
+  std::vector<double> z(size_t(R * D)), ref(size_t(R * D));
+  for (int64_t i = 0; i < R; ++i) {
+    double ss = 0;
+    for (int64_t j = 0; j < D; ++j) ss += X(i, j) * X(i, j);
+    const double rs = 1 / std::sqrt(ss / double(D) + s1.eps);
+    double m = -INFINITY, sum = 0;
+    for (int64_t j = 0; j < D; ++j) {
+      z[size_t(i * D + j)] = round_to(DType::f16, X(i, j) * rs * G(0, j));
+      m = std::max(m, z[size_t(i * D + j)]);
+    }
+    for (int64_t j = 0; j < D; ++j) sum += std::exp(z[size_t(i * D + j)] - m);
+    for (int64_t j = 0; j < D; ++j) ref[size_t(i * D + j)] = std::exp(z[size_t(i * D + j)] - m) / sum;
+  }
+  const DistTensor yt = r2->y;
+  for (int py = 0; py < rect.h; ++py) {
+    for (int px = 0; px < rect.w; ++px) {
+      const auto v = block_values(yt, px, py, [&](int64_t i, int64_t j) { return ref[size_t(i * D + j)]; });
+      kc.reference.insert(kc.reference.end(), v.begin(), v.end());
+    }
+  }
+  kc.rect = rect;
+  kc.launch_task = "n1.entry";
+  kc.result_symbol = yt.name;
+  kc.result_rect = rect;
+  // The intermediate is rounded to fp16 by the machine and by the reference alike, but the
+  // two may round a value 1 ulp apart (2^-11 relative), which moves the softmax by as much
+  // times the input's size (up to ~3): 4e-3.
+  kc.tolerance = 4e-3;
+  KernelParams p = params("rmsnorm+softmax", rect.w, rect.h, R, D, DType::f16);
+  p.origin_x = rect.x;
+  p.origin_y = rect.y;
+  auto r = run_case(a, p, kc, sim::Options{});
+  ASSERT_TRUE(r.has_value()) << r.message();
+  EXPECT_TRUE(r->verified) << r->max_rel_error;
+  EXPECT_LT(r->max_rel_error, 2e-3);
 }
 
 }  // namespace
