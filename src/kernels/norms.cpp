@@ -281,9 +281,10 @@ Expected<NormEmitted> emit_norm(Emit& e, const Site& site, const NormSpec& s) {
       break;
     }
   }
-  e.pools.regs.release(*regs);
-  e.pools.regs.release(std::vector<int>{rc->rx, rc->ry});
-  e.pools.dsds.release(*dsds);
+  out.held.regs = *regs;
+  out.held.regs.push_back(rc->rx);
+  out.held.regs.push_back(rc->ry);
+  out.held.dsds = *dsds;
   out.entry = entry;
   return out;
 }

@@ -24,7 +24,8 @@
 // the vmath routines (fp32). LayerNorm is two-pass: the mean, then the mean of (x - mean)².
 //
 // The kernels start at the Site's entry task and activate its done task on every PE when the
-// output is written.
+// output is written. Their registers are in NormEmitted::held: a kernel that runs after this
+// one on the same PEs may have them once the caller releases them (compose.hpp).
 #pragma once
 
 #include <string>
@@ -57,6 +58,7 @@ struct NormEmitted {
   // columns split over x, X's type; name empty when the kernel has none.
   DistTensor gamma, beta;
   int64_t data_bytes = 0;   // SRAM per PE of the kernel's symbols (x included)
+  Held held;                // registers and DSD registers the kernel holds while it runs
 };
 
 // Data bytes per PE the kernel declares for a block of mb x nb of type t (x included).

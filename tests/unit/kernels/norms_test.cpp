@@ -2,9 +2,11 @@
 // and the row all-reduce they share (kernels/row_allreduce.hpp).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
+#include "../../../src/kernels/gemm_emit.hpp"
 #include "../../../src/kernels/norms.hpp"
 #include "../../../src/kernels/row_allreduce.hpp"
 #include "kernel_params.hpp"
@@ -137,6 +139,7 @@ TEST(Norms, TwoKernelsChainOnTheSamePes) {
   s1.y = "x";
   auto r1 = emit_norm(e1, Site{rect, -1, second}, s1);
   ASSERT_TRUE(r1.has_value()) << r1.message();
+  r1->held.release(pools);  // softmax runs after rmsnorm: it may have its registers
   Emit e2{code, kc.program, pools, a, "n2"};
   NormSpec s2;
   s2.kind = NormKind::softmax;
@@ -190,6 +193,75 @@ TEST(Norms, TwoKernelsChainOnTheSamePes) {
   ASSERT_TRUE(r.has_value()) << r.message();
   EXPECT_TRUE(r->verified) << r->max_rel_error;
   EXPECT_LT(r->max_rel_error, 2e-3);
+}
+
+TEST(Norms, SoftmaxReadsAGemmsOutputOnTheSamePes) {
+  // C = A·B + bias by SUMMA (fp16 inputs, fp32 accumulation) on 2 x 2 PEs at (1, 1); its done
+  // task starts softmax over C's rows, reading C's symbol where it lies: the PE at (x, y)
+  // holds block (y, x) of C, column-major, which is the layout the norms take.
+  const auto a = wse2();
+  const ir::Rect rect{1, 1, 2, 2};
+  const GemmShape gs{2, 2, 8, 16, 8, DType::f16, DType::f32};
+  KernelCase kc;
+  kc.program.width = rect.x + rect.w;
+  kc.program.height = rect.y + rect.h;
+  Pools pools = Pools::for_arch(a);
+  ir::CodeBuilder code("gemm_softmax");
+  Emit eg{code, kc.program, pools, a, "g"};
+  const int second = *pools.tasks.take("test");
+  auto g = emit_summa_gemm(eg, Site{rect, -1, second}, gs);
+  ASSERT_TRUE(g.has_value()) << g.message();
+  for (int py = 0; py < 2; ++py) {
+    for (int px = 0; px < 2; ++px) EXPECT_EQ(g->c_block(px, py), std::make_pair(py, px));
+  }
+  g->held.release(pools);
+  Emit es{code, kc.program, pools, a, "s"};
+  NormSpec ss;
+  ss.kind = NormKind::softmax;
+  ss.x = DistTensor{"g.C", DType::f32, gs.M, gs.N, rect};
+  ss.x_symbol = g->c_symbol;
+  auto sm = emit_norm(es, Site{rect, second, -1}, ss);
+  ASSERT_TRUE(sm.has_value()) << sm.message();
+  kc.program.codes.push_back(code.finish());
+  kc.program.placements.push_back(ir::Placement{{0, 0, kc.program.width, kc.program.height}, 0, {}});
+
+  auto seeded = [](uint64_t seed, int64_t cols) {
+    return MatrixFn([seed, cols](int64_t i, int64_t j) {
+      return round_to(DType::f16, random_value(seed, uint64_t(i * cols + j), -1, 1));
+    });
+  };
+  const MatrixFn A = seeded(1, gs.K), B = seeded(2, gs.N), bias = seeded(3, gs.N);
+  kc.inputs = g->inputs(A, B, bias);
+  std::vector<double> ref(size_t(gs.M * gs.N));
+  for (int64_t i = 0; i < gs.M; ++i) {
+    std::vector<double> c(size_t(gs.N));
+    for (int64_t j = 0; j < gs.N; ++j) {
+      c[size_t(j)] = bias(0, j);
+      for (int64_t k = 0; k < gs.K; ++k) c[size_t(j)] += A(i, k) * B(k, j);
+    }
+    const double m = *std::max_element(c.begin(), c.end());
+    double sum = 0;
+    for (double v : c) sum += std::exp(v - m);
+    for (int64_t j = 0; j < gs.N; ++j) ref[size_t(i * gs.N + j)] = std::exp(c[size_t(j)] - m) / sum;
+  }
+  const DistTensor yt = sm->y;
+  for (int py = 0; py < rect.h; ++py) {
+    for (int px = 0; px < rect.w; ++px) {
+      const auto v = block_values(yt, px, py, [&](int64_t i, int64_t j) { return ref[size_t(i * gs.N + j)]; });
+      kc.reference.insert(kc.reference.end(), v.begin(), v.end());
+    }
+  }
+  kc.rect = rect;
+  kc.launch_task = "g.entry";
+  kc.result_symbol = yt.name;
+  kc.result_rect = rect;
+  kc.tolerance = 1e-5;  // fp32 C (K = 8 rounded additions) and fp32 softmax, against double
+  KernelParams p = params("gemm+softmax", rect.w, rect.h, gs.M, gs.N, DType::f32);
+  p.origin_x = rect.x;
+  p.origin_y = rect.y;
+  auto r = run_case(a, p, kc, sim::Options{});
+  ASSERT_TRUE(r.has_value()) << r.message();
+  EXPECT_TRUE(r->verified) << r->max_rel_error;
 }
 
 }  // namespace
