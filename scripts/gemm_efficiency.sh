@@ -13,7 +13,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WAFER="${WAFER:-$ROOT/build/wafer}"
 OUT="${1:-$ROOT/data/gemm_efficiency.csv}"
-GRIDS=(8 16 32)
+read -r -a GRIDS <<< "${GEMM_GRIDS:-8 16 32}"
 BLOCKS=(16 32 64)
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
