@@ -59,7 +59,7 @@ struct Exec {
       case Opcode::xor_: return uint32_t(a ^ b);
       case Opcode::shl: return uint32_t(a) << (uint32_t(b) & 31);
       case Opcode::shr: return uint32_t(a >> (uint32_t(b) & 31));
-      default: return 0;
+      default: WAFER_CHECK(!"int_op takes the integer opcodes execute() routes to it"); return 0;
     }
   }
 
@@ -69,7 +69,8 @@ struct Exec {
       case Opcode::fsub: return f32_to_bits(a - b);
       case Opcode::fmul: return f32_to_bits(a * b);
       case Opcode::fdiv: return f32_to_bits(a / b);
-      default: return f32_to_bits(std::fmax(a, b));
+      case Opcode::fmax: return f32_to_bits(std::fmax(a, b));
+      default: WAFER_CHECK(!"float_op takes the float opcodes execute() routes to it"); return 0;
     }
   }
 
@@ -107,7 +108,8 @@ struct Exec {
       case Opcode::beq: return a == b;
       case Opcode::bne: return a != b;
       case Opcode::blt: return a < b;
-      default: return a >= b;
+      case Opcode::bge: return a >= b;
+      default: WAFER_CHECK(!"branch_taken takes the branch opcodes execute() routes to it"); return false;
     }
   }
 
@@ -241,9 +243,10 @@ struct Exec {
         break;
       case Opcode::mdsd: make_memory_dsd(in); break;
       case Opcode::fdsd: make_fabric_dsd(in); break;
-      default:
+      WAFER_VECTOR_OPCODE_CASES:
         if (!vector(in)) return false;
         break;
+      case Opcode::count_: fail("opcode out of range"); return true;
     }
     core.pc = next;
     if (next >= code.instrs.size()) {
