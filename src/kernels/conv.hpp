@@ -69,6 +69,7 @@ double padded_value(const WindowShape& s, const ImageFn& x, int64_t c, int64_t r
 struct WindowEmitted {
   int entry = -1;
   std::string out;  // the output symbol: cb x ob x OW per PE in the accumulation type
+  int out_symbol = -1;  // its index in the code
   // Host copies of each PE's input band (cin_pe x R x Wp: its ob output rows' input rows
   // with the k - s halo, padding included, replicated over x for conv), the weights of its
   // cb output channels (cb x cin x k x k) and their bias.

@@ -294,6 +294,7 @@ Expected<WindowEmitted> emit_window(Emit& e, const Site& site, const WindowShape
   WindowEmitted out;
   out.entry = entry;
   out.out = e.name("out");
+  out.out_symbol = y.out;
   const ir::Rect rect = site.rect;
   const std::string in_name = e.name("in"), w_name = e.name("w"), bias_name = e.name("bias");
   out.inputs = [=](const ImageFn& x, const WeightFn& w, const ChannelFn& bias) {

@@ -127,6 +127,49 @@ TEST(Conv2d, ErrorsNameTheNumber) {
                  "PEs (columns split the 64 output channels, rows the 56 output rows)");
 }
 
+// conv2d composed: its continuation task copies `out` into `copy` (one synchronous vmov);
+// were it activated before the last op completed, the copy would miss the last taps. The
+// kernel sits at (3,2) of a larger program and takes its resources from shared pools.
+KernelResult run_with_continuation(const std::string& algo) {
+  const arch::Arch a = load("wse3");
+  KernelParams p = params("conv2d", 3, 2, 13, 7, DType::f16);
+  p.k = 3;
+  p.algo = algo;
+  p.origin_x = 3;
+  p.origin_y = 2;
+  auto standalone = build_kernel(a, p);
+  auto shape = window_shape(a, WindowShape{TapOp::conv, 3, 2, 13, 13, 3, 7, *parse_window(algo, {}), DType::f16,
+                                           DType::f16});
+  if (!standalone || !shape) return {};
+  Standalone one(a, p.rect(), "composed");
+  Emit& e = one.emit();
+  const int done = *e.pools.tasks.take("test");
+  auto g = emit_window(e, Site{p.rect(), -1, done}, *shape);
+  if (!g) return {};
+  const uint32_t n = uint32_t(shape->out_elements());
+  const int copy = e.code.symbol("copy", DType::f16, n), d0 = *e.pools.dsds.take("test"), d1 = *e.pools.dsds.take("test");
+  e.code.task("copy_out", done, ir::TaskKind::local);
+  e.code.begin_task(done);
+  e.code.emit(ir::Opcode::mdsd, {ir::dsd(d0), ir::sym_op(copy), ir::imm(0), ir::imm(int32_t(n)), ir::imm(1)});
+  e.code.emit(ir::Opcode::mdsd, {ir::dsd(d1), ir::sym_op(g->out_symbol), ir::imm(0), ir::imm(int32_t(n)), ir::imm(1)});
+  e.code.emit(ir::Opcode::vmov, {ir::dsd(d0), ir::dsd(d1)});
+  e.code.emit(ir::Opcode::ret, {});
+  KernelCase kc = one.finish(g->entry, "copy", p.rect());
+  kc.inputs = standalone->inputs;
+  kc.reference = standalone->reference;
+  kc.tolerance = standalone->tolerance;
+  auto r = run_case(a, p, kc, sim::Options{});
+  EXPECT_TRUE(r.has_value()) << r.message();
+  return r ? *r : KernelResult{};
+}
+
+TEST(Conv2d, ContinuationRunsAfterTheLastOp) {
+  for (const char* algo : {"k3s1p1", "k5s2p2", "k1s1p0"}) {
+    const KernelResult r = run_with_continuation(algo);
+    EXPECT_TRUE(r.verified) << algo << ": " << r.max_rel_error;
+  }
+}
+
 // 1x1 conv of an 8x8 image, C_in = 4 -> C_out = 4 on one PE, fp16 on wse2. At stride 1 one op
 // covers the 8 output rows (8 x 8 = 64 elements, Wp = 8); per output channel one bias init
 // and 4 taps: 20 ops of 64 elements at 4 elements a cycle (one 64-bit read of the input, one
