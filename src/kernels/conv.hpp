@@ -36,18 +36,22 @@ struct WindowShape {
   int64_t cin = 1, cout = 1;   // channels (pooling: cin == cout)
   Window win;
   DType t = DType::f32, acc = DType::f32;
-  // Derived by window_shape().
+  // Derived by window_shape(). The input band of a channel is held as s x s phase planes,
+  // plane (a, b) holding the band's rows a, a + s, ... and columns b, b + s, ..., so that
+  // every tap reads its plane with stride 1.
   int64_t OH = 1, OW = 1;      // output rows and columns
   int64_t Wp = 1;              // padded input width W + 2p
   int64_t cb = 1, ob = 1;      // output channels and output rows per PE
-  int64_t R = 1;               // input rows per PE: the band and its halo, (ob - 1)·s + k
-  int64_t g = 1;               // output rows per vector op: ob at stride 1, else 1
-  int64_t pitch = 1;           // accumulator row pitch: Wp when g > 1, else OW
+  int64_t Rq = 1, Wq = 1;      // a phase plane: ob + ceil(k / s) - 1 rows of ceil(Wp / s)
+  int64_t pitch = 1;           // accumulator row pitch: Wq, or OW when the output is written directly
+  int64_t planes() const { return int64_t(win.s) * win.s; }
+  int64_t plane_block() const { return planes() * Rq * Wq; }  // one channel's band
   int64_t cin_pe() const { return op == TapOp::conv ? cin : cb; }  // input channels per PE
-  int64_t in_elements() const { return cin_pe() * R * Wp; }
+  int64_t in_elements() const { return cin_pe() * plane_block(); }
   int64_t out_elements() const { return cb * ob * OW; }
+  int64_t op_length() const { return (ob - 1) * pitch + OW; }  // one op covers all ob rows
   int64_t macs() const { return cout * OH * OW * (op == TapOp::conv ? cin : 1) * win.k * win.k; }
-  bool separate_acc() const { return g > 1; }  // the strided accumulator is compacted at the end
+  bool separate_acc() const { return pitch != OW; }  // the strided accumulator is compacted at the end
   int64_t sram_bytes() const;
 };
 
@@ -70,8 +74,8 @@ struct WindowEmitted {
   int entry = -1;
   std::string out;  // the output symbol: cb x ob x OW per PE in the accumulation type
   int out_symbol = -1;  // its index in the code
-  // Host copies of each PE's input band (cin_pe x R x Wp: its ob output rows' input rows
-  // with the k - s halo, padding included, replicated over x for conv), the weights of its
+  // Host copies of each PE's input band (cin_pe x s² planes x Rq x Wq: its ob output rows'
+  // input rows with the halo, padding included, replicated over x for conv), the weights of its
   // cb output channels (cb x cin x k x k) and their bias.
   std::function<std::vector<HostCopy>(const ImageFn& x, const WeightFn& w, const ChannelFn& bias)> inputs;
 };

@@ -7,19 +7,22 @@
 // host (or a producer) writes the halo, no fabric exchange is needed, and every PE runs the
 // same code on its own data, with no communication at all.
 //
-// One output channel's rows come from k·k taps per input channel: for tap (ky, kx) the op
-// reads the input from element (r·s + ky)·Wp + kx with a DSD stride of s. At stride 1 one op
-// covers all ob output rows at once: output element o = r·Wp + j reads input o + ky·Wp + kx,
-// so the op runs over the band flattened with the input's pitch Wp, and the k - 1 columns
-// between rows (o mod Wp >= OW) are garbage in a strided accumulator that a last pass
-// compacts. At stride s > 1 the row pitches differ (s·Wp against Wp) and each op covers one
-// output row. conv: acc = bias, then vfma acc, in, w[co, ci, ky, kx], acc for every tap
-// (the weight a scalar loaded per op); max: acc = -inf, vmax per tap; avg: acc = 0, vadd per
-// tap and one multiply by 1/k² (padding counts: count_include_pad). All are asynchronous:
-// the microthreads take them oldest first, so the setup of the next op hides under the
-// current one. Every op of a row group (its init and its taps) has the same start, length
-// and strides, so none overtakes an older one on the same accumulator and they complete in
-// issue order: the last op's completion starts the compaction (or signals done).
+// One output channel's rows come from k·k taps per input channel, each one vector op over
+// all ob output rows at once. The band of each channel is held as s x s phase planes (plane
+// (a, b) holds the padded band's rows a, a + s, ... and columns b, b + s, ...: a host-side
+// space-to-depth), so tap (ky, kx) = (qy·s + a, qx·s + b) reads plane (a, b) from row qy,
+// column qx with stride 1 whatever the conv's stride: output element o = r·Wq + j reads
+// plane element o + qy·Wq + qx. The op runs over the rows flattened with the plane's pitch
+// Wq, the Wq - OW elements between rows are garbage in a strided accumulator, and a last pass
+// of one vmov per output row compacts it (when ob = 1 or Wq = OW the op writes the output
+// directly). Stride 1 keeps the SRAM ports moving a whole 64-bit word per access. conv:
+// acc = bias, then vfma acc, in, w[co, ci, ky, kx], acc for every tap (the weight a scalar
+// loaded per op); max: acc = -inf, vmax per tap; avg: acc = 0, vadd per tap and one multiply
+// by 1/k² (padding counts: count_include_pad). All are asynchronous: the microthreads take
+// them oldest first, so the setup of the next op hides under the current one. Every op of a
+// channel (its init and its taps) has the same start, length and strides, so none overtakes
+// an older one on the same accumulator and they complete in issue order: the last op's
+// completion starts the compaction (or signals done).
 #include <cmath>
 
 #include <fmt/format.h>
@@ -61,7 +64,7 @@ int64_t WindowShape::sram_bytes() const {
   const int64_t tb = dtype_bytes(t), ab = dtype_bytes(acc);
   int64_t bytes = in_elements() * tb + out_elements() * ab;
   if (op == TapOp::conv) bytes += (cb * cin * win.k * win.k + cb) * tb;
-  if (separate_acc()) bytes += cb * ob * Wp * ab;
+  if (separate_acc()) bytes += cb * ob * pitch * ab;
   return bytes;
 }
 
@@ -78,15 +81,16 @@ Expected<WindowShape> window_shape(const arch::Arch& arch, WindowShape s) {
   s.Wp = s.W + 2 * w.p;
   s.cb = (s.cout + s.w - 1) / s.w;
   s.ob = (s.OH + s.h - 1) / s.h;
-  s.R = (s.ob - 1) * w.s + w.k;
-  s.g = w.s == 1 ? s.ob : 1;
-  s.pitch = s.g > 1 ? s.Wp : s.OW;
+  s.Rq = s.ob + (w.k + w.s - 1) / w.s - 1;
+  s.Wq = (s.Wp + w.s - 1) / w.s;
+  s.pitch = s.ob > 1 ? s.Wq : s.OW;
   const int64_t bytes = s.sram_bytes();
   if (bytes > arch.sram_bytes - 4096) {
-    return make_error("on {}x{} PEs a PE's input band ({} channels x {} rows x {}), weights and output ({} "
-                      "channels x {} rows x {}) need {} bytes, more than the {} bytes of SRAM less 4096 for code; "
-                      "use more PEs (columns split the {} output channels, rows the {} output rows)",
-                      s.w, s.h, s.cin_pe(), s.R, s.Wp, s.cb, s.ob, s.OW, bytes, arch.sram_bytes, s.cout, s.OH);
+    return make_error("on {}x{} PEs a PE's input band ({} channels x {}x{} planes of {} rows x {}), weights and "
+                      "output ({} channels x {} rows x {}) need {} bytes, more than the {} bytes of SRAM less 4096 "
+                      "for code; use more PEs (columns split the {} output channels, rows the {} output rows)",
+                      s.w, s.h, s.cin_pe(), s.win.s, s.win.s, s.Rq, s.Wq, s.cb, s.ob, s.OW, bytes, arch.sram_bytes,
+                      s.cout, s.OH);
   }
   if (s.in_elements() >= (int64_t(1) << 24) || s.cb * s.cin * w.k * w.k >= (int64_t(1) << 24))
     return make_error("a PE's input band of {} elements is too large", s.in_elements());
@@ -109,17 +113,17 @@ struct Syms {
 };
 
 struct Regs {
-  int co, row, ci, ky, widx, wbase, ioff, rbase, cbase, ooff, val, left;
+  int co, ci, tmp, widx, wbase, ioff, cbase, ooff, val, left;
   int d_in, d_out;
 };
 
 Expected<Regs> take_regs(Pools& pools, const std::string& user) {
-  auto g = pools.regs.take(12, user);
+  auto g = pools.regs.take(10, user);
   if (!g) return g.status();
   auto d = pools.dsds.take(2, user);
   if (!d) return d.status();
   const std::vector<int>& x = *g;
-  return Regs{x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11], (*d)[0], (*d)[1]};
+  return Regs{x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], (*d)[0], (*d)[1]};
 }
 
 // The first value of the accumulator rows that r.d_out covers: the bias, -inf or 0.
@@ -140,21 +144,26 @@ void emit_tap(CodeBuilder& b, const WindowShape& s, const Regs& r, ir::OnDone on
     b.emit_async(s.op == TapOp::max ? Opcode::vmax : Opcode::vadd, {dsd(r.d_out), dsd(r.d_out), dsd(r.d_in)}, on_done, task);
 }
 
-// One input row of taps, kx = 0..k-1 unrolled; the last op of all (r.left == 0 at the row's
-// last tap) activates `done` and ends the task.
-void emit_tap_row(CodeBuilder& b, const WindowShape& s, const Syms& y, const Regs& r, int done) {
-  const int32_t len = int32_t((s.g - 1) * s.pitch + s.OW), k = s.win.k;
+// The k x k taps of one input channel, unrolled: tap (ky, kx) reads phase plane
+// (ky mod s, kx mod s) from row ky / s, column kx / s. The last op of all (r.left == 0 at
+// the channel's last tap) activates `done` and ends the task.
+void emit_channel_taps(CodeBuilder& b, const WindowShape& s, const Syms& y, const Regs& r, int done) {
+  const int32_t len = int32_t(s.op_length()), k = s.win.k, st = s.win.s;
   const int last = b.new_label(), go_on = b.new_label();
   b.emit(Opcode::sub, {reg(r.left), reg(r.left), imm(1)});
-  for (int kx = 0; kx < k; ++kx) {
-    b.emit(Opcode::mdsd, {dsd(r.d_in), ir::sym_op(y.in), reg(r.ioff), imm(len), imm(s.win.s)});
-    if (s.op == TapOp::conv) {
-      b.emit(Opcode::ld, {reg(r.val), ir::sym_op(y.w), reg(r.widx)});
-      b.emit(Opcode::add, {reg(r.widx), reg(r.widx), imm(1)});
+  for (int ky = 0; ky < k; ++ky) {
+    for (int kx = 0; kx < k; ++kx) {
+      const int64_t plane = (ky % st) * st + kx % st;
+      const int64_t off = plane * s.Rq * s.Wq + (ky / st) * s.Wq + kx / st;
+      b.emit(Opcode::add, {reg(r.tmp), reg(r.ioff), imm(int32_t(off))});
+      b.emit(Opcode::mdsd, {dsd(r.d_in), ir::sym_op(y.in), reg(r.tmp), imm(len), imm(1)});
+      if (s.op == TapOp::conv) {
+        b.emit(Opcode::ld, {reg(r.val), ir::sym_op(y.w), reg(r.widx)});
+        b.emit(Opcode::add, {reg(r.widx), reg(r.widx), imm(1)});
+      }
+      if (ky == k - 1 && kx == k - 1) b.emit(Opcode::beq, {reg(r.left), imm(0), b.label(last)});
+      emit_tap(b, s, r, ir::OnDone::none, -1);
     }
-    if (kx == k - 1) b.emit(Opcode::beq, {reg(r.left), imm(0), b.label(last)});
-    emit_tap(b, s, r, ir::OnDone::none, -1);
-    b.emit(Opcode::add, {reg(r.ioff), reg(r.ioff), imm(kx == k - 1 ? int32_t(s.Wp) - k + 1 : 1)});
   }
   b.emit(Opcode::jmp, {b.label(go_on)});
   b.place(last);
@@ -163,39 +172,29 @@ void emit_tap_row(CodeBuilder& b, const WindowShape& s, const Syms& y, const Reg
   b.place(go_on);
 }
 
-// The taps of every (output channel, row group, input channel, ky), in that order.
+// The taps of every (output channel, input channel), in that order.
 void emit_taps(CodeBuilder& b, const WindowShape& s, const Syms& y, const Regs& r, int done) {
-  const int64_t k = s.win.k, groups = s.ob / s.g, cins = s.op == TapOp::conv ? s.cin : 1;
-  const int co_loop = b.new_label(), row_loop = b.new_label(), ci_loop = b.new_label(), ky_loop = b.new_label();
-  b.emit(Opcode::movi, {reg(r.left), imm(int32_t(s.cb * groups * cins * k))});
+  const int64_t k = s.win.k, cins = s.op == TapOp::conv ? s.cin : 1;
+  const int co_loop = b.new_label(), ci_loop = b.new_label();
+  b.emit(Opcode::movi, {reg(r.left), imm(int32_t(s.cb * cins))});
   b.emit(Opcode::movi, {reg(r.co), imm(0)});
   b.emit(Opcode::movi, {reg(r.wbase), imm(0)});
   b.emit(Opcode::movi, {reg(r.cbase), imm(0)});
   b.emit(Opcode::movi, {reg(r.ooff), imm(0)});
   b.place(co_loop);
-  b.emit(Opcode::movi, {reg(r.row), imm(0)});
-  b.emit(Opcode::mov, {reg(r.rbase), reg(r.cbase)});
-  b.place(row_loop);
-  b.emit(Opcode::mdsd, {dsd(r.d_out), ir::sym_op(y.acc), reg(r.ooff), imm(int32_t((s.g - 1) * s.pitch + s.OW)), imm(1)});
+  b.emit(Opcode::mdsd, {dsd(r.d_out), ir::sym_op(y.acc), reg(r.ooff), imm(int32_t(s.op_length())), imm(1)});
   emit_init(b, s, y, r);
   b.emit(Opcode::mov, {reg(r.widx), reg(r.wbase)});
-  b.emit(Opcode::mov, {reg(r.ioff), reg(r.rbase)});
+  b.emit(Opcode::mov, {reg(r.ioff), reg(r.cbase)});
   b.emit(Opcode::movi, {reg(r.ci), imm(0)});
   b.place(ci_loop);
-  b.emit(Opcode::movi, {reg(r.ky), imm(0)});
-  b.place(ky_loop);
-  emit_tap_row(b, s, y, r, done);
-  b.emit(Opcode::add, {reg(r.ky), reg(r.ky), imm(1)});
-  b.emit(Opcode::blt, {reg(r.ky), imm(int32_t(k)), b.label(ky_loop)});
-  b.emit(Opcode::add, {reg(r.ioff), reg(r.ioff), imm(int32_t((s.R - k) * s.Wp))});
+  emit_channel_taps(b, s, y, r, done);
+  b.emit(Opcode::add, {reg(r.ioff), reg(r.ioff), imm(int32_t(s.plane_block()))});
   b.emit(Opcode::add, {reg(r.ci), reg(r.ci), imm(1)});
   b.emit(Opcode::blt, {reg(r.ci), imm(int32_t(cins)), b.label(ci_loop)});
-  b.emit(Opcode::add, {reg(r.ooff), reg(r.ooff), imm(int32_t(s.g * s.pitch))});
-  b.emit(Opcode::add, {reg(r.rbase), reg(r.rbase), imm(int32_t(s.g * s.win.s * s.Wp))});
-  b.emit(Opcode::add, {reg(r.row), reg(r.row), imm(1)});
-  b.emit(Opcode::blt, {reg(r.row), imm(int32_t(groups)), b.label(row_loop)});
+  b.emit(Opcode::add, {reg(r.ooff), reg(r.ooff), imm(int32_t(s.ob * s.pitch))});
   if (s.op == TapOp::conv) b.emit(Opcode::add, {reg(r.wbase), reg(r.wbase), imm(int32_t(s.cin * k * k))});
-  else b.emit(Opcode::add, {reg(r.cbase), reg(r.cbase), imm(int32_t(s.R * s.Wp))});  // channel co's own plane
+  else b.emit(Opcode::add, {reg(r.cbase), reg(r.cbase), imm(int32_t(s.plane_block()))});  // channel co's own band
   b.emit(Opcode::add, {reg(r.co), reg(r.co), imm(1)});
   b.emit(Opcode::blt, {reg(r.co), imm(int32_t(s.cb)), b.label(co_loop)});
   b.emit(Opcode::ret, {});
@@ -228,15 +227,18 @@ void emit_finish(CodeBuilder& b, const WindowShape& s, const Syms& y, const Regs
   b.emit(Opcode::ret, {});
 }
 
-// PE (px, py)'s input band: channels (all for conv, its cb for pooling), rows from
-// py·ob·s - p, columns from -p.
+// PE (px, py)'s input band: channels (all for conv, its cb for pooling), each as s x s
+// phase planes of the padded band that starts at row py·ob·s - p, column -p.
 std::vector<double> band_block(const WindowShape& s, const ImageFn& x, int px, int py) {
   std::vector<double> v(size_t(s.in_elements()));
-  const int64_t c0 = s.op == TapOp::conv ? 0 : px * s.cb, r0 = py * s.ob * s.win.s - s.win.p;
+  const int64_t c0 = s.op == TapOp::conv ? 0 : px * s.cb, r0 = py * s.ob * s.win.s - s.win.p, st = s.win.s;
   size_t i = 0;
   for (int64_t c = 0; c < s.cin_pe(); ++c)
-    for (int64_t r = 0; r < s.R; ++r)
-      for (int64_t col = 0; col < s.Wp; ++col) v[i++] = padded_value(s, x, c0 + c, r0 + r, col - s.win.p);
+    for (int64_t a = 0; a < st; ++a)
+      for (int64_t bc = 0; bc < st; ++bc)
+        for (int64_t r = 0; r < s.Rq; ++r)
+          for (int64_t col = 0; col < s.Wq; ++col)
+            v[i++] = padded_value(s, x, c0 + c, r0 + r * st + a, col * st + bc - s.win.p);
   return v;
 }
 
@@ -277,7 +279,7 @@ Expected<WindowEmitted> emit_window(Emit& e, const Site& site, const WindowShape
   Syms y{};
   y.in = b.symbol(e.name("in"), s.t, uint32_t(s.in_elements()));
   y.out = b.symbol(e.name("out"), s.acc, uint32_t(s.out_elements()));
-  y.acc = s.separate_acc() ? b.symbol(e.name("acc"), s.acc, uint32_t(s.cb * s.ob * s.Wp)) : y.out;
+  y.acc = s.separate_acc() ? b.symbol(e.name("acc"), s.acc, uint32_t(s.cb * s.ob * s.pitch)) : y.out;
   if (s.op == TapOp::conv) {
     y.w = b.symbol(e.name("w"), s.t, uint32_t(s.cb * s.cin * s.win.k * s.win.k));
     y.bias = b.symbol(e.name("bias"), s.t, uint32_t(s.cb));
