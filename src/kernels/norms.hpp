@@ -1,5 +1,5 @@
 // Reductions along the hidden dimension of a tensor spread over PEs, and what applies them:
-// softmax over rows, LayerNorm, RMSNorm, and the row sum and mean (docs/kernels-norms.md).
+// softmax over rows, LayerNorm, RMSNorm, and the row sum and mean (docs/kernels.md, "Row reductions").
 //
 // X (R rows x D columns, tokens x hidden) lies on a W x H rectangle as GEMM's C does: rows
 // split over the rectangle's y (R/H per PE row), columns over its x (D/W per PE), the PE at
