@@ -44,11 +44,6 @@ double seeded(DType t, uint64_t seed, uint64_t i, double lo, double hi) {
   return round_to(t, random_value(seed, i, lo, hi));
 }
 
-double fma_lanes(const arch::Arch& a, DType t, DType acc) {
-  if (dtype_bytes(acc) == 4) return dtype_bytes(t) == 2 ? a.lanes_mixed_fma : a.lanes_f32_fma;
-  return a.lanes_f16_fma;
-}
-
 double arith_lanes(const arch::Arch& a, DType acc) {
   return dtype_bytes(acc) == 4 ? a.lanes_f32_arith : a.lanes_f16_arith;
 }

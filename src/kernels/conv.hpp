@@ -145,9 +145,8 @@ struct CnnDims {
   int64_t H, C, cin;
 };
 Expected<CnnDims> cnn_dims(const KernelParams& p);
-// Elements per cycle of one PE's FMAs from t into acc, and of its arithmetic ops into acc
-// (for the peak of kc.peak_flops_per_cycle).
-double fma_lanes(const arch::Arch& a, DType t, DType acc);
+// Elements per cycle of one PE's arithmetic ops into acc (for the peak of
+// kc.peak_flops_per_cycle; FMAs: kernel_util.hpp's fma_lanes).
 double arith_lanes(const arch::Arch& a, DType acc);
 // Seeded host data: element i of stream `seed` rounded to t, in [lo, hi).
 double seeded(DType t, uint64_t seed, uint64_t i, double lo = -1, double hi = 1);

@@ -53,11 +53,6 @@ Expected<GemmShape> gemm_shape(const arch::Arch& arch, const KernelParams& p) {
   return s;
 }
 
-double fma_lanes(const arch::Arch& a, DType t, DType acc) {
-  if (dtype_bytes(acc) == 4) return dtype_bytes(t) == 2 ? a.lanes_mixed_fma : a.lanes_f32_fma;
-  return a.lanes_f16_fma;
-}
-
 // C = A·B + bias in double, C row-major.
 std::vector<double> reference_product(const GemmShape& s, const MatrixFn& a, const MatrixFn& b, const MatrixFn& bias) {
   std::vector<double> A(size_t(s.M * s.K)), B(size_t(s.K * s.N)), C(size_t(s.M * s.N));

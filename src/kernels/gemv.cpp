@@ -255,7 +255,7 @@ Expected<KernelCase> build_gemv(const arch::Arch& arch, const KernelParams& p, S
   kc.program.placements.push_back(ir::Placement{{0, 0, kc.program.width, kc.program.height}, 0, {}});
   kc.rect = rect;
   kc.flops = 2.0 * double(M) * double(N);
-  kc.peak_flops_per_cycle = 2.0 * double(rect.area()) * (dtype_bytes(s.t) == 4 ? arch.lanes_f32_fma : arch.lanes_f16_fma);
+  kc.peak_flops_per_cycle = 2.0 * double(rect.area()) * fma_lanes(arch, s.t, s.t);
   kc.result_symbol = "y";
   kc.result_rect = {rect.x + root, rect.y, 1, rect.h};
   kc.tolerance = sum_tolerance(p.dtype, uint64_t(N));

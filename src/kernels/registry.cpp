@@ -99,6 +99,11 @@ double unit_roundoff(DType t) {
   }
 }
 
+double fma_lanes(const arch::Arch& a, DType t, DType acc) {
+  if (dtype_bytes(acc) == 4) return dtype_bytes(t) == 2 ? a.lanes_mixed_fma : a.lanes_f32_fma;
+  return a.lanes_f16_fma;
+}
+
 double sum_tolerance(DType t, uint64_t k) {
   return 8 * unit_roundoff(t) * std::sqrt(double(k) + 1);
 }

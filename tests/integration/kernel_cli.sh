@@ -3,7 +3,7 @@ source "$(dirname "$0")/lib.bash"
 
 expect_exit 0 "$WAFER" kernel gemv --arch wse2 --grid 8x8 --m 256 --n 256 --json
 keys=$(jq -r 'keys_unsorted | sort | join(",")' "$TMP/out")
-[ "$keys" = "arch,cycles,grid,kernel,max_rel_error,pe_cycles_per_s,seconds,sim_wall_seconds,verified" ] ||
+[ "$keys" = "arch,cycles,flops,flops_per_cycle,grid,kernel,max_rel_error,pe_cycles_per_s,peak_fraction,seconds,sim_wall_seconds,verified" ] ||
   fail "json keys are '$keys'"
 [ "$(json_get "$TMP/out" .verified)" = true ] || fail "gemv not verified"
 [ "$(json_get "$TMP/out" .grid)" = 8x8 ] || fail "grid field"
