@@ -20,9 +20,12 @@ struct Dims {
 };
 
 Dims gemm_dims(const KernelParams& p) {
+  // K by default: a multiple of lcm(W, H) giving about 32 columns of A per PE on the
+  // narrower side (32 per PE on square grids), so that thin grids fit too.
   const int64_t step = std::lcm(int64_t(p.grid_w), int64_t(p.grid_h));
+  const int64_t narrow = std::min(p.grid_w, p.grid_h);
   return {p.m ? p.m : 32 * int64_t(p.grid_h), p.n ? p.n : 32 * int64_t(p.grid_w),
-          p.k ? p.k : step * std::max<int64_t>(1, 32 * std::max(p.grid_w, p.grid_h) / step)};
+          p.k ? p.k : step * std::max<int64_t>(1, 32 / std::max<int64_t>(1, step / narrow))};
 }
 
 std::string gemm_algo(const KernelParams& p) {
