@@ -5,8 +5,8 @@ source "$(dirname "$0")/lib.bash"
 expect_exit 0 "$WAFER" kernel gemv --arch wse3 --grid 64x64 --m 4096 --n 4096 --defect-density 0.02 --seed 3 --json
 [ "$(json_get "$TMP/out" .verified)" = true ] || fail "gemv on a defective wafer not verified"
 [ "$(json_get "$TMP/out" .defects.outputs_identical)" = true ] || fail "outputs differ"
-[ "$(json_get "$TMP/out" .defects.cycle_difference)" = 6 ] || fail "cycle difference $(json_get "$TMP/out" .defects.cycle_difference), expected 6"
-[ "$(json_get "$TMP/out" .defects.cycles_perfect)" = 6220 ] || fail "perfect-wafer cycles"
+[ "$(json_get "$TMP/out" .defects.cycle_difference)" = 2 ] || fail "cycle difference $(json_get "$TMP/out" .defects.cycle_difference), expected 2"
+[ "$(json_get "$TMP/out" .defects.cycles_perfect)" = 4573 ] || fail "perfect-wafer cycles"
 
 expect_exit 0 "$WAFER" kernel gemv --grid 16x16 --defect-density 0.001 --seed 1
 expect_contains "$TMP/out" "perfect wafer:"

@@ -8,7 +8,7 @@ start=$(date +%s)
 WAFER_MEMORY_LIMIT=100M expect_exit 1 "$WAFER" kernel gemv --grid full --arch wse3
 elapsed=$(( $(date +%s) - start ))
 [ "$elapsed" -le 10 ] || fail "the refusal took ${elapsed}s"
-expect_contains "$TMP/err" "simulating a 762x1172 grid of 'gemv' needs about 14.6 GB of host memory"
+expect_contains "$TMP/err" "simulating a 762x1172 grid of 'gemv' needs about 6.9 GB of host memory"
 expect_contains "$TMP/err" "but 100.0 MB is available (WAFER_MEMORY_LIMIT)"
 expect_contains "$TMP/err" "grid would fit"
 
