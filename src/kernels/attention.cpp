@@ -192,6 +192,19 @@ Expected<ir::Code> attention_code(const AttnShape& s, const ir::Rect& rect, Pool
   return b.finish();
 }
 
+// A case whose one code runs on `rect` and leaves its answer in `result` there.
+KernelCase case_on(const ir::Rect& rect, ir::Code code, const char* result) {
+  KernelCase kc;
+  kc.program.width = rect.x + rect.w;
+  kc.program.height = rect.y + rect.h;
+  kc.program.codes.push_back(std::move(code));
+  kc.program.placements.push_back(ir::Placement{rect, 0, {}});
+  kc.rect = rect;
+  kc.result_symbol = result;
+  kc.result_rect = rect;
+  return kc;
+}
+
 double attn_tolerance(DType t, int64_t S) {
   return sum_tolerance(t, uint64_t(S)) + 64 * unit_roundoff(DType::f32);
 }
@@ -220,14 +233,7 @@ Expected<KernelCase> build_attention(const arch::Arch& arch, const KernelParams&
   Pools pools = Pools::for_arch(arch);
   auto code = attention_code(s, rect, pools);
   if (!code) return code.status();
-  KernelCase kc;
-  kc.program.width = rect.x + rect.w;
-  kc.program.height = rect.y + rect.h;
-  kc.program.codes.push_back(std::move(*code));
-  kc.program.placements.push_back(ir::Placement{rect, 0, {}});
-  kc.rect = rect;
-  kc.result_symbol = "O";
-  kc.result_rect = rect;
+  KernelCase kc = case_on(rect, std::move(*code), "O");
   kc.tolerance = attn_tolerance(s.t, s.S);
   // Causal: query i attends to i + 1 keys, 2 FMAs (QK and PV) of d each.
   kc.flops = 2.0 * 2.0 * double(s.heads) * double(s.d) * double(s.S) * double(s.S + 1) / 2;
@@ -370,14 +376,7 @@ Expected<KernelCase> build_rope(const arch::Arch& arch, const KernelParams& p, S
   Pools pools = Pools::for_arch(arch);
   auto code = rope_code(s, pools);
   if (!code) return code.status();
-  KernelCase kc;
-  kc.program.width = rect.x + rect.w;
-  kc.program.height = rect.y + rect.h;
-  kc.program.codes.push_back(std::move(*code));
-  kc.program.placements.push_back(ir::Placement{rect, 0, {}});
-  kc.rect = rect;
-  kc.result_symbol = "Y";
-  kc.result_rect = rect;
+  KernelCase kc = case_on(rect, std::move(*code), "Y");
   // Four roundings in the type: two products, then a difference or an FMA.
   kc.tolerance = 4 * unit_roundoff(s.t) + 1e-12;
   if (stage == Stage::program) return kc;

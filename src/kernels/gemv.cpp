@@ -9,8 +9,8 @@
 // (y += A[:, j] · x[j], all SIMD lanes, each op's setup hidden behind the others on the
 // microthreads, the memory ports the limit); the last one starts the reduction.
 //
-// The reduction runs towards the row's middle column R from both sides. On each side the
-// PEs at distance 1..D from R form groups of G = round(sqrt(D)) consecutive PEs; inside a
+// The reduction (row_allreduce.hpp's K-tree) runs towards the row's middle column R from
+// both sides. On each side the PEs at distance 1..D from R form groups of G = round(sqrt(D)) consecutive PEs; inside a
 // group the partial vectors flow as a pipelined chain (each PE adds what arrives to its own
 // vector while streaming it on) into the group's leader, the member nearest R; the leaders
 // then form a second pipelined chain towards R whose wavelets pass the other members'
@@ -24,6 +24,7 @@
 
 #include "kernel_util.hpp"
 #include "mesh.hpp"
+#include "row_allreduce.hpp"
 
 namespace wafer::kernels {
 
@@ -34,66 +35,6 @@ using ir::Opcode;
 using ir::reg;
 
 namespace {
-
-// A PE's part in the row reduction: fabric colors (-1: none).
-struct ReduceRole {
-  int in1 = -1, out1 = -1;  // group chain: from the next member out, to the next member in
-  int in2 = -1, out2 = -1;  // leaders' chain
-  int in_w = -1, in_e = -1; // the root: the nearest leaders of both sides
-  auto key() const { return std::make_tuple(in1, out1, in2, out2, in_w, in_e); }
-  bool operator<(const ReduceRole& o) const { return key() < o.key(); }
-};
-
-// Roles along a row of w PEs reducing into column `root`; colors: 4 per side.
-std::vector<ReduceRole> reduce_roles(int w, int root, const std::vector<int>& colors) {
-  std::vector<ReduceRole> roles(static_cast<size_t>(w));
-  for (int side = 0; side < 2; ++side) {
-    const int dir = side == 0 ? -1 : 1;  // west side: coordinates root - d
-    const int depth = side == 0 ? root : w - 1 - root;
-    if (depth == 0) continue;
-    const int g = std::max(1, int(std::lround(std::sqrt(double(depth)))));
-    const int* c = &colors[size_t(4 * side)];
-    const int groups = (depth + g - 1) / g;
-    for (int d = 1; d <= depth; ++d) {
-      ReduceRole& r = roles[size_t(root + dir * d)];
-      const int q = (d - 1) / g, first = q * g + 1, last = std::min(depth, (q + 1) * g);
-      if (d > first) r.out1 = c[d % 2];               // to d - 1
-      if (d < last) r.in1 = c[(d + 1) % 2];           // from d + 1
-      if (d == first) {
-        r.out2 = c[2 + q % 2];                        // to the leader of group q - 1, or the root
-        if (q + 1 < groups) r.in2 = c[2 + (q + 1) % 2];
-      }
-    }
-    (side == 0 ? roles[size_t(root)].in_w : roles[size_t(root)].in_e) = c[2];
-  }
-  return roles;
-}
-
-void reduce_routes(ir::Program& p, const ir::Rect& rect, int root, const std::vector<ReduceRole>& roles) {
-  const ir::PortMask R = ir::port_bit(ir::Dir::ramp);
-  const ir::PortMask W = ir::port_bit(ir::Dir::west), E = ir::port_bit(ir::Dir::east);
-  auto col = [&](int c) { return ir::Rect{rect.x + c, rect.y, 1, rect.h}; };
-  for (int c = 0; c < rect.w; ++c) {
-    const ReduceRole& r = roles[size_t(c)];
-    const bool west = c < root;
-    const ir::PortMask toward = west ? E : W, from = west ? W : E;
-    if (r.out1 >= 0) ir::add_route(p, col(c), r.out1, R, toward);
-    if (r.in1 >= 0) ir::add_route(p, col(c), r.in1, from, R);
-    if (r.out2 >= 0) {
-      // From the leader towards the next leader (or the root), through the PEs between; the
-      // receiving end's route is added here too.
-      ir::add_route(p, col(c), r.out2, R, toward);
-      for (int k = c + (west ? 1 : -1);; k += west ? 1 : -1) {
-        const ReduceRole& n = roles[size_t(k)];
-        if (k == root || n.in2 == r.out2) {
-          ir::add_route(p, col(k), r.out2, from, R);
-          break;
-        }
-        ir::add_route(p, col(k), r.out2, from, toward);
-      }
-    }
-  }
-}
 
 struct GemvShape {
   int64_t M, N, mb, nb;
@@ -106,31 +47,10 @@ struct GemvRegs {
   int d_a, d_y, d_in, d_out, d_x;
 };
 
-void emit_role(CodeBuilder& b, const ReduceRole& r, int len, DType t, const GemvRegs& g, int bias) {
-  auto fab = [&](int d, int color) {
-    b.emit(Opcode::fdsd, {dsd(d), ir::color_op(color), imm(len), ir::dtype_op(t)});
-  };
-  if (r.in1 >= 0 && r.out1 < 0) {  // a leader with a group behind it: take the group's sum first
-    fab(g.d_in, r.in1);
-    b.emit(Opcode::vadd, {dsd(g.d_y), dsd(g.d_in), dsd(g.d_y)});
-  }
-  const int out = r.out1 >= 0 ? r.out1 : r.out2;
-  const int in = r.out1 >= 0 ? r.in1 : r.in2;
-  if (out >= 0) {
-    fab(g.d_out, out);
-    if (in >= 0) {
-      fab(g.d_in, in);
-      b.emit(Opcode::vadd, {dsd(g.d_out), dsd(g.d_in), dsd(g.d_y)});
-    } else {
-      b.emit(Opcode::vmov, {dsd(g.d_out), dsd(g.d_y)});
-    }
-  }
-  for (int c : {r.in_w, r.in_e}) {
-    if (c < 0) continue;
-    fab(g.d_in, c);
-    b.emit(Opcode::vadd, {dsd(g.d_y), dsd(g.d_in), dsd(g.d_y)});
-  }
-  if (r.out1 < 0 && r.out2 < 0) {  // the root adds b
+// The PE's part in the K-tree; the root (no output colors) then adds b.
+void emit_role(CodeBuilder& b, const RowReduceRole& r, int len, DType t, const GemvRegs& g, int bias) {
+  emit_reduce_role(b, r, g.d_y, g.d_in, g.d_out, uint32_t(len), t, Opcode::vadd);
+  if (r.out1 < 0 && r.out2 < 0) {
     b.emit(Opcode::mdsd, {dsd(g.d_in), ir::sym_op(bias), imm(0), imm(len), imm(1)});
     b.emit(Opcode::vadd, {dsd(g.d_y), dsd(g.d_y), dsd(g.d_in)});
   }
@@ -186,12 +106,12 @@ Expected<KernelCase> build_gemv(const arch::Arch& arch, const KernelParams& p, S
   Pools pools = Pools::for_arch(arch);
   auto colors = pools.colors.take(s.bcast ? 9 : 8, "gemv");
   if (!colors) return colors.status();
-  const std::vector<ReduceRole> roles = reduce_roles(rect.w, root, *colors);
-  reduce_routes(kc.program, rect, root, roles);
+  const std::vector<RowReduceRole> roles = row_reduce_roles(rect.w, root, *colors);
+  row_reduce_routes(kc.program, rect, root, roles);
   const int x_color = s.bcast ? (*colors)[8] : -1;
   if (s.bcast && rect.h > 1) line_broadcast_routes(kc.program, Axis::column(), rect, x_color);
-  std::map<ReduceRole, int> cases;
-  for (const ReduceRole& r : roles) cases.emplace(r, int(cases.size()));
+  std::map<RowReduceRole, int> cases;
+  for (const RowReduceRole& r : roles) cases.emplace(r, int(cases.size()));
 
   auto regs = pools.regs.take(4, "gemv");
   auto dsds = pools.dsds.take(5, "gemv");
@@ -281,7 +201,7 @@ Expected<KernelCase> build_gemv(const arch::Arch& arch, const KernelParams& p, S
     return std::vector<double>(bs.begin() + py * s.mb, bs.begin() + (py + 1) * s.mb);
   }});
   std::vector<int> role_of;
-  for (const ReduceRole& r : roles) role_of.push_back(cases.at(r));
+  for (const RowReduceRole& r : roles) role_of.push_back(cases.at(r));
   kc.inputs.push_back(HostCopy{"role", rect, {}, [role_of](int px, int) { return std::vector<double>{double(role_of[size_t(px)])}; }});
   kc.reference.assign(size_t(M), 0.0);
   for (int64_t i = 0; i < M; ++i) {

@@ -36,6 +36,30 @@ std::vector<RowReduceRole> row_reduce_roles(int w, int root, const std::vector<i
   return roles;
 }
 
+void row_reduce_routes(ir::Program& p, const ir::Rect& rect, int root, const std::vector<RowReduceRole>& roles) {
+  const ir::PortMask R = ir::port_bit(ir::Dir::ramp);
+  const ir::PortMask W = ir::port_bit(ir::Dir::west), E = ir::port_bit(ir::Dir::east);
+  auto col = [&](int c) { return ir::Rect{rect.x + c, rect.y, 1, rect.h}; };
+  for (int c = 0; c < rect.w; ++c) {
+    const RowReduceRole& r = roles[size_t(c)];
+    const bool west = c < root;
+    const ir::PortMask toward = west ? E : W, from = west ? W : E;
+    if (r.out1 >= 0) ir::add_route(p, col(c), r.out1, R, toward);
+    if (r.in1 >= 0) ir::add_route(p, col(c), r.in1, from, R);
+    if (r.out2 < 0) continue;
+    // From the leader towards the next leader (or the root) through the members between;
+    // the receiving end's route is added here too.
+    ir::add_route(p, col(c), r.out2, R, toward);
+    for (int k = c + (west ? 1 : -1);; k += west ? 1 : -1) {
+      if (k == root || roles[size_t(k)].in2 == r.out2) {
+        ir::add_route(p, col(k), r.out2, from, R);
+        break;
+      }
+      ir::add_route(p, col(k), r.out2, from, toward);
+    }
+  }
+}
+
 Expected<RowAllReducePlan> plan_row_allreduce(Emit& e, const ir::Rect& rect, const std::string& user) {
   RowAllReducePlan plan;
   plan.rect = rect;
@@ -52,29 +76,12 @@ Expected<RowAllReducePlan> plan_row_allreduce(Emit& e, const ir::Rect& rect, con
   plan.bcast_color = plan.colors.back();
   plan.roles = row_reduce_roles(rect.w, plan.root, c8);
 
+  row_reduce_routes(e.program, rect, plan.root, plan.roles);
   const ir::PortMask R = ir::port_bit(ir::Dir::ramp);
   const ir::PortMask W = ir::port_bit(ir::Dir::west), E = ir::port_bit(ir::Dir::east);
-  auto col = [&](int c) { return ir::Rect{rect.x + c, rect.y, 1, rect.h}; };
   const int root = plan.root;
   for (int c = 0; c < rect.w; ++c) {
-    const RowReduceRole& r = plan.roles[size_t(c)];
     const bool west = c < root;
-    const ir::PortMask toward = west ? E : W, from = west ? W : E;
-    if (r.out1 >= 0) ir::add_route(e.program, col(c), r.out1, R, toward);
-    if (r.in1 >= 0) ir::add_route(e.program, col(c), r.in1, from, R);
-    if (r.out2 >= 0) {
-      // From the leader towards the next leader (or the root) through the members between;
-      // the receiving end's route is added here too.
-      ir::add_route(e.program, col(c), r.out2, R, toward);
-      for (int k = c + (west ? 1 : -1);; k += west ? 1 : -1) {
-        const RowReduceRole& n = plan.roles[size_t(k)];
-        if (k == root || n.in2 == r.out2) {
-          ir::add_route(e.program, col(k), r.out2, from, R);
-          break;
-        }
-        ir::add_route(e.program, col(k), r.out2, from, toward);
-      }
-    }
     // The broadcast: the root sends both ways, the others take a copy and pass it outwards.
     ir::PortMask tx = 0, rx = 0;
     if (c == root) {
@@ -87,16 +94,15 @@ Expected<RowAllReducePlan> plan_row_allreduce(Emit& e, const ir::Rect& rect, con
       if (west && c > 0) tx |= W;
       if (!west && c < rect.w - 1) tx |= E;
     }
-    ir::add_route(e.program, col(c), plan.bcast_color, rx, tx);
+    ir::add_route(e.program, {rect.x + c, rect.y, 1, rect.h}, plan.bcast_color, rx, tx);
   }
   return plan;
 }
 
-namespace {
-
-void emit_role(ir::CodeBuilder& b, const RowReduceRole& r, int vec, int d_in, int d_out, uint32_t len, Opcode op) {
+void emit_reduce_role(ir::CodeBuilder& b, const RowReduceRole& r, int vec, int d_in, int d_out, uint32_t len,
+                      DType t, Opcode op) {
   auto fab = [&](int d, int color) {
-    b.emit(Opcode::fdsd, {dsd(d), ir::color_op(color), imm(int32_t(len)), ir::dtype_op(DType::f32)});
+    b.emit(Opcode::fdsd, {dsd(d), ir::color_op(color), imm(int32_t(len)), ir::dtype_op(t)});
   };
   if (r.in1 >= 0 && r.out1 < 0) {  // a leader with a group behind it: take the group's result first
     fab(d_in, r.in1);
@@ -120,8 +126,6 @@ void emit_role(ir::CodeBuilder& b, const RowReduceRole& r, int vec, int d_in, in
   }
 }
 
-}  // namespace
-
 Status emit_row_allreduce(Emit& e, const RowAllReducePlan& plan, int rx, int symbol, uint32_t offset,
                           uint32_t len, ReduceOp rop) {
   if (plan.rect.w == 1) return Status::ok();
@@ -140,7 +144,7 @@ Status emit_row_allreduce(Emit& e, const RowAllReducePlan& plan, int rx, int sym
   b.emit(Opcode::jmp, {b.label(end)});  // not reached: rx lies in the rectangle
   for (const auto& [role, label] : cases) {
     b.place(label);
-    emit_role(b, role, vec, d_in, d_out, len, op);
+    emit_reduce_role(b, role, vec, d_in, d_out, len, DType::f32, op);
     b.emit(Opcode::jmp, {b.label(end)});
   }
   b.place(end);

@@ -49,6 +49,16 @@ struct RowAllReducePlan {
 // The roles of a row of w PEs reducing into column `root` with 4 colors per side (pure; for tests).
 std::vector<RowReduceRole> row_reduce_roles(int w, int root, const std::vector<int>& colors);
 
+// Adds the K-tree's routes (the group chains and the leaders' chain, no broadcast) for every
+// row of `rect` (absolute), the roles per relative column.
+void row_reduce_routes(ir::Program& p, const ir::Rect& rect, int root, const std::vector<RowReduceRole>& roles);
+
+// Emits one PE's part of the K-tree on the vector in DSD register `vec` (len elements of type
+// t), combining with `op` (vadd or vmax); d_in and d_out are scratch DSD registers. The root
+// ends with the row's result in `vec`; the others send theirs on.
+void emit_reduce_role(ir::CodeBuilder& b, const RowReduceRole& r, int vec, int d_in, int d_out, uint32_t len,
+                      DType t, ir::Opcode op);
+
 // Takes the colors from e.pools and adds the routes for every row of `rect`.
 Expected<RowAllReducePlan> plan_row_allreduce(Emit& e, const ir::Rect& rect, const std::string& user);
 
