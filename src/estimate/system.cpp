@@ -343,12 +343,15 @@ constexpr Advertised kAdvertised[] = {
 
 std::vector<std::string> wafer_notes(const System& s) {
   const arch::Arch& a = s.wafer;
+  const WaferRate rate = wafer_rate(s);
   std::vector<std::string> notes = {fmt::format(
       "peak {:.0f} TFLOP/s is dense fp16 built from arch {}: {} program-visible PEs x {} fp16 "
-      "FMA lanes x 2 x {} GHz; matmuls sustain {:.0f} TFLOP/s (min(lanes, SRAM read bytes / 4, "
-      "write bytes / 2) FMAs per cycle)",
-      s.peak_tflops_bf16, a.name, a.pe_count(), a.lanes_f16_fma, a.clock_ghz,
-      wafer_rate(s).flops() / 1e12)};
+      "FMA lanes x 2 x {} GHz; matmuls sustain {:.0f} TFLOP/s ({})",
+      s.peak_tflops_bf16, a.name, a.pe_count(), a.lanes_f16_fma, a.clock_ghz, rate.flops() / 1e12,
+      rate.measured.empty()
+          ? std::string("min(lanes, SRAM read bytes / 4, write bytes / 2) FMAs per cycle")
+          : fmt::format("first principles x {:.3g}, the simulated GEMM's efficiency in {}",
+                        rate.efficiency, kGemmEfficiencyFile))};
   for (const Advertised& v : kAdvertised) {
     if (a.name != v.arch) continue;
     const double marketed = v.marketed_cores * a.lanes_f16_fma * 2 * a.clock_ghz * 1e9 / 1e15;

@@ -181,15 +181,21 @@ SearchResult search_mode(const Workload& w, const TrainOptions& o, Make make) {
 
 std::string rate_note(const System& s, const WaferRate& r) {
   const arch::Arch& a = s.wafer;
+  const std::string measured =
+      r.measured.empty()
+          ? std::string()
+          : fmt::format(" x {:.3g}, the simulated fp16 GEMM's efficiency relative to that rate ({}: {}, "
+                        "Cannon on {} PEs, {:g} x {:g} C elements per PE)",
+                        r.efficiency, kGemmEfficiencyFile, r.measured.preset, r.measured.grid,
+                        r.measured.points.back().first, r.measured.points.back().first);
   return fmt::format(
-      "wafer matmul rate (first principles, arch {}): {} PEs x min({} fp16 FMA lanes, {} read "
-      "ports x {} bits / 32, {} write ports x {} bits / 16) = {} FMA/cycle/PE at {} GHz = "
+      "wafer matmul rate (arch {}): {} PEs x min({} fp16 FMA lanes, {} read ports x {} bits / "
+      "32, {} write ports x {} bits / 16) = {} FMA/cycle/PE (first principles){} at {} GHz = "
       "{:.1f} PFLOP/s sustained ({:.1f} peak); one vector op per streamed weight row, {} "
       "setup cycles each; I/O {} GB/s per system",
-      a.name, a.pe_count(), a.lanes_f16_fma, a.mem_read_ports, a.mem_port_bits,
-      a.mem_write_ports, a.mem_port_bits, r.fma_per_cycle, a.clock_ghz,
-      r.flops() / 1e15, s.peak_tflops_bf16 / 1e3, a.vector_setup_cycles,
-      s.io_gb_per_s);
+      a.name, a.pe_count(), a.lanes_f16_fma, a.mem_read_ports, a.mem_port_bits, a.mem_write_ports,
+      a.mem_port_bits, r.port_fma, measured, a.clock_ghz, r.flops() / 1e15, s.peak_tflops_bf16 / 1e3,
+      a.vector_setup_cycles, s.io_gb_per_s);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "wafer/arch/arch.hpp"
+#include "wafer/estimate/gemm_efficiency.hpp"
 #include "wafer/estimate/model.hpp"
 #include "wafer/support/error.hpp"
 
@@ -76,15 +77,23 @@ double precision_bytes(Precision p);               // bytes per weight or activa
 System wafer_system(const arch::Arch& arch, const std::string& name, const std::string& source);
 
 // The sustained matmul rate of a wafer system's arch (derived at the top of
-// src/estimate/train_wafer.cpp): a vector FMA reads two fp16 operands and writes one through
-// the PE's memory ports, so a PE sustains min(fp16 FMA lanes, read bytes per cycle / 4,
-// write bytes per cycle / 2) FMAs per cycle after `setup` cycles per vector op. The unit
-// test WaferRate.MatchesTheSimulatedVectorFma checks it against the simulator.
+// src/estimate/train_wafer.cpp). First principles: a vector FMA reads two fp16 operands and
+// writes one through the PE's memory ports, so a PE sustains min(fp16 FMA lanes, read bytes
+// per cycle / 4, write bytes per cycle / 2) FMAs per cycle after `setup` cycles per vector op
+// (`port_fma`; the unit test WaferRate.MatchesTheSimulatedVectorFma checks it against the
+// simulator). Measured: where data/gemm_efficiency.csv has the arch, `fma_per_cycle` is
+// port_fma x the simulated fp16 GEMM's steady-state efficiency relative to the arch's own
+// first-principles rate (the largest C block measured; so the port limit counts once);
+// `measured` keeps the whole curve for the notes (src/estimate/wafer_rate.cpp says why the
+// small blocks do not price short vectors).
 struct WaferRate {
-  double fma_per_cycle = 0;  // per PE
+  double fma_per_cycle = 0;  // per PE, for long vectors: port_fma x efficiency
+  double port_fma = 0;       // the first-principles rate, per PE
+  double efficiency = 1;     // the simulated GEMM's, relative to port_fma (1: not measured)
   double setup = 0;          // cycles per vector op
   double hz = 0;
   double pes = 0;
+  GemmEfficiencyCurve measured;  // of port_fma, by C block side; empty: first principles only
   double flops() const { return pes * fma_per_cycle * 2 * hz; }  // FLOP/s of the wafer
 };
 WaferRate wafer_rate(const System& s);
