@@ -1,0 +1,192 @@
+#!/usr/bin/python3
+"""Makes the reference models of the graph compiler's tests (tests/models/).
+
+Each model is a small PyTorch module with seeded random weights, exported by
+torch.onnx.export (torch 1.13, Debian's python3-torch) in eval mode, with a seeded input and
+PyTorch's output saved as .npy beside it:
+
+    tests/models/NAME/model.onnx
+    tests/models/NAME/inputs/<input name>.npy
+    tests/models/NAME/outputs/<output name>.npy
+
+Tests and CI read these files and never need torch. Run with Debian's interpreter (the
+`python3` first on PATH may lack torch):
+
+    /usr/bin/python3 scripts/onnx_models.py            # all models
+    /usr/bin/python3 scripts/onnx_models.py mlp cnn    # some
+
+The models are what ../shared/COMPILER.md asks for: an MLP; a GPT-2-style block (LayerNorm,
+causal masked attention, GELU) at opset 13 (LayerNorm as the ReduceMean/Sub/Pow/Sqrt/Div chain,
+exact erf GELU) and at opset 17 (LayerNormalization, tanh GELU); a Llama-style block (RMSNorm,
+rotate-half RoPE, grouped-query attention, SwiGLU); a small CNN (Conv, BatchNorm, ReLU,
+max and average pooling, global average pooling, Linear).
+"""
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "models")
+
+
+class Mlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(32, 64)
+        self.fc2 = nn.Linear(64, 64)
+        self.fc3 = nn.Linear(64, 16)
+
+    def forward(self, x):
+        return self.fc3(F.gelu(self.fc2(F.relu(self.fc1(x)))))
+
+
+class Gpt2Block(nn.Module):
+    def __init__(self, hidden=64, heads=4, seq=16, gelu="none"):
+        super().__init__()
+        self.heads, self.gelu = heads, gelu
+        self.ln1 = nn.LayerNorm(hidden)
+        self.qkv = nn.Linear(hidden, 3 * hidden)
+        self.proj = nn.Linear(hidden, hidden)
+        self.ln2 = nn.LayerNorm(hidden)
+        self.fc = nn.Linear(hidden, 4 * hidden)
+        self.out = nn.Linear(4 * hidden, hidden)
+        self.register_buffer("mask", torch.tril(torch.ones(seq, seq)).view(1, 1, seq, seq))
+
+    def attention(self, x):
+        b, t, c = x.shape
+        q, k, v = self.qkv(x).split(c, dim=2)
+        q = q.view(b, t, self.heads, c // self.heads).transpose(1, 2)
+        k = k.view(b, t, self.heads, c // self.heads).transpose(1, 2)
+        v = v.view(b, t, self.heads, c // self.heads).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(self.mask[:, :, :t, :t] == 0, float("-inf"))
+        y = F.softmax(att, dim=-1) @ v
+        return self.proj(y.transpose(1, 2).contiguous().view(b, t, c))
+
+    def forward(self, x):
+        x = x + self.attention(self.ln1(x))
+        return x + self.out(F.gelu(self.fc(self.ln2(x)), approximate=self.gelu))
+
+
+class RmsNorm(nn.Module):
+    def __init__(self, dim, eps=1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(1 + 0.1 * torch.randn(dim))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+class LlamaBlock(nn.Module):
+    def __init__(self, hidden=64, heads=4, kv_heads=2, ffn=128, seq=16):
+        super().__init__()
+        self.heads, self.kv_heads, self.head_dim = heads, kv_heads, hidden // heads
+        self.norm1, self.norm2 = RmsNorm(hidden), RmsNorm(hidden)
+        self.q = nn.Linear(hidden, hidden, bias=False)
+        self.k = nn.Linear(hidden, kv_heads * self.head_dim, bias=False)
+        self.v = nn.Linear(hidden, kv_heads * self.head_dim, bias=False)
+        self.o = nn.Linear(hidden, hidden, bias=False)
+        self.gate = nn.Linear(hidden, ffn, bias=False)
+        self.up = nn.Linear(hidden, ffn, bias=False)
+        self.down = nn.Linear(ffn, hidden, bias=False)
+        inv = 1.0 / (10000 ** (torch.arange(0, self.head_dim, 2).float() / self.head_dim))
+        angles = torch.outer(torch.arange(seq).float(), inv)
+        emb = torch.cat((angles, angles), dim=-1)
+        self.register_buffer("cos", emb.cos()[None, None])
+        self.register_buffer("sin", emb.sin()[None, None])
+        self.register_buffer("mask", torch.full((seq, seq), float("-inf")).triu(1)[None, None])
+
+    def attention(self, x):
+        b, t, _ = x.shape
+        q = self.q(x).view(b, t, self.heads, self.head_dim).transpose(1, 2)
+        k = self.k(x).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+        v = self.v(x).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+        q = q * self.cos + rotate_half(q) * self.sin
+        k = k * self.cos + rotate_half(k) * self.sin
+        rep = self.heads // self.kv_heads
+        k = k[:, :, None].expand(b, self.kv_heads, rep, t, self.head_dim).reshape(b, self.heads, t, self.head_dim)
+        v = v[:, :, None].expand(b, self.kv_heads, rep, t, self.head_dim).reshape(b, self.heads, t, self.head_dim)
+        att = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim) + self.mask
+        y = F.softmax(att, dim=-1) @ v
+        return self.o(y.transpose(1, 2).reshape(b, t, -1))
+
+    def forward(self, x):
+        x = x + self.attention(self.norm1(x))
+        h = self.norm2(x)
+        return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+
+class SmallCnn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(16)  # after a pool: not folded into a conv
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.avg_pool2d(F.relu(self.bn2(F.max_pool2d(self.conv2(x), 1))), 2)
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
+        return self.fc(x)
+
+
+def randomize_batchnorm(module):
+    for m in module.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+
+
+MODELS = {
+    # name: (constructor, input shape, opset)
+    "mlp": (Mlp, (4, 32), 13),
+    "gpt2_block_op13": (lambda: Gpt2Block(gelu="none"), (1, 16, 64), 13),
+    "gpt2_block_op17": (lambda: Gpt2Block(gelu="tanh"), (1, 16, 64), 17),
+    "llama_block": (LlamaBlock, (1, 16, 64), 14),
+    "cnn": (SmallCnn, (2, 3, 16, 16), 13),
+}
+
+
+def make(name):
+    build, shape, opset = MODELS[name]
+    torch.manual_seed(sum(map(ord, name)))
+    model = build()
+    randomize_batchnorm(model)
+    model.eval()
+    x = torch.randn(*shape)
+    with torch.no_grad():
+        y = model(x)
+    folder = os.path.join(ROOT, name)
+    os.makedirs(os.path.join(folder, "inputs"), exist_ok=True)
+    os.makedirs(os.path.join(folder, "outputs"), exist_ok=True)
+    torch.onnx.export(model, (x,), os.path.join(folder, "model.onnx"), opset_version=opset,
+                      input_names=["x"], output_names=["y"], do_constant_folding=True,
+                      training=torch.onnx.TrainingMode.EVAL)
+    np.save(os.path.join(folder, "inputs", "x.npy"), x.numpy())
+    np.save(os.path.join(folder, "outputs", "y.npy"), y.numpy())
+    print(f"{name}: opset {opset}, input {list(shape)}, output {list(y.shape)}")
+
+
+def main(names):
+    for name in names or MODELS:
+        if name not in MODELS:
+            sys.exit(f"onnx_models.py: unknown model '{name}' (models: {', '.join(MODELS)})")
+        make(name)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
