@@ -181,11 +181,37 @@ def make(name):
     print(f"{name}: opset {opset}, input {list(shape)}, output {list(y.shape)}")
 
 
+class Unsupported(nn.Module):
+    def forward(self, x):
+        return torch.cos(x) + torch.atan(x) + torch.cos(2 * x)
+
+
+# Models the importer must refuse, each with the error the tests expect it to name:
+# tests/models/errors/NAME.onnx.
+def make_errors():
+    torch.manual_seed(0)
+    folder = os.path.join(ROOT, "errors")
+    os.makedirs(folder, exist_ok=True)
+    x = torch.randn(2, 8)
+    export = dict(input_names=["x"], output_names=["y"])
+    # Cos twice and Atan once: both ops, with all three node names, in one message.
+    torch.onnx.export(Unsupported(), (x,), os.path.join(folder, "unsupported_ops.onnx"), opset_version=13, **export)
+    # Axis 0 of x is the symbolic 'batch'.
+    torch.onnx.export(Mlp(), (torch.randn(4, 32),), os.path.join(folder, "dynamic_batch.onnx"), opset_version=13,
+                      dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, **export)
+    # Opset 11 is older than the importer's 13.
+    torch.onnx.export(Mlp(), (torch.randn(4, 32),), os.path.join(folder, "opset11.onnx"), opset_version=11, **export)
+    print("errors: unsupported_ops, dynamic_batch, opset11")
+
+
 def main(names):
-    for name in names or MODELS:
-        if name not in MODELS:
-            sys.exit(f"onnx_models.py: unknown model '{name}' (models: {', '.join(MODELS)})")
-        make(name)
+    for name in names or list(MODELS) + ["errors"]:
+        if name == "errors":
+            make_errors()
+        elif name in MODELS:
+            make(name)
+        else:
+            sys.exit(f"onnx_models.py: unknown model '{name}' (models: {', '.join(MODELS)}, errors)")
 
 
 if __name__ == "__main__":
