@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "eltwise.hpp"
 #include "kernel_util.hpp"
 #include "norms.hpp"
 
@@ -56,6 +57,14 @@ const std::vector<KernelInfo>& kernel_list() {
       {"rowmean", "mean of each row, on every PE of the PE row", "--m --n",
        [](const arch::Arch& a, const KernelParams& p, Stage s) { return build_norm_kernel(NormKind::rowmean, a, p, s); },
        norm_host_bytes, scale_norm_sizes, true},
+      // Element-wise (eltwise.cpp): binary ops with broadcasting, then the unary functions.
+      eltwise_kernel_info(EltwiseOp::add), eltwise_kernel_info(EltwiseOp::sub), eltwise_kernel_info(EltwiseOp::mul),
+      eltwise_kernel_info(EltwiseOp::div), eltwise_kernel_info(EltwiseOp::max), eltwise_kernel_info(EltwiseOp::exp),
+      eltwise_kernel_info(EltwiseOp::reciprocal), eltwise_kernel_info(EltwiseOp::sqrt),
+      eltwise_kernel_info(EltwiseOp::rsqrt), eltwise_kernel_info(EltwiseOp::tanh), eltwise_kernel_info(EltwiseOp::erf),
+      eltwise_kernel_info(EltwiseOp::sigmoid), eltwise_kernel_info(EltwiseOp::gelu),
+      eltwise_kernel_info(EltwiseOp::gelu_tanh), eltwise_kernel_info(EltwiseOp::silu),
+      eltwise_kernel_info(EltwiseOp::relu), eltwise_kernel_info(EltwiseOp::neg),
   };
   return kKernels;
 }
