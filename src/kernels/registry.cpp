@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "eltwise.hpp"
+#include "gather.hpp"
 #include "kernel_util.hpp"
 #include "norms.hpp"
 
@@ -57,6 +58,8 @@ const std::vector<KernelInfo>& kernel_list() {
       {"rowmean", "mean of each row, on every PE of the PE row", "--m --n",
        [](const arch::Arch& a, const KernelParams& p, Stage s) { return build_norm_kernel(NormKind::rowmean, a, p, s); },
        norm_host_bytes, scale_norm_sizes, true},
+      {"gather", "embedding lookup out[t, :] = table[ids[t], :]; --m tokens, --n hidden, --k vocabulary", "--m --n --k",
+       build_gather, gather_host_bytes, scale_gather_sizes, true},
       // Element-wise (eltwise.cpp): binary ops with broadcasting, then the unary functions.
       eltwise_kernel_info(EltwiseOp::add), eltwise_kernel_info(EltwiseOp::sub), eltwise_kernel_info(EltwiseOp::mul),
       eltwise_kernel_info(EltwiseOp::div), eltwise_kernel_info(EltwiseOp::max), eltwise_kernel_info(EltwiseOp::exp),
