@@ -1,0 +1,111 @@
+// The graph IR's plain parts: element types and their names, shapes, attribute lookups with
+// defaults (a present attribute of the wrong kind is an error naming the node and the key),
+// and the Graph's value list. The op table, shape inference and verification are in
+// op_table.cpp.
+#include <fmt/format.h>
+
+#include "ops.hpp"
+
+namespace wafer::graph {
+
+namespace {
+
+struct ElemName {
+  ElemType type;
+  const char* name;
+  int onnx_code;
+};
+
+constexpr ElemName kElems[] = {
+    {ElemType::f32, "f32", 1},   {ElemType::f16, "f16", 10}, {ElemType::bf16, "bf16", 16},
+    {ElemType::f64, "f64", 11},  {ElemType::i64, "i64", 7},  {ElemType::i32, "i32", 6},
+    {ElemType::i8, "i8", 3},     {ElemType::u8, "u8", 2},    {ElemType::boolean, "bool", 9},
+};
+
+const char* attr_kind(const Attr& a) {
+  switch (a.index()) {
+    case 0: return "an int";
+    case 1: return "a float";
+    case 2: return "a string";
+    case 3: return "a list of ints";
+    case 4: return "a list of floats";
+    default: return "a tensor";
+  }
+}
+
+// The attribute `key` as alternative T, the fallback when absent, or an error.
+template <typename T>
+Expected<T> lookup(const Node& node, const std::string& key, std::optional<T> fallback, const char* want) {
+  auto it = node.attrs.find(key);
+  if (it == node.attrs.end()) {
+    if (fallback) return *fallback;
+    return make_error("{}: missing attribute '{}'", node_label(node), key);
+  }
+  if (const T* v = std::get_if<T>(&it->second)) return *v;
+  return make_error("{}: attribute '{}' is {}, expected {}", node_label(node), key, attr_kind(it->second), want);
+}
+
+}  // namespace
+
+std::string_view elem_name(ElemType t) {
+  for (const ElemName& e : kElems)
+    if (e.type == t) return e.name;
+  return "?";
+}
+
+std::optional<ElemType> parse_elem(std::string_view name) {
+  for (const ElemName& e : kElems)
+    if (name == e.name) return e.type;
+  return std::nullopt;
+}
+
+std::optional<ElemType> elem_from_onnx(int64_t code) {
+  for (const ElemName& e : kElems)
+    if (code == e.onnx_code) return e.type;
+  return std::nullopt;
+}
+
+bool elem_is_float(ElemType t) {
+  return t == ElemType::f32 || t == ElemType::f16 || t == ElemType::bf16 || t == ElemType::f64;
+}
+
+int64_t element_count(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+std::string shape_text(const Shape& s) { return fmt::format("[{}]", fmt::join(s, ",")); }
+
+Expected<int64_t> Node::attr_int(const std::string& key, std::optional<int64_t> fallback) const {
+  return lookup<int64_t>(*this, key, fallback, "an int");
+}
+
+Expected<double> Node::attr_float(const std::string& key, std::optional<double> fallback) const {
+  auto it = attrs.find(key);
+  if (it != attrs.end())
+    if (const int64_t* i = std::get_if<int64_t>(&it->second)) return double(*i);
+  return lookup<double>(*this, key, fallback, "a float");
+}
+
+Expected<std::string> Node::attr_string(const std::string& key, std::optional<std::string> fallback) const {
+  return lookup<std::string>(*this, key, std::move(fallback), "a string");
+}
+
+Expected<std::vector<int64_t>> Node::attr_ints(const std::string& key,
+                                               std::optional<std::vector<int64_t>> fallback) const {
+  return lookup<std::vector<int64_t>>(*this, key, std::move(fallback), "a list of ints");
+}
+
+int Graph::add_value(Value v) {
+  values.push_back(std::move(v));
+  return int(values.size()) - 1;
+}
+
+int Graph::find_value(const std::string& value_name) const {
+  for (size_t i = 0; i < values.size(); ++i)
+    if (values[i].name == value_name) return int(i);
+  return -1;
+}
+
+}  // namespace wafer::graph
