@@ -9,9 +9,11 @@
 //   source over the n elements;
 // - a row vector B (1 x D, B[j] for the block's column j) and a column vector (R x 1, the
 //   block's mb rows) are one asynchronous op per block column of mb contiguous elements: Y[:, j]
-//   = A[:, j] op B[j] (a register loaded per column) or A[:, j] op B[0 .. mb); the setups
-//   overlap on the microthreads, the ops finish in issue order and the last one activates the
-//   done task;
+//   = A[:, j] op B[j] (a register loaded per column) or A[:, j] op B[0 .. mb); or, when the
+//   block has few rows (mb·max(7, nb) < nb·max(7, mb/rate): a decode step's single token), one
+//   op per block row of nb elements mb apart: Y[i, :] = A[i, :] op B[0 .. nb) or op B[i]. The
+//   setups overlap on the microthreads, the ops finish in issue order and the last one
+//   activates the done task;
 // - the transcendental functions run vmath's fp32 routine over the block (its conversions
 //   and scratch included) or, with a chunk c < n, loop over the block c elements at a time:
 //   convert (or copy) A's chunk into an fp32 staging vector, run the routine in place there,
@@ -117,18 +119,40 @@ Opcode binary_opcode(EltwiseOp op) {
   }
 }
 
-// Y[:, j] = A[:, j] op B_j for every block column j: one asynchronous op per column, the last
-// one activating the done task (ops finish in issue order). B_j is B[j] (row: a register
-// loaded per column) or the mb-vector B (col, bound to db once). Ends the entry task.
-void emit_column_ops(Ctx& c, const Site& site, Opcode op, Broadcast form) {
+// The block as `count` lines of `len` elements, line l from element l·step, its elements
+// `stride` apart: the mb-element columns (step mb, stride 1) or the nb-element rows (step 1,
+// stride mb) of a column-major block.
+struct Lines {
+  int64_t count, len, step, stride;
+};
+
+// Whether one op per block row beats one per block column. A column op moves mb elements at
+// the write port's rate (2 fp32 or 4 16-bit elements a cycle), a row op nb strided elements
+// at one a cycle (stride 1 when mb = 1); each op costs about 7 cycles of loop and issue.
+bool by_rows(int64_t mb, int64_t nb, DType t) {
+  const double rate = dtype_bytes(t) == 4 ? 2 : 4;
+  const double columns = double(nb) * std::max(7.0, double(mb) / rate);
+  const double rows = double(mb) * std::max(7.0, mb == 1 ? double(nb) / rate : double(nb));
+  return rows < columns;
+}
+
+// Y = A op B for a row or column vector B, one asynchronous op per line of the block (the
+// columns, or the rows when fewer and cheaper), the last one activating the done task (ops
+// finish in issue order). Along a line B is either one element, loaded into a register per
+// line (B[j] of a row vector over the columns, B[i] of a column vector over the rows), or
+// B's whole block (db, bound once). Ends the entry task.
+void emit_line_ops(Ctx& c, const Site& site, Opcode op, Broadcast form, DType t) {
   ir::CodeBuilder& b = c.b;
-  if (form == Broadcast::col) mdsd(c, c.db, c.bs, imm(0), c.mb);
+  const bool rows = by_rows(c.mb, c.nb, t);
+  const Lines l = rows ? Lines{c.mb, c.nb, 1, c.mb} : Lines{c.nb, c.mb, c.mb, 1};
+  const bool scalar_per_line = (form == Broadcast::row) != rows;
+  if (!scalar_per_line) mdsd(c, c.db, c.bs, imm(0), l.len);
   b.emit(Opcode::movi, {reg(c.j), imm(0)});
   b.emit(Opcode::movi, {reg(c.off), imm(0)});
-  auto column = [&](ir::OnDone on, int task) {
-    mdsd(c, c.da, c.a, reg(c.off), c.mb);
-    mdsd(c, c.dy, c.y, reg(c.off), c.mb);
-    if (form == Broadcast::row) {
+  auto line = [&](ir::OnDone on, int task) {
+    mdsd(c, c.da, c.a, reg(c.off), l.len, int(l.stride));
+    mdsd(c, c.dy, c.y, reg(c.off), l.len, int(l.stride));
+    if (scalar_per_line) {
       b.emit(Opcode::ld, {reg(c.s), ir::sym_op(c.bs), reg(c.j)});
       b.emit_async(op, {dsd(c.dy), dsd(c.da), reg(c.s)}, on, task);
     } else {
@@ -136,15 +160,15 @@ void emit_column_ops(Ctx& c, const Site& site, Opcode op, Broadcast form) {
     }
   };
   const int loop = b.new_label(), last = b.new_label();
-  b.emit(Opcode::bge, {reg(c.j), imm(int32_t(c.nb - 1)), b.label(last)});
+  b.emit(Opcode::bge, {reg(c.j), imm(int32_t(l.count - 1)), b.label(last)});
   b.place(loop);
-  column(ir::OnDone::none, -1);
-  b.emit(Opcode::add, {reg(c.off), reg(c.off), imm(int32_t(c.mb))});
+  line(ir::OnDone::none, -1);
+  b.emit(Opcode::add, {reg(c.off), reg(c.off), imm(int32_t(l.step))});
   b.emit(Opcode::add, {reg(c.j), reg(c.j), imm(1)});
-  b.emit(Opcode::blt, {reg(c.j), imm(int32_t(c.nb - 1)), b.label(loop)});
+  b.emit(Opcode::blt, {reg(c.j), imm(int32_t(l.count - 1)), b.label(loop)});
   b.place(last);
-  if (site.done_task >= 0) column(ir::OnDone::activate, site.done_task);
-  else column(ir::OnDone::none, -1);
+  if (site.done_task >= 0) line(ir::OnDone::activate, site.done_task);
+  else line(ir::OnDone::none, -1);
   b.emit(Opcode::ret, {});
 }
 
@@ -286,7 +310,7 @@ Expected<EltwiseEmitted> emit_eltwise(Emit& e, const Site& site, const EltwiseSp
   b.begin_task(entry);
   const auto f = info(s.op).func;
   if (binary && (out.form == Broadcast::row || out.form == Broadcast::col)) {
-    emit_column_ops(c, site, binary_opcode(s.op), out.form);
+    emit_line_ops(c, site, binary_opcode(s.op), out.form, a.dtype);
   } else if (binary && out.form == Broadcast::scalar) {
     emit_scalar_op(c, site, binary_opcode(s.op));
   } else if (!f) {

@@ -10,9 +10,10 @@
 // The second operand B of a binary op is, as the broadcast rules give for 2-D:
 //   full    R x D, A's layout: one op over the block's mb·nb elements;
 //   row     1 x D, the row replicated over y, columns split over x (as the norms' gamma):
-//           column j of the block is combined with the scalar B[j], one op per column;
+//           column j of the block is combined with the scalar B[j];
 //   col     R x 1, rows split over y, the column replicated over x: every column of the
-//           block is combined with the mb-vector B, one op per column;
+//           block is combined with the mb-vector B;
+//           both one op per block column, or per block row (strided) when that is cheaper;
 //   scalar  1 x 1 on every PE: one op over the block with B[0] as a scalar source.
 // No PE talks to another: there are no colors or routes, only code.
 //
@@ -24,8 +25,9 @@
 // in chunks of `chunk` elements through an fp32 staging vector, with the same results.
 //
 // The kernel starts at the Site's entry task and activates its done task on every PE when Y is
-// written. Per-column ops are asynchronous (their setups overlap on the microthreads), the last
-// one's completion activating the done task; everything else is synchronous.
+// written. The per-line ops of the row and col forms are asynchronous (their setups overlap
+// on the microthreads), the last one's completion activating the done task; everything else
+// is synchronous.
 #pragma once
 
 #include <cstdint>

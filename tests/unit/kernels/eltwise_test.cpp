@@ -74,14 +74,15 @@ std::vector<double> expected(const DistTensor& y, const ElementFn& f) {
 
 const ElementFn kIota = [](int64_t i, int64_t j) { return double(10 * i + j); };
 
-// A (4 x 6, fp32, on 3 x 2 PEs at (1,1)) op B in the given form, B(i, j) = 0.5 + i - j/4 over
+// A (R x D, fp32, on 3 x 2 PEs at (1,1)) op B in the given form, B(i, j) = 0.5 + i - j/4 over
 // B's own shape; returns the output.
-std::vector<double> binary_on_iota(EltwiseOp op, Broadcast form, DistTensor* y_out = nullptr) {
+std::vector<double> binary_on_iota(EltwiseOp op, Broadcast form, DistTensor* y_out = nullptr, int64_t R = 4,
+                                   int64_t D = 6) {
   Composed c({1, 1, 3, 2});
   Emit e = c.emit("k");
   EltwiseSpec s;
   s.op = op;
-  s.a = DistTensor{"a", DType::f32, 4, 6, c.rect};
+  s.a = DistTensor{"a", DType::f32, R, D, c.rect};
   s.b = broadcast_operand(s.a, form, "b", DType::f32);
   auto em = emit_eltwise(e, Site{c.rect, -1, -1}, s);
   EXPECT_TRUE(em.has_value()) << em.message();
@@ -105,22 +106,28 @@ TEST(Eltwise, BinaryOpsGiveExactValuesInEveryBroadcastForm) {
       {Broadcast::col, [](int64_t i, int64_t) { return 0.5 + double(i); }},
       {Broadcast::scalar, [](int64_t, int64_t) { return 0.5; }},
   };
-  for (const Want& w : forms) {
-    DistTensor y;
-    const auto add = binary_on_iota(EltwiseOp::add, w.form, &y);
-    EXPECT_EQ(add, expected(y, [&](int64_t i, int64_t j) { return kIota(i, j) + w.b(i, j); })) << broadcast_name(w.form);
-    const auto sub = binary_on_iota(EltwiseOp::sub, w.form);
-    EXPECT_EQ(sub, expected(y, [&](int64_t i, int64_t j) { return kIota(i, j) - w.b(i, j); })) << broadcast_name(w.form);
-    const auto mx = binary_on_iota(EltwiseOp::max, w.form);
-    EXPECT_EQ(mx, expected(y, [&](int64_t i, int64_t j) { return std::max(kIota(i, j), w.b(i, j)); }))
-        << broadcast_name(w.form);
+  // 4 x 6: blocks of 2 x 2, one op per block column; 2 x 48: blocks of 1 x 16 and 4 x 24:
+  // blocks of 2 x 8, one op per block row (B's vector along it, or B[i] in a register).
+  for (const auto& [R, D] : {std::pair<int64_t, int64_t>{4, 6}, {2, 48}, {4, 24}}) {
+    for (const Want& w : forms) {
+      const std::string what = std::string(broadcast_name(w.form)) + " " + std::to_string(R) + "x" + std::to_string(D);
+      DistTensor y;
+      const auto add = binary_on_iota(EltwiseOp::add, w.form, &y, R, D);
+      EXPECT_EQ(add, expected(y, [&](int64_t i, int64_t j) { return kIota(i, j) + w.b(i, j); })) << what;
+      const auto sub = binary_on_iota(EltwiseOp::sub, w.form, nullptr, R, D);
+      EXPECT_EQ(sub, expected(y, [&](int64_t i, int64_t j) { return kIota(i, j) - w.b(i, j); })) << what;
+      const auto mx = binary_on_iota(EltwiseOp::max, w.form, nullptr, R, D);
+      EXPECT_EQ(mx, expected(y, [&](int64_t i, int64_t j) { return std::max(kIota(i, j), w.b(i, j)); })) << what;
+    }
   }
   // Spot values: row 3, column 5 of A is 35; B's row vector there is 0.5 - 5/4 = -0.75.
   DistTensor y;
   const auto mul = binary_on_iota(EltwiseOp::mul, Broadcast::row, &y);
   const auto want = expected(y, [](int64_t i, int64_t j) { return i == 3 && j == 5 ? 1.0 : 0.0; });
   for (size_t k = 0; k < want.size(); ++k) {
-    if (want[k] == 1.0) EXPECT_EQ(mul[k], 35 * -0.75);
+    if (want[k] == 1.0) {
+      EXPECT_EQ(mul[k], 35 * -0.75);
+    }
   }
   const auto div = binary_on_iota(EltwiseOp::div, Broadcast::scalar);
   EXPECT_EQ(div, expected(y, [](int64_t i, int64_t j) { return double(20 * i + 2 * j); }));
