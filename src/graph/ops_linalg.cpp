@@ -3,8 +3,9 @@
 // dropped from the result) and Gemm (Y = alpha * op(A) op(B) + beta * C, op a transpose when
 // transA/transB is set, C broadcast to [M, N]).
 //
-// Both reduce to one loop, c[m][n] += a[m][k] * b[k][n] over a batch of matrices, with the
-// operands addressed through (row stride, column stride) so transposes cost nothing.
+// Both reduce to one product, c[m][n] = sum over k of a[m][k] * b[k][n] for a batch of
+// matrices, with the operands addressed through (row stride, column stride) so transposes
+// cost no copy.
 #include <algorithm>
 
 #include "ops.hpp"
@@ -22,12 +23,25 @@ struct Mat {
   int64_t row, col;
 };
 
+// c = a b, accumulating each c[m][n] over k in ascending order; the loop order keeps the
+// innermost loop on contiguous memory (k when b is stored transposed, n otherwise), which
+// does not change the order of the additions.
 void matmul_into(Mat a, Mat b, double* c, int64_t M, int64_t K, int64_t N) {
+  if (b.col != 1) {
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        double acc = 0;
+        for (int64_t k = 0; k < K; ++k) acc += a.data[m * a.row + k * a.col] * b.data[k * b.row + n * b.col];
+        c[m * N + n] = acc;
+      }
+    return;
+  }
+  std::fill(c, c + M * N, 0.0);
   for (int64_t m = 0; m < M; ++m)
-    for (int64_t n = 0; n < N; ++n) {
-      double acc = 0;
-      for (int64_t k = 0; k < K; ++k) acc += a.data[m * a.row + k * a.col] * b.data[k * b.row + n * b.col];
-      c[m * N + n] = acc;
+    for (int64_t k = 0; k < K; ++k) {
+      double a_mk = a.data[m * a.row + k * a.col];
+      const double* b_row = b.data + k * b.row;
+      for (int64_t n = 0; n < N; ++n) c[m * N + n] += a_mk * b_row[n];
     }
 }
 

@@ -65,7 +65,7 @@ struct Node {
   std::map<std::string, Attr> attrs;
 
   // Attribute lookups with defaults; a present attribute of another kind is an error naming
-  // the node and the attribute.
+  // the node and the attribute (attr_float also accepts an int attribute).
   Expected<int64_t> attr_int(const std::string& key, std::optional<int64_t> fallback = std::nullopt) const;
   Expected<double> attr_float(const std::string& key, std::optional<double> fallback = std::nullopt) const;
   Expected<std::string> attr_string(const std::string& key, std::optional<std::string> fallback = std::nullopt) const;
