@@ -9,6 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libpng-dev
   libgtest-dev libgmock-dev libbenchmark-dev jq
+  libonnx-dev libprotobuf-dev libonnx-testdata
 )
 if [ "${1:-}" = "--fuzz" ]; then
   PACKAGES+=(clang libclang-rt-14-dev)

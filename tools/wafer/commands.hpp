@@ -23,6 +23,9 @@ void add_bench(CLI::App& app, Runner& run);
 void add_yield(CLI::App& app, Runner& run);
 void add_ulp(CLI::App& app, Runner& run);
 void add_estimate(CLI::App& app, Runner& run);
+// The graph compiler's verbs (cmd_model.cpp).
+void add_compile(CLI::App& app, Runner& run);
+void add_run(CLI::App& app, Runner& run);
 // train, infer and compare under `wafer estimate` (cmd_estimate_run.cpp).
 void add_estimate_runs(CLI::App& estimate, Runner& run);
 

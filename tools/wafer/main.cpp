@@ -192,6 +192,8 @@ int run_command(int argc, char** argv) {
   add_yield(app, run);
   add_ulp(app, run);
   add_estimate(app, run);
+  add_compile(app, run);
+  add_run(app, run);
   allow_extras(app);
   if (Status verbs = check_verbs(app, argc, argv); !verbs) return report_usage_error(verbs);
   try {
