@@ -1,5 +1,6 @@
-// Element-wise ops: unary maps (Sqrt, Erf, Relu...), binary and n-ary ops with multidirectional
-// NumPy broadcasting (Add, Pow, Equal, Where, Max...), Cast and Identity.
+// Element-wise ops: unary maps (Sqrt, Erf, Relu, Not...), binary and n-ary ops with
+// multidirectional NumPy broadcasting (Add, Pow, Equal, Less, Where, Max...), Cast, Identity and
+// inference-time Dropout (an identity; its optional mask output is all true).
 //
 // A broadcasting op's output shape is the broadcast of every input's shape; each input is then
 // read through broadcast_offsets (the flat index of the input element that each output
@@ -109,6 +110,20 @@ Status compute_identity(const Node&, In in, Out out) {
 
 double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 
+Expected<Sig> dropout_sig(const Node& node, const Args& in) {
+  Sig sig = {{in[0].type, *in[0].shape}, {ElemType::boolean, *in[0].shape}};
+  sig.resize(std::min<size_t>(node.outputs.size(), 2));
+  return sig;
+}
+
+Status compute_dropout(const Node& node, In in, Out out) {
+  if (in.size() > 2 && in[2] && in[2]->size() == 1 && in[2]->values[0] != 0)
+    return make_error("training_mode is not supported (inference only)");
+  out[0].values = in[0]->values;
+  if (out.size() > 1) std::fill(out[1].values.begin(), out[1].values.end(), 1.0);
+  return Status::ok();
+}
+
 }  // namespace
 
 void add_elementwise_ops(std::vector<OpRule>& rows) {
@@ -130,7 +145,16 @@ void add_elementwise_ops(std::vector<OpRule>& rows) {
       {"Sigmoid", 1, 1, 1, 1, same_as_input, [](const Node&, In in, Out out) { return map_unary(in, out, sigmoid); }},
       {"Relu", 1, 1, 1, 1, same_as_input,
        [](const Node&, In in, Out out) { return map_unary(in, out, [](double x) { return x > 0 ? x : 0.0; }); }},
+      {"Sin", 1, 1, 1, 1, same_as_input,
+       [](const Node&, In in, Out out) { return map_unary(in, out, [](double x) { return std::sin(x); }); }},
+      {"Cos", 1, 1, 1, 1, same_as_input,
+       [](const Node&, In in, Out out) { return map_unary(in, out, [](double x) { return std::cos(x); }); }},
+      {"Log", 1, 1, 1, 1, same_as_input,
+       [](const Node&, In in, Out out) { return map_unary(in, out, [](double x) { return std::log(x); }); }},
+      {"Not", 1, 1, 1, 1, same_as_input,
+       [](const Node&, In in, Out out) { return map_unary(in, out, [](double x) { return x == 0 ? 1.0 : 0.0; }); }},
       {"Identity", 1, 1, 1, 1, same_as_input, compute_identity},
+      {"Dropout", 1, 3, 1, 2, dropout_sig, compute_dropout},
       {"Cast", 1, 1, 1, 1, cast_sig, compute_cast},
       {"Add", 2, 2, 1, 1, arith_sig,
        [](const Node&, In in, Out out) { return map_binary(in, out, [](double a, double b) { return a + b; }); }},
@@ -147,6 +171,14 @@ void add_elementwise_ops(std::vector<OpRule>& rows) {
       {"Equal", 2, 2, 1, 1, compare_sig,
        [](const Node&, In in, Out out) {
          return map_binary(in, out, [](double a, double b) { return a == b ? 1.0 : 0.0; });
+       }},
+      {"Less", 2, 2, 1, 1, compare_sig,
+       [](const Node&, In in, Out out) {
+         return map_binary(in, out, [](double a, double b) { return a < b ? 1.0 : 0.0; });
+       }},
+      {"Greater", 2, 2, 1, 1, compare_sig,
+       [](const Node&, In in, Out out) {
+         return map_binary(in, out, [](double a, double b) { return a > b ? 1.0 : 0.0; });
        }},
       {"Max", 1, -1, 1, 1, arith_sig,
        [](const Node&, In in, Out out) {

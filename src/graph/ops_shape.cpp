@@ -1,6 +1,6 @@
 // Shape and data-movement ops: Reshape, Flatten, Squeeze, Unsqueeze (the values unchanged),
-// Transpose, Slice, Concat, Split, Gather, Expand, and the value makers Constant,
-// ConstantOfShape and Shape.
+// Transpose, Slice, Concat, Split, Gather, Expand, Trilu, and the value makers Constant,
+// ConstantOfShape, Shape and Range.
 //
 // The shape-giving inputs (Reshape's shape, Slice's starts/ends/axes/steps, Unsqueeze's axes,
 // Split's split, Expand's shape) must be known when shapes are inferred: the rules read them
@@ -8,6 +8,7 @@
 // written as "for each output element, the flat offset of the input element it copies",
 // walking the output's multi-index in row-major order.
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -495,6 +496,49 @@ Status compute_shape(const Node& node, In in, Out out) {
   return Status::ok();
 }
 
+// --- Range, Trilu ---
+
+// Range's three scalars; the length is max(ceil((limit - start) / delta), 0).
+Expected<Sig> range_sig(const Node&, const Args& in) {
+  const char* roles[] = {"start", "limit", "delta"};
+  double v[3];
+  for (int i = 0; i < 3; ++i) {
+    Expected<const Tensor*> t = need_data(in, i, roles[i]);
+    if (!t) return t.status();
+    if ((*t)->size() != 1) return make_error("input {} '{}' ({}) is not a scalar", i, in[i].name, roles[i]);
+    v[i] = (*t)->values[0];
+  }
+  if (v[2] == 0) return make_error("delta is 0");
+  WAFER_TRY(check_same_type(in));
+  return Sig{{in[0].type, {std::max<int64_t>(0, int64_t(std::ceil((v[1] - v[0]) / v[2])))}}};
+}
+
+Status compute_range(const Node&, In in, Out out) {
+  for (size_t i = 0; i < out[0].values.size(); ++i)
+    out[0].values[i] = in[0]->values[0] + double(i) * in[2]->values[0];
+  return Status::ok();
+}
+
+Expected<Sig> trilu_sig(const Node&, const Args& in) {
+  if (in[0].shape->size() < 2) return make_error("input '{}' {} has rank below 2", in[0].name, shape_text(*in[0].shape));
+  return Sig{{in[0].type, *in[0].shape}};
+}
+
+// Keeps element (i, j) of each matrix where j - i >= k (upper) or j - i <= k (lower).
+Status compute_trilu(const Node& node, In in, Out out) {
+  Expected<int64_t> upper = node.attr_int("upper", 1);
+  if (!upper) return upper.status();
+  int64_t k = in.size() > 1 && in[1] ? int64_t(in[1]->values.at(0)) : 0;
+  const Shape& s = in[0]->shape;
+  int64_t rows = s[s.size() - 2], cols = s.back();
+  for (int64_t i = 0; i < in[0]->size(); ++i) {
+    int64_t r = (i / cols) % rows, c = i % cols;
+    bool keep = *upper ? c - r >= k : c - r <= k;
+    out[0].values[i] = keep ? in[0]->values[i] : 0.0;
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 void add_shape_ops(std::vector<OpRule>& rows) {
@@ -512,6 +556,8 @@ void add_shape_ops(std::vector<OpRule>& rows) {
       {"Constant", 0, 0, 1, 1, constant_sig, compute_constant},
       {"ConstantOfShape", 1, 1, 1, 1, constant_of_shape_sig, compute_constant_of_shape},
       {"Shape", 1, 1, 1, 1, shape_sig, compute_shape},
+      {"Range", 3, 3, 1, 1, range_sig, compute_range},
+      {"Trilu", 1, 2, 1, 1, trilu_sig, compute_trilu},
   };
   rows.insert(rows.end(), add.begin(), add.end());
 }

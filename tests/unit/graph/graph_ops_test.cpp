@@ -307,5 +307,29 @@ TEST(GraphOps, ConstantConstantOfShapeAndShape) {
   EXPECT_EQ(s.values, (V{3, 4}));
 }
 
+TEST(GraphOps, CheapExtrasTorchEmits) {
+  EXPECT_NEAR(run1("Sin", {tensor({1}, {M_PI / 2})}).values[0], 1, 1e-15);
+  EXPECT_EQ(run1("Cos", {tensor({1}, {0})}).values, (V{1}));
+  EXPECT_NEAR(run1("Log", {tensor({1}, {M_E})}).values[0], 1, 1e-15);
+  EXPECT_EQ(run1("Not", {tensor({2}, {1, 0}, ElemType::boolean)}).values, (V{0, 1}));
+  Tensor less = run1("Less", {tensor({3}, {1, 2, 3}), tensor({1}, {2})});
+  EXPECT_EQ(less.type, ElemType::boolean);
+  EXPECT_EQ(less.values, (V{1, 0, 0}));
+  EXPECT_EQ(run1("Greater", {tensor({3}, {1, 2, 3}), tensor({1}, {2})}).values, (V{0, 0, 1}));
+  auto dropout = run_op("Dropout", {tensor({2}, {1, 2})}, {}, 2);
+  ASSERT_TRUE(dropout.has_value()) << dropout.message();
+  EXPECT_EQ((*dropout)[0].values, (V{1, 2}));
+  EXPECT_EQ((*dropout)[1].type, ElemType::boolean);
+  EXPECT_EQ((*dropout)[1].values, (V{1, 1}));
+  Tensor zero = tensor({}, {0}, ElemType::i64), five = tensor({}, {5}, ElemType::i64), two = tensor({}, {2}, ElemType::i64);
+  Tensor r = run1("Range", {zero, five, two});  // ceil(5 / 2) = 3 values
+  EXPECT_EQ(r.shape, (Shape{3}));
+  EXPECT_EQ(r.values, (V{0, 2, 4}));
+  EXPECT_EQ(run1("Range", {tensor({}, {1}), tensor({}, {0}), tensor({}, {-0.5})}).values, (V{1, 0.5}));
+  Tensor m = tensor({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  EXPECT_EQ(run1("Trilu", {m}, {{"upper", int64_t(0)}}).values, (V{1, 0, 0, 4, 5, 0, 7, 8, 9}));
+  EXPECT_EQ(run1("Trilu", {m, tensor({}, {1}, ElemType::i64)}).values, (V{0, 2, 3, 0, 0, 6, 0, 0, 0}));
+}
+
 }  // namespace
 }  // namespace wafer::graph
