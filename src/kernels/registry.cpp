@@ -7,6 +7,7 @@
 #include "eltwise.hpp"
 #include "gather.hpp"
 #include "kernel_util.hpp"
+#include "movement.hpp"
 #include "norms.hpp"
 
 namespace wafer::kernels {
@@ -58,6 +59,16 @@ const std::vector<KernelInfo>& kernel_list() {
       {"rowmean", "mean of each row, on every PE of the PE row", "--m --n",
        [](const arch::Arch& a, const KernelParams& p, Stage s) { return build_norm_kernel(NormKind::rowmean, a, p, s); },
        norm_host_bytes, scale_norm_sizes, true},
+      // Data movement (movement.hpp): exact copies between layouts and rectangles.
+      {"transpose", "Y = X^T on the same PEs in the same layout (rows over y, columns over x)", "--m --n",
+       build_transpose, movement_host_bytes, scale_movement_sizes, true},
+      {"relayout", "change one axis between split, replicate and first (--algo rows=replicate, cols=first-split, "
+       "...) or move to a translated rectangle (--algo shift=DX,DY)", "--m --n",
+       build_relayout, movement_host_bytes, scale_movement_sizes, true},
+      {"slice", "rows or columns [OFF, OFF+LEN) of X (--algo cols=OFF+LEN); aligned ranges are views", "--m --n",
+       build_slice, movement_host_bytes, scale_movement_sizes, true},
+      {"concat", "[A | B] along columns (--algo cols) or rows; --m, --n the result, --k A's share", "--m --n --k",
+       build_concat, movement_host_bytes, scale_movement_sizes, true},
       {"gather", "embedding lookup out[t, :] = table[ids[t], :]; --m tokens, --n hidden, --k vocabulary", "--m --n --k",
        build_gather, gather_host_bytes, scale_gather_sizes, true},
       // Element-wise (eltwise.cpp): binary ops with broadcasting, then the unary functions.
