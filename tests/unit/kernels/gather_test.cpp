@@ -51,6 +51,7 @@ TEST(Gather, ExactOnEveryTypeAndShape) {
       {1, 1, 5, 3, 4, DType::f16},      // one PE: no column sum
       {5, 1, 9, 10, 6, DType::f32},     // one PE row
       {1, 6, 3, 2, 6, DType::f32},      // one vocabulary row per PE row
+      {2, 2, 1, 4, 8, DType::f16},      // one token: the peeled copy alone, no loop
   };
   for (const char* arch : {"wse2", "wse3"}) {
     for (const Shape& s : shapes) {
