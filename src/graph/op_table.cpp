@@ -229,7 +229,7 @@ std::vector<int64_t> as_ints(const Tensor& t) {
 }
 
 Expected<int64_t> normalize_axis(int64_t axis, int64_t rank, const char* what) {
-  if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
+  if (axis < -rank || axis >= rank)
     return make_error("{} {} is out of range for rank {}", what, axis, rank);
   return axis < 0 ? axis + rank : axis;
 }

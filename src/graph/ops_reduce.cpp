@@ -93,7 +93,7 @@ Expected<Sig> softmax_sig(const Node& node, const Args& in) {
 Status compute_softmax(const Node& node, In in, Out out) {
   const Shape& s = in[0]->shape;
   int64_t axis = *normalize_axis(*node.attr_int("axis", -1), int64_t(s.size()), "axis");
-  int64_t dim = s.empty() ? 1 : s[axis], inner = element_count(Shape(s.begin() + axis + 1, s.end()));
+  int64_t dim = s[axis], inner = element_count(Shape(s.begin() + axis + 1, s.end()));
   int64_t outer = dim * inner == 0 ? 0 : in[0]->size() / (dim * inner);
   const double* x = in[0]->values.data();
   double* y = out[0].values.data();

@@ -212,7 +212,9 @@ Expected<std::vector<SliceAxis>> slice_plan(const Shape& s, const Tensor& starts
     int64_t dim = s[*a], step = steps[i];
     if (step == 0) return make_error("step of axis {} is 0", *a);
     int64_t start = st[i] < 0 ? st[i] + dim : st[i], end = en[i] < 0 ? en[i] + dim : en[i];
-    if (step > 0) {
+    if (dim == 0) {
+      start = end = 0;
+    } else if (step > 0) {
       start = std::clamp<int64_t>(start, 0, dim);
       end = std::clamp<int64_t>(end, 0, dim);
     } else {

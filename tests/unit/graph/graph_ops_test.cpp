@@ -241,6 +241,7 @@ TEST(GraphOps, SliceWithStepsNegativeIndicesAndClamping) {
   Tensor box = run1("Slice", {x, ints({1, -3}), ints({2, -1})});
   EXPECT_EQ(box.shape, (Shape{1, 2}));
   EXPECT_EQ(box.values, (V{5, 6}));
+  EXPECT_EQ(run1("Slice", {tensor({0}, {}), ints({-1}), ints({-5}), ints({0}), ints({-1})}).shape, (Shape{0}));
 }
 
 TEST(GraphOps, ConcatAndSplit) {
