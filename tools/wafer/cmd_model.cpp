@@ -12,6 +12,7 @@
 // lowering onto the kernels and the simulator is the compiler's next layer.
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,10 +85,20 @@ void add_model_flags(CLI::App* c, ModelFlags& f) {
   c->add_flag("--json", f.json, "print one JSON object");
 }
 
-Expected<graph::Graph> load(const ModelFlags& f, onnx_import::ImportReport& report) {
+// Imports the model; a bad --dim is a usage error (exit 2), a model that does not import a
+// failed run (exit 1).
+std::optional<graph::Graph> load(const ModelFlags& f, onnx_import::ImportReport& report, int& exit_code) {
   auto options = import_options(f);
-  if (!options) return options.status();
-  return onnx_import::import_model(f.model, *options, &report);
+  if (!options) {
+    exit_code = report_usage_error(options.status());
+    return std::nullopt;
+  }
+  auto g = onnx_import::import_model(f.model, *options, &report);
+  if (!g) {
+    exit_code = report_error(g.status());
+    return std::nullopt;
+  }
+  return std::move(*g);
 }
 
 std::map<std::string, int> op_histogram(const graph::Graph& g) {
@@ -133,8 +144,9 @@ int run_compile(const CompileFlags& f) {
   if (!f.emit.empty() && f.emit != "graph")
     return report_usage_error(fmt::format("--emit '{}': only 'graph' is built yet{}", f.emit, suggestion(f.emit, {"graph"})));
   onnx_import::ImportReport report;
-  auto g = load(f.m, report);
-  if (!g) return report_error(g.status());
+  int exit_code = 0;
+  auto g = load(f.m, report, exit_code);
+  if (!g) return exit_code;
   if (f.emit == "graph") {
     fmt::print("{}", graph::print(*g));
     return 0;
@@ -226,8 +238,9 @@ int run_run(const RunFlags& f) {
   if (!f.output_dir.empty() && !std::filesystem::is_directory(f.output_dir))
     return report_usage_error(fmt::format("--output-dir '{}': not a directory", f.output_dir));
   onnx_import::ImportReport report;
-  auto g = load(f.m, report);
-  if (!g) return report_error(g.status());
+  int exit_code = 0;
+  auto g = load(f.m, report, exit_code);
+  if (!g) return exit_code;
   auto in = run_inputs(*g, f);
   if (!in) return report_usage_error(in.status());
   auto out = graph::evaluate(*g, *in, eval);
