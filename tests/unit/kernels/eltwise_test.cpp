@@ -135,6 +135,27 @@ TEST(Eltwise, BinaryOpsGiveExactValuesInEveryBroadcastForm) {
   EXPECT_EQ(div, expected(y, [](int64_t i, int64_t j) { return double(20 * i + 2 * j); }));
 }
 
+TEST(Eltwise, BMayHaveAnotherTypeAndTheOpRoundsOnceToA) {
+  // A bf16, B an fp32 scalar 0.1 (not a bf16 value): Y = round_bf16(a · 0.1f), one rounding of
+  // the exact product, not a product of 0.1 rounded to bf16.
+  Composed c({0, 0, 2, 1});
+  Emit e = c.emit("k");
+  EltwiseSpec s;
+  s.op = EltwiseOp::mul;
+  s.a = DistTensor{"a", DType::bf16, 2, 8, c.rect};
+  s.b = broadcast_operand(s.a, Broadcast::scalar, "b", DType::f32);
+  auto em = emit_eltwise(e, Site{c.rect, -1, -1}, s);
+  ASSERT_TRUE(em.has_value()) << em.message();
+  const ElementFn A = [](int64_t i, int64_t j) { return round_to(DType::bf16, 1.5 + double(i) - double(j) / 3); };
+  const double b = round_to(DType::f32, 0.1);
+  c.input(s.a, A);
+  c.input(s.b, [b](int64_t, int64_t) { return b; });
+  const auto y = c.output("k.entry", em->y);
+  EXPECT_EQ(y, expected(em->y, [&](int64_t i, int64_t j) { return round_to(DType::bf16, A(i, j) * b); }));
+  const double b16 = round_to(DType::bf16, 0.1);
+  EXPECT_NE(y, expected(em->y, [&](int64_t i, int64_t j) { return round_to(DType::bf16, A(i, j) * b16); }));
+}
+
 TEST(Eltwise, ExactOpsHaveNoErrorAndTheOthersStayWithinTheirUlps) {
   // Correctly rounded ops against the unrounded double reference: within half an ulp of the
   // type; neg, ReLU and max copy a value, so they are exact.
