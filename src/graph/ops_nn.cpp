@@ -1,13 +1,15 @@
-// Convolutional-network ops on NCHW tensors: Conv (2-D: strides, pads, dilations, group,
-// auto_pad, bias), BatchNormalization (inference form), MaxPool and AveragePool (2-D: pads,
-// strides, dilations, ceil_mode, count_include_pad) and GlobalAveragePool (any spatial rank).
+// Convolutional-network ops on NCHW tensors: Conv (1 to 3 spatial axes: strides, pads,
+// dilations, group, auto_pad, bias), BatchNormalization (inference form), MaxPool and
+// AveragePool (1 to 3 spatial axes: pads, strides, dilations, ceil_mode, count_include_pad) and
+// GlobalAveragePool (any spatial rank).
 //
 // Conv and the pools share one window geometry per spatial axis: kernel k, stride s, dilation
 // d, padding before and after (from `pads`, or from auto_pad SAME_UPPER/SAME_LOWER/VALID), and
 // the output size floor-or-ceil((in + pads - ((k-1)d + 1)) / s) + 1 (with ceil_mode, a last
 // window that would start in the end padding is dropped, as PyTorch and ONNX do). The
-// evaluation is the direct sum over every window position; padded positions read nothing (Conv
-// adds 0, MaxPool skips them, AveragePool counts them only with count_include_pad).
+// evaluation walks the output positions and, for each, the window's taps (input offsets, -1 for
+// padding) in the kernel's row-major order: a direct sum where padded positions read nothing
+// (Conv adds 0, MaxPool skips them, AveragePool counts them only with count_include_pad).
 #include <algorithm>
 #include <cmath>
 
@@ -88,6 +90,46 @@ Shape output_shape(int64_t n, int64_t c, const Window& w) {
   return s;
 }
 
+// One position of a window: the flat offset of the input element within its plane, or -1
+// where the position is padding (or past it, in ceil mode); `within_pads` when it lies inside
+// the input or its explicit padding.
+struct Tap {
+  int64_t offset;
+  bool within_pads;
+};
+
+int64_t window_count(const Window& w) {
+  int64_t n = 1;
+  for (const Axis& a : w) n *= a.out;
+  return n;
+}
+
+// Advances a row-major output position.
+void next_position(std::vector<int64_t>& position, const Window& w) {
+  for (int d = int(w.size()) - 1; d >= 0; --d) {
+    if (++position[d] < w[d].out) return;
+    position[d] = 0;
+  }
+}
+
+// The window's taps at an output position, kernel positions in row-major order (the order of
+// a Conv weight's kernel elements).
+void window_taps(const Window& w, const std::vector<int64_t>& position, std::vector<Tap>& taps) {
+  taps.assign(1, {0, true});
+  for (size_t d = 0; d < w.size(); ++d) {
+    const Axis& a = w[d];
+    std::vector<Tap> next;
+    next.reserve(taps.size() * size_t(a.kernel));
+    for (const Tap& t : taps)
+      for (int64_t k = 0; k < a.kernel; ++k) {
+        int64_t i = position[d] * a.stride - a.pad_begin + k * a.dilation;
+        bool inside = t.offset >= 0 && i >= 0 && i < a.in;
+        next.push_back({inside ? t.offset * a.in + i : -1, t.within_pads && i < a.in + a.pad_end});
+      }
+    taps = std::move(next);
+  }
+}
+
 // --- Conv ---
 
 Expected<Window> conv_window(const Node& node, const Shape& x, const Shape& weight) {
@@ -101,8 +143,8 @@ Expected<Window> conv_window(const Node& node, const Shape& x, const Shape& weig
 
 Expected<Sig> conv_sig(const Node& node, const Args& in) {
   WAFER_TRY(check_same_type(in));
-  WAFER_TRY(need_rank(in[0], 4, 4));
-  WAFER_TRY(need_rank(in[1], 4, 4));
+  WAFER_TRY(need_rank(in[0], 3, 5));
+  WAFER_TRY(need_rank(in[1], in[0].shape->size(), in[0].shape->size()));
   const Shape &x = *in[0].shape, &w = *in[1].shape;
   Expected<int64_t> group = node.attr_int("group", 1);
   if (!group) return group.status();
@@ -121,29 +163,23 @@ Status compute_conv(const Node& node, In in, Out out) {
   const Tensor* bias = in.size() > 2 ? in[2] : nullptr;
   Window win = *conv_window(node, x.shape, w.shape);
   int64_t group = *node.attr_int("group", 1), cin = w.shape[1], cout = w.shape[0], per_group = cout / group;
-  int64_t H = x.shape[2], W = x.shape[3], kh = w.shape[2], kw = w.shape[3];
-  const Axis &ay = win[0], &ax = win[1];
+  int64_t area = element_count(spatial_of(x.shape)), taps_per_window = element_count(spatial_of(w.shape));
+  std::vector<Tap> taps;
+  std::vector<int64_t> position(win.size(), 0);
   double* y = out[0].values.data();
   for (int64_t n = 0; n < x.shape[0]; ++n)
     for (int64_t m = 0; m < cout; ++m)
-      for (int64_t oy = 0; oy < ay.out; ++oy)
-        for (int64_t ox = 0; ox < ax.out; ++ox) {
-          double acc = bias ? bias->values[m] : 0.0;
-          for (int64_t c = 0; c < cin; ++c) {
-            int64_t channel = (m / per_group) * cin + c;
-            for (int64_t i = 0; i < kh; ++i) {
-              int64_t iy = oy * ay.stride - ay.pad_begin + i * ay.dilation;
-              if (iy < 0 || iy >= H) continue;
-              for (int64_t j = 0; j < kw; ++j) {
-                int64_t ix = ox * ax.stride - ax.pad_begin + j * ax.dilation;
-                if (ix < 0 || ix >= W) continue;
-                acc += x.values[((n * x.shape[1] + channel) * H + iy) * W + ix] *
-                       w.values[((m * cin + c) * kh + i) * kw + j];
-              }
-            }
-          }
-          *y++ = acc;
+      for (int64_t p = 0; p < window_count(win); ++p, next_position(position, win)) {
+        window_taps(win, position, taps);
+        double acc = bias ? bias->values[m] : 0.0;
+        for (int64_t c = 0; c < cin; ++c) {
+          const double* plane = x.values.data() + (n * x.shape[1] + (m / per_group) * cin + c) * area;
+          const double* kernel = w.values.data() + (m * cin + c) * taps_per_window;
+          for (size_t t = 0; t < taps.size(); ++t)
+            if (taps[t].offset >= 0) acc += plane[taps[t].offset] * kernel[t];
         }
+        *y++ = acc;
+      }
   return Status::ok();
 }
 
@@ -158,7 +194,7 @@ Expected<Window> pool_window(const Node& node, const Shape& x) {
 }
 
 Expected<Sig> pool_sig(const Node& node, const Args& in) {
-  WAFER_TRY(need_rank(in[0], 4, 4));
+  WAFER_TRY(need_rank(in[0], 3, 5));
   const Shape& x = *in[0].shape;
   Expected<Window> win = pool_window(node, x);
   if (!win) return win.status();
@@ -169,28 +205,24 @@ Status compute_pool(const Node& node, In in, Out out, bool is_max) {
   const Tensor& x = *in[0];
   Window win = *pool_window(node, x.shape);
   bool include_pad = *node.attr_int("count_include_pad", 0) != 0;
-  int64_t H = x.shape[2], W = x.shape[3];
-  const Axis &ay = win[0], &ax = win[1];
+  int64_t area = element_count(spatial_of(x.shape));
+  std::vector<Tap> taps;
+  std::vector<int64_t> position(win.size(), 0);
   double* y = out[0].values.data();
   for (int64_t plane = 0; plane < x.shape[0] * x.shape[1]; ++plane)
-    for (int64_t oy = 0; oy < ay.out; ++oy)
-      for (int64_t ox = 0; ox < ax.out; ++ox) {
-        double acc = is_max ? -INFINITY : 0.0;
-        int64_t count = 0;
-        for (int64_t i = 0; i < ay.kernel; ++i)
-          for (int64_t j = 0; j < ax.kernel; ++j) {
-            int64_t iy = oy * ay.stride - ay.pad_begin + i * ay.dilation;
-            int64_t ix = ox * ax.stride - ax.pad_begin + j * ax.dilation;
-            bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
-            bool in_padding = iy < H + ay.pad_end && ix < W + ax.pad_end;
-            if (inside) {
-              double v = x.values[(plane * H + iy) * W + ix];
-              acc = is_max ? std::max(acc, v) : acc + v;
-            }
-            count += inside || (include_pad && in_padding);
-          }
-        *y++ = is_max ? acc : acc / double(std::max<int64_t>(count, 1));
+    for (int64_t p = 0; p < window_count(win); ++p, next_position(position, win)) {
+      window_taps(win, position, taps);
+      double acc = is_max ? -INFINITY : 0.0;
+      int64_t count = 0;
+      for (const Tap& t : taps) {
+        if (t.offset >= 0) {
+          double v = x.values[plane * area + t.offset];
+          acc = is_max ? std::max(acc, v) : acc + v;
+        }
+        count += t.offset >= 0 || (include_pad && t.within_pads);
       }
+      *y++ = is_max ? acc : acc / double(std::max<int64_t>(count, 1));
+    }
   return Status::ok();
 }
 

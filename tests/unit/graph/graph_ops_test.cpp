@@ -147,6 +147,10 @@ TEST(GraphOps, ConvWithBiasPaddingStrideAndGroups) {
   // Two groups of one channel each: 3 * 2 and 5 * 10.
   Tensor g = run1("Conv", {tensor({1, 2, 1, 1}, {3, 5}), tensor({2, 1, 1, 1}, {2, 10})}, {{"group", int64_t(2)}});
   EXPECT_EQ(g.values, (V{6, 50}));
+  // One spatial axis: differences of neighbours, x[i] - x[i+1].
+  Tensor d = run1("Conv", {tensor({1, 1, 4}, {1, 2, 3, 4}), tensor({1, 1, 2}, {1, -1})});
+  EXPECT_EQ(d.shape, (Shape{1, 1, 3}));
+  EXPECT_EQ(d.values, (V{-1, -1, -1}));
 }
 
 TEST(GraphOps, BatchNormalizationPerChannel) {
@@ -167,6 +171,10 @@ TEST(GraphOps, PoolsWithAndWithoutPadding) {
   EXPECT_EQ(run1("AveragePool", {x}, padded).values, (V{1, 2.5, 5.5, 7}));
   padded["count_include_pad"] = int64_t(1);  // every window divides by 4
   EXPECT_EQ(run1("AveragePool", {x}, padded).values, (V{0.25, 1.25, 2.75, 7}));
+  EXPECT_EQ(run1("MaxPool", {tensor({1, 1, 4}, {1, 3, 2, 4})}, {{"kernel_shape", std::vector<int64_t>{2}},
+                                                                 {"strides", std::vector<int64_t>{2}}})
+                .values,
+            (V{3, 4}));
   Tensor g = run1("GlobalAveragePool", {tensor({1, 2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8})});
   EXPECT_EQ(g.shape, (Shape{1, 2, 1, 1}));
   EXPECT_EQ(g.values, (V{2.5, 6.5}));
