@@ -36,6 +36,18 @@ struct Exec {
 
   uint32_t source(const Operand& o) const { return m.scalar_source(pe, o); }
 
+  // Whether the instruction only moves data between the fabric and the core (Stats::compute):
+  // send, sendc, fdsd, and a vmov whose destination or source DSD is a fabric one.
+  bool moves_fabric_data(const ir::Instr& in) const {
+    if (in.op == Opcode::send || in.op == Opcode::sendc || in.op == Opcode::fdsd) return true;
+    if (in.op != Opcode::vmov) return false;
+    const Dsd* d = m.pe_dsds(pe);
+    for (int i = 0; i < 2; ++i) {
+      if (in.args[size_t(i)].kind == Operand::Kind::dsd && d[in.args[size_t(i)].value].kind == Dsd::fabric) return true;
+    }
+    return false;
+  }
+
   // A runtime fault: the first one of the cycle stops the core.
   void fail(const std::string& what) {
     if (core.code >= 0) fault(m, pe, ctx, m.where_instr(pe, core.pc) + ": " + what);
@@ -326,10 +338,14 @@ namespace {
 
 struct CycleState {
   int reads_left, writes_left;
-  bool busy = false, stalled = false, spin = false;
-  void account(VecProgress p) {
-    if (p == VecProgress::busy) busy = true;
-    else stalled = true;
+  bool busy = false, stalled = false, spin = false, compute = false;
+  void account(VecProgress p, const VecOp& op) {
+    if (p == VecProgress::busy) {
+      busy = true;
+      compute = compute || !op.transfer;
+    } else {
+      stalled = true;
+    }
     if (p != VecProgress::waiting_input) spin = true;
   }
 };
@@ -360,6 +376,7 @@ bool end_core_cycle(Machine& m, uint32_t pe, uint32_t t, Core& core, const Cycle
     if (cs.busy) ++m.stats.busy[pe];
     else if (cs.stalled) ++m.stats.stall[pe];
   }
+  if (cs.compute && !m.stats.compute.empty()) ++m.stats.compute[pe];
   const bool pending = cs.busy || cs.spin || main_finished || (issued && core.task >= 0) ||
                        (core.task >= 0 && core.main.instr == kNone) ||
                        (core.activated & ~core.blocked) || core_input_waiting(m, pe);
@@ -390,7 +407,7 @@ bool general_cycle(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx, Core& co
   CycleState cs{m.arch.mem_read_ports, m.arch.mem_write_ports};
   bool main_finished = false;
   if (core.main.instr != kNone) {
-    cs.account(progress_vector(m, pe, core.main, t, cs.reads_left, cs.writes_left, ctx, main_finished));
+    cs.account(progress_vector(m, pe, core.main, t, cs.reads_left, cs.writes_left, ctx, main_finished), core.main);
     if (main_finished) core.main.instr = kNone;
   }
   if (core.async_active) {
@@ -399,7 +416,7 @@ bool general_cycle(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx, Core& co
     for (int j = 0; j < n; ++j) {
       VecOp& op = core.micro[size_t(order[j])];
       bool finished = false;
-      cs.account(progress_vector(m, pe, op, t, cs.reads_left, cs.writes_left, ctx, finished));
+      cs.account(progress_vector(m, pe, op, t, cs.reads_left, cs.writes_left, ctx, finished), op);
       if (finished) complete_async(core, code, op);
     }
   }
@@ -408,8 +425,10 @@ bool general_cycle(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx, Core& co
     Exec ex{m, pe, t, ctx, core, code, m.codes[size_t(core.code)], m.pe_regs(pe)};
     if (core.task >= 0 || ex.pick_task()) {
       issued = true;
+      const bool transfer = ex.moves_fabric_data(code.instrs[core.pc]);
       if (ex.execute()) {
         cs.busy = true;
+        cs.compute = cs.compute || !transfer;
         ++ctx.instructions;
       } else {
         cs.stalled = cs.spin = true;
@@ -440,7 +459,7 @@ bool end_stream_cycle(Machine& m, uint32_t pe, uint32_t t, VecProgress p, bool f
   Core& core = m.cores[pe];
   if (finished) core.main.instr = kNone;
   CycleState cs{0, 0};
-  cs.account(p);
+  cs.account(p, core.main);
   return end_core_cycle(m, pe, t, core, cs, false, finished, ctx);
 }
 

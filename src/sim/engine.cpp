@@ -143,6 +143,7 @@ Machine::Machine(const arch::Arch& a, const ir::Program& p, fabric::FabricMap fm
     stats.stall.assign(pes, 0);
     stats.link_out.assign(pes, {});
   }
+  if (options.collect_stats || options.count_compute) stats.compute.assign(pes, 0);
   const size_t words = (size_t(pes) + 63) / 64;
   for (auto& set : active) set = std::vector<std::atomic<uint64_t>>(words);
   epoch = o.first_cycle - o.first_cycle % kClockEpoch;

@@ -138,7 +138,8 @@ uint64_t estimate_memory(const arch::Arch& arch, const ir::Program& program, con
   const uint64_t channels = routes.channels * (sizeof(Channel) + ring * sizeof(Wavelet));
   const uint64_t per_pe = sizeof(Core) + uint64_t(arch.registers) * sizeof(uint32_t) +
                           uint64_t(arch.dsd_registers) * sizeof(Dsd) +
-                          (options.collect_stats ? kStatsBytesPerPe : 0);
+                          (options.collect_stats ? kStatsBytesPerPe : 0) +
+                          (options.collect_stats || options.count_compute ? sizeof(Stats::compute[0]) : 0);
   const uint64_t active = kActiveSets * ((pes + 63) / 64) * sizeof(uint64_t);
   const uint64_t trace = options.trace.enabled ? 2 * options.trace.max_events * sizeof(TraceEvent) : 0;
   return map + channels + routes.slots * sizeof(SlotRoute) + pes * per_pe + active +

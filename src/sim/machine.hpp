@@ -187,6 +187,7 @@ struct VecOp {
   uint8_t nsrc = 0;
   bool fast_f32 = false;
   bool any_fabric = false;
+  bool transfer = false;   // a vmov with a fabric operand: communication, not compute (Stats::compute)
   bool streaming = false;  // fp32, a fabric operand, >= 1 lane: the one-element fast path
   uint8_t reads_one = 0;   // port reads and writes one element needs
   uint8_t writes_one = 0;

@@ -47,6 +47,7 @@ struct PeStep {
   SlotRoute* routes;
   Core* cores;
   std::array<uint64_t, 5>* link_out;  // per PE; nullptr without stats
+  uint64_t* compute;                  // per PE; nullptr when not counted
   const bool stats;
   const bool general_only;  // Options::general_path
 
@@ -58,6 +59,7 @@ struct PeStep {
         routes(machine.slot_route.data()),
         cores(machine.cores.data()),
         link_out(machine.options.collect_stats ? machine.stats.link_out.data() : nullptr),
+        compute(machine.stats.compute.empty() ? nullptr : machine.stats.compute.data()),
         stats(machine.options.collect_stats),
         general_only(machine.options.general_path) {}
 
@@ -88,6 +90,7 @@ struct PeStep {
     const VecProgress p = stream_f32(m, links, pe, op, t, ctx, finished);
     if (p == VecProgress::busy && !finished && !stats) {
       ++ctx.progress;
+      if (compute && !op.transfer) ++compute[pe];
       return true;
     }
     return end_stream_cycle(m, pe, t, p, finished, ctx);

@@ -227,6 +227,7 @@ Status issue_vector(Machine& m, uint32_t pe, const ir::Instr& in, VecOp& op, uin
   op.dst_memory = op.dst.kind == Dsd::memory;
   op.dst_base = op.dst.base;
   op.any_fabric |= op.dst.kind == Dsd::fabric;
+  op.transfer = in.op == ir::Opcode::vmov && op.any_fabric;
   op.instr = m.cores[pe].pc;
   op.lanes = lanes_for(m.arch, in.op, op);
   op.credit_cap = std::ceil(std::max(op.lanes, 1.0f));

@@ -40,6 +40,9 @@ struct Options {
   uint64_t max_cycles = 100'000'000;  // bound on one run()
   bool progress = false;            // progress line on stderr (caller decides: a terminal)
   bool collect_stats = true;        // per-PE busy/stall and per-link counters
+  // Per-PE compute cycles (Stats::compute), also without collect_stats: one counter per PE,
+  // cheap enough to keep on (kernel reports split cycles into compute and communication).
+  bool count_compute = true;
   // Cycles one sweep of the engine advances at most (engine.cpp): 0 lets the engine choose
   // (kMaxSuperstep while at least 1/8 of the PEs are active, else 1), 1 steps every PE once
   // per sweep; larger values act as kMaxSuperstep.
@@ -74,6 +77,11 @@ struct Stats {
   uint64_t cycles = 0;                   // fabric cycles covered by the counters
   std::vector<uint64_t> busy;            // core did work (instruction, vector element, setup)
   std::vector<uint64_t> stall;           // core had work but waited (fabric, memory ports)
+  // Busy cycles with work other than moving data between the fabric and the core: an
+  // instruction other than send, sendc, fdsd and a vmov that reads or writes a fabric DSD,
+  // or progress of a vector op other than such a vmov. Kept when collect_stats or
+  // count_compute.
+  std::vector<uint64_t> compute;
   std::vector<std::array<uint64_t, 5>> link_out;  // wavelets sent per port (N,E,S,W,ramp)
   uint64_t wavelets_moved = 0;
   uint64_t instructions = 0;

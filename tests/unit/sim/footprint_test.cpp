@@ -50,6 +50,7 @@ ir::Program hand_counted() {
 Options plain() {
   Options o;
   o.collect_stats = false;
+  o.count_compute = false;
   return o;
 }
 
@@ -80,7 +81,8 @@ TEST(MemoryEstimate, StatsTraceAndLongerLinksAdd) {
   const uint64_t base = estimate_memory(wse3(), p, plain());
   Options stats = plain();
   stats.collect_stats = true;
-  const uint64_t per_pe_stats = sizeof(Stats::busy[0]) + sizeof(Stats::stall[0]) + sizeof(Stats::link_out[0]);
+  const uint64_t per_pe_stats =
+      sizeof(Stats::busy[0]) + sizeof(Stats::stall[0]) + sizeof(Stats::link_out[0]) + sizeof(Stats::compute[0]);
   EXPECT_EQ(estimate_memory(wse3(), p, stats) - base, 16 * per_pe_stats);
   Options trace = plain();
   trace.trace.enabled = true;
