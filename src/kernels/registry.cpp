@@ -209,7 +209,9 @@ Status write_input(sim::Simulator& s, const HostCopy& c) {
 Expected<KernelResult> run_case(const arch::Arch& arch, const KernelParams& params,
                                 const KernelCase& kc, const sim::Options& options,
                                 std::unique_ptr<sim::Simulator>* sim_out) {
-  auto sim = sim::Simulator::create(arch, kc.program, options);
+  sim::Options counted = options;
+  counted.count_compute = true;
+  auto sim = sim::Simulator::create(arch, kc.program, counted);
   if (!sim) return sim.status().with_context(params.kernel);
   sim::Simulator& s = **sim;
   if (sim_out) *sim_out = std::move(*sim);  // also after a failed run: its trace and counters
@@ -226,6 +228,9 @@ Expected<KernelResult> run_case(const arch::Arch& arch, const KernelParams& para
   r.grid_h = kc.program.height;
   r.cycles = run->cycles;
   r.io_cycles = s.io_cycles();
+  const std::vector<uint64_t>& compute = s.stats().compute;
+  r.compute_cycles = compute.empty() ? 0 : std::min(run->cycles, *std::max_element(compute.begin(), compute.end()));
+  r.comm_cycles = run->cycles - r.compute_cycles;
   r.seconds = arch.seconds(run->cycles);
   r.max_rel_error = max_rel_error(*out, kc.reference);
   r.verified = r.max_rel_error <= kc.tolerance;

@@ -3,8 +3,9 @@ source "$(dirname "$0")/lib.bash"
 
 expect_exit 0 "$WAFER" kernel gemv --arch wse2 --grid 8x8 --m 256 --n 256 --json
 keys=$(jq -r 'keys_unsorted | sort | join(",")' "$TMP/out")
-[ "$keys" = "arch,cycles,flops,flops_per_cycle,grid,kernel,max_rel_error,pe_cycles_per_s,peak_fraction,seconds,sim_wall_seconds,verified" ] ||
+[ "$keys" = "arch,comm_cycles,compute_cycles,cycles,flops,flops_per_cycle,grid,kernel,max_rel_error,pe_cycles_per_s,peak_fraction,seconds,sim_wall_seconds,verified" ] ||
   fail "json keys are '$keys'"
+[ "$(jq '.compute_cycles + .comm_cycles == .cycles' "$TMP/out")" = true ] || fail "compute + comm cycles are not the cycles"
 [ "$(json_get "$TMP/out" .verified)" = true ] || fail "gemv not verified"
 [ "$(json_get "$TMP/out" .grid)" = 8x8 ] || fail "grid field"
 [ "$(json_get "$TMP/out" .arch)" = wse2 ] || fail "arch field"

@@ -8,11 +8,11 @@ SWEEP=(kernel gemm --arch wse3 --m 32 --n 32 --dtype fp16 --threads 1 --sweep gr
 
 # CSV: the swept keys, then the results; the wall time is the only column that varies.
 expect_exit 0 "$WAFER" "${SWEEP[@]}" --format csv
-head -1 "$TMP/out" | grep -qx "grid,k,cycles,seconds,flops,flops_per_cycle,peak_fraction,max_rel_error,verified,sim_wall_seconds,error" ||
+head -1 "$TMP/out" | grep -qx "grid,k,cycles,compute_cycles,comm_cycles,seconds,flops,flops_per_cycle,peak_fraction,max_rel_error,verified,sim_wall_seconds,error" ||
   fail "csv header: $(head -1 "$TMP/out")"
 [ "$(wc -l <"$TMP/out")" = 5 ] || fail "want 4 rows: $(cat "$TMP/out")"
 grep -q "^sweep 4/4: grid=4x4 k=64: [0-9]* cycles$" "$TMP/err" || fail "progress on stderr: $(cat "$TMP/err")"
-cut -d, -f1-9,11 "$TMP/out" >"$TMP/sweep.csv"
+cut -d, -f1-11,13 "$TMP/out" >"$TMP/sweep.csv"
 compare_golden kernel_sweep.csv "$TMP/sweep.csv"
 
 # The same table as JSON and markdown; a sweep's cycles are a single run's.

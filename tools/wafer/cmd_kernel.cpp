@@ -2,9 +2,9 @@
 //
 // The kernel is built for the chosen arch and grid with seeded random data, simulated, and
 // compared with its CPU reference (kernels::run_kernel). Text output echoes the resolved
-// configuration, then cycles, simulated seconds at the arch clock, host-copy cycles, the
-// error, whether it verified, and the speed line; --json prints one object with a fixed set of
-// keys. The exit code is 0 only when the result verified; a run that fails (deadlock,
+// configuration, then cycles and their split into compute and communication (KernelResult),
+// simulated seconds at the arch clock, host-copy cycles, the error, whether it verified, and
+// the speed line; --json prints one object with a fixed set of keys. The exit code is 0 only when the result verified; a run that fails (deadlock,
 // --max-cycles) still writes the trace and heatmap it asked for. `wafer kernel --list` lists
 // kernels, `--params` the parameters; `NAME --help` ends with the kernel's summary and its
 // parameters; `--sweep` runs a cross product of parameter values (kernel_sweep.cpp).
@@ -14,6 +14,7 @@
 // key, its help the row's meaning, its check the row's own setter (ranges, choices), and a
 // flag not given leaves the library's default. Only 'full' for --grid is the command's own:
 // it needs the arch.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -121,6 +122,10 @@ void print_config(const KernelFlags& f, const kernels::KernelParams& p, const ar
 
 void print_result(const kernels::KernelResult& r, const arch::Arch& a) {
   fmt::print("cycles:        {}\n", r.cycles);
+  auto share = [&](uint64_t part) { return 100.0 * double(part) / double(std::max<uint64_t>(1, r.cycles)); };
+  fmt::print("compute:       {} cycles ({:.1f}%), the most any PE computed\n", r.compute_cycles, share(r.compute_cycles));
+  fmt::print("communication: {} cycles ({:.1f}%), the rest: not hidden behind that compute\n", r.comm_cycles,
+             share(r.comm_cycles));
   fmt::print("seconds:       {:.6g} at {} GHz\n", r.seconds, a.clock_ghz);
   fmt::print("io cycles:     {} (host copies, not in cycles)\n", r.io_cycles);
   if (r.flops > 0) {
@@ -138,6 +143,8 @@ void print_result_json(const kernels::KernelResult& r, const Json& defects) {
               {"arch", r.arch},
               {"grid", fmt::format("{}x{}", r.grid_w, r.grid_h)},
               {"cycles", r.cycles},
+              {"compute_cycles", r.compute_cycles},
+              {"comm_cycles", r.comm_cycles},
               {"seconds", r.seconds},
               {"max_rel_error", r.max_rel_error},
               {"verified", r.verified},

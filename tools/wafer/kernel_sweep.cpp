@@ -46,6 +46,8 @@ Table sweep_table(const std::vector<SweepAxis>& axes) {
     for (const std::string& key : axis.keys) t.columns.push_back({key, key});
   const std::vector<Column> results = {
       {"cycles", "cycles"},
+      {"compute_cycles", "compute"},
+      {"comm_cycles", "comm"},
       {"seconds", "seconds", general_cell},
       {"flops", "flops", general_cell},
       {"flops_per_cycle", "flops/cycle"},
@@ -61,6 +63,8 @@ Table sweep_table(const std::vector<SweepAxis>& axes) {
 Json result_row(const kernels::KernelResult& r) {
   auto counted = [&](double v) { return r.flops > 0 && v > 0 ? Json(v) : Json(); };
   return {{"cycles", r.cycles},
+          {"compute_cycles", r.compute_cycles},
+          {"comm_cycles", r.comm_cycles},
           {"seconds", r.seconds},
           {"flops", counted(r.flops)},
           {"flops_per_cycle", counted(r.flops_per_cycle)},

@@ -68,6 +68,12 @@ struct KernelResult {
   int grid_w = 0, grid_h = 0;
   uint64_t cycles = 0;         // fabric cycles from launch to completion
   uint64_t io_cycles = 0;      // host copies, at the arch's I/O bandwidth
+  // cycles = compute_cycles + comm_cycles. compute_cycles: the most compute cycles of any PE
+  // (sim::Stats::compute: its core busy with work other than moving data between the fabric
+  // and memory), a bound no overlap can beat without less work on that PE; comm_cycles: the
+  // rest, communication and waiting not hidden behind that PE's compute.
+  uint64_t compute_cycles = 0;
+  uint64_t comm_cycles = 0;
   double seconds = 0;          // cycles at the arch clock
   double max_rel_error = 0;    // max |out - ref| / max |ref|
   bool verified = false;
