@@ -1,6 +1,7 @@
 // The `gemm` kernel: C = A·B + bias on a P x Q rectangle, by Cannon on interleaved rings
 // (gemm_cannon.cpp; square rectangles; the default there, as it is the faster) or by SUMMA
-// (gemm_summa.cpp; any rectangle; the default on the others). This file checks the shape,
+// (gemm_summa.cpp; any rectangle; the default on the others), and `gemm-bt`: C = A·Bᵀ + bias
+// with B given as Bᵀ (N x K, GemmShape::b_transposed), the same builder. This file checks the shape,
 // runs the chosen emitter into a one-kernel program, and makes the case: inputs generated
 // one PE block at a time from counter-based random values rounded to the dtype, and the
 // reference in double precision from the same values, in the order C is read back.
@@ -97,10 +98,13 @@ KernelParams scale_gemm_sizes(const KernelParams& p, double f) {
   return q;
 }
 
-Expected<KernelCase> build_gemm(const arch::Arch& arch, const KernelParams& p, Stage stage) {
+namespace {
+
+Expected<KernelCase> build_gemm_case(const arch::Arch& arch, const KernelParams& p, Stage stage, bool b_transposed) {
   auto shape = gemm_shape(arch, p);
   if (!shape) return shape.status();
-  const GemmShape s = *shape;
+  GemmShape s = *shape;
+  s.b_transposed = b_transposed;
   const std::string algo = gemm_algo(p);
   if (algo != "cannon" && algo != "summa")
     return make_error("unknown algorithm '{}' (algorithms: cannon, summa)", algo);
@@ -126,9 +130,13 @@ Expected<KernelCase> build_gemm(const arch::Arch& arch, const KernelParams& p, S
   if (stage == Stage::program) return kc;
 
   const MatrixFn a = [s, seed = p.seed](int64_t i, int64_t k) { return round_to(s.t, random_value(seed, uint64_t(i * s.K + k))); };
-  const MatrixFn b = [s, seed = p.seed + 1](int64_t k, int64_t j) { return round_to(s.t, random_value(seed, uint64_t(k * s.N + j))); };
+  // B's elements as the kernel is given them: B (K x N), or Bᵀ (N x K) row by row.
+  const MatrixFn given = [s, seed = p.seed + 1](int64_t r, int64_t c) {
+    return round_to(s.t, random_value(seed, uint64_t(r * (s.b_transposed ? s.K : s.N) + c)));
+  };
+  const MatrixFn b = s.b_transposed ? MatrixFn([given](int64_t k, int64_t j) { return given(j, k); }) : given;
   const MatrixFn bias = [s, seed = p.seed + 2](int64_t, int64_t j) { return round_to(s.t, random_value(seed, uint64_t(j))); };
-  kc.inputs = g->inputs(a, b, bias);
+  kc.inputs = g->inputs(a, given, bias);
   const std::vector<double> C = reference_product(s, a, b, bias);
   const int64_t mb = s.M / s.h, nb = s.N / s.w;
   const MatrixFn c = [&C, s](int64_t i, int64_t j) { return C[size_t(i * s.N + j)]; };
@@ -141,6 +149,16 @@ Expected<KernelCase> build_gemm(const arch::Arch& arch, const KernelParams& p, S
     }
   }
   return kc;
+}
+
+}  // namespace
+
+Expected<KernelCase> build_gemm(const arch::Arch& arch, const KernelParams& p, Stage stage) {
+  return build_gemm_case(arch, p, stage, false);
+}
+
+Expected<KernelCase> build_gemm_bt(const arch::Arch& arch, const KernelParams& p, Stage stage) {
+  return build_gemm_case(arch, p, stage, true);
 }
 
 }  // namespace wafer::kernels

@@ -6,7 +6,9 @@
 // ((lx + ly) mod g, lx); the alignment is where the host (or a producer) places the data,
 // not a fabric step. Phase p multiplies the current A and B blocks into C while, except in
 // the last phase, the same blocks travel to the ring predecessors (A along the row, B up the
-// column) into the other half of the double buffers. A PE's send and receive colors depend on
+// column) into the other half of the double buffers. For C = A·Bᵀ the B buffers hold the
+// blocks of Bᵀ ((lx, (lx + ly) mod g), column-major, N/g x K/g) and the block product reads
+// B[k, j] = Bᵀ[j, k] at j + k·nb instead of k + j·kb; the shifts move the same bytes. A PE's send and receive colors depend on
 // its place in the ring; the host writes the PE's case of each shift into `roles`, and the
 // code switches on it.
 #include "gemm_emit.hpp"
@@ -84,7 +86,8 @@ Expected<GemmEmitted> emit_cannon_gemm(Emit& e, const Site& site, const GemmShap
   b.emit(Opcode::ld, {reg(r->tmp2), ir::sym_op(roles), imm(1)});
   emit_shift(b, *col, y.b, r->cur_b, b_half, s.t, *r, parts[3], parts[4]);
   b.place(compute);
-  emit_block_product(b, BlockProduct{mb, nb, kb, 1, kb}, y, *r, parts[0]);
+  const BlockProduct product = s.b_transposed ? BlockProduct{mb, nb, kb, nb, 1} : BlockProduct{mb, nb, kb, 1, kb};
+  emit_block_product(b, product, y, *r, parts[0]);
   b.emit(Opcode::ret, {});
   static const char* kParts[] = {"computed", "sent_a", "got_a", "sent_b", "got_b"};
   for (int i = 0; i < 5; ++i) {
@@ -101,11 +104,17 @@ Expected<GemmEmitted> emit_cannon_gemm(Emit& e, const Site& site, const GemmShap
   const std::vector<int> case_a = row->case_of, case_b = col->case_of;
   const ir::Rect rect = site.rect;
   const std::string a_name = e.name("A"), b_name = e.name("B"), bias_name = e.name("bias"), roles_name = e.name("roles");
+  const bool bt = s.b_transposed;
   out.inputs = [=](const MatrixFn& a, const MatrixFn& bm, const MatrixFn& bias) {
     auto at = [pos](int c) { return pos[size_t(c)]; };
+    auto b_block = [=](int px, int py) {
+      const int kblock = (at(px) + at(py)) % g;
+      return bt ? matrix_block(nb, kb, at(px), kblock, true, bm, size_t(2 * b_half))
+                : matrix_block(kb, nb, kblock, at(px), true, bm, size_t(2 * b_half));
+    };
     return std::vector<HostCopy>{
         {a_name, rect, {}, [=](int px, int py) { return matrix_block(mb, kb, at(py), (at(px) + at(py)) % g, true, a, size_t(2 * a_half)); }},
-        {b_name, rect, {}, [=](int px, int py) { return matrix_block(kb, nb, (at(px) + at(py)) % g, at(px), true, bm, size_t(2 * b_half)); }},
+        {b_name, rect, {}, b_block},
         {bias_name, rect, {}, [=](int px, int) { return matrix_block(1, nb, 0, at(px), true, bias); }},
         {roles_name, rect, {}, [=](int px, int py) {
            return std::vector<double>{double(g > 1 ? case_a[size_t(px)] : 0), double(g > 1 ? case_b[size_t(py)] : 0)};

@@ -24,6 +24,11 @@ struct GemmShape {
   // An existing symbol that already holds A's blocks (a producer's output on the same PEs,
   // e.g. another GEMM's C): summa reads it in place of declaring its own A. -1: its own.
   int a_symbol = -1;
+  // C = A·Bᵀ: B is given as Bᵀ (N x K). Each PE holds the block of Bᵀ that is the transpose
+  // of the B block it would hold, column-major (as a GEMM's C block is): cannon's block
+  // product reads it through its strides; summa's row-major B block and a column-major Bᵀ
+  // block are the same bytes, so its panels and product are unchanged.
+  bool b_transposed = false;
 };
 
 // The registers of one GEMM instance (taken from the pool for its lifetime).
@@ -55,8 +60,9 @@ void emit_part_done(ir::CodeBuilder& b, const GemmRegs& r, int phases, int next,
 // cur_a, cur_b = the halves of phase parity (phase + parity_shift) & 1.
 void emit_current_halves(ir::CodeBuilder& b, const GemmRegs& r, int parity_shift, int64_t a_half, int64_t b_half);
 
-// An emitted GEMM: its entry task, and where the data lives. `inputs` fill A, B and the bias
-// (and any per-PE values the algorithm reads) one PE at a time from element functions;
+// An emitted GEMM: its entry task, and where the data lives. `inputs` fill A, B (Bᵀ's
+// elements, (row j, column k), when b_transposed) and the bias (and any per-PE values the
+// algorithm reads) one PE at a time from element functions;
 // c_block(px, py) is the (block row, block column) of C that PE (px, py) of the rectangle
 // holds, column-major, mb x nb.
 using MatrixFn = std::function<double(int64_t row, int64_t col)>;

@@ -10,7 +10,9 @@
 // twice into the same buffer). Colors alternate by round parity, so two consecutive rounds
 // never share a color; a round's colors are used again two rounds later, after every PE on
 // the line has finished the round in between. Phase p starts round p into one half of the
-// panel buffers and multiplies round p - 1's panels from the other half.
+// panel buffers and multiplies round p - 1's panels from the other half. For C = A·Bᵀ the PE
+// holds block (x, y) of Bᵀ (N/Q x K/P) column-major: the same bytes as B's block (y, x)
+// row-major, so only the host's blocks differ.
 #include <numeric>
 
 #include "gemm_emit.hpp"
@@ -158,9 +160,13 @@ Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape
   const ir::Rect rect = site.rect;
   const int64_t ka = s.K / s.w, kb = s.K / s.h;
   const std::string a_name = e.name("A"), b_name = e.name("B"), bias_name = e.name("bias");
+  const bool bt = s.b_transposed;
   out.inputs = [=](const MatrixFn& a, const MatrixFn& bm, const MatrixFn& bias) {
+    auto b_block = [=](int px, int py) {
+      return bt ? matrix_block(nb, kb, px, py, true, bm) : matrix_block(kb, nb, py, px, false, bm);
+    };
     std::vector<HostCopy> copies{
-        {b_name, rect, {}, [=](int px, int py) { return matrix_block(kb, nb, py, px, false, bm); }},
+        {b_name, rect, {}, b_block},
         {bias_name, rect, {}, [=](int px, int) { return matrix_block(1, nb, 0, px, true, bias); }}};
     if (a) copies.push_back({a_name, rect, {}, [=](int px, int py) { return matrix_block(mb, ka, py, px, true, a); }});
     return copies;

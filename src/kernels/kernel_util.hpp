@@ -44,6 +44,7 @@ Expected<KernelCase> build_gemv(const arch::Arch& a, const KernelParams& p, Stag
 HostBytes gemv_host_bytes(const KernelParams& p);
 KernelParams scale_gemv_sizes(const KernelParams& p, double f);
 Expected<KernelCase> build_gemm(const arch::Arch& a, const KernelParams& p, Stage s);
+Expected<KernelCase> build_gemm_bt(const arch::Arch& a, const KernelParams& p, Stage s);  // C = A·Bᵀ + bias
 HostBytes gemm_host_bytes(const KernelParams& p);
 KernelParams scale_gemm_sizes(const KernelParams& p, double f);
 Expected<KernelCase> build_attention(const arch::Arch& a, const KernelParams& p, Stage s);

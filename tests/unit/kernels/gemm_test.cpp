@@ -1,8 +1,10 @@
-// GEMM (Cannon on interleaved rings, SUMMA), the ring it shifts on, the resource pools, and
-// two GEMMs composed into one program: on the same PEs one after the other, and side by side.
+// GEMM (Cannon on interleaved rings, SUMMA) and C = A·Bᵀ (gemm-bt), the ring it shifts on,
+// the resource pools, and two GEMMs composed into one program: on the same PEs one after the
+// other, and side by side.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <numeric>
 
 #include "../../../src/kernels/gemm_emit.hpp"
 #include "../../../src/kernels/ring.hpp"
@@ -123,6 +125,102 @@ TEST(Gemm, ShapeErrorsNameTheNumber) {
   EXPECT_EQ(r.message(), "gemm: gemm: cannon needs a square rectangle of PEs, got 6x4");
   p.algo = "strassen";
   EXPECT_EQ(build_kernel(wse2(), p).message(), "gemm: unknown algorithm 'strassen' (algorithms: cannon, summa)");
+}
+
+// ---------------------------------------------------------------- C = A·Bᵀ
+
+KernelResult run_on(const char* arch, KernelParams p) {
+  auto r = run_kernel(*arch::load_arch(arch), p, sim::Options{});
+  EXPECT_TRUE(r.has_value()) << (r ? "" : r.message());
+  return r ? *r : KernelResult{};
+}
+
+TEST(GemmBt, EveryAlgoDtypeArchAndOrigin) {
+  struct Case {
+    int w, h;
+    const char* algo;
+  };
+  for (const Case c : {Case{4, 4, "cannon"}, Case{4, 4, "summa"}, Case{6, 4, "summa"}, Case{3, 5, "summa"}}) {
+    for (DType t : {DType::f32, DType::f16, DType::bf16}) {
+      for (const char* arch : {"wse2", "wse3"}) {
+        KernelParams p = params("gemm-bt", c.w, c.h, 8 * c.h, 8 * c.w, t);  // 8 x 8 blocks of C
+        p.k = 4 * std::lcm(c.w, c.h);
+        p.algo = c.algo;
+        p.origin_x = 100;
+        p.origin_y = 37;
+        const KernelResult r = run_on(arch, p);
+        EXPECT_TRUE(r.verified) << c.w << "x" << c.h << " " << c.algo << " " << dtype_name(t) << " " << arch
+                                << ": " << r.max_rel_error;
+      }
+    }
+  }
+  KernelParams mixed = params("gemm-bt", 3, 3, 96, 48, DType::bf16);
+  mixed.k = 96;
+  mixed.acc = DType::f32;
+  const KernelResult m = run(mixed);
+  EXPECT_TRUE(m.verified);
+  EXPECT_LT(m.max_rel_error, 1e-6);  // fp32 accumulation of exact bf16 products
+}
+
+// The same ops as A·B: the block product's scalar loads of B read other addresses (cannon:
+// B[k, j] at j + k·nb, not k + j·kb; summa: the same bytes), so the cycles are A·B's.
+TEST(GemmBt, TakesTheCyclesOfAB) {
+  KernelParams p = params("gemm-bt", 4, 4, 0, 0, DType::f16);  // 128 x 128 x 128
+  const KernelResult bt = run(p);
+  EXPECT_TRUE(bt.verified) << bt.max_rel_error;
+  EXPECT_EQ(bt.cycles, 40003u);  // Gemm.CannonReachesEightyPercentOfPeakInFp16
+  p.kernel = "gemm";
+  EXPECT_EQ(run(p).cycles, bt.cycles);
+  p = params("gemm-bt", 6, 4, 0, 0, DType::f16);
+  const KernelResult summa = run(p);
+  p.kernel = "gemm";
+  EXPECT_EQ(run(p).cycles, summa.cycles);
+}
+
+// Given B's transpose, each emitter computes exactly what it computes given B: the same
+// products in the same order, bit for bit.
+TEST(GemmBt, GivenBTransposedMatchesAGivenBBitForBit) {
+  const ir::Rect rect{1, 2, 3, 3};
+  const int64_t side = 48;
+  for (bool cannon : {true, false}) {
+    std::vector<double> out[2];
+    for (bool bt : {false, true}) {
+      auto sim_out = [&]() -> std::vector<double> {
+        ir::Program program;
+        program.width = 4;
+        program.height = 5;
+        const arch::Arch a = wse2();
+        Pools pools = Pools::for_arch(a);
+        ir::CodeBuilder code("g");
+        Emit e{code, program, pools, a, "g"};
+        GemmShape s{3, 3, side, side, side, DType::f16, DType::f32};
+        s.b_transposed = bt;
+        auto g = cannon ? emit_cannon_gemm(e, Site{rect, -1, -1}, s) : emit_summa_gemm(e, Site{rect, -1, -1}, s);
+        EXPECT_TRUE(g.has_value()) << g.message();
+        if (!g) return {};
+        program.codes.push_back(code.finish());
+        program.placements.push_back(ir::Placement{{0, 0, 4, 5}, 0, {}});
+        const MatrixFn b = [](int64_t k, int64_t j) { return round_to(DType::f16, random_value(2, uint64_t(k * 48 + j))); };
+        const MatrixFn given = bt ? MatrixFn([b](int64_t j, int64_t k) { return b(k, j); }) : b;
+        const MatrixFn a16 = [](int64_t i, int64_t k) { return round_to(DType::f16, random_value(1, uint64_t(i * 48 + k))); };
+        auto sim = sim::Simulator::create(a, program, sim::Options{});
+        EXPECT_TRUE(sim.has_value());
+        if (!sim) return {};
+        for (const HostCopy& h : g->inputs(a16, given, [](int64_t, int64_t j) { return double(j % 3); })) {
+          for (int py = 0; py < h.rect.h; ++py)
+            for (int px = 0; px < h.rect.w; ++px)
+              EXPECT_TRUE((*sim)->write_symbol(h.symbol, {h.rect.x + px, h.rect.y + py, 1, 1}, h.block(px, py)).ok());
+        }
+        EXPECT_TRUE((*sim)->launch("g.entry", rect).ok());
+        EXPECT_TRUE((*sim)->run().has_value());
+        auto c = (*sim)->read_symbol("g.C", rect);
+        return c ? *c : std::vector<double>{};
+      };
+      out[bt] = sim_out();
+    }
+    ASSERT_EQ(out[0].size(), size_t(side * side)) << cannon;
+    EXPECT_EQ(out[0], out[1]) << (cannon ? "cannon" : "summa");
+  }
 }
 
 // ---------------------------------------------------------------- composition
