@@ -5,13 +5,14 @@
 // the line that has it (itself first, then distance 1 on both sides, ...), which turns a
 // replicated source into local copies and a split one into the fewest moves. The pieces that
 // go towards +x are then followed PE by PE: the stream into PE k is the stream out of k-1;
-// PE k's stream out is its own outgoing pieces (by destination, nearest first) followed by the
-// incoming ones that are not addressed to it. The rows of PE k's +x thread are exactly that:
-// a send per own piece, then a receive or a forward per incoming piece (adjacent forwards
-// merged into one op). The -x thread is the mirror image. A piece is one stream of elements,
-// column by column of the piece; each end describes where those elements lie in its own
-// memory, one run when they are contiguous there and one run per piece column otherwise, so
-// a sender and its receiver may use different numbers of ops for the same piece.
+// PE k's stream out is the incoming pieces that are not addressed to it, in arrival order,
+// followed by its own outgoing pieces (by destination, nearest first). PE k's incoming thread
+// gets a receive or a forward per incoming piece (adjacent forwards merged into one op) and a
+// signal row after the last forward; its sending thread a wait row (when there are forwards)
+// and a send per own piece. The -x threads are the mirror image. A piece is one stream of
+// elements, column by column of the piece; each end describes where those elements lie in its
+// own memory, one run when they are contiguous there and one run per piece column otherwise,
+// so a sender and its receiver may use different numbers of ops for the same piece.
 #include "move_plan.hpp"
 
 #include <algorithm>
@@ -148,7 +149,10 @@ Status MovePlan::line_pass(bool along_x, int line, int n, const std::vector<Piec
   };
   const Span none{0, 1, 0, 0};
   for (int dir : {1, -1}) {
-    const int t = dir > 0 ? 0 : 1, kind = (along_x ? 0 : 2) + t;
+    // Thread `sender` sends the PE's own pieces, thread `in` takes the incoming stream. A link
+    // carries what the PE forwards first, then its own pieces, so the sender waits (a wait
+    // row) for the incoming thread's signal row after its last forward.
+    const int sender = dir > 0 ? 0 : 2, in = sender + 1, kind = (along_x ? 0 : 2) + (dir > 0 ? 0 : 1);
     const ir::Dir out_dir = along_x ? (dir > 0 ? ir::Dir::east : ir::Dir::west) : (dir > 0 ? ir::Dir::south : ir::Dir::north);
     const ir::Dir in_dir = along_x ? (dir > 0 ? ir::Dir::west : ir::Dir::east) : (dir > 0 ? ir::Dir::north : ir::Dir::south);
     std::vector<const Piece*> stream;  // into the current PE
@@ -159,7 +163,7 @@ Status MovePlan::line_pass(bool along_x, int line, int n, const std::vector<Piec
         if (p.from == pos && (p.to - pos) * dir > 0) own.push_back(&p);
       }
       std::stable_sort(own.begin(), own.end(), [&](const Piece* a, const Piece* b) { return (a->to - b->to) * dir < 0; });
-      std::vector<const Piece*> next = own;
+      std::vector<const Piece*> next;
       int in_color = -1, out_color = -1;
       if (!stream.empty()) {
         auto c = color(kind, std::min(pos, pos - dir) % 2, colors);
@@ -169,6 +173,8 @@ Status MovePlan::line_pass(bool along_x, int line, int n, const std::vector<Piec
       for (const Piece* p : stream) {
         if (p->to != pos) next.push_back(p);
       }
+      const bool forwards = !next.empty();
+      next.insert(next.end(), own.begin(), own.end());
       if (!next.empty()) {
         auto c = color(kind, std::min(pos, pos + dir) % 2, colors);
         if (!c) return c.status();
@@ -178,19 +184,23 @@ Status MovePlan::line_pass(bool along_x, int line, int n, const std::vector<Piec
         route(along_x ? to : line, along_x ? line : to, out_color, ir::port_bit(in_dir), kRamp);
         for (const Piece* p : next) wavelets_ += p->size();
       }
+      if (forwards && !own.empty()) rows_at(pos, sender).push_back(MoveRow{kWaitRow});
       for (const Piece* p : own) {
         const Span s = span(p->src, p->area);
         note(p->src.buf, s);
-        add_row(pos, t, MoveVariant{MoveOp::send, -1, out_color, p->src.buf, -1, t}, s, none);
+        add_row(pos, sender, MoveVariant{MoveOp::send, -1, out_color, p->src.buf, -1, sender}, s, none);
       }
+      size_t left = 0;  // forwards still to come
+      for (const Piece* p : stream) left += p->to != pos;
       for (const Piece* p : stream) {
         if (p->to == pos) {
           const Span s = span(p->dst, p->area);
           note(p->dst.buf, s);
-          add_row(pos, t, MoveVariant{MoveOp::recv, in_color, -1, p->dst.buf, -1, t}, s, none);
-        } else {
-          add_row(pos, t, MoveVariant{MoveOp::fwd, in_color, out_color, -1, -1, t}, Span{p->size(), 1, 0, 0}, none);
+          add_row(pos, in, MoveVariant{MoveOp::recv, in_color, -1, p->dst.buf, -1, in}, s, none);
+          continue;
         }
+        add_row(pos, in, MoveVariant{MoveOp::fwd, in_color, out_color, -1, -1, in}, Span{p->size(), 1, 0, 0}, none);
+        if (--left == 0 && !own.empty()) rows_at(pos, in).push_back(MoveRow{kSignalRow});
       }
       stream = std::move(next);
     }
@@ -205,7 +215,7 @@ Status MovePlan::line_pass(bool along_x, int line, int n, const std::vector<Piec
     }
     note(p.dst.buf, d);
     note(p.src.buf, s);
-    add_row(p.from, 0, MoveVariant{MoveOp::copy, -1, -1, p.dst.buf, p.src.buf, 0}, d, s);
+    add_row(p.from, 1, MoveVariant{MoveOp::copy, -1, -1, p.dst.buf, p.src.buf, 1}, d, s);
   }
   if (conflict_) return make_error("{}: two moves need different routes for one color on one PE (a planning bug)", user_);
   return Status::ok();
@@ -269,8 +279,8 @@ Status MovePlan::add_broadcast(bool along_x, const Holding& what, Pool& colors) 
           const int px = along_x ? pos : line, py = along_x ? line : pos;
           const MoveOp op = pos == 0 ? MoveOp::send : MoveOp::recv;
           MoveRow r = row;
-          r.variant = variant(MoveVariant{op, pos == 0 ? -1 : *c, pos == 0 ? *c : -1, b.buf, -1, 0});
-          rows_[size_t(py) * size_t(hull_.w) + size_t(px)][0].push_back(r);
+          r.variant = variant(MoveVariant{op, pos == 0 ? -1 : *c, pos == 0 ? *c : -1, b.buf, -1, pos == 0 ? 0 : 1});
+          rows_[size_t(py) * size_t(hull_.w) + size_t(px)][pos == 0 ? 0 : 1].push_back(r);
           route(px, py, *c, pos == 0 ? kRamp : toward,
                 pos == 0 ? away : pos == n - 1 ? kRamp : ir::PortMask(kRamp | away));
         }

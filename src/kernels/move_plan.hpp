@@ -6,22 +6,27 @@
 // (a symbol, an element offset) and how (column-major, leading dimension = the rectangle's
 // rows). A pass along x (or y) moves every element that the destination holding wants from
 // the nearest PE of the same row (column) whose source holding has it. Along a line, the
-// elements that cross the link k -> k+1 form one ordered stream: PE k first sends its own
-// pieces that go further (by destination), then forwards, in arrival order, what came in from
-// k-1 and goes past it; it keeps (receives into memory) the pieces addressed to it. Every link
-// therefore carries one point-to-point stream in each direction, on one of two colors that
-// alternate along the line, and a PE's order of work (sends, then per incoming piece a receive
-// or a forward) is fixed by the plan, so no wavelet ever needs a header. Pieces that stay on
-// their PE are local copies. A broadcast pass multicasts a PE's block from coordinate 0 along
-// each line in the routers.
+// elements that cross the link k -> k+1 form one ordered stream: PE k first forwards, in
+// arrival order, what came in from k-1 and goes past it, then sends its own pieces that go
+// further (by destination); it keeps (receives into memory) the pieces addressed to it. Every
+// link therefore carries one point-to-point stream in each direction, on one of two colors
+// that alternate along the line, and a PE's order of work is fixed by the plan, so no wavelet
+// ever needs a header. Forwards first keeps the line a pipeline: a link is busy from the
+// first wavelet of the farthest source to the last of its own PE, so a pass takes about the
+// most elements any link carries (plus the hops), where sending own pieces first would make
+// each PE's forwards wait for its neighbour's. Pieces that stay on their PE are local copies.
+// A broadcast pass multicasts a PE's block from coordinate 0 along each line in the routers.
 //
-// Each PE runs two sequential threads per pass (the streams towards +x/+y and towards -x/-y):
-// a thread issues one asynchronous vector op per table row (a send from memory, a receive
-// into memory, a fabric-to-fabric forward, or a local copy; a row may repeat its op `count`
-// times with its offsets stepping, for pieces that are one column run per block column) and
-// the op's completion runs the thread's next row. Both threads end a pass at a sync row; when
-// both have, the next pass starts, after the last the done task is activated. The tables are
-// per-PE data (i32 symbols) that the caller copies in with the code, as Cannon's roles.
+// Each PE runs four sequential threads per pass: per direction one takes the incoming stream
+// (receives, forwards) and one sends the PE's own pieces once the last forward is done (a
+// wait row in the sender, a signal row after that forward), so that a PE receives while it
+// sends. A thread issues one asynchronous vector op per table row (a send from memory, a
+// receive into memory, a fabric-to-fabric forward, or a local copy; a row may repeat its op
+// `count` times with its offsets stepping, for pieces that are one column run per block
+// column) and the op's completion runs the thread's next row. All threads end a pass at a
+// sync row; when all have, the next pass starts, after the last the done task is activated.
+// The tables are per-PE data (i32 symbols) that the caller copies in with the code, as
+// Cannon's roles.
 #pragma once
 
 #include <array>
@@ -66,8 +71,15 @@ struct MoveVariant {
   bool operator<(const MoveVariant& o) const { return key() < o.key(); }
 };
 
-// One table row: variant -1 is a sync (len 1 on the last one). The op runs `count` times,
-// the k-th on len elements at off_a + k·step_a (and off_b + k·step_b).
+// Threads per PE: the own pieces towards +x/+y, the incoming stream from -x/-y, the own pieces
+// towards -x/-y, the incoming stream from +x/+y.
+constexpr int kMoveThreads = 4;
+constexpr int kSyncRow = -1, kWaitRow = -2, kSignalRow = -3;
+
+// One table row: variant kSyncRow ends a pass (len 1 on the last one); kWaitRow (in a sending
+// thread) waits for the kSignalRow of the incoming thread after it (its PE's last forward in
+// that direction is done). Otherwise the op runs `count` times, the k-th on len elements at
+// off_a + k·step_a (and off_b + k·step_b).
 struct MoveRow {
   int variant = -1;
   int64_t len = 0, count = 1, off_a = 0, step_a = 0, off_b = 0, step_b = 0;
@@ -84,7 +96,7 @@ class MovePlan {
   Status add_broadcast(bool along_x, const Holding& what, Pool& colors);
 
   const std::vector<MoveVariant>& variants() const { return variants_; }
-  // Rows of PE (px, py)'s thread t, ending with the sync rows of every pass.
+  // Rows of PE (px, py)'s thread t (< kMoveThreads), ending with the sync rows of every pass.
   const std::vector<MoveRow>& rows(int px, int py, int t) const;
   int passes() const { return passes_; }
   // Elements each buffer must have (the largest offset + length over all PEs).
@@ -106,7 +118,7 @@ class MovePlan {
   std::string user_;
   std::vector<MoveVariant> variants_;
   std::map<MoveVariant, int> variant_index_;
-  std::vector<std::array<std::vector<MoveRow>, 2>> rows_;  // per PE, row-major over the hull
+  std::vector<std::array<std::vector<MoveRow>, kMoveThreads>> rows_;  // per PE, row-major over the hull
   std::map<std::tuple<int, int, int>, std::pair<ir::PortMask, ir::PortMask>> routes_;  // (color, py, px)
   std::array<int, 10> colors_{};  // per direction (+x, -x, +y, -y) two, a broadcast per axis
   std::map<int, int64_t> extent_;
