@@ -5,11 +5,11 @@
 // Every tensor is a DistTensor with column-major blocks (GEMM C's and the norms' layout when
 // both axes are split). All of them are one engine (move_plan.hpp): a pass moves rectangles of
 // the tensor along the rows (or columns) of PEs as ordered point-to-point streams, each PE
-// sending its own pieces first, then forwarding or keeping what passes through it, on two
-// alternating colors per direction, so the data needs no headers and a link carries one
-// stream per direction. What each PE does is a table of rows the host computes; one small
-// interpreter runs them. Data is moved bit for bit (vmov), so any float type works and the
-// result is exact.
+// forwarding what passes through it and then sending its own pieces, keeping what is
+// addressed to it, on two alternating colors per direction, so the data needs no headers and
+// a link carries one stream per direction. What each PE does is a table of rows the host
+// computes; one small interpreter runs them. Data is moved bit for bit (vmov), so any float
+// type works and the result is exact.
 //
 // - transpose: Y = Xᵀ (C x R) on X's rectangle in X's layout kind. Each PE transposes its block
 //   locally (strided ops), then a pass along x takes every element to the column of PEs that
