@@ -172,6 +172,25 @@ output %y : f32[2,2]
 )");
 }
 
+TEST(Graph, PrintsOmittedInputsSeveralOutputsAndQuotedNames) {
+  Builder b;
+  b.g.name = "split";
+  int x = b.input("onnx::Split_0", {2, 4});
+  int scale = b.constant("gamma", tensor({2}, {1, 1}));
+  int halves = b.node("Split", {x}, {{"axis", int64_t(1)}}, "/Split", 2);
+  int norm = b.node("LayerNormalization", {halves, scale, -1}, {{"epsilon", 1e-5}}, "");
+  b.g.outputs = {norm, halves + 1};
+  ASSERT_TRUE(infer_shapes(b.g));
+  EXPECT_EQ(print(b.g), R"(graph split
+input %"onnx::Split_0" : f32[2,4]
+const %gamma : f32[2] = [1, 1]
+%2, %"/Split_out1" = Split(%"onnx::Split_0") {axis=1} : f32[2,2], f32[2,2]  # /Split
+%_out0 = LayerNormalization(%2, %gamma, _) {epsilon=1e-05} : f32[2,2]
+output %_out0 : f32[2,2]
+output %"/Split_out1" : f32[2,2]
+)");
+}
+
 TEST(Graph, EvaluatesAnMlpToHandComputedValues) {
   Graph g = mlp();
   ASSERT_TRUE(infer_shapes(g));
