@@ -387,7 +387,7 @@ Status compute_gather(const Node& node, In in, Out out) {
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t index : indices) {
       if (index < -dim || index >= dim)
-        return make_error("index {} is out of range for axis {} of size {}", index, axis, dim);
+        return make_error("input 1 (indices): index {} is out of range for axis {} of size {}", index, axis, dim);
       int64_t k = index < 0 ? index + dim : index;
       dst = std::copy_n(in[0]->values.begin() + (o * dim + k) * inner, inner, dst);
     }

@@ -124,7 +124,8 @@ Expected<int> fold_constants(Graph& g);
 std::string print(const Graph& g, int max_values = 8);
 
 // How the reference interpreter rounds: `none` computes in double throughout; a float dtype
-// rounds every node's float outputs to it (the data a machine of that type would hold).
+// rounds every node's float outputs to it (the data a machine of that type would hold), and
+// the float graph inputs and constants as they enter; each op still computes in double.
 struct EvalOptions {
   std::optional<DType> round_to;
 };

@@ -281,7 +281,7 @@ TEST(GraphOps, GatherWithNegativeIndicesAndAScalarIndex) {
   EXPECT_EQ(col.shape, (Shape{3}));
   EXPECT_EQ(col.values, (V{2, 4, 6}));
   EXPECT_EQ(run_error("Gather", {data, ints({3})}),
-            "node 'n' (Gather): index 3 is out of range for axis 0 of size 3");
+            "node 'n' (Gather): input 1 (indices): index 3 is out of range for axis 0 of size 3");
 }
 
 TEST(GraphOps, UnsqueezeSqueezeFlattenExpand) {
