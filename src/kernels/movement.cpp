@@ -194,18 +194,28 @@ Expected<MoveEmitted> emit_relayout(Emit& e, const Site& site, const RelayoutSpe
       return make_error("{}: moving {} by ({},{}) leaves the {}x{} program", user, x.describe(), s.dx, s.dy,
                         e.program.width, e.program.height);
     }
-    MovePlan plan(hull, user);
-    std::vector<int> buffers{symbol_of(e, x, s.x_symbol), -1, -1};
-    DistTensor stage = x;
-    stage.rect.x += s.dx;
-    if (s.dx != 0 && s.dy != 0) {
-      WAFER_TRY(plan.add_pass(true, tensor_holding(x, hull, 0), tensor_holding(stage, hull, 1), e.pools.colors));
-      WAFER_TRY(plan.add_pass(false, tensor_holding(stage, hull, 1), tensor_holding(y, hull, 2), e.pools.colors));
-    } else {
-      WAFER_TRY(plan.add_pass(s.dx != 0, tensor_holding(x, hull, 0), tensor_holding(y, hull, 2), e.pools.colors));
+    // Steps: one pass per axis when the move is at least the rectangle's extent (every block
+    // crosses its edge: the edge's links are the bound), else |d| one-PE passes, a systolic
+    // shift through two staging buffers (1, 2) in turn; the last step writes y (3).
+    std::vector<std::pair<bool, int>> steps;
+    for (auto [along_x, d, extent] : {std::tuple{true, s.dx, x.rect.w}, std::tuple{false, s.dy, x.rect.h}}) {
+      if (std::abs(d) >= extent) steps.push_back({along_x, d});
+      for (int i = 0; d != 0 && i < std::abs(d) && std::abs(d) < extent; ++i) steps.push_back({along_x, d > 0 ? 1 : -1});
     }
-    buffers[2] = declare(e, y);
-    auto out = emit_plan(e, site, plan, buffers, {"stage"}, x.dtype, y, buffers[2]);
+    MovePlan plan(hull, user);
+    DistTensor cur = x;
+    int cur_buf = 0;
+    for (size_t i = 0; i < steps.size(); ++i) {
+      DistTensor next = cur;
+      (steps[i].first ? next.rect.x : next.rect.y) += steps[i].second;
+      const int next_buf = i + 1 == steps.size() ? 3 : 1 + int(i % 2);
+      WAFER_TRY(plan.add_pass(steps[i].first, tensor_holding(cur, hull, cur_buf), tensor_holding(next, hull, next_buf),
+                              e.pools.colors));
+      cur = next;
+      cur_buf = next_buf;
+    }
+    const int xs = symbol_of(e, x, s.x_symbol), ys = declare(e, y);
+    auto out = emit_plan(e, site, plan, {xs, -1, -1, ys}, {"stage0", "stage1"}, x.dtype, y, ys);
     if (out) out->data_bytes += y.block_bytes();
     return out;
   }

@@ -19,8 +19,9 @@
 // - relayout: split -> first is a gather to coordinate 0, first -> split a scatter from it,
 //   replicate -> split a local copy, split/first -> replicate a gather (or copy) then a router
 //   multicast along the lines, replicate -> first a view. One axis changes per call.
-//   A translation by (dx, dy) moves every block dx PEs along x, then dy along y (through a
-//   staged copy when both are non-zero); it runs on the bounding rectangle of both.
+//   A translation by (dx, dy) moves every block along x, then along y: in one pass when the
+//   move is at least the rectangle's extent, else one PE per pass (systolic, through two
+//   staging buffers); it runs on the bounding rectangle of both rectangles.
 // - slice of a range of rows or columns: a view (the sub-rectangle of PEs, the same symbol,
 //   no code but an entry that activates done) when the range is aligned to the blocks,
 //   otherwise moved into a new tensor on the same rectangle (the length must divide over it).

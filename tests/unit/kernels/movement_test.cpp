@@ -181,6 +181,17 @@ TEST(Movement, SquareTransposeCycles) {
   EXPECT_EQ(r.cycles, 1120u);
 }
 
+TEST(Movement, ShortShiftsAreSystolicAndLongOnesCrossTheEdgeOnce) {
+  // 16 x 512 fp32 on 8 x 2 PEs: 8 x 64 blocks (512 wavelets). A shift by 1 moves one block
+  // per link: 614 cycles. By 3 (less than the width): three one-PE passes through the staging
+  // buffers, each as long as the shift by 1 (3 x 608 = 1,824). By 8 (the neighbouring
+  // rectangle): one pass whose edge link carries the row's 8 blocks, 4,096 wavelets: 4,735.
+  auto shift = [](const char* algo) { return run(with_algo(params("relayout", 8, 2, 16, 512), algo)).cycles; };
+  EXPECT_EQ(shift("shift=1,0"), 614u);
+  EXPECT_EQ(shift("shift=3,0"), 1824u);
+  EXPECT_EQ(shift("shift=8,0"), 4735u);
+}
+
 // ---------------------------------------------------------------- chains
 
 // Runs a case built by `build` (a code with two movements) and checks it exactly.
