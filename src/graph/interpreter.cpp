@@ -89,6 +89,9 @@ Expected<std::map<std::string, Tensor>> evaluate(const Graph& g, const std::map<
   WAFER_TRY(bind_sources(g, inputs, options, env, known));
   for (const Node& node : g.nodes) WAFER_TRY(run_node(g, node, options, env, known));
   std::map<std::string, Tensor> outputs;
+  if (options.all_values)
+    for (size_t id = 0; id < env.size(); ++id)
+      if (known[id]) outputs[g.values[id].name] = env[id];
   for (int id : g.outputs) {
     if (!known[id]) return make_error("graph output '{}' is never computed", g.values[id].name);
     outputs[g.values[id].name] = env[id];

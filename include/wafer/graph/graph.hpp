@@ -128,6 +128,9 @@ std::string print(const Graph& g, int max_values = 8);
 // the float graph inputs and constants as they enter; each op still computes in double.
 struct EvalOptions {
   std::optional<DType> round_to;
+  // Return every value the evaluation holds (inputs, constants and each node's results) by
+  // name, not only the graph outputs: per-node differential checks compare against these.
+  bool all_values = false;
 };
 
 // The reference interpreter (interpreter.cpp): evaluates every node in order; `inputs` by

@@ -201,6 +201,11 @@ TEST(Graph, EvaluatesAnMlpToHandComputedValues) {
   ASSERT_TRUE(out.has_value()) << out.message();
   EXPECT_EQ(out->at("y").shape, (Shape{2, 2}));
   EXPECT_EQ(out->at("y").values, (V{3.75, -0.5, 3.75, -3.5}));
+  EXPECT_EQ(out->size(), 1u);
+  auto all = evaluate(g, {{"x", tensor({2, 4}, {1, 2, 0, -1, 0, 1, 1, 1})}}, {.all_values = true});
+  ASSERT_TRUE(all.has_value()) << all.message();
+  EXPECT_EQ(all->size(), 8u);  // x, four constants, fc1, relu, y
+  EXPECT_EQ(all->at("/act/Relu_out0").values, (V{1, 0, 2.5, 0, 0, 3.5}));
 }
 
 TEST(Graph, EvaluateChecksItsInputs) {
