@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <onnx/checker.h>
+#include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
@@ -108,14 +109,28 @@ Expected<Tensor> to_tensor(const onnx::TensorProto& p, const std::string& what) 
   if (!type) return type.status();
   Tensor t;
   t.type = *type;
-  for (int64_t d : p.dims()) t.shape.push_back(d);
-  const int64_t n = graph::element_count(t.shape);
+  for (int64_t d : p.dims()) {
+    if (d < 0 || d > (int64_t(1) << 40)) return make_error("{}: dimension {} is not a size", what, d);
+    t.shape.push_back(d);
+  }
+  // The element count, checked against the data present before anything is allocated (a
+  // damaged file may claim any shape).
+  const int64_t available = p.has_raw_data() ? int64_t(p.raw_data().size()) / elem_bytes(t.type)
+                                             : int64_t(p.float_data_size() + p.double_data_size() + p.int64_data_size() +
+                                                       p.int32_data_size() + p.uint64_data_size());
+  const double claimed = [&] {
+    double c = 1;
+    for (int64_t d : t.shape) c *= double(d);
+    return c;
+  }();
+  if (claimed != double(available) ||
+      (p.has_raw_data() && int64_t(p.raw_data().size()) != available * elem_bytes(t.type)))
+    return make_error("{}: the data holds {} values of {}, the shape {} needs {:.0f}", what, available,
+                      graph::elem_name(t.type), graph::shape_text(t.shape), claimed);
+  const int64_t n = available;
   t.values.reserve(size_t(n));
   if (p.has_raw_data()) {
     const std::string& raw = p.raw_data();
-    if (int64_t(raw.size()) != n * elem_bytes(t.type))
-      return make_error("{}: raw data has {} bytes, the shape {} of {} needs {}", what, raw.size(),
-                        graph::shape_text(t.shape), graph::elem_name(t.type), n * elem_bytes(t.type));
     for (int64_t i = 0; i < n; ++i) t.values.push_back(raw_element(t.type, raw.data() + i * elem_bytes(t.type)));
   } else if (p.float_data_size() > 0) {
     for (float v : p.float_data()) t.values.push_back(v);
@@ -128,8 +143,6 @@ Expected<Tensor> to_tensor(const onnx::TensorProto& p, const std::string& what) 
   } else if (p.uint64_data_size() > 0) {
     for (uint64_t v : p.uint64_data()) t.values.push_back(double(v));
   }
-  if (t.size() != n)
-    return make_error("{}: {} values for the shape {} ({} elements)", what, t.size(), graph::shape_text(t.shape), n);
   return t;
 }
 
@@ -176,14 +189,43 @@ std::string node_name(const onnx::NodeProto& n, int index) {
 
 bool default_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 
+// The ops of an older-opset model whose definition at its opset is not the one opset 13
+// uses ("Gemm-11, Gemm-13"); empty when every op is the same in both.
+std::string ops_changed_since(const onnx::GraphProto& g, int opset) {
+  std::set<std::string> changed;
+  for (const onnx::NodeProto& n : g.node()) {
+    if (!default_domain(n.domain())) continue;
+    const onnx::OpSchema* old_schema = onnx::OpSchemaRegistry::Schema(n.op_type(), opset);
+    const onnx::OpSchema* new_schema = onnx::OpSchemaRegistry::Schema(n.op_type(), kMinOpset);
+    const int old_version = old_schema ? old_schema->since_version() : 0;
+    const int new_version = new_schema ? new_schema->since_version() : 0;
+    if (old_version != new_version)
+      changed.insert(fmt::format("{}-{} (opset {} uses {}-{})", n.op_type(), old_version, kMinOpset, n.op_type(),
+                                 new_version));
+  }
+  return fmt::format("{}", fmt::join(changed, ", "));
+}
+
+// The model's opset of the default domain. An older opset is taken when every op the model
+// uses has the same definition there as in opset 13 (ONNX versions each op separately, so a
+// Conv-11 node test is exactly the Conv an opset-13 model has); newer ones are refused.
 Expected<int> default_opset(const onnx::ModelProto& m, const std::string& path) {
   for (const onnx::OperatorSetIdProto& o : m.opset_import())
     if (default_domain(o.domain())) {
-      if (o.version() < kMinOpset || o.version() > kMaxOpset)
+      const int v = int(o.version());
+      if (v > kMaxOpset)
         return make_error("{}: opset {} is not supported (opsets {}-{} are; export with "
                           "torch.onnx.export(..., opset_version={}))",
-                          path, o.version(), kMinOpset, kMaxOpset, kMaxOpset);
-      return int(o.version());
+                          path, v, kMinOpset, kMaxOpset, kMaxOpset);
+      if (v < kMinOpset) {
+        const std::string changed = ops_changed_since(m.graph(), v);
+        if (!changed.empty())
+          return make_error("{}: opset {} is not supported (opsets {}-{} are; an older model imports only "
+                            "when its ops are defined as in opset {}, and these are not: {}; export with "
+                            "torch.onnx.export(..., opset_version={}))",
+                            path, v, kMinOpset, kMaxOpset, kMinOpset, changed, kMaxOpset);
+      }
+      return v;
     }
   return make_error("{}: the model imports no opset of the default ONNX domain", path);
 }
@@ -278,8 +320,17 @@ Expected<Graph> build_graph(const onnx::GraphProto& proto, const ImportOptions& 
     if (initializers.count(in.name())) continue;
     auto type = elem_type(in.type().tensor_type().elem_type(), fmt::format("input '{}'", in.name()));
     if (!type) return type.status();
+    if (auto bound = o.constants.find(in.name()); bound != o.constants.end()) {
+      graph::Tensor t = bound->second;
+      t.type = *type;
+      g.add_value({in.name(), *type, t.shape, std::move(t)});
+      continue;
+    }
     g.inputs.push_back(g.add_value({in.name(), *type, input_shape(in, o, dynamic), std::nullopt}));
   }
+  for (const auto& [name, t] : o.constants)
+    if (g.find_value(name) < 0 || !g.values[size_t(g.find_value(name))].constant)
+      return make_error("a constant is given for '{}', which is not an input of the model", name);
   if (!dynamic.empty())
     return make_error("the model has dimensions that are not fixed numbers (Wafer compiles static shapes):{}", dynamic);
   auto value_id = [&](const std::string& name, const std::string& node) -> Expected<int> {
@@ -336,7 +387,10 @@ Expected<onnx::ModelProto> read_model(const std::string& path) {
 Expected<graph::Graph> import_model(const std::string& path, const ImportOptions& options, ImportReport* report) {
   auto model = read_model(path);
   if (!model) return model.status();
-  ImportReport r;
+  ImportReport local;
+  ImportReport& r = report ? *report : local;
+  r = {};
+  for (const onnx::NodeProto& n : model->graph().node()) ++r.file_ops[n.op_type()];
   auto opset = default_opset(*model, path);
   if (!opset) return opset.status();
   r.opset = *opset;
@@ -364,8 +418,18 @@ Expected<graph::Graph> import_model(const std::string& path, const ImportOptions
   WAFER_TRY(graph::infer_shapes(*g).with_context(path));
   WAFER_TRY(compare_shapes(model->graph(), *g).with_context(path));
   WAFER_TRY(graph::verify(*g).with_context(path));
-  if (report) *report = r;
   return g;
+}
+
+Expected<std::vector<std::string>> model_inputs(const std::string& path) {
+  auto model = read_model(path);
+  if (!model) return model.status();
+  std::set<std::string> initializers;
+  for (const onnx::TensorProto& init : model->graph().initializer()) initializers.insert(init.name());
+  std::vector<std::string> names;
+  for (const onnx::ValueInfoProto& in : model->graph().input())
+    if (!initializers.count(in.name())) names.push_back(in.name());
+  return names;
 }
 
 Expected<graph::Tensor> read_tensor_pb(const std::string& path) {
