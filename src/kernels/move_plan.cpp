@@ -148,6 +148,8 @@ Status MovePlan::line_pass(bool along_x, int line, int n, const std::vector<Piec
     rows.push_back(MoveRow{vi, a.len, a.count, a.off, a.step, b.off, b.step});
   };
   const Span none{0, 1, 0, 0};
+  std::vector<std::vector<const Piece*>> by_source(static_cast<size_t>(n));
+  for (const Piece& p : pieces) by_source[size_t(p.from)].push_back(&p);
   for (int dir : {1, -1}) {
     // Thread `sender` sends the PE's own pieces, thread `in` takes the incoming stream. A link
     // carries what the PE forwards first, then its own pieces, so the sender waits (a wait
@@ -159,8 +161,8 @@ Status MovePlan::line_pass(bool along_x, int line, int n, const std::vector<Piec
     for (int i = 0; i < n; ++i) {
       const int pos = dir > 0 ? i : n - 1 - i;
       std::vector<const Piece*> own;
-      for (const Piece& p : pieces) {
-        if (p.from == pos && (p.to - pos) * dir > 0) own.push_back(&p);
+      for (const Piece* p : by_source[size_t(pos)]) {
+        if ((p->to - pos) * dir > 0) own.push_back(p);
       }
       std::stable_sort(own.begin(), own.end(), [&](const Piece* a, const Piece* b) { return (a->to - b->to) * dir < 0; });
       std::vector<const Piece*> next;
