@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.bash"
 
 PROGRAM="$SRC/examples/programs/broadcast.wafer"
 # The verbs `wafer --help` lists, and estimate's.
-VERBS="info sim kernel bench yield estimate"
+VERBS="info sim kernel bench yield estimate compile run"
 ESTIMATE_VERBS="models model systems train infer compare"
 for verb in $VERBS; do
   "$WAFER" --help | grep -q "^  $verb" || fail "wafer --help does not list '$verb'"
@@ -36,7 +36,8 @@ expect_usage "'kernal'" kernel "$WAFER" kernal
 expect_usage "'tran'" train "$WAFER" estimate tran
 expect_usage "needs a verb" "" "$WAFER"
 expect_usage "needs a verb" "" "$WAFER" estimate
-for verb in info "sim $PROGRAM" "kernel gemv" bench yield; do
+MODEL="$SRC/tests/models/mlp/model.onnx"
+for verb in info "sim $PROGRAM" "kernel gemv" bench yield "compile $MODEL" "run $MODEL"; do
   # shellcheck disable=SC2086
   expect_usage "'--jsn'" --json "$WAFER" $verb --jsn
 done
