@@ -24,6 +24,7 @@ std::vector<OpRule> build_rules() {
   add_reduce_ops(rows);
   add_nn_ops(rows);
   add_linalg_ops(rows);
+  add_pad_ops(rows);
   std::sort(rows.begin(), rows.end(), [](const OpRule& a, const OpRule& b) { return std::string(a.name) < b.name; });
   return rows;
 }

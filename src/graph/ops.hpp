@@ -47,6 +47,7 @@ void add_reduce_ops(std::vector<OpRule>& rows);
 void add_shape_ops(std::vector<OpRule>& rows);
 void add_nn_ops(std::vector<OpRule>& rows);
 void add_linalg_ops(std::vector<OpRule>& rows);
+void add_pad_ops(std::vector<OpRule>& rows);  // ops_pad.cpp
 
 const OpRule* find_rule(const std::string& op);
 // "node '/fc1/MatMul' (MatMul)": the prefix of every message about a node.

@@ -17,7 +17,7 @@ expect_exit 0 "$WAFER" compile "$MODELS/gpt2_block_op17/model.onnx" --json
 # 12 matrices and vectors of a GPT-2 block of hidden 64 (and the causal mask buffer).
 [ "$(json_get "$TMP/out" '.parameters')" -gt 49000 ] || fail "parameters"
 
-for model in mlp gpt2_block_op13 gpt2_block_op17 llama_block; do
+for model in mlp gpt2_block_op13 gpt2_block_op17 llama_block cnn; do
   expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" --input "x=$MODELS/$model/inputs/x.npy" \
     --expect "y=$MODELS/$model/outputs/y.npy" --output-dir "$TMP" --json
   [ "$(json_get "$TMP/out" '.verified')" = true ] || fail "$model not verified: $(cat "$TMP/out")"

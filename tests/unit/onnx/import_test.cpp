@@ -75,7 +75,8 @@ INSTANTIATE_TEST_SUITE_P(Onnx, ReferenceModels,
                          ::testing::Values(ModelCase{"mlp", 13, {4, 32}, {4, 16}},
                                            ModelCase{"gpt2_block_op13", 13, {1, 16, 64}, {1, 16, 64}},
                                            ModelCase{"gpt2_block_op17", 17, {1, 16, 64}, {1, 16, 64}},
-                                           ModelCase{"llama_block", 14, {1, 16, 64}, {1, 16, 64}}),
+                                           ModelCase{"llama_block", 14, {1, 16, 64}, {1, 16, 64}},
+                                           ModelCase{"cnn", 13, {2, 3, 16, 16}, {2, 10}}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 // What torch exported (scripts/onnx_models.py prints the file's histogram): the MLP's three
