@@ -49,7 +49,7 @@ TEST(KernelList, NamesAndLookup) {
   std::vector<std::string> names;
   for (const KernelInfo& k : kernel_list()) names.push_back(k.name);
   EXPECT_EQ(names, (std::vector<std::string>{"bcast-row", "bcast-col", "reduce-chain", "reduce-tree", "allreduce",
-                                             "gemv", "gemm", "attention", "rope", "stream-fma", "conv2d", "maxpool",
+                                             "gemv", "gemm", "gemm-bt", "attention", "rope", "stream-fma", "conv2d", "maxpool",
                                              "avgpool", "globalavgpool", "batchnorm", "softmax", "layernorm",
                                              "rmsnorm", "rowsum", "rowmean", "transpose", "relayout", "slice", "concat", "gather", "add", "sub", "mul", "div", "max", "exp",
                                              "reciprocal", "sqrt", "rsqrt", "tanh", "erf", "sigmoid", "gelu",
