@@ -1,7 +1,8 @@
 // The `gemm` kernel: C = A·B + bias on a P x Q rectangle, by Cannon on interleaved rings
 // (gemm_cannon.cpp; square rectangles; the default there, as it is the faster) or by SUMMA
 // (gemm_summa.cpp; any rectangle; the default on the others), and `gemm-bt`: C = A·Bᵀ + bias
-// with B given as Bᵀ (N x K, GemmShape::b_transposed), the same builder. This file checks the shape,
+// with B given as Bᵀ (N x K, GemmShape::b_transposed), the same builder; its --algo
+// summa-diag takes Bᵀ as a producer leaves it (GemmShape::b_as_produced). This file checks the shape,
 // runs the chosen emitter into a one-kernel program, and makes the case: inputs generated
 // one PE block at a time from counter-based random values rounded to the dtype, and the
 // reference in double precision from the same values, in the order C is read back.
@@ -47,7 +48,8 @@ Expected<GemmShape> gemm_shape(const arch::Arch& arch, const KernelParams& p) {
   const int64_t mb = s.M / s.h, nb = s.N / s.w, ka = s.K / s.w, kb = s.K / s.h, t = dtype_bytes(s.t);
   const bool cannon = gemm_algo(p) == "cannon";
   const int64_t kp = cannon ? ka : s.K / std::lcm(s.w, s.h);
-  const int64_t bytes = (cannon ? 2 * (mb * ka + kb * nb) : mb * ka + kb * nb + 2 * kp * (mb + nb)) * t +
+  const int64_t relay = gemm_algo(p) == "summa-diag" ? 2 * kp * nb : 0;  // the diagonal's relay buffer
+  const int64_t bytes = (cannon ? 2 * (mb * ka + kb * nb) : mb * ka + kb * nb + 2 * kp * (mb + nb) + relay) * t +
                         nb * t + mb * nb * dtype_bytes(s.acc);
   if (bytes > arch.sram_bytes - 4096) {
     return make_error("a {}x{} block of C with its A and B blocks needs {} bytes per PE, more than the {} "
@@ -106,8 +108,9 @@ Expected<KernelCase> build_gemm_case(const arch::Arch& arch, const KernelParams&
   GemmShape s = *shape;
   s.b_transposed = b_transposed;
   const std::string algo = gemm_algo(p);
-  if (algo != "cannon" && algo != "summa")
-    return make_error("unknown algorithm '{}' (algorithms: cannon, summa)", algo);
+  if (algo != "cannon" && algo != "summa" && (algo != "summa-diag" || !b_transposed))
+    return make_error("unknown algorithm '{}' (algorithms: cannon, summa{})", algo, b_transposed ? ", summa-diag" : "");
+  s.b_as_produced = algo == "summa-diag";
   const ir::Rect rect = p.rect();
   KernelCase kc;
   kc.program.width = rect.x + rect.w;

@@ -29,6 +29,12 @@ struct GemmShape {
   // product reads it through its strides; summa's row-major B block and a column-major Bᵀ
   // block are the same bytes, so its panels and product are unchanged.
   bool b_transposed = false;
+  // With b_transposed, summa on a square rectangle only: Bᵀ lies as a producer leaves it,
+  // block (y, x) on PE (x, y), column-major (A's distribution: N over the rows of PEs, K over
+  // the columns; e.g. another GEMM's C, for Q·Kᵀ). b_symbol: a symbol that already holds
+  // those blocks (a producer's output on the same PEs); -1: its own.
+  bool b_as_produced = false;
+  int b_symbol = -1;
 };
 
 // The registers of one GEMM instance (taken from the pool for its lifetime).

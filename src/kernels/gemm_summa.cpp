@@ -13,6 +13,14 @@
 // panel buffers and multiplies round p - 1's panels from the other half. For C = A·Bᵀ the PE
 // holds block (x, y) of Bᵀ (N/Q x K/P) column-major: the same bytes as B's block (y, x)
 // row-major, so only the host's blocks differ.
+//
+// Bᵀ as a producer leaves it (GemmShape::b_as_produced; square rectangles): PE (x, y) holds
+// Bᵀ block (y, x), the rows of Bᵀ that C's column y needs. Round s's Bᵀ panel first goes
+// along each row from the owning column, as A's does, into a relay buffer; in the next phase
+// the diagonal PE (x, x) broadcasts it down column x (the line's routes take any sender), and
+// A's panel of round s goes along the rows in that phase too. Phase p so starts round p's
+// relay, round p - 1's A and B broadcasts and round p - 2's product: three stages, each
+// buffer double.
 #include <numeric>
 
 #include "gemm_emit.hpp"
@@ -37,6 +45,10 @@ struct Line {
   int block, buf;          // symbols: the PE's own block, the two-half panel buffer
   int away[2], toward[2];  // colors by round parity
   int sent_away, sent_toward, got_away, got_toward;  // completion tasks
+  int delay = 0;           // phase p carries round p - delay
+  // The diagonal relay: the sender of column x is row x, and it sends its half of `relay`
+  // (the round's panel it received) instead of a panel of its own block. -1: not a relay.
+  int relay = -1, diagonal_origin = 0;
 };
 
 void emit_receive(CodeBuilder& b, const Line& l, int color, int par, DType t, const GemmRegs& r, int done) {
@@ -50,11 +62,16 @@ void emit_send(CodeBuilder& b, const Line& l, int color, DType t, const GemmRegs
   b.emit_async(Opcode::vmov, {dsd(r.d_fab), dsd(r.d_mem)}, ir::OnDone::activate, done);
 }
 
-// Round `phase` of one line's broadcast, for round parity `par`.
-void emit_round(CodeBuilder& b, const Line& l, int par, int rounds, int64_t kp, DType t, const GemmRegs& r, int end) {
+// The line's round (in register `round`) of its broadcast, for round parity `par`.
+void emit_round(CodeBuilder& b, const Line& l, int round, int par, int rounds, int64_t kp, DType t, const GemmRegs& r,
+                int end) {
   const int src = b.new_label(), before = b.new_label();
-  b.emit(Opcode::mul, {reg(r.tmp), reg(r.phase), imm(l.n)});
-  b.emit(Opcode::div, {reg(r.tmp), reg(r.tmp), imm(rounds)});  // the sender's coordinate
+  if (l.relay >= 0) {
+    b.emit(Opcode::sub, {reg(r.tmp), ir::special(ir::Special::x), imm(l.diagonal_origin)});
+  } else {
+    b.emit(Opcode::mul, {reg(r.tmp), reg(round), imm(l.n)});
+    b.emit(Opcode::div, {reg(r.tmp), reg(r.tmp), imm(rounds)});  // the sender's coordinate
+  }
   b.emit(Opcode::sub, {reg(r.tmp2), ir::special(l.axis.coord), imm(l.origin)});
   b.emit(Opcode::beq, {reg(r.tmp2), reg(r.tmp), b.label(src)});
   b.emit(Opcode::blt, {reg(r.tmp2), reg(r.tmp), b.label(before)});
@@ -66,10 +83,14 @@ void emit_round(CodeBuilder& b, const Line& l, int par, int rounds, int64_t kp, 
   b.emit(Opcode::add, {reg(r.pending), reg(r.pending), imm(1)});
   b.emit(Opcode::jmp, {b.label(end)});
   b.place(src);
-  b.emit(Opcode::mul, {reg(r.tmp), reg(r.phase), imm(int32_t(kp))});
-  b.emit(Opcode::rem, {reg(r.tmp), reg(r.tmp), imm(int32_t(l.block_k))});
-  b.emit(Opcode::mul, {reg(r.tmp), reg(r.tmp), imm(int32_t(l.unit))});
-  b.emit(Opcode::mdsd, {dsd(r.d_mem), ir::sym_op(l.block), reg(r.tmp), imm(int32_t(l.len)), imm(1)});
+  if (l.relay >= 0) {
+    b.emit(Opcode::mdsd, {dsd(r.d_mem), ir::sym_op(l.relay), imm(int32_t(par * l.len)), imm(int32_t(l.len)), imm(1)});
+  } else {
+    b.emit(Opcode::mul, {reg(r.tmp), reg(round), imm(int32_t(kp))});
+    b.emit(Opcode::rem, {reg(r.tmp), reg(r.tmp), imm(int32_t(l.block_k))});
+    b.emit(Opcode::mul, {reg(r.tmp), reg(r.tmp), imm(int32_t(l.unit))});
+    b.emit(Opcode::mdsd, {dsd(r.d_mem), ir::sym_op(l.block), reg(r.tmp), imm(int32_t(l.len)), imm(1)});
+  }
   emit_send(b, l, l.away[par], t, r, l.sent_away);
   emit_send(b, l, l.toward[par], t, r, l.sent_toward);
   emit_receive(b, l, l.away[par], par, t, r, l.got_away);
@@ -77,14 +98,23 @@ void emit_round(CodeBuilder& b, const Line& l, int par, int rounds, int64_t kp, 
   b.emit(Opcode::add, {reg(r.pending), reg(r.pending), imm(4)});
 }
 
-void emit_line(CodeBuilder& b, const Line& l, int rounds, int64_t kp, DType t, const GemmRegs& r) {
+// The line's round of this phase: round = phase when `guarded` is false (the caller checked
+// phase < rounds), else phase - delay in r.v, when delay <= phase < rounds + delay.
+void emit_line(CodeBuilder& b, const Line& l, int rounds, int64_t kp, DType t, const GemmRegs& r, bool guarded) {
   const int odd = b.new_label(), end = b.new_label();
-  b.emit(Opcode::and_, {reg(r.tmp), reg(r.phase), imm(1)});
+  int round = r.phase;
+  if (guarded) {
+    round = r.v;
+    b.emit(Opcode::sub, {reg(r.v), reg(r.phase), imm(l.delay)});
+    b.emit(Opcode::blt, {reg(r.v), imm(0), b.label(end)});
+    b.emit(Opcode::bge, {reg(r.v), imm(rounds), b.label(end)});
+  }
+  b.emit(Opcode::and_, {reg(r.tmp), reg(round), imm(1)});
   b.emit(Opcode::bne, {reg(r.tmp), imm(0), b.label(odd)});
-  emit_round(b, l, 0, rounds, kp, t, r, end);
+  emit_round(b, l, round, 0, rounds, kp, t, r, end);
   b.emit(Opcode::jmp, {b.label(end)});
   b.place(odd);
-  emit_round(b, l, 1, rounds, kp, t, r, end);
+  emit_round(b, l, round, 1, rounds, kp, t, r, end);
   b.place(end);
 }
 
@@ -107,12 +137,17 @@ Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape
   if (s.K % rounds != 0)
     return make_error("{}: summa cuts K = {} into lcm({}, {}) = {} panels, which does not divide it", user, s.K,
                       s.w, s.h, rounds);
+  const bool relayed = s.b_transposed && s.b_as_produced;
+  if (relayed && s.w != s.h)
+    return make_error("{}: Bᵀ as produced (block (y, x) on PE (x, y)) needs a square rectangle of PEs, got {}x{}",
+                      user, s.w, s.h);
+  const int lead = relayed ? 1 : 0;  // phases before round 0's A and B broadcasts
   const int64_t mb = s.M / s.h, nb = s.N / s.w, kp = s.K / rounds;
-  auto colors = e.pools.colors.take(8, user);
+  auto colors = e.pools.colors.take(relayed ? 12 : 8, user);
   if (!colors) return colors.status();
   auto r = take_gemm_regs(e.pools, user);
   if (!r) return r.status();
-  auto ids = e.pools.tasks.take(11, user);
+  auto ids = e.pools.tasks.take(relayed ? 15 : 11, user);
   if (!ids) return ids.status();
   const std::vector<int>& t = *ids;
   const std::vector<int>& c = *colors;
@@ -121,13 +156,30 @@ Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape
   const GemmSyms y{b.symbol(e.name("Apanel"), s.t, uint32_t(2 * mb * kp)), b.symbol(e.name("Bpanel"), s.t, uint32_t(2 * kp * nb)),
                    b.symbol(e.name("C"), s.acc, uint32_t(mb * nb)), b.symbol(e.name("bias"), s.t, uint32_t(nb))};
   const int a_block = s.a_symbol >= 0 ? s.a_symbol : b.symbol(e.name("A"), s.t, uint32_t(mb * (s.K / s.w)));
-  const int b_block = b.symbol(e.name("B"), s.t, uint32_t((s.K / s.h) * nb));
-  const Line a_line{Axis::row(), site.rect.x, s.w, s.K / s.w, mb, mb * kp, a_block, y.a, {c[0], c[1]}, {c[2], c[3]},
-                    t[2], t[3], t[4], t[5]};
-  const Line b_line{Axis::column(), site.rect.y, s.h, s.K / s.h, nb, kp * nb, b_block, y.b, {c[4], c[5]}, {c[6], c[7]},
-                    t[6], t[7], t[8], t[9]};
-  line_routes(e.program, a_line, site.rect);
-  line_routes(e.program, b_line, site.rect);
+  const int b_block = relayed && s.b_symbol >= 0 ? s.b_symbol : b.symbol(e.name("B"), s.t, uint32_t((s.K / s.h) * nb));
+  Line a_line{Axis::row(), site.rect.x, s.w, s.K / s.w, mb, mb * kp, a_block, y.a, {c[0], c[1]}, {c[2], c[3]},
+              t[2], t[3], t[4], t[5]};
+  Line b_line{Axis::column(), site.rect.y, s.h, s.K / s.h, nb, kp * nb, b_block, y.b, {c[4], c[5]}, {c[6], c[7]},
+              t[6], t[7], t[8], t[9]};
+  a_line.delay = b_line.delay = lead;
+  std::vector<std::pair<const char*, int>> parts = {
+      {"computed", t[1]},     {"sent_a_east", t[2]},  {"sent_a_west", t[3]},  {"got_a_east", t[4]},
+      {"got_a_west", t[5]},   {"sent_b_south", t[6]}, {"sent_b_north", t[7]}, {"got_b_south", t[8]},
+      {"got_b_north", t[9]}};
+  std::vector<Line> lines;
+  if (relayed) {
+    // Bᵀ block (y, x) is N/H x K/W column-major: panel s is kp of its columns, nb rows each.
+    const int relay = b.symbol(e.name("Brelay"), s.t, uint32_t(2 * nb * kp));
+    lines.push_back(Line{Axis::row(), site.rect.x, s.w, s.K / s.w, nb, nb * kp, b_block, relay, {c[8], c[9]},
+                         {c[10], c[11]}, t[11], t[12], t[13], t[14]});
+    b_line.relay = relay;
+    b_line.diagonal_origin = site.rect.x;
+    for (auto [name, i] : {std::pair{"sent_bt_east", 11}, {"sent_bt_west", 12}, {"got_bt_east", 13}, {"got_bt_west", 14}})
+      parts.push_back({name, t[size_t(i)]});
+  }
+  lines.push_back(a_line);
+  lines.push_back(b_line);
+  for (const Line& l : lines) line_routes(e.program, l, site.rect);
   b.task(e.name("entry"), entry, ir::TaskKind::local);
   b.begin_task(entry);
   emit_gemm_entry(b, mb, nb, y, *r, phase);
@@ -135,22 +187,19 @@ Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape
   b.begin_task(phase);
   const int no_round = b.new_label(), no_product = b.new_label();
   b.emit(Opcode::movi, {reg(r->pending), imm(0)});
-  b.emit(Opcode::bge, {reg(r->phase), imm(rounds), b.label(no_round)});
-  emit_line(b, a_line, rounds, kp, s.t, *r);
-  emit_line(b, b_line, rounds, kp, s.t, *r);
+  if (!relayed) b.emit(Opcode::bge, {reg(r->phase), imm(rounds), b.label(no_round)});
+  for (const Line& l : lines) emit_line(b, l, rounds, kp, s.t, *r, relayed);
   b.place(no_round);
-  b.emit(Opcode::beq, {reg(r->phase), imm(0), b.label(no_product)});
+  b.emit(Opcode::blt, {reg(r->phase), imm(lead + 1), b.label(no_product)});
   b.emit(Opcode::add, {reg(r->pending), reg(r->pending), imm(1)});
-  emit_current_halves(b, *r, 1, mb * kp, kp * nb);
+  emit_current_halves(b, *r, relayed ? 0 : 1, mb * kp, kp * nb);  // round phase - lead - 1
   emit_block_product(b, BlockProduct{mb, nb, kp, nb, 1}, y, *r, t[1]);
   b.place(no_product);
   b.emit(Opcode::ret, {});
-  static const char* kParts[] = {"computed", "sent_a_east", "sent_a_west", "got_a_east", "got_a_west",
-                                 "sent_b_south", "sent_b_north", "got_b_south", "got_b_north"};
-  for (int i = 0; i < 9; ++i) {
-    b.task(e.name(kParts[i]), t[size_t(i + 1)], ir::TaskKind::local);
-    b.begin_task(t[size_t(i + 1)]);
-    emit_part_done(b, *r, rounds + 1, phase, site.done_task);
+  for (const auto& [name, task] : parts) {
+    b.task(e.name(name), task, ir::TaskKind::local);
+    b.begin_task(task);
+    emit_part_done(b, *r, rounds + lead + 1, phase, site.done_task);
   }
 
   GemmEmitted out;
@@ -163,11 +212,12 @@ Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape
   const bool bt = s.b_transposed;
   out.inputs = [=](const MatrixFn& a, const MatrixFn& bm, const MatrixFn& bias) {
     auto b_block = [=](int px, int py) {
+      if (relayed) return matrix_block(nb, ka, py, px, true, bm);
       return bt ? matrix_block(nb, kb, px, py, true, bm) : matrix_block(kb, nb, py, px, false, bm);
     };
-    std::vector<HostCopy> copies{
-        {b_name, rect, {}, b_block},
-        {bias_name, rect, {}, [=](int px, int) { return matrix_block(1, nb, 0, px, true, bias); }}};
+    std::vector<HostCopy> copies;
+    if (bm) copies.push_back({b_name, rect, {}, b_block});
+    copies.push_back({bias_name, rect, {}, [=](int px, int) { return matrix_block(1, nb, 0, px, true, bias); }});
     if (a) copies.push_back({a_name, rect, {}, [=](int px, int py) { return matrix_block(mb, ka, py, px, true, a); }});
     return copies;
   };

@@ -28,7 +28,8 @@ const std::vector<KernelInfo>& kernel_list() {
        gemv_host_bytes, scale_gemv_sizes, true},
       {"gemm", "C = A·B + bias (--algo cannon: square grids, the default there; summa)", "--m --n --k", build_gemm,
        gemm_host_bytes, scale_gemm_sizes, true},
-      {"gemm-bt", "C = A·Bᵀ + bias, B given as Bᵀ (N x K; ONNX Gemm transB=1; --algo cannon|summa as gemm)",
+      {"gemm-bt", "C = A·Bᵀ + bias, B given as Bᵀ (N x K; ONNX Gemm transB=1; --algo cannon|summa as gemm, "
+                  "summa-diag: Bᵀ as a producer leaves it, square grids)",
        "--m --n --k", build_gemm_bt, gemm_host_bytes, scale_gemm_sizes, true},
       {"attention", "causal softmax(Q·Kᵀ/sqrt(d))·V per head; --m seq, --n heads, --k head dim, --algo kv=N (GQA)",
        "--m --n --k", build_attention, attention_host_bytes, scale_attention_sizes, true},

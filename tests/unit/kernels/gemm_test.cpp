@@ -177,14 +177,40 @@ TEST(GemmBt, TakesTheCyclesOfAB) {
   EXPECT_EQ(run(p).cycles, summa.cycles);
 }
 
+// Bᵀ as a producer leaves it: the relay along the rows reaches every PE of the row (the line
+// broadcast's routes deliver to each), so each phase receives three panels instead of two
+// through the one SRAM write port, and the pipeline is a phase longer: 53,057 cycles against
+// summa's 45,312 (128 x 128 x 128 fp16 on 4 x 4).
+TEST(GemmBt, SummaDiagTakesBtAsProduced) {
+  KernelParams p = params("gemm-bt", 4, 4, 0, 0, DType::f16);
+  p.algo = "summa-diag";
+  const KernelResult r = run(p);
+  EXPECT_TRUE(r.verified) << r.max_rel_error;
+  EXPECT_EQ(r.cycles, 53057u);
+  EXPECT_EQ(r.compute_cycles + r.comm_cycles, r.cycles);
+  p.algo = "summa";
+  EXPECT_EQ(run(p).cycles, 45312u);
+  p.kernel = "gemm";
+  p.algo = "summa-diag";
+  EXPECT_EQ(build_kernel(wse2(), p).message(), "gemm: unknown algorithm 'summa-diag' (algorithms: cannon, summa)");
+  p = params("gemm-bt", 4, 2);
+  p.algo = "summa-diag";
+  EXPECT_EQ(build_kernel(wse2(), p).message(),
+            "gemm-bt: gemm: Bᵀ as produced (block (y, x) on PE (x, y)) needs a square rectangle of PEs, got 4x2");
+}
+
 // Given B's transpose, each emitter computes exactly what it computes given B: the same
-// products in the same order, bit for bit.
+// products in the same order, bit for bit; summa also with Bᵀ as a producer leaves it (the
+// diagonal relay).
 TEST(GemmBt, GivenBTransposedMatchesAGivenBBitForBit) {
   const ir::Rect rect{1, 2, 3, 3};
   const int64_t side = 48;
+  enum Form { given_b, given_bt, bt_as_produced };
   for (bool cannon : {true, false}) {
-    std::vector<double> out[2];
-    for (bool bt : {false, true}) {
+    std::vector<double> out[3];
+    for (Form form : {given_b, given_bt, bt_as_produced}) {
+      if (cannon && form == bt_as_produced) continue;
+      const bool bt = form != given_b;
       auto sim_out = [&]() -> std::vector<double> {
         ir::Program program;
         program.width = 4;
@@ -195,6 +221,7 @@ TEST(GemmBt, GivenBTransposedMatchesAGivenBBitForBit) {
         Emit e{code, program, pools, a, "g"};
         GemmShape s{3, 3, side, side, side, DType::f16, DType::f32};
         s.b_transposed = bt;
+        s.b_as_produced = form == bt_as_produced;
         auto g = cannon ? emit_cannon_gemm(e, Site{rect, -1, -1}, s) : emit_summa_gemm(e, Site{rect, -1, -1}, s);
         EXPECT_TRUE(g.has_value()) << g.message();
         if (!g) return {};
@@ -216,11 +243,27 @@ TEST(GemmBt, GivenBTransposedMatchesAGivenBBitForBit) {
         auto c = (*sim)->read_symbol("g.C", rect);
         return c ? *c : std::vector<double>{};
       };
-      out[bt] = sim_out();
+      out[form] = sim_out();
     }
-    ASSERT_EQ(out[0].size(), size_t(side * side)) << cannon;
-    EXPECT_EQ(out[0], out[1]) << (cannon ? "cannon" : "summa");
+    ASSERT_EQ(out[given_b].size(), size_t(side * side)) << cannon;
+    EXPECT_EQ(out[given_b], out[given_bt]) << (cannon ? "cannon" : "summa");
+    if (!cannon) {
+      EXPECT_EQ(out[given_b], out[bt_as_produced]);
+    }
   }
+}
+
+TEST(GemmBt, BtAsProducedNeedsASquareRectangle) {
+  ir::Program program;
+  const arch::Arch a = wse2();
+  Pools pools = Pools::for_arch(a);
+  ir::CodeBuilder code("g");
+  Emit e{code, program, pools, a, "g"};
+  GemmShape s{4, 2, 16, 16, 16, DType::f32, DType::f32};
+  s.b_transposed = s.b_as_produced = true;
+  auto g = emit_summa_gemm(e, Site{{0, 0, 4, 2}, -1, -1}, s);
+  ASSERT_FALSE(g.has_value());
+  EXPECT_EQ(g.message(), "g.gemm: Bᵀ as produced (block (y, x) on PE (x, y)) needs a square rectangle of PEs, got 4x2");
 }
 
 // ---------------------------------------------------------------- composition
@@ -312,6 +355,58 @@ TEST(Compose, GemmFeedingAGemmOnTheSamePesMatchesEachAlone) {
   const std::vector<double> alone = run_composed(second, "g1.C", rect);
   ASSERT_EQ(both.size(), size_t(kSide * kSide));
   EXPECT_EQ(both, alone);
+}
+
+// Q·Kᵀ as attention needs it: one GEMM leaves K (48 x 48) in its C; the next reads it in
+// place as Bᵀ (b_symbol, b_as_produced) and computes A·Kᵀ. Equal to the second alone, given
+// the first one's C from the host.
+TEST(Compose, GemmFeedingATransposedBMatchesEachAlone) {
+  const ir::Rect rect{2, 1, 3, 3};
+  GemmShape bt_shape = kShape;
+  bt_shape.b_transposed = bt_shape.b_as_produced = true;
+  const Composed chained = compose(5, 4, [&](ir::CodeBuilder& code, Composed& c, Pools& pools, const arch::Arch& a) {
+    Emit e0{code, c.program, pools, a, "g0"}, e1{code, c.program, pools, a, "g1"};
+    const int second = *pools.tasks.take("g1");
+    auto g0 = emit_summa_gemm(e0, Site{rect, -1, second}, kShape);
+    ASSERT_TRUE(g0.has_value()) << g0.message();
+    g0->held.release(pools);
+    GemmShape s1 = bt_shape;
+    s1.b_symbol = g0->c_symbol;
+    auto g1 = emit_summa_gemm(e1, Site{rect, second, -1}, s1);
+    ASSERT_TRUE(g1.has_value()) << g1.message();
+    c.inputs = g0->inputs(seeded(1, kSide), seeded(2, kSide), seeded(3, kSide));
+    for (HostCopy& h : g1->inputs(seeded(4, kSide), nullptr, seeded(5, kSide))) c.inputs.push_back(h);
+    c.launches.push_back({"g0.entry", rect});
+  });
+  const std::vector<double> both = run_composed(chained, "g1.C", rect);
+
+  const Composed first = compose(5, 4, [&](ir::CodeBuilder& code, Composed& c, Pools& pools, const arch::Arch& a) {
+    Emit e{code, c.program, pools, a, "g0"};
+    auto g = emit_summa_gemm(e, Site{rect, -1, -1}, kShape);
+    ASSERT_TRUE(g.has_value()) << g.message();
+    c.inputs = g->inputs(seeded(1, kSide), seeded(2, kSide), seeded(3, kSide));
+    c.launches.push_back({"g0.entry", rect});
+  });
+  const std::vector<double> c0 = run_composed(first, "g0.C", rect);
+  ASSERT_EQ(c0.size(), size_t(kSide * kSide));
+  const MatrixFn c0_at = [&](int64_t i, int64_t j) {  // as in GemmFeedingAGemmOnTheSamePesMatchesEachAlone
+    const int64_t pe = (i / 16) * 3 + j / 16;
+    return c0[size_t(pe * 256 + (j % 16) * 16 + i % 16)];
+  };
+  const Composed second = compose(5, 4, [&](ir::CodeBuilder& code, Composed& c, Pools& pools, const arch::Arch& a) {
+    Emit e{code, c.program, pools, a, "g1"};
+    auto g = emit_summa_gemm(e, Site{rect, -1, -1}, bt_shape);
+    ASSERT_TRUE(g.has_value()) << g.message();
+    c.inputs = g->inputs(seeded(4, kSide), c0_at, seeded(5, kSide));
+    c.launches.push_back({"g1.entry", rect});
+  });
+  const std::vector<double> alone = run_composed(second, "g1.C", rect);
+  ASSERT_EQ(both.size(), size_t(kSide * kSide));
+  EXPECT_EQ(both, alone);
+  // And it is A·Kᵀ: C[0, 1] = sum_k A[0, k] K[1, k] + bias[1].
+  double c01 = seeded(5, kSide)(0, 1);
+  for (int64_t k = 0; k < kSide; ++k) c01 += seeded(4, kSide)(0, k) * c0_at(1, k);
+  EXPECT_NEAR(alone[size_t(16)], c01, 1e-4);  // PE (0, 0)'s block, column 1, row 0
 }
 
 TEST(Compose, TwoGemmsSideBySideMatchEachAlone) {
