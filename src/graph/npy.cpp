@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "wafer/support/atomic_file.hpp"
 #include "wafer/support/numeric.hpp"
 
 namespace wafer::graph {
@@ -158,10 +159,7 @@ Status write_npy(const std::string& path, const Tensor& t) {
   out.append(reinterpret_cast<const char*>(&len), 2);
   out += header;
   for (double v : t.values) store_element(t.type, v, out);
-  std::ofstream file(path, std::ios::binary);
-  if (!file || !file.write(out.data(), std::streamsize(out.size())))
-    return make_error("{}: cannot write the file", path);
-  return Status::ok();
+  return write_file_atomically(path, "NumPy array", out);
 }
 
 }  // namespace wafer::graph

@@ -23,6 +23,7 @@
 #include "wafer/graph/npy.hpp"
 #include "wafer/kernels/kernels.hpp"
 #include "wafer/onnx/import.hpp"
+#include "wafer/support/json_text.hpp"
 #include "wafer/support/numeric.hpp"
 #include "wafer/support/suggest.hpp"
 
@@ -153,7 +154,7 @@ int run_compile(const CompileFlags& f) {
   }
   const Json j = model_json(*g, report, f.m.model);
   if (f.m.json)
-    fmt::print("{}\n", j.dump(2));
+    fmt::print("{}\n", json_text(j, 2));
   else
     print_model(j);
   return 0;
@@ -271,7 +272,7 @@ int run_run(const RunFlags& f) {
   const Json j = {{"model", f.m.model}, {"engine", f.engine}, {"dtype", f.dtype}, {"outputs", outputs},
                   {"verified", expects.empty() ? Json() : Json(all_verified)}};
   if (f.m.json) {
-    fmt::print("{}\n", j.dump(2));
+    fmt::print("{}\n", json_text(j, 2));
   } else {
     fmt::print("model {} on the {} interpreter ({})\n", f.m.model, f.engine, f.dtype);
     for (const auto& [name, o] : outputs.items()) {

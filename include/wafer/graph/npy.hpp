@@ -14,7 +14,8 @@ namespace wafer::graph {
 // name the file and what is wrong (magic, header key, dtype, byte count).
 Expected<Tensor> read_npy(const std::string& path);
 // Writes a tensor as a version-1.0 file: f32 and bf16 as '<f4' (bf16 is exact in it), f16 as
-// '<f2', f64 '<f8', i64 '<i8', i32 '<i4', i8 '|i1', u8 '|u1', bool '|b1'.
+// '<f2', f64 '<f8', i64 '<i8', i32 '<i4', i8 '|i1', u8 '|u1', bool '|b1'; atomically (the path
+// keeps its old file if the write fails).
 Status write_npy(const std::string& path, const Tensor& t);
 
 }  // namespace wafer::graph
