@@ -103,8 +103,8 @@ const ParamTable<KernelParams>& kernel_params() {
       {"dtype", choice(&K::dtype, kFloatTypes), "", "element type of the inputs and the result", {}, {}},
       {"acc", acc_choice(), "", "accumulation type, for kernels that accumulate (unset: the dtype)", {}, {}},
       {"algo", &K::algo, "",
-       "algorithm, for kernels that have several (gemm: cannon, summa; gemv: ktree, ktree-bcast); "
-       "empty: the kernel's default",
+       "algorithm, for kernels that have several (gemm: cannon, summa; gemm-bt: those and summa-diag; "
+       "gemv: ktree, ktree-bcast); empty: the kernel's default",
        {}, {}},
       {"seed", &K::seed, "", "seed of the random input data (the same values on every platform)", kSeed, {}},
   };
