@@ -2,6 +2,7 @@
 // defaults (a present attribute of the wrong kind is an error naming the node and the key),
 // and the Graph's value list. The op table, shape inference and verification are in
 // op_table.cpp.
+#include <limits>
 #include <fmt/format.h>
 
 #include "ops.hpp"
@@ -70,8 +71,13 @@ bool elem_is_float(ElemType t) {
 }
 
 int64_t element_count(const Shape& s) {
+  for (int64_t d : s)
+    if (d <= 0) return 0;
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s) {
+    if (n > std::numeric_limits<int64_t>::max() / d) return std::numeric_limits<int64_t>::max();
+    n *= d;
+  }
   return n;
 }
 

@@ -54,16 +54,20 @@ Expected<std::string> header_value(const std::string& header, const std::string&
 }
 
 Expected<Shape> parse_shape(const std::string& text, const std::string& path) {
+  auto bad = [&] { return make_error("{}: the .npy shape {} is not a tuple of sizes", path, text); };
+  if (text.size() < 2 || text.front() != '(' || text.back() != ')') return bad();
   Shape s;
   std::string digits;
   for (char c : text.substr(1)) {
     if (c >= '0' && c <= '9') {
       digits += c;
     } else if (c == ',' || c == ')') {
-      if (!digits.empty()) s.push_back(std::stoll(digits));
+      if (digits.empty()) continue;
+      if (digits.size() > 12) return make_error("{}: the .npy shape {} has a size above 10^12", path, text);
+      s.push_back(std::stoll(digits));
       digits.clear();
     } else if (c != ' ' && c != 'L') {
-      return make_error("{}: the .npy shape {} is not a tuple of sizes", path, text);
+      return bad();
     }
   }
   return s;

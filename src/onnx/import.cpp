@@ -115,9 +115,12 @@ Expected<Tensor> to_tensor(const onnx::TensorProto& p, const std::string& what) 
   }
   // The element count, checked against the data present before anything is allocated (a
   // damaged file may claim any shape).
-  const int64_t available = p.has_raw_data() ? int64_t(p.raw_data().size()) / elem_bytes(t.type)
-                                             : int64_t(p.float_data_size() + p.double_data_size() + p.int64_data_size() +
-                                                       p.int32_data_size() + p.uint64_data_size());
+  // Without raw data, the values are in the one typed field the element type uses.
+  const int typed = t.type == ElemType::f32   ? p.float_data_size()
+                    : t.type == ElemType::f64 ? p.double_data_size()
+                    : t.type == ElemType::i64 ? p.int64_data_size()
+                                              : p.int32_data_size();
+  const int64_t available = p.has_raw_data() ? int64_t(p.raw_data().size()) / elem_bytes(t.type) : typed;
   const double claimed = [&] {
     double c = 1;
     for (int64_t d : t.shape) c *= double(d);
@@ -132,16 +135,14 @@ Expected<Tensor> to_tensor(const onnx::TensorProto& p, const std::string& what) 
   if (p.has_raw_data()) {
     const std::string& raw = p.raw_data();
     for (int64_t i = 0; i < n; ++i) t.values.push_back(raw_element(t.type, raw.data() + i * elem_bytes(t.type)));
-  } else if (p.float_data_size() > 0) {
+  } else if (t.type == ElemType::f32) {
     for (float v : p.float_data()) t.values.push_back(v);
-  } else if (p.double_data_size() > 0) {
+  } else if (t.type == ElemType::f64) {
     for (double v : p.double_data()) t.values.push_back(v);
-  } else if (p.int64_data_size() > 0) {
+  } else if (t.type == ElemType::i64) {
     for (int64_t v : p.int64_data()) t.values.push_back(double(v));
-  } else if (p.int32_data_size() > 0) {
+  } else {
     for (int32_t v : p.int32_data()) t.values.push_back(int32_field_element(t.type, v));
-  } else if (p.uint64_data_size() > 0) {
-    for (uint64_t v : p.uint64_data()) t.values.push_back(double(v));
   }
   return t;
 }
@@ -249,6 +250,9 @@ std::string unsupported_ops(const onnx::GraphProto& g) {
   return out;
 }
 
+// The largest size of one dimension the importer takes (a larger one is a damaged file).
+constexpr int64_t kMaxDim = int64_t(1) << 32;
+
 // The shape of a graph input, with symbolic dimensions resolved from the options; each one
 // that is not resolved is appended to `dynamic`.
 Shape input_shape(const onnx::ValueInfoProto& v, const ImportOptions& o, std::string& dynamic) {
@@ -257,6 +261,8 @@ Shape input_shape(const onnx::ValueInfoProto& v, const ImportOptions& o, std::st
   for (int axis = 0; axis < dims.size(); ++axis) {
     const onnx::TensorShapeProto::Dimension& d = dims[axis];
     if (d.has_dim_value()) {
+      if (d.dim_value() < 0 || d.dim_value() > kMaxDim)
+        dynamic += fmt::format("\n  input '{}' axis {} has size {}, not one in 0..{}", v.name(), axis, d.dim_value(), kMaxDim);
       s.push_back(d.dim_value());
       continue;
     }
@@ -332,7 +338,7 @@ Expected<Graph> build_graph(const onnx::GraphProto& proto, const ImportOptions& 
     if (g.find_value(name) < 0 || !g.values[size_t(g.find_value(name))].constant)
       return make_error("a constant is given for '{}', which is not an input of the model", name);
   if (!dynamic.empty())
-    return make_error("the model has dimensions that are not fixed numbers (Wafer compiles static shapes):{}", dynamic);
+    return make_error("the model has input dimensions that are not fixed sizes (Wafer compiles static shapes):{}", dynamic);
   auto value_id = [&](const std::string& name, const std::string& node) -> Expected<int> {
     const int id = g.find_value(name);
     if (id < 0) return make_error("node '{}': input '{}' is not produced before it", node, name);

@@ -37,7 +37,7 @@ bool elem_is_float(ElemType t);
 std::optional<ElemType> elem_from_onnx(int64_t code);
 
 using Shape = std::vector<int64_t>;
-int64_t element_count(const Shape& s);
+int64_t element_count(const Shape& s);  // saturates at INT64_MAX; 0 when a size is <= 0
 std::string shape_text(const Shape& s);  // "[2,64]", "[]" for a scalar
 
 // A tensor with its values, row-major (C order).
