@@ -2,6 +2,7 @@
 // defaults (a present attribute of the wrong kind is an error naming the node and the key),
 // and the Graph's value list. The op table, shape inference and verification are in
 // op_table.cpp.
+#include <cstring>
 #include <limits>
 #include <fmt/format.h>
 
@@ -68,6 +69,40 @@ std::optional<ElemType> elem_from_onnx(int64_t code) {
 
 bool elem_is_float(ElemType t) {
   return t == ElemType::f32 || t == ElemType::f16 || t == ElemType::bf16 || t == ElemType::f64;
+}
+
+int elem_bytes(ElemType t) {
+  switch (t) {
+    case ElemType::f64:
+    case ElemType::i64: return 8;
+    case ElemType::f32:
+    case ElemType::i32: return 4;
+    case ElemType::f16:
+    case ElemType::bf16: return 2;
+    case ElemType::i8:
+    case ElemType::u8:
+    case ElemType::boolean: return 1;
+  }
+  return 1;
+}
+
+double load_element(ElemType t, const char* bytes) {
+  auto load = [bytes](auto v) {
+    std::memcpy(&v, bytes, sizeof v);
+    return v;
+  };
+  switch (t) {
+    case ElemType::f32: return load(float());
+    case ElemType::f64: return load(double());
+    case ElemType::f16: return f16_to_double(load(uint16_t()));
+    case ElemType::bf16: return bf16_to_double(load(uint16_t()));
+    case ElemType::i64: return double(load(int64_t()));
+    case ElemType::i32: return load(int32_t());
+    case ElemType::i8: return load(int8_t());
+    case ElemType::u8: return load(uint8_t());
+    case ElemType::boolean: return load(uint8_t()) != 0;
+  }
+  return 0;
 }
 
 int64_t element_count(const Shape& s) {

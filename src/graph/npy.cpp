@@ -73,25 +73,6 @@ Expected<Shape> parse_shape(const std::string& text, const std::string& path) {
   return s;
 }
 
-double load_element(ElemType t, const char* p) {
-  auto load = [p](auto v) {
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  };
-  switch (t) {
-    case ElemType::f32: return load(float());
-    case ElemType::f16: return f16_to_double(load(uint16_t()));
-    case ElemType::f64: return load(double());
-    case ElemType::i64: return double(load(int64_t()));
-    case ElemType::i32: return load(int32_t());
-    case ElemType::i8: return load(int8_t());
-    case ElemType::u8: return load(uint8_t());
-    case ElemType::boolean: return load(uint8_t()) != 0;
-    case ElemType::bf16: break;
-  }
-  return 0;
-}
-
 void store_element(ElemType t, double v, std::string& out) {
   auto store = [&out](auto x) { out.append(reinterpret_cast<const char*>(&x), sizeof x); };
   switch (t) {

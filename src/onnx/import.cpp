@@ -58,41 +58,6 @@ Expected<ElemType> elem_type(int onnx_type, const std::string& what) {
                     what, onnx::TensorProto::DataType_Name(onnx::TensorProto::DataType(onnx_type)), onnx_type);
 }
 
-int elem_bytes(ElemType t) {
-  switch (t) {
-    case ElemType::f64:
-    case ElemType::i64: return 8;
-    case ElemType::f32:
-    case ElemType::i32: return 4;
-    case ElemType::f16:
-    case ElemType::bf16: return 2;
-    case ElemType::i8:
-    case ElemType::u8:
-    case ElemType::boolean: return 1;
-  }
-  return 1;
-}
-
-// One element of raw little-endian data.
-double raw_element(ElemType t, const char* p) {
-  auto load = [p](auto v) {
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  };
-  switch (t) {
-    case ElemType::f32: return load(float());
-    case ElemType::f64: return load(double());
-    case ElemType::f16: return f16_to_double(load(uint16_t()));
-    case ElemType::bf16: return bf16_to_double(load(uint16_t()));
-    case ElemType::i64: return double(load(int64_t()));
-    case ElemType::i32: return load(int32_t());
-    case ElemType::i8: return load(int8_t());
-    case ElemType::u8: return load(uint8_t());
-    case ElemType::boolean: return load(uint8_t()) != 0;
-  }
-  return 0;
-}
-
 // An element stored in int32_data: the integer itself, or the 16-bit pattern of a half.
 double int32_field_element(ElemType t, int32_t v) {
   if (t == ElemType::f16) return f16_to_double(uint16_t(v));
@@ -120,21 +85,21 @@ Expected<Tensor> to_tensor(const onnx::TensorProto& p, const std::string& what) 
                     : t.type == ElemType::f64 ? p.double_data_size()
                     : t.type == ElemType::i64 ? p.int64_data_size()
                                               : p.int32_data_size();
-  const int64_t available = p.has_raw_data() ? int64_t(p.raw_data().size()) / elem_bytes(t.type) : typed;
+  const int64_t available = p.has_raw_data() ? int64_t(p.raw_data().size()) / graph::elem_bytes(t.type) : typed;
   const double claimed = [&] {
     double c = 1;
     for (int64_t d : t.shape) c *= double(d);
     return c;
   }();
   if (claimed != double(available) ||
-      (p.has_raw_data() && int64_t(p.raw_data().size()) != available * elem_bytes(t.type)))
+      (p.has_raw_data() && int64_t(p.raw_data().size()) != available * graph::elem_bytes(t.type)))
     return make_error("{}: the data holds {} values of {}, the shape {} needs {:.0f}", what, available,
                       graph::elem_name(t.type), graph::shape_text(t.shape), claimed);
   const int64_t n = available;
   t.values.reserve(size_t(n));
   if (p.has_raw_data()) {
     const std::string& raw = p.raw_data();
-    for (int64_t i = 0; i < n; ++i) t.values.push_back(raw_element(t.type, raw.data() + i * elem_bytes(t.type)));
+    for (int64_t i = 0; i < n; ++i) t.values.push_back(graph::load_element(t.type, raw.data() + i * graph::elem_bytes(t.type)));
   } else if (t.type == ElemType::f32) {
     for (float v : p.float_data()) t.values.push_back(v);
   } else if (t.type == ElemType::f64) {

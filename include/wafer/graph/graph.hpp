@@ -32,6 +32,10 @@ enum class ElemType : uint8_t { f32, f16, bf16, f64, i64, i32, i8, u8, boolean }
 std::string_view elem_name(ElemType t);  // "f32", "i64", "bool"
 std::optional<ElemType> parse_elem(std::string_view name);
 bool elem_is_float(ElemType t);
+// Bytes of one element as files store it (bool: 1), and one element read from little-endian
+// bytes (f16 and bf16 as their bit patterns), as .npy and ONNX raw data hold them.
+int elem_bytes(ElemType t);
+double load_element(ElemType t, const char* bytes);
 // The ElemType of an ONNX TensorProto.DataType code (1 FLOAT, 7 INT64, 9 BOOL, 10 FLOAT16,
 // 16 BFLOAT16...), as Cast's `to` and ConstantOfShape's value use them; nullopt for others.
 std::optional<ElemType> elem_from_onnx(int64_t code);
