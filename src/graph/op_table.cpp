@@ -235,6 +235,12 @@ Expected<int64_t> normalize_axis(int64_t axis, int64_t rank, const char* what) {
   return axis < 0 ? axis + rank : axis;
 }
 
+Expected<int64_t> axis_attr(const Node& node, int64_t rank, std::optional<int64_t> fallback) {
+  Expected<int64_t> axis = node.attr_int("axis", fallback);
+  if (!axis) return axis.status();
+  return normalize_axis(*axis, rank, "attribute 'axis'");
+}
+
 Expected<Shape> broadcast_shapes(const Shape& a, const Shape& b, const std::string& a_name,
                                  const std::string& b_name) {
   size_t rank = std::max(a.size(), b.size());

@@ -68,6 +68,8 @@ Expected<const Tensor*> need_data(const Args& in, int i, const char* role);
 std::vector<int64_t> as_ints(const Tensor& t);
 // An axis in [-rank, rank) made non-negative, or an error naming the attribute or input.
 Expected<int64_t> normalize_axis(int64_t axis, int64_t rank, const char* what);
+// The node's `axis` attribute (or `fallback` when absent), normalized for `rank`.
+Expected<int64_t> axis_attr(const Node& node, int64_t rank, std::optional<int64_t> fallback = std::nullopt);
 // The NumPy broadcast of two shapes, or an error naming both inputs.
 Expected<Shape> broadcast_shapes(const Shape& a, const Shape& b, const std::string& a_name,
                                  const std::string& b_name);

@@ -112,9 +112,7 @@ Status compute_softmax(const Node& node, In in, Out out) {
 
 Expected<Sig> layer_norm_sig(const Node& node, const Args& in) {
   const Shape& s = *in[0].shape;
-  Expected<int64_t> axis_attr = node.attr_int("axis", -1);
-  if (!axis_attr) return axis_attr.status();
-  Expected<int64_t> axis = normalize_axis(*axis_attr, int64_t(s.size()), "attribute 'axis'");
+  Expected<int64_t> axis = axis_attr(node, int64_t(s.size()), -1);
   if (!axis) return axis.status();
   Shape normalized(s.begin() + *axis, s.end());
   for (int i = 1; i < int(in.size()); ++i) {

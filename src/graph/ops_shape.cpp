@@ -272,9 +272,7 @@ void outer_inner(const Shape& s, int64_t axis, int64_t& outer, int64_t& inner) {
 Expected<Sig> concat_sig(const Node& node, const Args& in) {
   WAFER_TRY(check_same_type(in));
   Shape shape = *in[0].shape;
-  Expected<int64_t> axis_attr = node.attr_int("axis");
-  if (!axis_attr) return axis_attr.status();
-  Expected<int64_t> axis = normalize_axis(*axis_attr, int64_t(shape.size()), "attribute 'axis'");
+  Expected<int64_t> axis = axis_attr(node, int64_t(shape.size()));
   if (!axis) return axis.status();
   for (size_t i = 1; i < in.size(); ++i) {
     const Shape& s = *in[i].shape;
@@ -332,9 +330,7 @@ Expected<std::vector<int64_t>> split_sizes(const Node& node, const Args& in, int
 
 Expected<Sig> split_sig(const Node& node, const Args& in) {
   const Shape& s = *in[0].shape;
-  Expected<int64_t> axis_attr = node.attr_int("axis", 0);
-  if (!axis_attr) return axis_attr.status();
-  Expected<int64_t> axis = normalize_axis(*axis_attr, int64_t(s.size()), "attribute 'axis'");
+  Expected<int64_t> axis = axis_attr(node, int64_t(s.size()), 0);
   if (!axis) return axis.status();
   auto sizes = split_sizes(node, in, s[*axis]);
   if (!sizes) return sizes.status();
@@ -366,9 +362,7 @@ Status compute_split(const Node& node, In in, Out out) {
 
 Expected<Sig> gather_sig(const Node& node, const Args& in) {
   const Shape& s = *in[0].shape;
-  Expected<int64_t> axis_attr = node.attr_int("axis", 0);
-  if (!axis_attr) return axis_attr.status();
-  Expected<int64_t> axis = normalize_axis(*axis_attr, int64_t(s.size()), "attribute 'axis'");
+  Expected<int64_t> axis = axis_attr(node, int64_t(s.size()), 0);
   if (!axis) return axis.status();
   if (elem_is_float(in[1].type)) return make_error("indices '{}' are {}, not integers", in[1].name, elem_name(in[1].type));
   Shape shape(s.begin(), s.begin() + *axis);
