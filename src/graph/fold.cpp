@@ -6,9 +6,10 @@
 // Shape node can read the shape of any value computed before it; that is why a graph whose
 // shapes come from such chains is folded first (infer_shapes alone reports them as dynamic).
 //
-// Then dead code goes: walking the nodes backwards from the graph outputs, a node none of
-// whose outputs is used is dropped; values that are neither graph inputs nor outputs nor
-// touched by a remaining node are dropped, and the ids are renumbered in their old order.
+// Then dead code goes (remove_dead_code, which the fusion passes share): walking the nodes
+// backwards from the graph outputs, a node none of whose outputs is used is dropped; values
+// that are neither graph inputs nor outputs nor touched by a remaining node are dropped, and
+// the ids are renumbered in their old order.
 #include <algorithm>
 
 #include "ops.hpp"
@@ -98,6 +99,11 @@ void drop_dead_values(Graph& g) {
 
 }  // namespace
 
+void remove_dead_code(Graph& g) {
+  drop_dead_nodes(g);
+  drop_dead_values(g);
+}
+
 Expected<int> fold_constants(Graph& g) {
   int folded = 0;
   std::vector<Node> kept;
@@ -111,8 +117,7 @@ Expected<int> fold_constants(Graph& g) {
     ++folded;
   }
   g.nodes = std::move(kept);
-  drop_dead_nodes(g);
-  drop_dead_values(g);
+  remove_dead_code(g);
   return folded;
 }
 

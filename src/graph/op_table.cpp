@@ -25,6 +25,7 @@ std::vector<OpRule> build_rules() {
   add_nn_ops(rows);
   add_linalg_ops(rows);
   add_pad_ops(rows);
+  add_fused_ops(rows);
   std::sort(rows.begin(), rows.end(), [](const OpRule& a, const OpRule& b) { return std::string(a.name) < b.name; });
   return rows;
 }

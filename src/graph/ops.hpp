@@ -48,6 +48,7 @@ void add_shape_ops(std::vector<OpRule>& rows);
 void add_nn_ops(std::vector<OpRule>& rows);
 void add_linalg_ops(std::vector<OpRule>& rows);
 void add_pad_ops(std::vector<OpRule>& rows);  // ops_pad.cpp
+void add_fused_ops(std::vector<OpRule>& rows);  // ops_fused.cpp: the wafer.* ops fusion produces
 
 const OpRule* find_rule(const std::string& op);
 // "node '/fc1/MatMul' (MatMul)": the prefix of every message about a node.
@@ -60,6 +61,11 @@ Args graph_args(const Node& node, const Graph& g);
 // carry the node label.
 Status evaluate_node(const OpRule& rule, const Node& node, const std::vector<const Tensor*>& in,
                      const std::vector<std::string>& names, std::vector<Tensor>& out);
+
+// Drops the nodes none of whose outputs is used (walking back from the graph outputs), then
+// the values that are neither graph inputs nor outputs nor touched by a remaining node;
+// value ids are renumbered in their old order (fold.cpp).
+void remove_dead_code(Graph& g);
 
 // --- helpers for rules ---
 // The values of input `i` (constant or evaluated), or the dynamic-shape error naming it.

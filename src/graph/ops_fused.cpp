@@ -1,0 +1,157 @@
+// The fused ops that the fusion passes (passes.cpp) produce, each standing for one exported
+// chain that a backend lowers to one kernel:
+//   wafer.Gelu (X) {approximate "none" | "tanh"}  0.5·x·(1 + erf(x/√2)), or
+//                                                 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+//   wafer.Silu (X)                                x·sigmoid(x)
+//   wafer.RMSNorm (X, gamma) {axis -1, epsilon}   x / sqrt(mean(x², last axis) + epsilon) · gamma
+//   wafer.MatMulAdd (A, B, bias)                  A·B + bias; B [K, N], bias [N], A [..., M, K]
+//
+// The reference evaluation computes in double in the order the exported chain does, so the
+// graph evaluates to the same outputs (to a few ulps) before and after fusion. GELU's
+// irrational constants (√2, √(2/π)) and 0.044715 are taken as X's element type holds them,
+// which is what the exported chain's constants are (torch writes them as f32 literals) and
+// what a kernel of that type computes with. MatMulAdd runs MatMul's own rule, then adds the
+// bias, so its products are summed in MatMul's order.
+#include <cmath>
+#include <numbers>
+
+#include "ops.hpp"
+
+namespace wafer::graph {
+
+namespace {
+
+using In = const std::vector<const Tensor*>&;
+using Out = std::vector<Tensor>&;
+
+Status check_float(const Args& in) {
+  if (!elem_is_float(in[0].type))
+    return make_error("input '{}' is {}, expected a float type", in[0].name, elem_name(in[0].type));
+  return Status::ok();
+}
+
+Expected<Sig> unary_float_sig(const Node&, const Args& in) {
+  WAFER_TRY(check_float(in));
+  return Sig{{in[0].type, *in[0].shape}};
+}
+
+// --- wafer.Gelu ---
+
+Expected<bool> gelu_uses_tanh(const Node& node) {
+  Expected<std::string> approximate = node.attr_string("approximate", "none");
+  if (!approximate) return approximate.status();
+  if (*approximate != "none" && *approximate != "tanh")
+    return make_error("attribute 'approximate' is '{}', expected 'none' or 'tanh'", *approximate);
+  return *approximate == "tanh";
+}
+
+Expected<Sig> gelu_sig(const Node& node, const Args& in) {
+  Expected<bool> tanh_form = gelu_uses_tanh(node);
+  if (!tanh_form) return tanh_form.status();
+  return unary_float_sig(node, in);
+}
+
+Status compute_gelu(const Node& node, In in, Out out) {
+  const bool tanh_form = *gelu_uses_tanh(node);
+  const ElemType t = in[0]->type;
+  const double sqrt2 = round_to_elem(t, std::numbers::sqrt2);
+  const double sqrt_2_over_pi = round_to_elem(t, std::sqrt(2 / std::numbers::pi));
+  const double cubic = round_to_elem(t, 0.044715);
+  const std::vector<double>& x = in[0]->values;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double v = x[i];
+    const double gate = tanh_form ? 1 + std::tanh(sqrt_2_over_pi * (v + cubic * (v * (v * v))))
+                                  : 1 + std::erf(v / sqrt2);
+    out[0].values[i] = v * gate * 0.5;
+  }
+  return Status::ok();
+}
+
+// --- wafer.Silu ---
+
+Status compute_silu(const Node&, In in, Out out) {
+  const std::vector<double>& x = in[0]->values;
+  for (size_t i = 0; i < x.size(); ++i) out[0].values[i] = x[i] * (1 / (1 + std::exp(-x[i])));
+  return Status::ok();
+}
+
+// --- wafer.RMSNorm ---
+
+// The input's size along the normalized (last) axis; `axis` must name it.
+Expected<int64_t> rms_norm_width(const Node& node, const Shape& x) {
+  Expected<int64_t> axis = axis_attr(node, int64_t(x.size()), -1);
+  if (!axis) return axis.status();
+  if (*axis != int64_t(x.size()) - 1)
+    return make_error("attribute 'axis' is {}, only the last axis ({}) is supported", *axis, x.size() - 1);
+  return x.back();
+}
+
+Expected<Sig> rms_norm_sig(const Node& node, const Args& in) {
+  WAFER_TRY(check_float(in));
+  WAFER_TRY(check_same_type(in));
+  if (in[0].shape->empty()) return make_error("input '{}' is a scalar", in[0].name);
+  Expected<int64_t> width = rms_norm_width(node, *in[0].shape);
+  if (!width) return width.status();
+  if (*in[1].shape != Shape{*width})
+    return make_error("input '{}' (gamma) is {}, expected [{}] (the last axis of '{}')", in[1].name,
+                      shape_text(*in[1].shape), *width, in[0].name);
+  Expected<double> eps = node.attr_float("epsilon");
+  if (!eps) return eps.status();
+  return Sig{{in[0].type, *in[0].shape}};
+}
+
+Status compute_rms_norm(const Node& node, In in, Out out) {
+  const Tensor& x = *in[0];
+  const double eps = *node.attr_float("epsilon");
+  const int64_t width = x.shape.back(), rows = width == 0 ? 0 : x.size() / width;
+  const std::vector<double>& gamma = in[1]->values;
+  for (int64_t r = 0; r < rows; ++r) {
+    const double* row = x.values.data() + r * width;
+    double sum_squares = 0;
+    for (int64_t j = 0; j < width; ++j) sum_squares += row[j] * row[j];
+    const double inv_rms = 1 / std::sqrt(sum_squares / double(width) + eps);
+    for (int64_t j = 0; j < width; ++j) out[0].values[r * width + j] = row[j] * inv_rms * gamma[j];
+  }
+  return Status::ok();
+}
+
+// --- wafer.MatMulAdd ---
+
+Expected<Sig> matmul_add_sig(const Node&, const Args& in) {
+  WAFER_TRY(check_float(in));
+  WAFER_TRY(check_same_type(in));
+  const Shape &a = *in[0].shape, &b = *in[1].shape, &bias = *in[2].shape;
+  if (a.size() < 2) return make_error("input '{}' {} has rank {}, expected at least 2", in[0].name, shape_text(a), a.size());
+  if (b.size() != 2 || b[0] != a.back())
+    return make_error("input '{}' is {}, expected [{}, N] for input '{}' {}", in[1].name, shape_text(b), a.back(),
+                      in[0].name, shape_text(a));
+  if (bias != Shape{b[1]})
+    return make_error("input '{}' (bias) is {}, expected [{}]", in[2].name, shape_text(bias), b[1]);
+  Shape out = a;
+  out.back() = b[1];
+  return Sig{{in[0].type, out}};
+}
+
+Status compute_matmul_add(const Node& node, In in, Out out) {
+  const Node matmul{node.name, "MatMul", {0, 1}, {0}, {}};  // the ids are placeholders: only arity counts
+  std::vector<Tensor> product;
+  WAFER_TRY(evaluate_node(*find_rule("MatMul"), matmul, {in[0], in[1]}, {"A", "B"}, product));
+  const std::vector<double>& bias = in[2]->values;
+  const size_t n = bias.size();
+  for (size_t i = 0; i < product[0].values.size(); ++i) out[0].values[i] = product[0].values[i] + bias[i % n];
+  return Status::ok();
+}
+
+}  // namespace
+
+void add_fused_ops(std::vector<OpRule>& rows) {
+  std::vector<OpRule> add = {
+      {"wafer.Gelu", 1, 1, 1, 1, gelu_sig, compute_gelu},
+      {"wafer.Silu", 1, 1, 1, 1, unary_float_sig, compute_silu},
+      {"wafer.RMSNorm", 2, 2, 1, 1, rms_norm_sig, compute_rms_norm},
+      {"wafer.MatMulAdd", 3, 3, 1, 1, matmul_add_sig, compute_matmul_add},
+  };
+  rows.insert(rows.end(), add.begin(), add.end());
+}
+
+}  // namespace wafer::graph
