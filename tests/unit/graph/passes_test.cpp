@@ -84,6 +84,36 @@ Fused run_pipeline(Builder& b, std::vector<int> outputs, const Tensor& x) {
   return f;
 }
 
+// --- the fused ops' rows ---
+
+TEST(FusedOps, ValuesAndShapeRules) {
+  // erf GELU at 1 is Φ(1) = 0.8413447460685429; √2 as f32 (1.4142135, 1.2e-8 below √2) moves
+  // erf's argument up by 8.5e-9 relative, the result by about 4e-9.
+  Tensor gelu = testing::run1("wafer.Gelu", {tensor({3}, {-1, 0, 1})});
+  EXPECT_NEAR(gelu.values[2], 0.8413447460685429, 1e-8);
+  EXPECT_NEAR(gelu.values[0], 0.8413447460685429 - 1, 1e-8);  // gelu(-x) = gelu(x) - x
+  EXPECT_EQ(gelu.values[1], 0.0);
+  // SiLU at 1 is 1/(1 + e⁻¹).
+  EXPECT_DOUBLE_EQ(testing::run1("wafer.Silu", {tensor({1}, {1})}).values[0], 0.7310585786300049);
+  // RMSNorm of [3, 4] with gamma [1, 2], eps 0: mean square 12.5, so [3, 8] / √12.5.
+  Tensor rms = testing::run1("wafer.RMSNorm", {tensor({1, 2}, {3, 4}), tensor({2}, {1, 2})}, {{"epsilon", 0.0}});
+  EXPECT_DOUBLE_EQ(rms.values[0], 0.848528137423857);
+  EXPECT_DOUBLE_EQ(rms.values[1], 2.262741699796952);
+  // [1, 2] · [[1, 2], [3, 4]] + [10, 20] = [17, 30].
+  Tensor mm = testing::run1("wafer.MatMulAdd", {tensor({1, 1, 2}, {1, 2}), tensor({2, 2}, {1, 2, 3, 4}),
+                                                tensor({2}, {10, 20})});
+  EXPECT_EQ(mm.shape, (Shape{1, 1, 2}));
+  EXPECT_EQ(mm.values, (std::vector<double>{17, 30}));
+
+  EXPECT_EQ(testing::run_error("wafer.Gelu", {tensor({2}, {1, 2})}, {{"approximate", std::string("fast")}}),
+            "node 'n' (wafer.Gelu): attribute 'approximate' is 'fast', expected 'none' or 'tanh'");
+  EXPECT_EQ(testing::run_error("wafer.RMSNorm", {tensor({1, 2}, {3, 4}), tensor({1}, {1})}, {{"epsilon", 0.0}}),
+            "node 'n' (wafer.RMSNorm): input 'in1' (gamma) is [1], expected [2] (the last axis of 'in0')");
+  EXPECT_EQ(testing::run_error("wafer.MatMulAdd",
+                               {tensor({1, 2}, {1, 2}), tensor({2, 2}, {1, 2, 3, 4}), tensor({1, 2}, {10, 20})}),
+            "node 'n' (wafer.MatMulAdd): input 'in2' (bias) is [1,2], expected [2]");
+}
+
 // --- GELU ---
 
 // torch 1.13's erf GELU: Div(x, 1.4142135) -> Erf -> Add 1 -> Mul x -> Mul 0.5.
