@@ -19,7 +19,7 @@
 //   convert (or copy) A's chunk into an fp32 staging vector, run the routine in place there,
 //   write the chunk of Y: the same operations on the same values, so the same results, with
 //   scratch for c elements instead of n.
-#include "eltwise.hpp"
+#include "wafer/kernels/eltwise.hpp"
 
 #include <algorithm>
 #include <cmath>

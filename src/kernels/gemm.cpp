@@ -10,7 +10,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "gemm_emit.hpp"
+#include "wafer/kernels/gemm_emit.hpp"
 #include "kernel_util.hpp"
 
 namespace wafer::kernels {

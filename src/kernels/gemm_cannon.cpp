@@ -11,7 +11,7 @@
 // B[k, j] = Bᵀ[j, k] at j + k·nb instead of k + j·kb; the shifts move the same bytes. A PE's send and receive colors depend on
 // its place in the ring; the host writes the PE's case of each shift into `roles`, and the
 // code switches on it.
-#include "gemm_emit.hpp"
+#include "wafer/kernels/gemm_emit.hpp"
 #include "ring.hpp"
 
 namespace wafer::kernels {

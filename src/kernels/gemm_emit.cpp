@@ -1,7 +1,7 @@
 // The GEMM emitters both algorithms share (gemm_emit.hpp): registers, the entry, the block
 // product as asynchronous FMAs with its last op peeled (so that its completion can start the
 // count-down), the count-down, and the host's block extraction.
-#include "gemm_emit.hpp"
+#include "wafer/kernels/gemm_emit.hpp"
 
 namespace wafer::kernels {
 

@@ -23,7 +23,7 @@
 // buffer double.
 #include <numeric>
 
-#include "gemm_emit.hpp"
+#include "wafer/kernels/gemm_emit.hpp"
 #include "mesh.hpp"
 
 namespace wafer::kernels {

@@ -16,9 +16,6 @@ Status check_size(const char* flag, int64_t value, int64_t lo, int64_t hi);
 int64_t max_elements(const arch::Arch& arch, DType t, int64_t other_bytes);
 // Unit roundoff of a type (2^-24 for fp32, 2^-11 fp16, 2^-8 bf16; 0 for integers).
 double unit_roundoff(DType t);
-// FMA elements per cycle of one PE for inputs of type t accumulating in acc (the arch's
-// fp16, mixed or fp32 FMA lanes): the peak a kernel's peak_fraction is measured against.
-double fma_lanes(const arch::Arch& a, DType t, DType acc);
 // Accepted normwise error of a sum of k rounded terms with random signs.
 double sum_tolerance(DType t, uint64_t k);
 

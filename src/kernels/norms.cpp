@@ -1,7 +1,8 @@
 // softmax, LayerNorm, RMSNorm, row sum and mean along the hidden dimension of a tensor spread
 // over a rectangle of PEs (norms.hpp, docs/kernels.md, "Row reductions"): the emitter, and the registered
 // kernels that run it alone with seeded data and check it against a double reference.
-#include "norms.hpp"
+#include "row_allreduce.hpp"
+#include "wafer/kernels/norms.hpp"
 
 #include <algorithm>
 #include <cmath>

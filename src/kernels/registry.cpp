@@ -4,11 +4,11 @@
 #include <algorithm>
 #include <cmath>
 
-#include "eltwise.hpp"
+#include "wafer/kernels/eltwise.hpp"
 #include "gather.hpp"
 #include "kernel_util.hpp"
 #include "movement.hpp"
-#include "norms.hpp"
+#include "wafer/kernels/norms.hpp"
 
 namespace wafer::kernels {
 
@@ -196,9 +196,7 @@ Expected<KernelCase> build_kernel(const arch::Arch& arch, const KernelParams& pa
   return kc;
 }
 
-namespace {
-
-Status write_input(sim::Simulator& s, const HostCopy& c) {
+Status write_host_copy(sim::Simulator& s, const HostCopy& c) {
   if (!c.block) return s.write_symbol(c.symbol, c.rect, c.values);
   for (int py = 0; py < c.rect.h; ++py) {
     for (int px = 0; px < c.rect.w; ++px)
@@ -206,8 +204,6 @@ Status write_input(sim::Simulator& s, const HostCopy& c) {
   }
   return Status::ok();
 }
-
-}  // namespace
 
 Expected<KernelResult> run_case(const arch::Arch& arch, const KernelParams& params,
                                 const KernelCase& kc, const sim::Options& options,
@@ -218,7 +214,7 @@ Expected<KernelResult> run_case(const arch::Arch& arch, const KernelParams& para
   if (!sim) return sim.status().with_context(params.kernel);
   sim::Simulator& s = **sim;
   if (sim_out) *sim_out = std::move(*sim);  // also after a failed run: its trace and counters
-  for (const HostCopy& c : kc.inputs) WAFER_TRY(write_input(s, c));
+  for (const HostCopy& c : kc.inputs) WAFER_TRY(write_host_copy(s, c));
   WAFER_TRY(s.launch(kc.launch_task, kc.rect));
   auto run = s.run();
   if (!run) return run.status().with_context(params.kernel);

@@ -142,6 +142,8 @@ Expected<KernelCase> build_kernel(const arch::Arch& arch, const KernelParams& pa
                                   const sim::Options& options = {});
 // Runs a built case on a fresh simulator; `sim_out` (optional) receives the simulator for
 // stats, traces and heatmaps, also when the run fails (a deadlock, --max-cycles).
+// Writes one host copy into the simulator's SRAM (all at once, or block by block).
+Status write_host_copy(sim::Simulator& s, const HostCopy& c);
 Expected<KernelResult> run_case(const arch::Arch& arch, const KernelParams& params,
                                 const KernelCase& kc, const sim::Options& options,
                                 std::unique_ptr<sim::Simulator>* sim_out = nullptr);
@@ -149,6 +151,9 @@ Expected<KernelResult> run_kernel(const arch::Arch& arch, const KernelParams& pa
                                   const sim::Options& options,
                                   std::unique_ptr<sim::Simulator>* sim_out = nullptr);
 
+// FMA elements per cycle of one PE for inputs of type t accumulating in acc (the arch's
+// fp16, mixed or fp32 FMA lanes): the peak a kernel's peak_fraction is measured against.
+double fma_lanes(const arch::Arch& a, DType t, DType acc);
 // Normwise relative error max|a-b| / max|b| (0 when both are all zero).
 double max_rel_error(const std::vector<double>& out, const std::vector<double>& ref);
 // Seeded uniform values in [lo, hi), identical on every platform.

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "../../../src/kernels/eltwise.hpp"
-#include "../../../src/kernels/gemm_emit.hpp"
+#include "wafer/kernels/eltwise.hpp"
+#include "wafer/kernels/gemm_emit.hpp"
 #include "kernel_params.hpp"
 #include "wafer/kernels/vmath.hpp"
 

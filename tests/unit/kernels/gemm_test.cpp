@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "../../../src/kernels/gemm_emit.hpp"
+#include "wafer/kernels/gemm_emit.hpp"
 #include "../../../src/kernels/ring.hpp"
 #include "kernel_params.hpp"
 #include "wafer/kernels/compose.hpp"

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <set>
 
-#include "../../../src/kernels/gemm_emit.hpp"
-#include "../../../src/kernels/norms.hpp"
+#include "wafer/kernels/gemm_emit.hpp"
+#include "wafer/kernels/norms.hpp"
 #include "../../../src/kernels/row_allreduce.hpp"
 #include "kernel_params.hpp"
 

@@ -30,7 +30,6 @@
 
 #include <string>
 
-#include "row_allreduce.hpp"
 #include "wafer/kernels/compose.hpp"
 #include "wafer/kernels/kernels.hpp"
 
