@@ -19,7 +19,8 @@ The models are what ../shared/COMPILER.md asks for: an MLP; a GPT-2-style block 
 causal masked attention, GELU) at opset 13 (LayerNorm as the ReduceMean/Sub/Pow/Sqrt/Div chain,
 exact erf GELU) and at opset 17 (LayerNormalization, tanh GELU); a Llama-style block (RMSNorm,
 rotate-half RoPE, grouped-query attention, SwiGLU); a small CNN (Conv, BatchNorm, ReLU,
-max and average pooling, global average pooling, Linear).
+max and average pooling, global average pooling, Linear); and the second halves of the GPT-2
+and Llama blocks (norm, MLP, residual), which the wafer engine runs before attention lowers.
 """
 import math
 import os
@@ -126,6 +127,36 @@ class LlamaBlock(nn.Module):
         return x + self.down(F.silu(self.gate(h)) * self.up(h))
 
 
+class Gpt2Mlp(nn.Module):
+    """The GPT-2 block's second half, x + out(gelu(fc(ln2(x)))): what the wafer engine runs
+    before attention lowers."""
+
+    def __init__(self, hidden=64, gelu="tanh"):
+        super().__init__()
+        self.gelu = gelu
+        self.ln2 = nn.LayerNorm(hidden)
+        self.fc = nn.Linear(hidden, 4 * hidden)
+        self.out = nn.Linear(4 * hidden, hidden)
+
+    def forward(self, x):
+        return x + self.out(F.gelu(self.fc(self.ln2(x)), approximate=self.gelu))
+
+
+class LlamaMlp(nn.Module):
+    """The Llama block's second half, x + down(silu(gate(h)) * up(h)) with h = RMSNorm(x)."""
+
+    def __init__(self, hidden=64, ffn=128):
+        super().__init__()
+        self.norm2 = RmsNorm(hidden)
+        self.gate = nn.Linear(hidden, ffn, bias=False)
+        self.up = nn.Linear(hidden, ffn, bias=False)
+        self.down = nn.Linear(ffn, hidden, bias=False)
+
+    def forward(self, x):
+        h = self.norm2(x)
+        return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+
 class SmallCnn(nn.Module):
     def __init__(self):
         super().__init__()
@@ -158,6 +189,8 @@ MODELS = {
     "gpt2_block_op17": (lambda: Gpt2Block(gelu="tanh"), (1, 16, 64), 17),
     "llama_block": (LlamaBlock, (1, 16, 64), 14),
     "cnn": (SmallCnn, (2, 3, 16, 16), 13),
+    "gpt2_mlp_op17": (lambda: Gpt2Mlp(gelu="tanh"), (1, 16, 64), 17),
+    "llama_mlp": (LlamaMlp, (1, 16, 64), 14),
 }
 
 

@@ -1,8 +1,10 @@
 # `wafer compile` and `wafer run` end to end on the committed reference models
-# (tests/models/, scripts/onnx_models.py): the MLP's report and graph IR (golden files), a run
-# on the reference interpreter checked against PyTorch's saved output, outputs written as .npy
-# that read back, and bad input: an unsupported op and a symbolic axis (exit 1, every problem
-# named), a missing file, unknown flags and values (exit 2 with the nearest word).
+# (tests/models/, scripts/onnx_models.py): the MLP's graph IR and plan (golden files), runs on
+# the reference interpreter checked against PyTorch's saved output, runs compiled onto the
+# simulated wafer checked against the interpreter and PyTorch, outputs written as .npy that
+# read back, and bad input: an unsupported op and a symbolic axis (exit 1, every problem
+# named), a model the wafer cannot lower yet, a grid too small, a missing file, unknown flags
+# and values (exit 2 with the nearest word).
 source "$(dirname "$0")/lib.bash"
 
 MODELS="$SRC/tests/models"
@@ -10,28 +12,68 @@ MODELS="$SRC/tests/models"
 expect_exit 0 "$WAFER" compile "$MODELS/mlp/model.onnx" --emit graph
 compare_golden compile_mlp_graph.txt "$TMP/out"
 
-expect_exit 0 "$WAFER" compile "$MODELS/gpt2_block_op17/model.onnx" --json
-[ "$(json_get "$TMP/out" '.opset')" = 17 ] || fail "gpt2 opset"
-[ "$(json_get "$TMP/out" '.ops.LayerNormalization')" = 2 ] || fail "two LayerNormalization nodes"
-[ "$(json_get "$TMP/out" '.inputs[0].shape | join(",")')" = "1,16,64" ] || fail "input shape"
-# 12 matrices and vectors of a GPT-2 block of hidden 64 (and the causal mask buffer).
-[ "$(json_get "$TMP/out" '.parameters')" -gt 49000 ] || fail "parameters"
+expect_exit 0 "$WAFER" compile "$MODELS/mlp/model.onnx" --emit plan
+compare_golden compile_mlp_plan.txt "$TMP/out"
 
-for model in mlp gpt2_block_op13 gpt2_block_op17 llama_block cnn; do
-  expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" --input "x=$MODELS/$model/inputs/x.npy" \
+expect_exit 0 "$WAFER" compile "$MODELS/gpt2_mlp_op17/model.onnx" --json
+[ "$(json_get "$TMP/out" '.opset')" = 17 ] || fail "gpt2 opset"
+[ "$(json_get "$TMP/out" '.ops.LayerNormalization')" = 1 ] || fail "one LayerNormalization node"
+[ "$(json_get "$TMP/out" '.inputs[0].shape | join(",")')" = "1,16,64" ] || fail "input shape"
+# LayerNorm's 2 x 64, fc's 64 x 256 + 256, out's 256 x 64 + 64, and tanh GELU's 4 scalars.
+[ "$(json_get "$TMP/out" '.parameters')" = 33220 ] || fail "parameters"
+[ "$(json_get "$TMP/out" '.plan.mode')" = streaming ] || fail "plan mode"
+[ "$(json_get "$TMP/out" '.plan.layers[1].kernel')" = "gemm summa" ] || fail "fc on a GEMM"
+[ "$(json_get "$TMP/out" '.plan.layers[1].weight_bytes')" = 65536 ] || fail "fc's weight bytes"
+
+# The whole GPT-2 block needs attention's lowering: every node in the way is named.
+expect_exit 1 "$WAFER" compile "$MODELS/gpt2_block_op17/model.onnx"
+expect_contains "$TMP/out" "LayerNormalization       2"
+expect_contains "$TMP/err" "Transpose (no kernel): /Transpose, /Transpose_1, /Transpose_2, /Transpose_3"
+
+for model in mlp gpt2_block_op13 gpt2_block_op17 llama_block cnn gpt2_mlp_op17 llama_mlp; do
+  ref=(--engine reference)
+  expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" "${ref[@]}" --input "x=$MODELS/$model/inputs/x.npy" \
     --expect "y=$MODELS/$model/outputs/y.npy" --output-dir "$TMP" --json
   [ "$(json_get "$TMP/out" '.verified')" = true ] || fail "$model not verified: $(cat "$TMP/out")"
   [ -f "$TMP/y.npy" ] || fail "$model: no y.npy written"
   # Computed in fp32 (each node rounded), the output written as f32 reads back exactly.
-  expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" --input "x=$MODELS/$model/inputs/x.npy" \
+  expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" "${ref[@]}" --input "x=$MODELS/$model/inputs/x.npy" \
     --dtype fp32 --output-dir "$TMP"
-  expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" --input "x=$MODELS/$model/inputs/x.npy" \
+  expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" "${ref[@]}" --input "x=$MODELS/$model/inputs/x.npy" \
     --dtype fp32 --expect "y=$TMP/y.npy" --tolerance 0 --json
   [ "$(json_get "$TMP/out" '.outputs.y.max_abs_error')" = 0 ] || fail "$model: y.npy does not read back exactly"
 done
 
+# Compiled onto the simulated wafer (fp32): each output against the interpreter (rounded to
+# fp32 after every node) and against PyTorch, within 1e-6 of both.
+for model in mlp gpt2_mlp_op17; do
+  expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" --input "x=$MODELS/$model/inputs/x.npy" \
+    --expect "y=$MODELS/$model/outputs/y.npy" --output-dir "$TMP" --json
+  for key in model arch mode grid pes_used cycles seconds sim_wall_seconds layers; do
+    [ "$(json_get "$TMP/out" "has(\"$key\")")" = true ] || fail "$model: no '$key' in the run's JSON"
+  done
+  [ "$(json_get "$TMP/out" '.verified')" = true ] || fail "$model on the wafer not verified: $(cat "$TMP/out")"
+  [ "$(json_get "$TMP/out" '.outputs.y.max_rel_error < 1e-6 and .outputs.y.expect.max_rel_error < 1e-6')" = true ] \
+    || fail "$model on the wafer: errors $(cat "$TMP/out")"
+  [ "$(json_get "$TMP/out" '[.layers[] | .cycles > 0 and .estimated_cycles > 0] | all')" = true ] \
+    || fail "$model: a layer without cycles"
+  [ -f "$TMP/y.npy" ] || fail "$model: no y.npy written by the wafer engine"
+done
+[ "$(json_get "$TMP/out" '.layers | map(.kernel) | join(",")' | cut -d, -f1-3)" = "layernorm,gemm summa,add bcast=row" ] \
+  || fail "gpt2_mlp's first layers"
+
 expect_exit 0 "$WAFER" run "$MODELS/mlp/model.onnx" --seed 3
 expect_contains "$TMP/out" "output y [4,16]"
+expect_contains "$TMP/out" "/fc1/Gemm  gemm-bt summa"
+expect_contains "$TMP/out" "speed: "
+
+# A grid too small names the layer and the bytes; modes not built are usage errors.
+expect_exit 1 "$WAFER" compile "$MODELS/mlp/model.onnx" --grid 1x1
+expect_contains "$TMP/err" "layer '/fc2/Gemm' (Gemm): code 'layer2' needs 54432 bytes of SRAM"
+expect_exit 2 "$WAFER" compile "$MODELS/mlp/model.onnx" --mode pipelined
+expect_contains "$TMP/err" "--mode"
+expect_exit 2 "$WAFER" compile "$MODELS/mlp/model.onnx" --dtype fp64
+expect_contains "$TMP/err" "--dtype 'fp64': the wafer computes in fp32, fp16 or bf16"
 
 expect_exit 1 "$WAFER" compile "$MODELS/errors/unsupported_ops.onnx"
 expect_contains "$TMP/err" "Round (1 node: '/Round')"

@@ -7,9 +7,16 @@
 // --input NAME=FILE (.npy, or an ONNX TensorProto .pb as libonnx-testdata stores them),
 // float inputs not given are seeded random values in [-1, 1); every output is written as
 // DIR/NAME.npy with --output-dir and, with --expect NAME=FILE, compared against the file
-// (max absolute and normwise relative error, `verified` within --tolerance). The engine today
-// is the reference interpreter (double precision, or rounded to --dtype after every node);
-// lowering onto the kernels and the simulator is the compiler's next layer.
+// (max absolute and normwise relative error, `verified` within --tolerance).
+//
+// Past the import, `compile` lowers and places the graph (compiler/compiler.hpp) and prints
+// the plan: per layer the kernel, its PEs, SRAM, colors, weights and estimated cycles, and the
+// totals; `--emit plan` prints only that, `--emit program` each layer's program text. `run`
+// with the default engine, `wafer`, runs the plan on the simulator and compares every output
+// with the reference interpreter (rounded to --dtype after every node) and with --expect;
+// `--engine reference` runs the interpreter alone (double precision by default).
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -20,10 +27,14 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "compile_report.hpp"
+#include "run_flags.hpp"
+#include "table.hpp"
+#include "wafer/compiler/compiler.hpp"
 #include "wafer/graph/npy.hpp"
+#include "wafer/ir/text.hpp"
 #include "wafer/kernels/kernels.hpp"
 #include "wafer/onnx/import.hpp"
-#include "wafer/support/json_text.hpp"
 #include "wafer/support/numeric.hpp"
 #include "wafer/support/suggest.hpp"
 
@@ -39,20 +50,40 @@ struct ModelFlags {
   bool json = false;
 };
 
+// Where and how the model is compiled (compile and run).
+struct TargetFlags {
+  std::string arch = "wse3";
+  std::string grid;  // WxH or full; empty: the smallest grid that fits
+  std::string mode = "streaming";
+};
+
 struct CompileFlags {
   ModelFlags m;
+  TargetFlags target;
+  std::string dtype = "fp32";
   std::string emit;
 };
 
-struct RunFlags {
+struct ModelRunFlags {
   ModelFlags m;
+  TargetFlags target;
   std::vector<std::string> inputs, expects;  // NAME=FILE
   std::string output_dir;
-  std::string dtype = "fp64";
-  std::string engine = "reference";
-  double tolerance = 1e-3;
+  std::string dtype;  // empty: fp32 on the wafer, fp64 on the reference interpreter
+  std::string engine = "wafer";
+  std::optional<double> tolerance;
   uint64_t seed = 1;
+  int threads = 0;
+  uint64_t max_cycles = 100'000'000;
 };
+
+// The normwise relative error a dtype's results are accepted within, when --tolerance is not
+// given: summed rounding errors of a few ULPs over a layer chain.
+double default_tolerance(const std::string& dtype) {
+  if (dtype == "fp16") return 1e-2;
+  if (dtype == "bf16") return 5e-2;
+  return 1e-3;
+}
 
 // "NAME=VALUE" split at the last '=' (names may contain '=' in no exported model, paths may).
 Expected<std::pair<std::string, std::string>> key_value(const std::string& flag, const std::string& text) {
@@ -141,9 +172,46 @@ void print_model(const Json& j) {
   for (const auto& [op, count] : j["ops"].items()) fmt::print("  {:24} {}\n", op, count.get<int>());
 }
 
+// The arch, grid and dtype of a compile; errors are usage errors (they name the flag).
+struct Target {
+  arch::Arch arch;
+  compiler::CompileOptions options;
+};
+
+Expected<Target> parse_target(const TargetFlags& f, const std::string& dtype) {
+  auto a = arch::load_arch(f.arch);
+  if (!a) return a.status().with_context("--arch");
+  Target t{*a, {}};
+  if (!f.grid.empty()) {
+    auto g = parse_grid(f.grid, *a);
+    if (!g) return g.status().with_context("--grid");
+    t.options.grid_w = g->first;
+    t.options.grid_h = g->second;
+  }
+  const std::optional<DType> d = parse_dtype(dtype);
+  if (!d || !dtype_is_float(*d))
+    return make_error("--dtype '{}': the wafer computes in fp32, fp16 or bf16{}", dtype,
+                      suggestion(dtype, {"fp32", "fp16", "bf16"}));
+  t.options.dtype = *d;
+  return t;
+}
+
+void add_target_flags(CLI::App* c, TargetFlags& f) {
+  c->add_option("--arch", f.arch, "preset name (wse2, wse3) or arch file (.toml, .json)")->capture_default_str();
+  c->add_option("--grid", f.grid, "PEs the model runs on, WxH or full (default: the smallest grid that fits)")
+      ->check(grid_validator());
+  c->add_option("--mode", f.mode, "placement: streaming (one layer at a time on the grid, weights streamed in)")
+      ->check(choice_validator({"streaming"}))
+      ->capture_default_str();
+}
+
 int run_compile(const CompileFlags& f) {
-  if (!f.emit.empty() && f.emit != "graph")
-    return report_usage_error(fmt::format("--emit '{}': only 'graph' is built yet{}", f.emit, suggestion(f.emit, {"graph"})));
+  const std::vector<std::string_view> forms = {"graph", "plan", "program"};
+  if (!f.emit.empty() && std::find(forms.begin(), forms.end(), f.emit) == forms.end())
+    return report_usage_error(
+        fmt::format("--emit '{}': expected graph, plan or program{}", f.emit, suggestion(f.emit, forms)));
+  auto target = parse_target(f.target, f.dtype);
+  if (!target) return report_usage_error(target.status());
   onnx_import::ImportReport report;
   int exit_code = 0;
   auto g = load(f.m, report, exit_code);
@@ -152,11 +220,34 @@ int run_compile(const CompileFlags& f) {
     fmt::print("{}", graph::print(*g));
     return 0;
   }
-  const Json j = model_json(*g, report, f.m.model);
-  if (f.m.json)
-    fmt::print("{}\n", json_text(j, 2));
-  else
-    print_model(j);
+  const auto start = std::chrono::steady_clock::now();
+  auto plan = compiler::compile(*g, target->arch, target->options);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  Json j = model_json(*g, report, f.m.model);
+  if (!plan) {
+    if (!f.m.json && f.emit.empty()) print_model(j);
+    return report_error(plan.status());
+  }
+  if (f.emit == "program") {
+    for (size_t i = 0; i < plan->layers.size(); ++i)
+      fmt::print("# layer {}: {} ({}, {})\n{}", i, plan->layers[i].name, plan->layers[i].op, plan->layers[i].kernel,
+                 ir::print_program(plan->layers[i].program));
+    return 0;
+  }
+  Json p = plan_json(*g, *plan);
+  p["compile_wall_seconds"] = wall;
+  if (f.m.json) {
+    j["plan"] = p;
+    print_json(f.emit == "plan" ? p : j);
+    return 0;
+  }
+  if (!f.emit.empty()) {
+    print_plan(p);
+    return 0;
+  }
+  print_model(j);
+  print_plan(p);
+  fmt::print("compile: {:.3f} s wall\n", wall);
   return 0;
 }
 
@@ -166,7 +257,7 @@ Expected<graph::Tensor> read_tensor_file(const std::string& path) {
 }
 
 // The inputs by name: from files, or seeded random values for float inputs not given.
-Expected<std::map<std::string, graph::Tensor>> run_inputs(const graph::Graph& g, const RunFlags& f) {
+Expected<std::map<std::string, graph::Tensor>> run_inputs(const graph::Graph& g, const ModelRunFlags& f) {
   std::map<std::string, graph::Tensor> in;
   std::vector<std::string_view> names;
   for (int id : g.inputs) names.push_back(g.values[size_t(id)].name);
@@ -217,18 +308,80 @@ Expected<Comparison> compare(const graph::Tensor& got, const graph::Tensor& want
   return c;
 }
 
-int run_run(const RunFlags& f) {
-  if (f.engine != "reference")
-    return report_usage_error(fmt::format(
-        "--engine '{}': only the reference interpreter is built yet (lowering onto the simulated wafer is "
-        "the compiler's next layer){}", f.engine, suggestion(f.engine, {"reference"})));
+struct OutputCheck {
+  Json json = Json::object();
+  bool verified = true;
+};
+
+// Writes the output (--output-dir) and compares it with the reference engine's value and
+// with its --expect file.
+Expected<OutputCheck> check_output(const std::string& name, const graph::Tensor& t, const graph::Tensor* reference,
+                                   const std::map<std::string, std::string>& expects, const ModelRunFlags& f,
+                                   double tolerance) {
+  OutputCheck c;
+  c.json["shape"] = t.shape;
+  if (!f.output_dir.empty()) {
+    const std::string path = (std::filesystem::path(f.output_dir) / (name + ".npy")).string();
+    if (Status s = graph::write_npy(path, t); !s) return s;
+    c.json["file"] = path;
+  }
+  auto add = [&](Json& into, const graph::Tensor& want, const std::string& what) -> Status {
+    auto cmp = compare(t, want, what, tolerance);
+    if (!cmp) return cmp.status();
+    into["max_abs_error"] = cmp->max_abs;
+    into["max_rel_error"] = cmp->max_rel;
+    into["verified"] = cmp->verified;
+    c.verified = c.verified && cmp->verified;
+    return Status::ok();
+  };
+  if (reference) WAFER_TRY(add(c.json, *reference, name));
+  if (auto e = expects.find(name); e != expects.end()) {
+    auto want = read_tensor_file(e->second);
+    if (!want) return want.status();
+    if (reference) {
+      Json expect = Json::object();
+      WAFER_TRY(add(expect, *want, name));
+      c.json["expect"] = expect;
+    } else {
+      WAFER_TRY(add(c.json, *want, name));
+    }
+  }
+  return c;
+}
+
+void print_output_lines(const Json& outputs) {
+  auto errors = [](const Json& o) {
+    return fmt::format("max abs error {:.3g}, max rel error {:.3g}, verified: {}", o["max_abs_error"].get<double>(),
+                       o["max_rel_error"].get<double>(), o["verified"].get<bool>());
+  };
+  for (const auto& [name, o] : outputs.items()) {
+    fmt::print("  output {} {}", name, graph::shape_text(o["shape"].get<graph::Shape>()));
+    if (o.contains("verified")) fmt::print(": {}", errors(o));
+    if (o.contains("expect")) fmt::print("; against --expect: {}", errors(o["expect"]));
+    if (o.contains("file")) fmt::print(" -> {}", o["file"].get<std::string>());
+    fmt::print("\n");
+  }
+}
+
+int run_run(const ModelRunFlags& f) {
+  const bool wafer = f.engine == "wafer";
+  if (!wafer && f.engine != "reference")
+    return report_usage_error(fmt::format("--engine '{}': expected wafer or reference{}", f.engine,
+                                          suggestion(f.engine, {"wafer", "reference"})));
+  const std::string dtype = !f.dtype.empty() ? f.dtype : wafer ? "fp32" : "fp64";
   graph::EvalOptions eval;
-  if (f.dtype != "fp64") {
-    const std::optional<DType> t = parse_dtype(f.dtype);
+  if (dtype != "fp64") {
+    const std::optional<DType> t = parse_dtype(dtype);
     if (!t || !dtype_is_float(*t))
-      return report_usage_error(fmt::format("--dtype '{}': expected fp64, fp32, fp16 or bf16{}", f.dtype,
-                                            suggestion(f.dtype, {"fp64", "fp32", "fp16", "bf16"})));
+      return report_usage_error(fmt::format("--dtype '{}': expected fp64, fp32, fp16 or bf16{}", dtype,
+                                            suggestion(dtype, {"fp64", "fp32", "fp16", "bf16"})));
     eval.round_to = *t;
+  }
+  std::optional<Target> target;
+  if (wafer) {
+    auto t = parse_target(f.target, dtype);
+    if (!t) return report_usage_error(t.status());
+    target = std::move(*t);
   }
   std::map<std::string, std::string> expects;
   for (const std::string& e : f.expects) {
@@ -244,45 +397,50 @@ int run_run(const RunFlags& f) {
   if (!g) return exit_code;
   auto in = run_inputs(*g, f);
   if (!in) return report_usage_error(in.status());
-  auto out = graph::evaluate(*g, *in, eval);
-  if (!out) return report_error(out.status());
-  Json outputs = Json::object();
-  bool all_verified = true;
-  for (const auto& [name, t] : *out) {
-    Json o = {{"shape", t.shape}};
-    if (!f.output_dir.empty()) {
-      const std::string path = (std::filesystem::path(f.output_dir) / (name + ".npy")).string();
-      if (Status s = graph::write_npy(path, t); !s) return report_error(s);
-      o["file"] = path;
-    }
-    if (auto e = expects.find(name); e != expects.end()) {
-      auto want = read_tensor_file(e->second);
-      if (!want) return report_error(want.status());
-      auto c = compare(t, *want, name, f.tolerance);
-      if (!c) return report_error(c.status());
-      o["max_abs_error"] = c->max_abs;
-      o["max_rel_error"] = c->max_rel;
-      o["verified"] = c->verified;
-      all_verified = all_verified && c->verified;
-    }
-    outputs[name] = o;
-  }
+  eval.all_values = wafer;
+  auto reference = graph::evaluate(*g, *in, eval);
+  if (!reference) return report_error(reference.status());
   for (const auto& [name, file] : expects)
-    if (!out->count(name)) return report_usage_error(fmt::format("--expect '{}': the model has no output '{}'", name, name));
-  const Json j = {{"model", f.m.model}, {"engine", f.engine}, {"dtype", f.dtype}, {"outputs", outputs},
-                  {"verified", expects.empty() ? Json() : Json(all_verified)}};
-  if (f.m.json) {
-    fmt::print("{}\n", json_text(j, 2));
+    if (g->find_value(name) < 0 || std::find(g->outputs.begin(), g->outputs.end(), g->find_value(name)) == g->outputs.end())
+      return report_usage_error(fmt::format("--expect '{}': the model has no output '{}'", name, name));
+  std::map<std::string, graph::Tensor> outputs;
+  Json j = {{"model", f.m.model}, {"engine", f.engine}, {"dtype", dtype}};
+  if (wafer) {
+    auto plan = compiler::compile(*g, target->arch, target->options);
+    if (!plan) return report_error(plan.status());
+    sim::Options options;
+    options.threads = f.threads;
+    options.max_cycles = f.max_cycles;
+    auto run = compiler::run(*g, *plan, *in, *reference, options);
+    if (!run) return report_error(run.status());
+    outputs = std::move(run->outputs);
+    j.update(run_json(*g, *plan, *run));
+    j["speed"] = speed_line(run->total.cycles, int64_t(plan->grid_w) * plan->grid_h, run->total);
   } else {
-    fmt::print("model {} on the {} interpreter ({})\n", f.m.model, f.engine, f.dtype);
-    for (const auto& [name, o] : outputs.items()) {
-      fmt::print("  output {} {}", name, graph::shape_text(o["shape"].get<graph::Shape>()));
-      if (o.contains("verified"))
-        fmt::print(": max abs error {:.3g}, max rel error {:.3g}, verified: {}", o["max_abs_error"].get<double>(),
-                   o["max_rel_error"].get<double>(), o["verified"].get<bool>());
-      if (o.contains("file")) fmt::print(" -> {}", o["file"].get<std::string>());
-      fmt::print("\n");
-    }
+    for (int id : g->outputs) outputs[g->values[size_t(id)].name] = reference->at(g->values[size_t(id)].name);
+  }
+  const double tolerance = f.tolerance.value_or(default_tolerance(dtype));
+  Json out_json = Json::object();
+  bool all_verified = true;
+  for (const auto& [name, t] : outputs) {
+    auto c = check_output(name, t, wafer ? &reference->at(name) : nullptr, expects, f, tolerance);
+    if (!c) return report_error(c.status());
+    out_json[name] = c->json;
+    all_verified = all_verified && c->verified;
+  }
+  j["outputs"] = out_json;
+  j["verified"] = wafer || !expects.empty() ? Json(all_verified) : Json();
+  if (f.m.json) {
+    print_json(j);
+  } else if (wafer) {
+    fmt::print("model {} on the simulated wafer ({}, {} PEs of {}, streaming)\n", f.m.model, dtype,
+               j["grid"].get<std::string>(), j["arch"].get<std::string>());
+    print_output_lines(out_json);
+    print_run_layers(j);
+    fmt::print("{}\n", j["speed"].get<std::string>());
+  } else {
+    fmt::print("model {} on the {} interpreter ({})\n", f.m.model, f.engine, dtype);
+    print_output_lines(out_json);
   }
   return all_verified ? 0 : 1;
 }
@@ -291,26 +449,36 @@ int run_run(const RunFlags& f) {
 
 void add_compile(CLI::App& app, Runner& run) {
   auto flags = std::make_shared<CompileFlags>();
-  CLI::App* c = app.add_subcommand("compile", "import an ONNX model and report what it is (the graph compiler)");
+  CLI::App* c = app.add_subcommand("compile", "compile an ONNX model for the wafer and report the plan (the graph compiler)");
   add_model_flags(c, flags->m);
-  c->add_option("--emit", flags->emit, "print an intermediate form instead of the report: graph (the graph IR)");
+  add_target_flags(c, flags->target);
+  c->add_option("--dtype", flags->dtype, "what the kernels compute and store in: fp32, fp16 or bf16")
+      ->capture_default_str();
+  c->add_option("--emit", flags->emit,
+                "print one form instead of the report: graph (the graph IR), plan (the layers), program (each layer's program)");
   c->callback([&run, flags] { run = [flags] { return run_compile(*flags); }; });
 }
 
 void add_run(CLI::App& app, Runner& run) {
-  auto flags = std::make_shared<RunFlags>();
-  CLI::App* c = app.add_subcommand("run", "run an ONNX model and check its outputs");
+  auto flags = std::make_shared<ModelRunFlags>();
+  CLI::App* c = app.add_subcommand("run", "run an ONNX model on the simulated wafer and check its outputs");
   add_model_flags(c, flags->m);
-  c->add_option("--engine", flags->engine, "what evaluates the model: reference (the graph IR's interpreter)")
+  add_target_flags(c, flags->target);
+  c->add_option("--engine", flags->engine,
+                "what runs the model: wafer (compiled, on the simulator) or reference (the graph IR's interpreter)")
       ->capture_default_str();
   c->add_option("--input", flags->inputs, "an input from a file: NAME=FILE.npy or NAME=FILE.pb; repeatable");
   c->add_option("--expect", flags->expects, "an expected output to compare with: NAME=FILE.npy or .pb; repeatable");
   c->add_option("--output-dir", flags->output_dir, "write every output as DIR/NAME.npy");
-  c->add_option("--dtype", flags->dtype, "arithmetic: fp64, or fp32, fp16, bf16 (each node's outputs rounded)")
-      ->capture_default_str();
-  c->add_option("--tolerance", flags->tolerance, "the largest normwise relative error --expect accepts")
-      ->capture_default_str();
+  c->add_option("--dtype", flags->dtype,
+                "arithmetic: fp32, fp16, bf16, or fp64 on the reference (default: fp32 on the wafer, fp64 on the reference)");
+  c->add_option("--tolerance", flags->tolerance,
+                "the largest normwise relative error accepted (default: 1e-3 for fp32 and fp64, 1e-2 fp16, 5e-2 bf16)");
   c->add_option("--seed", flags->seed, "seed of the random inputs")->capture_default_str();
+  c->add_option("--threads", flags->threads, "host threads (0: all cores)")->check(count_validator())->capture_default_str();
+  c->add_option("--max-cycles", flags->max_cycles, "stop a layer that takes more fabric cycles than this")
+      ->check(count_validator(1))
+      ->capture_default_str();
   c->callback([&run, flags] { run = [flags] { return run_run(*flags); }; });
 }
 

@@ -59,6 +59,8 @@ class Expected {
   T* operator->() { return &std::get<T>(storage_); }
   const T* operator->() const { return &std::get<T>(storage_); }
   T& value() { return std::get<T>(storage_); }
+  // The value, or `fallback` when this is an error.
+  T value_or(T fallback) const { return has_value() ? std::get<T>(storage_) : std::move(fallback); }
   const Status& status() const { return std::get<Status>(storage_); }
   const std::string& message() const { return status().message(); }
 

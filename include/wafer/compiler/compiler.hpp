@@ -1,0 +1,116 @@
+// The graph compiler's back end: a graph (graph/graph.hpp, after the fusion passes) lowered
+// onto the kernel library, placed on the wafer, and run on the simulator (../shared/COMPILER.md,
+// layer `compiler`; docs/compiler.md).
+//
+// Mode built: weight streaming. The model runs one layer at a time on one rectangle of W x H
+// PEs (the grid), each layer a program of its own; the layer's weights arrive through the
+// host I/O at the arch's bandwidth, its activations stay in the PEs' SRAM where the previous
+// layer left them. Every activation is a 2-D tensor (the leading dimensions flattened into
+// rows, the last one the columns) in one layout, the one GEMM's C, the norms' X and the
+// element-wise kernels' A share: rows split over the grid's y, columns over its x,
+// column-major blocks. A layer therefore reads its input where the producer wrote it, and the
+// compiler checks that the two layouts are the same before it plans the layer. Views
+// (Reshape, Flatten, Squeeze, Unsqueeze, Identity) that keep the last dimension and the row
+// count are free: the consumer reads the producer's blocks under another name.
+//
+// A layer is one kernel: GEMM (MatMul or Gemm with a constant right operand and bias, SUMMA),
+// an element-wise op (with a constant or same-shape second operand, broadcast as a scalar, a
+// row or a column), a row reduction (Softmax, LayerNormalization, wafer.RMSNorm over the last
+// axis) or a fused activation (wafer.Gelu, wafer.Silu). Everything else is listed, all at
+// once, in the error of compile().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "wafer/arch/arch.hpp"
+#include "wafer/graph/graph.hpp"
+#include "wafer/ir/program.hpp"
+#include "wafer/kernels/compose.hpp"
+#include "wafer/kernels/kernels.hpp"
+#include "wafer/sim/simulator.hpp"
+#include "wafer/support/error.hpp"
+
+namespace wafer::compiler {
+
+struct CompileOptions {
+  int grid_w = 0, grid_h = 0;  // PEs; 0 x 0: the smallest grid every layer fits on
+  DType dtype = DType::f32;    // what every kernel computes and stores in
+};
+
+// One tensor a layer reads or writes, and where its blocks are.
+struct Binding {
+  int value = -1;             // graph value id (after views: the producer's)
+  kernels::DistTensor layout;  // symbol name, type, shape, PEs
+  bool weight = false;        // a constant streamed in through the host I/O
+};
+
+// One kernel launch of the compiled model.
+struct Layer {
+  std::string name;            // the ONNX node's name
+  std::string op;              // the graph op it computes ("Gemm", "wafer.Gelu")
+  std::string kernel;          // what runs: "gemm summa", "add bcast=row", "softmax"
+  ir::Rect rect;               // PEs it runs on
+  ir::Program program;         // its code and routes
+  std::string launch;          // the task that starts it
+  std::vector<Binding> inputs;     // value -1: zeros (LayerNormalization without a bias)
+  Binding output;
+  // The host copies of its inputs, from one element function per input (in `inputs` order)
+  // over the value's 2-D view (row, column).
+  std::function<std::vector<kernels::HostCopy>(const std::vector<kernels::ElementFn>&)> copies;
+  int64_t sram_bytes_per_pe = 0;   // the program's symbols on one PE
+  int colors = 0, tasks = 0;       // of the arch's
+  int64_t weight_bytes = 0;        // streamed in before it runs
+  double flops = 0;                // an FMA is 2; 0 for data movement
+  uint64_t estimated_cycles = 0;   // the cost model's (plan.cpp)
+  uint64_t weight_io_cycles = 0;   // weight_bytes at the arch's host bandwidth
+};
+
+struct Plan {
+  arch::Arch arch;
+  int grid_w = 0, grid_h = 0;
+  DType dtype = DType::f32;
+  std::vector<Layer> layers;
+  std::map<int, int> alias;     // value id -> the value whose blocks it reads (views)
+  int views = 0;                // nodes that became views
+  uint64_t estimated_cycles = 0;  // streaming: weights of layer i + 1 arrive during layer i
+  int64_t max_sram_bytes_per_pe = 0;
+};
+
+// Lowers and places `g` (shapes inferred, constants folded). Errors: every node the wafer
+// engine cannot lower, by op and node name; a grid on which a layer does not fit, naming
+// the layer, its rectangle and the number that is wrong.
+Expected<Plan> compile(const graph::Graph& g, const arch::Arch& arch, const CompileOptions& o);
+
+// Streaming time of a list of layers: the first layer's weights, then each layer's compute
+// or the next layer's weights, whichever is longer.
+uint64_t streamed_cycles(const std::vector<uint64_t>& compute, const std::vector<uint64_t>& weight_io);
+
+struct LayerRun {
+  uint64_t cycles = 0;           // fabric cycles from launch to completion
+  uint64_t compute_cycles = 0;   // the busiest PE's compute (sim::Stats::compute)
+  uint64_t weight_io_cycles = 0;  // the simulator's host-copy cycles for the weights
+  double max_rel_error = 0;      // normwise, against the reference's value of the same node
+  double sim_wall_seconds = 0;
+};
+
+struct ModelRun {
+  std::map<std::string, graph::Tensor> outputs;  // by graph output name
+  std::vector<LayerRun> layers;                  // one per Plan::layers
+  // The layers' runs added up: fabric cycles, active PE-cycles and wall seconds (threads:
+  // the last layer's).
+  sim::RunResult total;
+  uint64_t cycles = 0;  // streamed_cycles of the layers' cycles and weight I/O
+};
+
+// Runs the plan on the simulator: `inputs` by graph input name, `reference` every value the
+// reference interpreter computed (EvalOptions::all_values, rounded to the plan's dtype) for
+// the per-layer errors.
+Expected<ModelRun> run(const graph::Graph& g, const Plan& plan, const std::map<std::string, graph::Tensor>& inputs,
+                       const std::map<std::string, graph::Tensor>& reference, const sim::Options& options);
+
+}  // namespace wafer::compiler

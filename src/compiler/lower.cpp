@@ -1,0 +1,230 @@
+// Lowering: which kernel computes each node of the graph (docs/compiler.md, "Lowering").
+//
+// One walk over the nodes in order. A view (Reshape, Flatten, Squeeze, Unsqueeze, Identity)
+// whose output has the input's rows and columns (lower.hpp's 2-D reading) becomes an alias:
+// its consumers read the producer's blocks. Every other node must match one kernel's
+// contract, checked on shapes and on which operands are constants (weights arrive from the
+// host; activations are on the wafer):
+//   MatMul / Gemm / wafer.MatMulAdd  activation x constant 2-D weight (+ constant 1-D bias)
+//                                    -> GEMM; Gemm's transB gives the weight as N x K
+//   Add Sub Mul Div Max              activation op (constant or activation of its shape); the
+//                                    second operand's shape picks the broadcast form; a
+//                                    constant first operand of Add, Mul or Max is swapped
+//   Relu Erf Tanh Sigmoid Sqrt Reciprocal Neg Exp wafer.Gelu wafer.Silu -> element-wise
+//   Softmax LayerNormalization wafer.RMSNorm over the last axis         -> row reductions
+// A node that matches nothing is recorded with the reason, and the error lists them all,
+// grouped by op, so one compile shows everything a model still needs.
+#include "lower.hpp"
+
+#include <fmt/format.h>
+
+#include <optional>
+
+namespace wafer::compiler {
+
+using graph::Graph;
+using graph::Node;
+using graph::Value;
+using kernels::Broadcast;
+using kernels::EltwiseOp;
+
+int64_t rows_of(const Value& v) {
+  int64_t r = 1;
+  for (size_t i = 0; i + 1 < v.shape.size(); ++i) r *= v.shape[i];
+  return r;
+}
+
+int64_t cols_of(const Value& v) { return v.shape.empty() ? 1 : v.shape.back(); }
+
+namespace {
+
+// Why a node cannot be lowered, or the step it becomes.
+struct Outcome {
+  std::optional<Step> step;
+  std::string reason;  // when !step and not a view
+  bool view = false;
+};
+
+Outcome refuse(std::string why) { return Outcome{std::nullopt, std::move(why), false}; }
+
+class Lowering {
+ public:
+  explicit Lowering(const Graph& g) : g_(g), used_(g.values.size(), false) {
+    for (const Node& n : g.nodes)
+      for (int in : n.inputs)
+        if (in >= 0) used_[size_t(in)] = true;
+    for (int out : g.outputs) used_[size_t(out)] = true;
+  }
+
+  Expected<Lowered> run() {
+    std::map<std::string, std::vector<std::string>> refused;  // "op (reason)" -> node names
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      Outcome o = classify(g_.nodes[i]);
+      if (o.step) {
+        o.step->node = int(i);
+        out_.steps.push_back(*o.step);
+      } else if (o.view) {
+        ++out_.views;
+      } else {
+        refused[fmt::format("{} ({})", g_.nodes[i].op, o.reason)].push_back(g_.nodes[i].name);
+      }
+    }
+    if (refused.empty()) return std::move(out_);
+    size_t count = 0;
+    std::string lines;
+    for (const auto& [what, names] : refused) {
+      count += names.size();
+      lines += fmt::format("\n  {}: {}", what, fmt::join(names, ", "));
+    }
+    return make_error("the wafer engine cannot lower {} node{} of graph '{}' yet (the reference interpreter runs them):{}",
+                      count, count == 1 ? "" : "s", g_.name, lines);
+  }
+
+ private:
+  const Graph& g_;
+  std::vector<bool> used_;  // read by a node or a graph output
+  Lowered out_;
+
+  int resolve(int id) const {
+    auto it = out_.alias.find(id);
+    return it == out_.alias.end() ? id : it->second;
+  }
+  const Value& value(int id) const { return g_.values[size_t(id)]; }
+  bool constant(int id) const { return id >= 0 && value(id).constant.has_value(); }
+  bool is_float(int id) const { return graph::elem_is_float(value(id).type); }
+
+  Outcome classify(const Node& n) {
+    static const std::map<std::string, EltwiseOp> binary = {
+        {"Add", EltwiseOp::add}, {"Sub", EltwiseOp::sub}, {"Mul", EltwiseOp::mul},
+        {"Div", EltwiseOp::div}, {"Max", EltwiseOp::max}};
+    static const std::map<std::string, EltwiseOp> unary = {
+        {"Relu", EltwiseOp::relu},       {"Erf", EltwiseOp::erf},   {"Tanh", EltwiseOp::tanh},
+        {"Sigmoid", EltwiseOp::sigmoid}, {"Sqrt", EltwiseOp::sqrt}, {"Reciprocal", EltwiseOp::reciprocal},
+        {"Neg", EltwiseOp::neg},         {"Exp", EltwiseOp::exp},   {"wafer.Silu", EltwiseOp::silu}};
+    if (n.outputs.size() != 1 && n.op != "LayerNormalization") return refuse("several outputs");
+    for (int in : n.inputs)
+      if (in >= 0 && !constant(in) && !is_float(in)) return refuse("an integer or boolean operand");
+    if (!n.inputs.empty() && constant(n.inputs[0]) && n.op != "Add" && n.op != "Mul" && n.op != "Max")
+      return refuse("a constant first operand");
+    if (n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze" || n.op == "Identity")
+      return view(n);
+    if (n.op == "MatMul" || n.op == "Gemm" || n.op == "wafer.MatMulAdd") return gemm(n);
+    if (auto it = binary.find(n.op); it != binary.end()) return eltwise_binary(n, it->second);
+    if (auto it = unary.find(n.op); it != unary.end()) return eltwise_unary(n, it->second);
+    if (n.op == "wafer.Gelu") {
+      const std::string approx = n.attr_string("approximate", "none").value_or("none");
+      return eltwise_unary(n, approx == "tanh" ? EltwiseOp::gelu_tanh : EltwiseOp::gelu);
+    }
+    if (n.op == "Softmax" || n.op == "LayerNormalization" || n.op == "wafer.RMSNorm") return norm(n);
+    return refuse("no kernel");
+  }
+
+  Outcome view(const Node& n) {
+    const Value &in = value(n.inputs[0]), &out = value(n.outputs[0]);
+    if (rows_of(in) != rows_of(out) || cols_of(in) != cols_of(out))
+      return refuse(fmt::format("{} -> {} changes the last dimension; needs a relayout kernel",
+                                graph::shape_text(in.shape), graph::shape_text(out.shape)));
+    out_.alias[n.outputs[0]] = resolve(n.inputs[0]);
+    return Outcome{std::nullopt, "", true};
+  }
+
+  Outcome gemm(const Node& n) {
+    Step s;
+    s.kind = StepKind::gemm;
+    s.a = resolve(n.inputs[0]);
+    s.b = n.inputs[1];
+    s.out = n.outputs[0];
+    if (!constant(s.b) || value(s.b).shape.size() != 2)
+      return refuse("the right operand is not a constant matrix (attention's products need the Q·Kᵀ lowering)");
+    if (value(n.inputs[0]).shape.size() < 2) return refuse("a vector left operand");
+    if (n.op == "Gemm") {
+      if (n.attr_int("transA", 0).value_or(1) != 0) return refuse("transA");
+      if (n.attr_float("alpha", 1.0).value_or(0) != 1.0 || n.attr_float("beta", 1.0).value_or(0) != 1.0)
+        return refuse("alpha or beta other than 1");
+      s.b_transposed = n.attr_int("transB", 0).value_or(0) != 0;
+    }
+    if (n.inputs.size() > 2 && n.inputs[2] >= 0) {
+      s.bias = n.inputs[2];
+      const int64_t N = cols_of(value(s.out));
+      if (!constant(s.bias) || graph::element_count(value(s.bias).shape) != N || rows_of(value(s.bias)) != 1)
+        return refuse("a bias that is not a constant vector of the output's columns");
+    }
+    return Outcome{s, "", false};
+  }
+
+  // The broadcast form of `b` against the activation `a` (shapes right-aligned), if any.
+  std::optional<Broadcast> form_of(const Value& a, const Value& b) const {
+    if (graph::element_count(b.shape) == 1) return Broadcast::scalar;
+    if (b.shape.size() > a.shape.size()) return std::nullopt;
+    graph::Shape padded(a.shape.size() - b.shape.size(), 1);
+    padded.insert(padded.end(), b.shape.begin(), b.shape.end());
+    if (padded == a.shape) return Broadcast::full;
+    const int64_t last = padded.back();
+    padded.back() = a.shape.back();
+    bool leading_ones = true;
+    for (size_t i = 0; i + 1 < padded.size(); ++i) leading_ones = leading_ones && padded[i] == 1;
+    if (leading_ones && last == a.shape.back()) return Broadcast::row;
+    if (last == 1 && padded == a.shape) return Broadcast::col;
+    return std::nullopt;
+  }
+
+  Outcome eltwise_binary(const Node& n, EltwiseOp op) {
+    if (n.inputs.size() != 2) return refuse("not two operands");
+    int a = n.inputs[0], b = n.inputs[1];
+    if (constant(a)) std::swap(a, b);  // Add, Mul, Max only (classify)
+    if (constant(a)) return refuse("two constant operands");
+    if (value(a).shape != value(n.outputs[0]).shape) return refuse("broadcasts its activation operand");
+    const std::optional<Broadcast> form = form_of(value(a), value(b));
+    if (!form) return refuse(fmt::format("a second operand of shape {}, which is no row, column or scalar of {}",
+                                         graph::shape_text(value(b).shape), graph::shape_text(value(a).shape)));
+    if (!constant(b) && *form != Broadcast::full) return refuse("a broadcast activation operand");
+    Step s;
+    s.kind = StepKind::eltwise;
+    s.op = op;
+    s.form = *form;
+    s.a = resolve(a);
+    s.b = constant(b) ? b : resolve(b);
+    s.out = n.outputs[0];
+    return Outcome{s, "", false};
+  }
+
+  Outcome eltwise_unary(const Node& n, EltwiseOp op) {
+    Step s;
+    s.kind = StepKind::eltwise;
+    s.op = op;
+    s.a = resolve(n.inputs[0]);
+    s.out = n.outputs[0];
+    return Outcome{s, "", false};
+  }
+
+  Outcome norm(const Node& n) {
+    const Value& x = value(n.inputs[0]);
+    const int64_t rank = int64_t(x.shape.size());
+    const int64_t axis = n.attr_int("axis", -1).value_or(0);
+    if (rank == 0 || (axis != -1 && axis != rank - 1)) return refuse("an axis other than the last");
+    for (size_t i = 1; i < n.outputs.size(); ++i)
+      if (n.outputs[i] >= 0 && used_[size_t(n.outputs[i])]) return refuse("the mean or inverse deviation as outputs");
+    Step s;
+    s.kind = StepKind::norm;
+    s.a = resolve(n.inputs[0]);
+    s.out = n.outputs[0];
+    s.eps = n.attr_float("epsilon", 1e-5).value_or(1e-5);
+    if (n.op == "Softmax") {
+      s.norm = kernels::NormKind::softmax;
+      return Outcome{s, "", false};
+    }
+    s.norm = n.op == "LayerNormalization" ? kernels::NormKind::layernorm : kernels::NormKind::rmsnorm;
+    s.gamma = n.inputs[1];
+    s.beta = n.inputs.size() > 2 ? n.inputs[2] : -1;
+    for (int c : {s.gamma, s.beta})
+      if (c >= 0 && (!constant(c) || graph::element_count(value(c).shape) != cols_of(x)))
+        return refuse("a scale or bias that is not a constant vector of the last dimension");
+    return Outcome{s, "", false};
+  }
+};
+
+}  // namespace
+
+Expected<Lowered> lower(const Graph& g) { return Lowering(g).run(); }
+
+}  // namespace wafer::compiler

@@ -1,0 +1,47 @@
+// The compiler's internal step list (lower.cpp): which kernel computes each graph node, with
+// which operands, before any grid is chosen.
+#pragma once
+
+#include <map>
+#include <vector>
+
+#include "wafer/graph/graph.hpp"
+#include "wafer/kernels/eltwise.hpp"
+#include "wafer/kernels/norms.hpp"
+#include "wafer/support/error.hpp"
+
+namespace wafer::compiler {
+
+enum class StepKind : uint8_t { gemm, eltwise, norm };
+
+// One node lowered to one kernel. Value ids are after views (Lowered::alias applied).
+struct Step {
+  StepKind kind = StepKind::eltwise;
+  int node = -1;        // index into Graph::nodes
+  int a = -1;           // the activation it reads
+  int b = -1;           // gemm: the weight; eltwise: the second operand (activation or constant)
+  int bias = -1;        // gemm: 1-D constant of N, or -1
+  int gamma = -1, beta = -1;  // norm: the constants of LayerNormalization / wafer.RMSNorm
+  int out = -1;
+  bool b_transposed = false;  // gemm: the weight is given as N x K (Gemm's transB)
+  kernels::EltwiseOp op = kernels::EltwiseOp::add;
+  kernels::Broadcast form = kernels::Broadcast::full;
+  kernels::NormKind norm = kernels::NormKind::softmax;
+  double eps = 1e-5;
+};
+
+struct Lowered {
+  std::vector<Step> steps;
+  std::map<int, int> alias;  // view value -> the value whose blocks it is
+  int views = 0;
+};
+
+// A value as the kernels see it: the leading dimensions flattened into rows, the last one the
+// columns (a scalar is 1 x 1, a vector 1 x n).
+int64_t rows_of(const graph::Value& v);
+int64_t cols_of(const graph::Value& v);
+
+// Every node becomes a step or a view; the error lists every node that cannot, by op.
+Expected<Lowered> lower(const graph::Graph& g);
+
+}  // namespace wafer::compiler

@@ -1,0 +1,312 @@
+// Placement for weight streaming: each step of lower.cpp becomes a layer program on the grid,
+// and the grid is the one given or the smallest that every layer fits on.
+//
+// A layer's program is emitted by its kernel (kernels/gemm_emit.hpp, eltwise.hpp, norms.hpp)
+// on the grid's rectangle, with the arch's whole pools (a layer runs alone, so it has every
+// color, task id and register), and checked by ir::verify: routes, tasks, registers and the
+// SRAM of its symbols against the PE's. The kernels' own errors say when a size does not
+// divide over the grid. Activations use one layout (compiler.hpp), so a layer's input is the
+// producer's output: the plan checks that the two layouts agree, which is the promise that
+// activations stay where they are between layers.
+//
+// With no grid given, candidates run by PE count (then squarer first), W and H up to the
+// fabric's sides and 64, and the first grid where every layer emits and verifies is the
+// plan's; the error for none names the first layer that fits on no candidate with the error
+// of the largest one tried.
+//
+// The cost model gives each layer an estimate to print beside the simulated cycles, from the
+// kernels' loops and the arch's rates: GEMM, the K·nb vector FMAs of mb elements each PE
+// issues (lanes, a quarter of the vector setup, one panel broadcast's latency per round);
+// element-wise, vmath's measured cycles per element (docs/vmath.md, "Cost") over the block
+// plus one setup per op; the row reductions, ~6 cycles per element, the function, a K-tree
+// across the row. It is a first-order model: docs/compiler.md compares it with the simulator.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "lower.hpp"
+#include "wafer/compiler/compiler.hpp"
+#include "wafer/ir/builder.hpp"
+#include "wafer/ir/verify.hpp"
+#include "wafer/kernels/gemm_emit.hpp"
+
+namespace wafer::compiler {
+
+using graph::Graph;
+using graph::Value;
+using kernels::DistTensor;
+using kernels::Emit;
+using kernels::Site;
+
+uint64_t streamed_cycles(const std::vector<uint64_t>& compute, const std::vector<uint64_t>& weight_io) {
+  if (compute.empty()) return 0;
+  uint64_t total = weight_io[0];
+  for (size_t i = 0; i < compute.size(); ++i)
+    total += std::max(compute[i], i + 1 < compute.size() ? weight_io[i + 1] : 0);
+  return total;
+}
+
+namespace {
+
+// Cycles per element of an element-wise op computing in fp32 (vmath's table, docs/vmath.md)
+// and the vector ops it issues; 16-bit types add 0.77 cycles for the two conversions, and
+// one-op kernels run at the port rate (2 fp32 or 4 16-bit elements a cycle).
+struct EltwiseCost {
+  double per_element;
+  int ops;
+};
+
+EltwiseCost eltwise_cost(kernels::EltwiseOp op, DType t) {
+  using kernels::EltwiseOp;
+  const bool narrow = dtype_bytes(t) == 2;
+  switch (op) {
+    case EltwiseOp::add: case EltwiseOp::sub: case EltwiseOp::mul: case EltwiseOp::max:
+    case EltwiseOp::relu: case EltwiseOp::neg:
+      return {narrow ? 0.26 : 0.51, 1};
+    case EltwiseOp::div: case EltwiseOp::reciprocal: return {narrow ? 4.01 : 8.01, 1};
+    case EltwiseOp::exp: return {10.60, 12};
+    case EltwiseOp::sqrt: return {23.77, 26};
+    case EltwiseOp::rsqrt: return {18.73, 22};
+    case EltwiseOp::tanh: return {34.76, 30};
+    case EltwiseOp::erf: return {48.55, 48};
+    case EltwiseOp::sigmoid: return {22.66, 20};
+    case EltwiseOp::gelu: return {52.71, 54};
+    case EltwiseOp::gelu_tanh: return {25.72, 25};
+    case EltwiseOp::silu: return {23.68, 22};
+    case EltwiseOp::count_: break;
+  }
+  return {0, 0};
+}
+
+uint64_t estimate_layer(const arch::Arch& a, const Step& s, int64_t mb, int64_t nb, int64_t K, int w, int h,
+                        DType t) {
+  const double setup = a.vector_setup_cycles;
+  if (s.kind == StepKind::gemm) {
+    // K·nb asynchronous FMAs of mb elements; the microthreads hide about 3/4 of each setup.
+    const double lanes = std::max(1.0, kernels::fma_lanes(a, t, t));
+    const int rounds = std::lcm(w, h);
+    const double fmas = double(K) * double(nb) * (std::ceil(double(mb) / lanes) + setup / 4);
+    const double broadcast = double(rounds) * (double(w + h) * a.hop_latency + 2 * setup);
+    return uint64_t(fmas + broadcast);
+  }
+  const double elems = double(mb * nb);
+  if (s.kind == StepKind::eltwise) {
+    EltwiseCost c = eltwise_cost(s.op, t);
+    if (c.ops > 1 && dtype_bytes(t) == 2) c.per_element += 0.77;  // the two conversions
+    return uint64_t(elems * c.per_element + double(c.ops) * setup);
+  }
+  // About 6 cycles per element for the passes (conversion, reductions, apply), the function
+  // per element (softmax's exp) or per row (the norms' rsqrt), a setup per block column, and
+  // the K-tree across the PE row there and back.
+  const bool softmax = s.norm == kernels::NormKind::softmax;
+  const double function = softmax ? elems * eltwise_cost(kernels::EltwiseOp::exp, t).per_element
+                                  : double(mb) * eltwise_cost(kernels::EltwiseOp::rsqrt, t).per_element;
+  const double tree = 2 * std::ceil(std::log2(std::max(2, w))) * (a.hop_latency + double(mb) + setup);
+  return uint64_t(6 * elems + function + double(nb) * setup + tree);
+}
+
+class Placer {
+ public:
+  Placer(const Graph& g, const Lowered& l, const arch::Arch& a, DType t) : g_(g), l_(l), arch_(a), t_(t) {}
+
+  // Every layer on W x H; the first layer's error otherwise.
+  Expected<std::vector<Layer>> place(int w, int h) const {
+    std::vector<Layer> layers;
+    std::map<int, DistTensor> produced;  // value id -> where a layer left it
+    for (size_t i = 0; i < l_.steps.size(); ++i) {
+      auto layer = emit(l_.steps[i], int(i), {0, 0, w, h});
+      if (!layer) return layer.status().with_context(label(l_.steps[i]));
+      for (const Binding& in : layer->inputs) {
+        auto p = produced.find(in.value);
+        if (in.weight || p == produced.end()) continue;
+        if (!same_layout(p->second, in.layout))
+          return make_error("{}: reads {} but its producer left {}", label(l_.steps[i]), in.layout.describe(),
+                            p->second.describe());
+      }
+      produced[layer->output.value] = layer->output.layout;
+      layers.push_back(std::move(*layer));
+    }
+    return layers;
+  }
+
+ private:
+  const Graph& g_;
+  const Lowered& l_;
+  const arch::Arch& arch_;
+  DType t_;
+
+  std::string label(const Step& s) const {
+    const graph::Node& n = g_.nodes[size_t(s.node)];
+    return fmt::format("layer '{}' ({})", n.name, n.op);
+  }
+  const Value& value(int id) const { return g_.values[size_t(id)]; }
+
+  static bool same_layout(const DistTensor& a, const DistTensor& b) {
+    return a.dtype == b.dtype && a.rows == b.rows && a.cols == b.cols && a.rect.x == b.rect.x &&
+           a.rect.y == b.rect.y && a.rect.w == b.rect.w && a.rect.h == b.rect.h && a.rows_over_y == b.rows_over_y &&
+           a.cols_over_x == b.cols_over_x && a.col_major == b.col_major;
+  }
+
+  DistTensor activation(int id, const std::string& symbol, const ir::Rect& rect) const {
+    return DistTensor{symbol, t_, rows_of(value(id)), cols_of(value(id)), rect};
+  }
+
+  Expected<Layer> emit(const Step& s, int index, const ir::Rect& rect) const {
+    const graph::Node& n = g_.nodes[size_t(s.node)];
+    Layer layer;
+    layer.name = n.name;
+    layer.op = n.op;
+    layer.rect = rect;
+    layer.program.width = rect.w;
+    layer.program.height = rect.h;
+    kernels::Pools pools = kernels::Pools::for_arch(arch_);
+    ir::CodeBuilder code(fmt::format("layer{}", index));
+    Emit e{code, layer.program, pools, arch_, "k"};
+    Status st = s.kind == StepKind::gemm     ? emit_gemm(e, s, layer)
+                : s.kind == StepKind::eltwise ? emit_eltwise(e, s, layer)
+                                              : emit_norm(e, s, layer);
+    WAFER_TRY(st);
+    layer.launch = e.name("entry");
+    layer.program.codes.push_back(code.finish());
+    layer.program.placements.push_back(ir::Placement{rect, 0, {}});
+    WAFER_TRY(ir::verify(layer.program, arch_));
+    layer.sram_bytes_per_pe = ir::layout_code(layer.program.codes[0]).bytes;
+    layer.colors = pools.colors.in_use();
+    layer.tasks = pools.tasks.in_use();
+    for (const Binding& b : layer.inputs)
+      if (b.weight && b.value >= 0) layer.weight_bytes += graph::element_count(value(b.value).shape) * dtype_bytes(t_);
+    layer.weight_io_cycles = uint64_t(std::ceil(double(layer.weight_bytes) / arch_.host_bytes_per_cycle()));
+    const DistTensor& y = layer.output.layout;
+    const int64_t K = s.kind == StepKind::gemm ? cols_of(value(s.a)) : 0;
+    layer.estimated_cycles = estimate_layer(arch_, s, y.block_rows(), y.block_cols(), K, rect.w, rect.h, t_);
+    if (s.kind == StepKind::gemm) layer.flops = 2.0 * double(y.rows) * double(y.cols) * double(K);
+    return layer;
+  }
+
+  Status emit_gemm(Emit& e, const Step& s, Layer& layer) const {
+    const ir::Rect& r = layer.rect;
+    const int64_t M = rows_of(value(s.a)), K = cols_of(value(s.a)), N = cols_of(value(s.out));
+    const kernels::GemmShape shape{r.w, r.h, M, N, K, t_, t_, -1, s.b_transposed};
+    auto em = kernels::emit_summa_gemm(e, Site{r, -1, -1}, shape);
+    if (!em) return em.status();
+    layer.kernel = s.b_transposed ? "gemm-bt summa" : "gemm summa";
+    layer.inputs = {Binding{s.a, activation(s.a, e.name("A"), r), false},
+                    Binding{s.b, DistTensor{e.name("B"), t_, K, N, r}, true}};
+    if (s.bias >= 0) layer.inputs.push_back(Binding{s.bias, DistTensor{e.name("bias"), t_, 1, N, r}, true});
+    layer.output = Binding{s.out, activation(s.out, e.name("C"), r), false};
+    layer.copies = [inputs = em->inputs](const std::vector<kernels::ElementFn>& f) {
+      return inputs(f[0], f[1], f.size() > 2 ? f[2] : kernels::ElementFn([](int64_t, int64_t) { return 0.0; }));
+    };
+    return Status::ok();
+  }
+
+  Status emit_eltwise(Emit& e, const Step& s, Layer& layer) const {
+    kernels::EltwiseSpec spec;
+    spec.op = s.op;
+    spec.a = activation(s.a, "a", layer.rect);
+    spec.y = "y";
+    layer.inputs = {Binding{s.a, spec.a, false}};
+    const bool binary = kernels::eltwise_is_binary(s.op);
+    if (binary) {
+      spec.b = kernels::broadcast_operand(spec.a, s.form, "b", t_);
+      layer.inputs.push_back(Binding{s.b, spec.b, value(s.b).constant.has_value()});
+    }
+    auto em = kernels::emit_eltwise(e, Site{layer.rect, -1, -1}, spec);
+    if (!em) return em.status();
+    layer.kernel = binary ? fmt::format("{} bcast={}", kernels::eltwise_name(s.op), kernels::broadcast_name(s.form))
+                          : kernels::eltwise_name(s.op);
+    layer.output = Binding{s.out, em->y, false};
+    layer.copies = block_copies(layer.inputs);
+    return Status::ok();
+  }
+
+  Status emit_norm(Emit& e, const Step& s, Layer& layer) const {
+    kernels::NormSpec spec;
+    spec.kind = s.norm;
+    spec.x = activation(s.a, "x", layer.rect);
+    spec.y = "y";
+    spec.eps = s.eps;
+    auto em = kernels::emit_norm(e, Site{layer.rect, -1, -1}, spec);
+    if (!em) return em.status();
+    layer.kernel = kernels::norm_name(s.norm);
+    layer.inputs = {Binding{s.a, spec.x, false}};
+    if (!em->gamma.name.empty()) layer.inputs.push_back(Binding{s.gamma, em->gamma, true});
+    if (!em->beta.name.empty()) layer.inputs.push_back(Binding{s.beta, em->beta, true});  // -1: zeros
+    layer.output = Binding{s.out, em->y, false};
+    layer.copies = block_copies(layer.inputs);
+    return Status::ok();
+  }
+
+  // Host copies of each binding's blocks from its element function.
+  static std::function<std::vector<kernels::HostCopy>(const std::vector<kernels::ElementFn>&)> block_copies(
+      const std::vector<Binding>& bindings) {
+    return [bindings](const std::vector<kernels::ElementFn>& f) {
+      std::vector<kernels::HostCopy> copies;
+      for (size_t i = 0; i < bindings.size(); ++i) {
+        const DistTensor t = bindings[i].layout;
+        const kernels::ElementFn fn = f[i];
+        copies.push_back({t.name, t.rect, {}, [t, fn](int px, int py) { return kernels::block_values(t, px, py, fn); }});
+      }
+      return copies;
+    };
+  }
+};
+
+// Grids by PE count, squarer first.
+std::vector<std::pair<int, int>> candidate_grids(const arch::Arch& a) {
+  std::vector<std::pair<int, int>> grids;
+  for (int h = 1; h <= std::min(64, a.fabric_height); ++h)
+    for (int w = 1; w <= std::min(64, a.fabric_width); ++w) grids.emplace_back(w, h);
+  std::stable_sort(grids.begin(), grids.end(), [](const auto& x, const auto& y) {
+    const int64_t ax = int64_t(x.first) * x.second, ay = int64_t(y.first) * y.second;
+    if (ax != ay) return ax < ay;
+    return std::abs(x.first - x.second) < std::abs(y.first - y.second);
+  });
+  return grids;
+}
+
+}  // namespace
+
+Expected<Plan> compile(const Graph& g, const arch::Arch& arch, const CompileOptions& o) {
+  if (!dtype_is_float(o.dtype)) return make_error("the compiler computes in fp32, fp16 or bf16, not {}", dtype_name(o.dtype));
+  auto lowered = lower(g);
+  if (!lowered) return lowered.status();
+  if (lowered->steps.empty()) return make_error("graph '{}' has no node to run on the wafer", g.name);
+  const Placer placer(g, *lowered, arch, o.dtype);
+  Plan plan{arch, o.grid_w, o.grid_h, o.dtype, {}, lowered->alias, lowered->views, 0, 0};
+  if (o.grid_w > 0) {
+    if (o.grid_w > arch.fabric_width || o.grid_h > arch.fabric_height)
+      return make_error("a {}x{} grid does not fit the {} fabric of {}x{} PEs", o.grid_w, o.grid_h, arch.name,
+                        arch.fabric_width, arch.fabric_height);
+    auto layers = placer.place(o.grid_w, o.grid_h);
+    if (!layers) return layers.status().with_context(fmt::format("on {}x{} PEs", o.grid_w, o.grid_h));
+    plan.layers = std::move(*layers);
+  } else {
+    Status last = Status::ok();
+    for (const auto& [w, h] : candidate_grids(arch)) {
+      auto layers = placer.place(w, h);
+      if (!layers) {
+        last = layers.status().with_context(fmt::format("on {}x{} PEs", w, h));
+        continue;
+      }
+      plan.grid_w = w;
+      plan.grid_h = h;
+      plan.layers = std::move(*layers);
+      break;
+    }
+    if (plan.layers.empty())
+      return last.with_context("no grid up to 64x64 PEs holds every layer; the last tried");
+  }
+  std::vector<uint64_t> compute, io;
+  for (const Layer& l : plan.layers) {
+    compute.push_back(l.estimated_cycles);
+    io.push_back(l.weight_io_cycles);
+    plan.max_sram_bytes_per_pe = std::max(plan.max_sram_bytes_per_pe, l.sram_bytes_per_pe);
+  }
+  plan.estimated_cycles = streamed_cycles(compute, io);
+  return plan;
+}
+
+}  // namespace wafer::compiler

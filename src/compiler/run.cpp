@@ -1,0 +1,134 @@
+// Running a plan on the simulator, layer after layer (compiler.hpp).
+//
+// Each layer gets a simulator for its program. Its weights are written first, through the
+// simulator's host copies, and the I/O cycles those copies cost are the layer's weight I/O;
+// then its activation inputs: on the machine they are already in SRAM where the previous
+// layer wrote them (plan.cpp checked that the layouts agree), so the host only carries the
+// bytes from one simulated program to the next and the cycles of that copy are not counted.
+// The layer is launched on its rectangle and run to quiescence; its output is read back into
+// a host tensor (element e of PE (px, py) is (row_of(py, e), col_of(px, e)) of the 2-D view).
+// Totals: the layers' fabric cycles, and streamed_cycles() of those and the weight I/O (the
+// next layer's weights arrive while a layer computes).
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "lower.hpp"
+#include "wafer/compiler/compiler.hpp"
+
+namespace wafer::compiler {
+
+namespace {
+
+int resolve(const Plan& plan, int id) {
+  auto it = plan.alias.find(id);
+  return it == plan.alias.end() ? id : it->second;
+}
+
+kernels::ElementFn element_fn(const graph::Tensor* t, int64_t cols) {
+  if (!t) return [](int64_t, int64_t) { return 0.0; };
+  return [t, cols](int64_t r, int64_t c) { return t->values[size_t(r * cols + c)]; };
+}
+
+graph::Tensor read_tensor(const kernels::DistTensor& y, const graph::Value& v, const std::vector<double>& blocks) {
+  graph::Tensor t{v.type, v.shape, std::vector<double>(size_t(y.rows * y.cols), 0.0)};
+  const int64_t per_pe = y.block_elements();
+  for (int py = 0; py < y.rect.h; ++py)
+    for (int px = 0; px < y.rect.w; ++px) {
+      const size_t base = size_t((int64_t(py) * y.rect.w + px) * per_pe);
+      for (int64_t e = 0; e < per_pe; ++e)
+        t.values[size_t(y.row_of(py, e) * y.cols + y.col_of(px, e))] = blocks[base + size_t(e)];
+    }
+  return t;
+}
+
+double normwise_error(const graph::Tensor& got, const graph::Tensor& want) {
+  if (got.values.size() != want.values.size()) return INFINITY;
+  return kernels::max_rel_error(got.values, want.values);
+}
+
+}  // namespace
+
+Expected<ModelRun> run(const graph::Graph& g, const Plan& plan, const std::map<std::string, graph::Tensor>& inputs,
+                       const std::map<std::string, graph::Tensor>& reference, const sim::Options& options) {
+  std::map<int, graph::Tensor> held;  // value id -> its values, for activations
+  for (int id : g.inputs) {
+    const graph::Value& v = g.values[size_t(id)];
+    auto it = inputs.find(v.name);
+    if (it == inputs.end()) return make_error("no values for the model's input '{}'", v.name);
+    if (it->second.shape != v.shape)
+      return make_error("input '{}' is {}, the model declares {}", v.name, graph::shape_text(it->second.shape),
+                        graph::shape_text(v.shape));
+    held[id] = it->second;
+  }
+  ModelRun out;
+  std::vector<uint64_t> cycles, io;
+  for (const Layer& layer : plan.layers) {
+    const std::string where = fmt::format("layer '{}' ({})", layer.name, layer.op);
+    std::vector<kernels::ElementFn> fns;
+    for (const Binding& b : layer.inputs) {
+      const graph::Value* v = b.value >= 0 ? &g.values[size_t(b.value)] : nullptr;
+      const graph::Tensor* t = nullptr;
+      if (v && v->constant) {
+        t = &*v->constant;
+      } else if (v) {
+        auto it = held.find(b.value);
+        if (it == held.end()) return make_error("{}: '{}' has not been computed", where, v->name);
+        t = &it->second;
+      }
+      fns.push_back(element_fn(t, v ? cols_of(*v) : 0));  // the value's own 2-D view
+    }
+    auto sim = sim::Simulator::create(plan.arch, layer.program, options);
+    if (!sim) return sim.status().with_context(where);
+    sim::Simulator& s = **sim;
+    std::vector<kernels::HostCopy> copies = layer.copies(fns);
+    auto is_weight = [&](const kernels::HostCopy& c) {
+      return std::any_of(layer.inputs.begin(), layer.inputs.end(),
+                         [&](const Binding& b) { return b.weight && b.layout.name == c.symbol; });
+    };
+    LayerRun lr;
+    for (const kernels::HostCopy& c : copies)
+      if (is_weight(c)) WAFER_TRY(kernels::write_host_copy(s, c).with_context(where));
+    lr.weight_io_cycles = s.io_cycles();
+    for (const kernels::HostCopy& c : copies)
+      if (!is_weight(c)) WAFER_TRY(kernels::write_host_copy(s, c).with_context(where));
+    WAFER_TRY(s.launch(layer.launch, layer.rect).with_context(where));
+    auto r = s.run();
+    if (!r) return r.status().with_context(where);
+    lr.cycles = r->cycles;
+    const std::vector<uint64_t>& compute = s.stats().compute;
+    lr.compute_cycles = compute.empty() ? 0 : std::min(r->cycles, *std::max_element(compute.begin(), compute.end()));
+    lr.sim_wall_seconds = r->wall_seconds;
+    const kernels::DistTensor& y = layer.output.layout;
+    auto blocks = s.read_symbol(y.name, layer.rect);
+    if (!blocks) return blocks.status().with_context(where);
+    const graph::Value& yv = g.values[size_t(layer.output.value)];
+    graph::Tensor result = read_tensor(y, yv, *blocks);
+    if (auto ref = reference.find(yv.name); ref != reference.end()) lr.max_rel_error = normwise_error(result, ref->second);
+    held[layer.output.value] = std::move(result);
+    out.total.cycles += r->cycles;
+    out.total.active_pe_cycles += r->active_pe_cycles;
+    out.total.wall_seconds += r->wall_seconds;
+    out.total.threads = r->threads;
+    cycles.push_back(lr.cycles);
+    io.push_back(lr.weight_io_cycles);
+    out.layers.push_back(lr);
+  }
+  out.cycles = streamed_cycles(cycles, io);
+  for (int id : g.outputs) {
+    const graph::Value& v = g.values[size_t(id)];
+    const int from = resolve(plan, id);
+    const graph::Value& src = g.values[size_t(from)];
+    const graph::Tensor* t = src.constant ? &*src.constant : nullptr;
+    if (auto it = held.find(from); it != held.end()) t = &it->second;
+    if (!t) return make_error("output '{}' was not computed", v.name);
+    graph::Tensor o = *t;
+    o.shape = v.shape;
+    o.type = v.type;
+    out.outputs[v.name] = std::move(o);
+  }
+  return out;
+}
+
+}  // namespace wafer::compiler

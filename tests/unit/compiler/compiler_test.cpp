@@ -1,0 +1,148 @@
+// The compiler's back end (compiler/compiler.hpp): lowering onto kernels, views, the list of
+// what cannot lower, the grid choice, the streaming time, and runs on the simulator that
+// equal the reference interpreter.
+#include <gtest/gtest.h>
+
+#include "../graph/graph_test_util.hpp"
+#include "wafer/compiler/compiler.hpp"
+#include "wafer/onnx/import.hpp"
+
+namespace wafer::compiler {
+namespace {
+
+using graph::Tensor;
+using graph::testing::Builder;
+using graph::testing::tensor;
+
+arch::Arch wse3() { return *arch::preset("wse3"); }
+
+// Seeded values in [-1, 1) of a shape.
+Tensor random_tensor(graph::Shape shape, uint64_t seed) {
+  const int64_t n = graph::element_count(shape);
+  return tensor(std::move(shape), kernels::random_values(seed, size_t(n)));
+}
+
+// x[8,16] -> MatMul(W1[16,8]) -> Add(b1[8]) -> Relu -> Gemm(transB: W2[4,8], b2[4]) -> y[8,4].
+graph::Graph small_mlp() {
+  Builder b;
+  const int x = b.input("x", {8, 16});
+  const int w1 = b.constant("w1", random_tensor({16, 8}, 1)), b1 = b.constant("b1", random_tensor({8}, 2));
+  const int w2 = b.constant("w2", random_tensor({4, 8}, 3)), b2 = b.constant("b2", random_tensor({4}, 4));
+  int h = b.node("MatMul", {x, w1}, {}, "/fc1/MatMul");
+  h = b.node("Add", {h, b1}, {}, "/fc1/Add");
+  h = b.node("Relu", {h}, {}, "/Relu");
+  const int y = b.node("Gemm", {h, w2, b2}, {{"transB", int64_t(1)}}, "/fc2/Gemm");
+  b.g.outputs = {y};
+  EXPECT_TRUE(graph::infer_shapes(b.g));
+  return b.g;
+}
+
+std::vector<std::string> kernels_of(const Plan& p) {
+  std::vector<std::string> k;
+  for (const Layer& l : p.layers) k.push_back(l.kernel);
+  return k;
+}
+
+TEST(Compiler, LowersAnMlpOntoKernelsAndRunsItAsTheReferenceDoes) {
+  const graph::Graph g = small_mlp();
+  auto plan = compile(g, wse3(), CompileOptions{2, 2, DType::f32});
+  ASSERT_TRUE(plan.has_value()) << plan.message();
+  EXPECT_EQ(kernels_of(*plan), (std::vector<std::string>{"gemm summa", "add bcast=row", "relu", "gemm-bt summa"}));
+  EXPECT_EQ(plan->layers[0].name, "/fc1/MatMul");
+  // Weights: W1 16x8 and W2 4x8 fp32 (512 and 128 bytes), b1 8 and b2 4 (32 and 16 bytes).
+  EXPECT_EQ(plan->layers[0].weight_bytes, 512);
+  EXPECT_EQ(plan->layers[1].weight_bytes, 32);
+  EXPECT_EQ(plan->layers[2].weight_bytes, 0);
+  EXPECT_EQ(plan->layers[3].weight_bytes, 128 + 16);
+  EXPECT_EQ(plan->layers[0].colors, 8);  // SUMMA's two lines, two directions, two parities
+  EXPECT_EQ(plan->layers[1].colors, 0);
+
+  const std::map<std::string, Tensor> in = {{"x", random_tensor({8, 16}, 9)}};
+  auto ref = graph::evaluate(g, in, {DType::f32, true});
+  ASSERT_TRUE(ref.has_value()) << ref.message();
+  auto r = run(g, *plan, in, *ref, sim::Options{});
+  ASSERT_TRUE(r.has_value()) << r.message();
+  const Tensor& y = r->outputs.at("/fc2/Gemm_out0");
+  EXPECT_EQ(y.shape, (graph::Shape{8, 4}));
+  EXPECT_LT(kernels::max_rel_error(y.values, ref->at("/fc2/Gemm_out0").values), 1e-6);
+  ASSERT_EQ(r->layers.size(), size_t(4));
+  for (const LayerRun& l : r->layers) EXPECT_LT(l.max_rel_error, 1e-6);
+  // Relu on a 4 x 4 fp32 block per PE: 2 mdsd + vrelu (1 issue + 15 setup + 8 at 2 fp32 per
+  // write) + ret 1 + the idle cycle that ends the run = 28.
+  EXPECT_EQ(r->layers[2].cycles, 28u);
+  uint64_t fabric = 0;
+  for (const LayerRun& l : r->layers) fabric += l.cycles;
+  EXPECT_EQ(r->total.cycles, fabric);
+  EXPECT_GE(r->cycles, fabric);
+}
+
+TEST(Compiler, ViewsThatKeepTheLastDimensionAreFreeAndOthersAreRefused) {
+  Builder b;
+  const int x = b.input("x", {2, 4, 8});
+  const int shape = b.constant("shape", graph::testing::ints({8, 8}));
+  const int v = b.node("Reshape", {x, shape}, {}, "/flat");
+  const int y = b.node("Relu", {v}, {}, "/act");
+  b.g.outputs = {y};
+  ASSERT_TRUE(graph::infer_shapes(b.g));
+  auto plan = compile(b.g, wse3(), CompileOptions{2, 2, DType::f32});
+  ASSERT_TRUE(plan.has_value()) << plan.message();
+  EXPECT_EQ(plan->views, 1);
+  ASSERT_EQ(plan->layers.size(), size_t(1));
+  EXPECT_EQ(plan->layers[0].inputs[0].value, x);  // the relu reads x's blocks
+
+  Builder c;
+  const int x2 = c.input("x", {8, 8});
+  const int s2 = c.constant("shape", graph::testing::ints({4, 16}));
+  c.g.outputs = {c.node("Relu", {c.node("Reshape", {x2, s2}, {}, "/wide")}, {}, "/act")};
+  ASSERT_TRUE(graph::infer_shapes(c.g));
+  auto bad = compile(c.g, wse3(), CompileOptions{2, 2, DType::f32});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.message(),
+            "the wafer engine cannot lower 1 node of graph '' yet (the reference interpreter runs them):\n"
+            "  Reshape ([8,8] -> [4,16] changes the last dimension; needs a relayout kernel): /wide");
+}
+
+TEST(Compiler, ListsEveryNodeItCannotLowerAtOnce) {
+  Builder b;
+  const int x = b.input("x", {4, 8});
+  const int one = b.constant("one", tensor({}, {1.0}));
+  const int t = b.node("Transpose", {x}, {{"perm", std::vector<int64_t>{1, 0}}}, "/T");
+  const int s = b.node("Sub", {one, x}, {}, "/one_minus");
+  const int m = b.node("MatMul", {x, t}, {}, "/scores");
+  const int m2 = b.node("MatMul", {s, t}, {}, "/scores2");
+  b.g.outputs = {m, m2};
+  ASSERT_TRUE(graph::infer_shapes(b.g));
+  auto plan = compile(b.g, wse3(), CompileOptions{});
+  ASSERT_FALSE(plan.has_value());
+  EXPECT_EQ(plan.message(),
+            "the wafer engine cannot lower 4 nodes of graph '' yet (the reference interpreter runs them):\n"
+            "  MatMul (the right operand is not a constant matrix (attention's products need the Q·Kᵀ lowering)): "
+            "/scores, /scores2\n"
+            "  Sub (a constant first operand): /one_minus\n"
+            "  Transpose (no kernel): /T");
+}
+
+TEST(Compiler, PicksTheSmallestGridEveryLayerFitsOn) {
+  // The reference MLP (tests/models/mlp): on one PE, fc2's 64x64 fp32 weight (16 KiB) with its
+  // SUMMA panels and C needs 54,432 bytes against 49,152; on 2 x 1 PEs every layer fits.
+  auto g = onnx_import::import_model(std::string(WAFER_SOURCE_DIR) + "/tests/models/mlp/model.onnx", {});
+  ASSERT_TRUE(g.has_value()) << g.message();
+  auto plan = compile(*g, wse3(), CompileOptions{});
+  ASSERT_TRUE(plan.has_value()) << plan.message();
+  EXPECT_EQ(plan->grid_w, 2);
+  EXPECT_EQ(plan->grid_h, 1);
+  auto one = compile(*g, wse3(), CompileOptions{1, 1, DType::f32});
+  ASSERT_FALSE(one.has_value());
+  EXPECT_EQ(one.message(),
+            "on 1x1 PEs: layer '/fc2/Gemm' (Gemm): code 'layer2' needs 54432 bytes of SRAM on PE (0,0)..(0,0) but "
+            "the arch has 49152");
+}
+
+TEST(Compiler, StreamingOverlapsEachLayerWithTheNextLayersWeights) {
+  // 30 for the first weights, then max(100, 120) + max(50, 10) + 80.
+  EXPECT_EQ(streamed_cycles({100, 50, 80}, {30, 120, 10}), 280u);
+  EXPECT_EQ(streamed_cycles({}, {}), 0u);
+}
+
+}  // namespace
+}  // namespace wafer::compiler
