@@ -5,13 +5,18 @@
 //   wafer.Silu (X)                                x·sigmoid(x)
 //   wafer.RMSNorm (X, gamma) {axis -1, epsilon}   x / sqrt(mean(x², last axis) + epsilon) · gamma
 //   wafer.MatMulAdd (A, B, bias)                  A·B + bias; B [K, N], bias [N], A [..., M, K]
+//   wafer.Attention (Q, Kt, V, [mask]) {scale, mask_mode "add" | "fill"}
+//       softmax(scale·Q·Kt ⊕ mask, last axis)·V with Q [..., S, D], Kt [..., D, T] (K already
+//       transposed, as the exported graphs compute it), V [..., T, Dv]; ⊕ adds a float mask
+//       ("add") or sets the scores where a bool mask is true to -inf ("fill")
 //
 // The reference evaluation computes in double in the order the exported chain does, so the
 // graph evaluates to the same outputs (to a few ulps) before and after fusion. GELU's
 // irrational constants (√2, √(2/π)) and 0.044715 are taken as X's element type holds them,
 // which is what the exported chain's constants are (torch writes them as f32 literals) and
 // what a kernel of that type computes with. MatMulAdd runs MatMul's own rule, then adds the
-// bias, so its products are summed in MatMul's order.
+// bias, so its products are summed in MatMul's order; Attention likewise runs the MatMul and
+// Softmax rules around its scale and mask.
 #include <cmath>
 #include <numbers>
 
@@ -115,6 +120,12 @@ Status compute_rms_norm(const Node& node, In in, Out out) {
   return Status::ok();
 }
 
+// A stand-in node for running another op's rule inside a fused op (only arity and attributes
+// matter to a rule; the ids are placeholders).
+Node inner_node(const Node& fused, const char* op, int inputs, std::map<std::string, Attr> attrs = {}) {
+  return Node{fused.name, op, std::vector<int>(size_t(inputs), 0), {0}, std::move(attrs)};
+}
+
 // --- wafer.MatMulAdd ---
 
 Expected<Sig> matmul_add_sig(const Node&, const Args& in) {
@@ -133,12 +144,68 @@ Expected<Sig> matmul_add_sig(const Node&, const Args& in) {
 }
 
 Status compute_matmul_add(const Node& node, In in, Out out) {
-  const Node matmul{node.name, "MatMul", {0, 1}, {0}, {}};  // the ids are placeholders: only arity counts
   std::vector<Tensor> product;
-  WAFER_TRY(evaluate_node(*find_rule("MatMul"), matmul, {in[0], in[1]}, {"A", "B"}, product));
+  WAFER_TRY(evaluate_node(*find_rule("MatMul"), inner_node(node, "MatMul", 2), {in[0], in[1]}, {"A", "B"}, product));
   const std::vector<double>& bias = in[2]->values;
   const size_t n = bias.size();
   for (size_t i = 0; i < product[0].values.size(); ++i) out[0].values[i] = product[0].values[i] + bias[i % n];
+  return Status::ok();
+}
+
+// --- wafer.Attention ---
+
+Expected<bool> attention_fills(const Node& node) {
+  Expected<std::string> mode = node.attr_string("mask_mode", "add");
+  if (!mode) return mode.status();
+  if (*mode != "add" && *mode != "fill")
+    return make_error("attribute 'mask_mode' is '{}', expected 'add' or 'fill'", *mode);
+  return *mode == "fill";
+}
+
+Expected<Sig> attention_sig(const Node& node, const Args& in) {
+  WAFER_TRY(check_float(in));
+  WAFER_TRY(check_same_type({in[0], in[1], in[2]}));
+  Expected<double> scale = node.attr_float("scale");
+  if (!scale) return scale.status();
+  Expected<bool> fills = attention_fills(node);
+  if (!fills) return fills.status();
+  const OpRule& matmul = *find_rule("MatMul");
+  Expected<Sig> scores = matmul.sig(inner_node(node, "MatMul", 2), {in[0], in[1]});
+  if (!scores) return scores.status();
+  Arg scores_arg{true, in[0].type, &(*scores)[0].shape, nullptr, "scores"};
+  if (in.size() > 3 && in[3].present) {
+    const ElemType want = *fills ? ElemType::boolean : in[0].type;
+    if (in[3].type != want)
+      return make_error("input '{}' (mask) is {}, expected {} for mask_mode '{}'", in[3].name, elem_name(in[3].type),
+                        elem_name(want), *fills ? "fill" : "add");
+    Expected<Shape> b = broadcast_shapes((*scores)[0].shape, *in[3].shape, "scores", in[3].name);
+    if (!b) return b.status();
+    if (*b != (*scores)[0].shape)
+      return make_error("input '{}' (mask) {} does not broadcast to the scores {}", in[3].name,
+                        shape_text(*in[3].shape), shape_text((*scores)[0].shape));
+  }
+  return matmul.sig(inner_node(node, "MatMul", 2), {scores_arg, in[2]});
+}
+
+Status compute_attention(const Node& node, In in, Out out) {
+  const bool fills = *attention_fills(node);
+  const double scale = *node.attr_float("scale");
+  std::vector<Tensor> scores, probs, result;
+  WAFER_TRY(evaluate_node(*find_rule("MatMul"), inner_node(node, "MatMul", 2), {in[0], in[1]}, {"Q", "Kt"}, scores));
+  Tensor& s = scores[0];
+  const Tensor* mask = in.size() > 3 ? in[3] : nullptr;
+  std::vector<int64_t> at = mask ? broadcast_offsets(mask->shape, s.shape) : std::vector<int64_t>{};
+  for (size_t i = 0; i < s.values.size(); ++i) {
+    s.values[i] *= scale;
+    if (!mask) continue;
+    const double m = mask->values[size_t(at[i])];
+    s.values[i] = fills ? (m != 0 ? -INFINITY : s.values[i]) : s.values[i] + m;
+  }
+  WAFER_TRY(evaluate_node(*find_rule("Softmax"), inner_node(node, "Softmax", 1, {{"axis", int64_t(-1)}}), {&s},
+                          {"scores"}, probs));
+  WAFER_TRY(evaluate_node(*find_rule("MatMul"), inner_node(node, "MatMul", 2), {&probs[0], in[2]}, {"P", "V"},
+                          result));
+  out[0].values = std::move(result[0].values);
   return Status::ok();
 }
 
@@ -150,6 +217,7 @@ void add_fused_ops(std::vector<OpRule>& rows) {
       {"wafer.Silu", 1, 1, 1, 1, unary_float_sig, compute_silu},
       {"wafer.RMSNorm", 2, 2, 1, 1, rms_norm_sig, compute_rms_norm},
       {"wafer.MatMulAdd", 3, 3, 1, 1, matmul_add_sig, compute_matmul_add},
+      {"wafer.Attention", 3, 4, 1, 1, attention_sig, compute_attention},
   };
   rows.insert(rows.end(), add.begin(), add.end());
 }

@@ -179,6 +179,7 @@ const std::vector<PassInfo>& passes() {
       {"fuse-layernorm", "ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add -> LayerNormalization", fuse_layer_norm},
       {"fuse-rmsnorm", "Pow/ReduceMean/Add/Sqrt/Div/Mul/Mul -> wafer.RMSNorm", fuse_rms_norm},
       {"fuse-matmul-add", "MatMul by a constant [K,N] then Add of a constant [N] -> wafer.MatMulAdd", fuse_matmul_add},
+      {"fuse-attention", "MatMul(Softmax(mask(scale * MatMul(Q, Kt))), V) -> wafer.Attention", fuse_attention},
   };
   return list;
 }

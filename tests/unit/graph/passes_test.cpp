@@ -1,4 +1,4 @@
-// The fusion passes (passes.hpp): per pass, a hand-built chain in the form torch exports it
+// The fusion passes (passes.hpp) and the fused ops' rows: per pass, a hand-built chain in the form torch exports it
 // fuses to the one op (exact op list, node name, attributes) and evaluates as before; chains
 // with a shared intermediate or a wrong constant stay as they are. Then the pipeline on the
 // reference models (tests/models/): the exact op histogram after it, and the outputs on the
@@ -104,6 +104,19 @@ TEST(FusedOps, ValuesAndShapeRules) {
                                                 tensor({2}, {10, 20})});
   EXPECT_EQ(mm.shape, (Shape{1, 1, 2}));
   EXPECT_EQ(mm.values, (std::vector<double>{17, 30}));
+
+  // Attention of one query [1, 0] over keys Kt = I, V = [10, 20]: scores [1, 0], softmax
+  // [e/(e+1), 1/(e+1)], so 10 + 10/(e+1) = 12.689414213699951; masking the second key
+  // ("fill", true drops it) leaves 10.
+  const Tensor q = tensor({1, 2}, {1, 0}), kt = tensor({2, 2}, {1, 0, 0, 1}), v = tensor({2, 1}, {10, 20});
+  EXPECT_DOUBLE_EQ(testing::run1("wafer.Attention", {q, kt, v}, {{"scale", 1.0}}).values[0], 12.689414213699951);
+  const Tensor drop_second = tensor({1, 2}, {0, 1}, ElemType::boolean);
+  EXPECT_EQ(testing::run1("wafer.Attention", {q, kt, v, drop_second}, {{"scale", 1.0}, {"mask_mode", std::string("fill")}})
+                .values[0],
+            10.0);
+  EXPECT_EQ(testing::run_error("wafer.Attention", {q, kt, v, tensor({1, 2}, {0, 1})},
+                               {{"scale", 1.0}, {"mask_mode", std::string("fill")}}),
+            "node 'n' (wafer.Attention): input 'in3' (mask) is f32, expected bool for mask_mode 'fill'");
 
   EXPECT_EQ(testing::run_error("wafer.Gelu", {tensor({2}, {1, 2})}, {{"approximate", std::string("fast")}}),
             "node 'n' (wafer.Gelu): attribute 'approximate' is 'fast', expected 'none' or 'tanh'");
@@ -414,13 +427,71 @@ TEST(FusePasses, MatMulAddNeedsConstantWeightsAndAPrivateProduct) {
   }
 }
 
+// --- attention ---
+
+// Q·Kt scaled, masked, softmax, ·V, as the GPT-2 ("fill": Where(mask, -inf, s)) and Llama
+// ("add": Add(s, mask) after a Div by √d) exports write it.
+Fused attention(bool fill, bool shared_softmax = false, double fill_value = -INFINITY) {
+  Builder b;
+  int x = b.input("x", {1, 2, 3, 4});  // Q; K and V are x·w with constant weights
+  int kt = b.node("Transpose", {x}, {{"perm", std::vector<int64_t>{0, 1, 3, 2}}}, "/Transpose");
+  int v = b.node("Neg", {x}, {}, "/Neg");
+  int scores = b.node("MatMul", {x, kt}, {}, "/MatMul");
+  int masked;
+  if (fill) {
+    int s = b.node("Mul", {scores, b.constant("c_scale", scalar(0.5))}, {}, "/Mul");
+    Tensor causal = tensor({1, 1, 3, 3}, {0, 1, 1, 0, 0, 1, 0, 0, 0}, ElemType::boolean);
+    masked = b.node("Where", {b.constant("causal", causal), b.constant("c_fill", scalar(fill_value)), s}, {}, "/Where");
+  } else {
+    int s = b.node("Div", {scores, b.constant("c_sqrt_d", scalar(2))}, {}, "/Div");
+    Tensor mask = tensor({1, 1, 3, 3}, {0, -1e9, -1e9, 0, 0, -1e9, 0, 0, 0});
+    masked = b.node("Add", {b.constant("mask", mask), s}, {}, "/Add");
+  }
+  int p = b.node("Softmax", {masked}, {{"axis", int64_t(-1)}}, "/Softmax");
+  int y = b.node("MatMul", {p, v}, {}, "/MatMul_1");
+  std::vector<int> outputs = {y};
+  if (shared_softmax) outputs.push_back(p);
+  return run_pipeline(b, outputs, ramp({1, 2, 3, 4}));
+}
+
+TEST(FusePasses, AttentionWithAFillMaskBecomesOneNode) {
+  Fused f = attention(true);
+  ASSERT_EQ(op_list(f.g), (std::vector<std::string>{"Transpose", "Neg", "wafer.Attention"}));
+  const Node& n = f.g.nodes[2];
+  EXPECT_EQ(n.name, "/MatMul../MatMul_1");
+  EXPECT_EQ(*n.attr_float("scale"), 0.5);
+  EXPECT_EQ(*n.attr_string("mask_mode"), "fill");
+  ASSERT_EQ(n.inputs.size(), 4u);
+  EXPECT_EQ(f.g.values[size_t(n.inputs[3])].name, "causal");
+  EXPECT_LE(f.diff, 1e-12);
+  EXPECT_EQ(f.report.passes.back().pass, "fuse-attention");
+  EXPECT_EQ(f.report.passes.back().rewrites, 1);
+}
+
+TEST(FusePasses, AttentionWithAnAdditiveMaskBecomesOneNode) {
+  Fused f = attention(false);
+  ASSERT_EQ(op_list(f.g), (std::vector<std::string>{"Transpose", "Neg", "wafer.Attention"}));
+  const Node& n = f.g.nodes[2];
+  EXPECT_EQ(*n.attr_float("scale"), 0.5);  // Div by 2
+  EXPECT_EQ(*n.attr_string("mask_mode"), "add");
+  EXPECT_EQ(f.g.values[size_t(n.inputs[3])].name, "mask");
+  EXPECT_LE(f.diff, 1e-12);
+}
+
+TEST(FusePasses, AttentionNeedsAPrivateSoftmaxAndAMinusInfinityFill) {
+  EXPECT_EQ(op_list(attention(true, true).g),
+            (std::vector<std::string>{"Transpose", "Neg", "MatMul", "Mul", "Where", "Softmax", "MatMul"}));
+  EXPECT_EQ(op_list(attention(true, false, -1e4).g),
+            (std::vector<std::string>{"Transpose", "Neg", "MatMul", "Mul", "Where", "Softmax", "MatMul"}));
+}
+
 // --- the pipeline ---
 
 TEST(FusePasses, PipelineOrderAndReport) {
   std::vector<std::string> names;
   for (const PassInfo& p : passes()) names.push_back(p.name);
   EXPECT_EQ(names, (std::vector<std::string>{"fuse-gelu", "fuse-silu", "fuse-layernorm", "fuse-rmsnorm",
-                                             "fuse-matmul-add"}));
+                                             "fuse-matmul-add", "fuse-attention"}));
   Builder b;
   int x = b.input("x", {2, 3});
   int mm = b.node("MatMul", {x, b.constant("w", tensor({3, 2}, {1, 2, 3, 4, 5, 6}))}, {}, "/fc/MatMul");
@@ -432,7 +503,7 @@ TEST(FusePasses, PipelineOrderAndReport) {
   ASSERT_TRUE(report.has_value()) << report.message();
   std::vector<int> counts;
   for (const PassCount& p : report->passes) counts.push_back(p.rewrites);
-  EXPECT_EQ(counts, (std::vector<int>{1, 0, 0, 0, 1}));
+  EXPECT_EQ(counts, (std::vector<int>{1, 0, 0, 0, 1, 0}));
   EXPECT_EQ(op_list(b.g), (std::vector<std::string>{"wafer.MatMulAdd", "wafer.Gelu"}));
   // Printed after fuse-gelu: the GELU is fused, the MatMul and Add are not yet.
   EXPECT_NE(printed.find("= wafer.Gelu(%4) {approximate=\"none\"} : f32[2,2]  # /Div../Mul_1"), std::string::npos)
@@ -449,7 +520,7 @@ TEST(FusePasses, UnknownPassNameIsRefusedBeforeAnyRuns) {
   ASSERT_FALSE(report.has_value());
   EXPECT_EQ(report.message(),
             "unknown pass 'fuse-gleu' (did you mean 'fuse-gelu'?); the passes are: fuse-gelu, fuse-silu, "
-            "fuse-layernorm, fuse-rmsnorm, fuse-matmul-add");
+            "fuse-layernorm, fuse-rmsnorm, fuse-matmul-add, fuse-attention");
   EXPECT_EQ(b.g.nodes.size(), 5u);
 }
 
@@ -492,11 +563,11 @@ TEST_P(FusedModels, FuseToTheExpectedOpsAndKeepTheirOutputs) {
 }
 
 // The GPT-2 block at either opset: two LayerNorms, four Linear layers (qkv, proj, fc, out)
-// as MatMulAdd, one GELU (erf at 13, tanh at 17); attention keeps its MatMuls, Mul by 1/√d,
-// Where, Softmax, and the two residual Adds stay.
-const Hist kGpt2 = {{"Add", 2},       {"LayerNormalization", 2}, {"MatMul", 2}, {"Mul", 1},        {"Reshape", 4},
-                    {"Softmax", 1},   {"Split", 1},              {"Transpose", 4}, {"Where", 1},   {"wafer.Gelu", 1},
-                    {"wafer.MatMulAdd", 4}};
+// as MatMulAdd, one GELU (erf at 13, tanh at 17), and attention (MatMul, Mul by 1/√16,
+// Where with the causal mask, Softmax, MatMul) as one node; the head split (Split, Reshape,
+// Transpose) and the two residual Adds stay.
+const Hist kGpt2 = {{"Add", 2},         {"LayerNormalization", 2}, {"Reshape", 4},         {"Split", 1},
+                    {"Transpose", 4},   {"wafer.Attention", 1},    {"wafer.Gelu", 1},      {"wafer.MatMulAdd", 4}};
 
 INSTANTIATE_TEST_SUITE_P(
     Onnx, FusedModels,
@@ -504,13 +575,13 @@ INSTANTIATE_TEST_SUITE_P(
         // Gemm carries its bias already; the GELU between fc2 and fc3 fuses.
         ModelCase{"mlp", {{"Gemm", 3}, {"Relu", 1}, {"wafer.Gelu", 1}}},
         ModelCase{"gpt2_block_op13", kGpt2}, ModelCase{"gpt2_block_op17", kGpt2},
-        // Two RMSNorms and the SwiGLU's SiLU; no Linear has a bias, so every MatMul stays
-        // (q, k, v, o, gate, up, down and attention's two). Rotary embedding and the GQA
-        // expansion are untouched.
+        // Two RMSNorms, the SwiGLU's SiLU, and attention (MatMul, Div by √16, Add of the mask,
+        // Softmax, MatMul); no Linear has a bias, so q, k, v, o, gate, up and down stay
+        // MatMuls. Rotary embedding (4 Mul, 2 Add) and the GQA expansion are untouched.
         ModelCase{"llama_block",
-                  {{"Add", 5}, {"Concat", 2}, {"Div", 1}, {"Expand", 2}, {"MatMul", 9}, {"Mul", 5}, {"Neg", 2},
-                   {"Reshape", 6}, {"Slice", 4}, {"Softmax", 1}, {"Transpose", 5}, {"Unsqueeze", 2},
-                   {"wafer.RMSNorm", 2}, {"wafer.Silu", 1}}},
+                  {{"Add", 4}, {"Concat", 2}, {"Expand", 2}, {"MatMul", 7}, {"Mul", 5}, {"Neg", 2}, {"Reshape", 6},
+                   {"Slice", 4}, {"Transpose", 5}, {"Unsqueeze", 2}, {"wafer.Attention", 1}, {"wafer.RMSNorm", 2},
+                   {"wafer.Silu", 1}}},
         // Nothing to fuse.
         ModelCase{"cnn",
                   {{"AveragePool", 1}, {"BatchNormalization", 1}, {"Conv", 2}, {"Flatten", 1}, {"Gemm", 1},
