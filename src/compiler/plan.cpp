@@ -191,7 +191,7 @@ class Placer {
     const kernels::GemmShape shape{r.w, r.h, M, N, K, t_, t_, -1, s.b_transposed};
     auto em = kernels::emit_summa_gemm(e, Site{r, -1, -1}, shape);
     if (!em) return em.status();
-    layer.kernel = s.b_transposed ? "gemm-bt summa" : "gemm summa";
+    layer.kernel = fmt::format("{} summa{}", s.b_transposed ? "gemm-bt" : "gemm", s.bias >= 0 ? " + bias" : "");
     layer.inputs = {Binding{s.a, activation(s.a, e.name("A"), r), false},
                     Binding{s.b, DistTensor{e.name("B"), t_, K, N, r}, true}};
     if (s.bias >= 0) layer.inputs.push_back(Binding{s.bias, DistTensor{e.name("bias"), t_, 1, N, r}, true});

@@ -19,11 +19,15 @@ expect_exit 0 "$WAFER" compile "$MODELS/gpt2_mlp_op17/model.onnx" --json
 [ "$(json_get "$TMP/out" '.opset')" = 17 ] || fail "gpt2 opset"
 [ "$(json_get "$TMP/out" '.ops.LayerNormalization')" = 1 ] || fail "one LayerNormalization node"
 [ "$(json_get "$TMP/out" '.inputs[0].shape | join(",")')" = "1,16,64" ] || fail "input shape"
-# LayerNorm's 2 x 64, fc's 64 x 256 + 256, out's 256 x 64 + 64, and tanh GELU's 4 scalars.
-[ "$(json_get "$TMP/out" '.parameters')" = 33220 ] || fail "parameters"
+# LayerNorm's 2 x 64, fc's 64 x 256 + 256, out's 256 x 64 + 64 (tanh GELU's 4 scalars went
+# with its fusion).
+[ "$(json_get "$TMP/out" '.parameters')" = 33216 ] || fail "parameters"
 [ "$(json_get "$TMP/out" '.plan.mode')" = streaming ] || fail "plan mode"
-[ "$(json_get "$TMP/out" '.plan.layers[1].kernel')" = "gemm summa" ] || fail "fc on a GEMM"
-[ "$(json_get "$TMP/out" '.plan.layers[1].weight_bytes')" = 65536 ] || fail "fc's weight bytes"
+[ "$(json_get "$TMP/out" '.plan.layers | map(.kernel) | join(",")')" = \
+  "layernorm,gemm summa + bias,gelu-tanh,gemm summa + bias,add bcast=full" ] || fail "gpt2_mlp's layers"
+[ "$(json_get "$TMP/out" '.fusion["fuse-gelu"]')" = 1 ] || fail "gpt2_mlp: tanh GELU fused"
+# fc's weight and bias in fp32: (64 x 256 + 256) x 4.
+[ "$(json_get "$TMP/out" '.plan.layers[1].weight_bytes')" = 66560 ] || fail "fc's weight bytes"
 
 # The whole GPT-2 block needs attention's lowering: every node in the way is named.
 expect_exit 1 "$WAFER" compile "$MODELS/gpt2_block_op17/model.onnx"
@@ -46,7 +50,7 @@ done
 
 # Compiled onto the simulated wafer (fp32): each output against the interpreter (rounded to
 # fp32 after every node) and against PyTorch, within 1e-6 of both.
-for model in mlp gpt2_mlp_op17; do
+for model in mlp gpt2_mlp_op17 llama_mlp; do
   expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" --input "x=$MODELS/$model/inputs/x.npy" \
     --expect "y=$MODELS/$model/outputs/y.npy" --output-dir "$TMP" --json
   for key in model arch mode grid pes_used cycles seconds sim_wall_seconds layers; do
@@ -59,12 +63,14 @@ for model in mlp gpt2_mlp_op17; do
     || fail "$model: a layer without cycles"
   [ -f "$TMP/y.npy" ] || fail "$model: no y.npy written by the wafer engine"
 done
-[ "$(json_get "$TMP/out" '.layers | map(.kernel) | join(",")' | cut -d, -f1-3)" = "layernorm,gemm summa,add bcast=row" ] \
-  || fail "gpt2_mlp's first layers"
+# RMSNorm, SiLU and the matmuls of the Llama MLP, each fused chain one kernel.
+[ "$(json_get "$TMP/out" '.layers | map(.kernel) | join(",")')" = \
+  "rmsnorm,gemm summa,silu,gemm summa,mul bcast=full,gemm summa,add bcast=full" ] || fail "llama_mlp's layers"
+[ "$(json_get "$TMP/out" '.fusion["fuse-rmsnorm"]')" = 1 ] || fail "llama_mlp: RMSNorm fused"
 
 expect_exit 0 "$WAFER" run "$MODELS/mlp/model.onnx" --seed 3
 expect_contains "$TMP/out" "output y [4,16]"
-expect_contains "$TMP/out" "/fc1/Gemm  gemm-bt summa"
+expect_contains "$TMP/out" "/fc1/Gemm     gemm-bt summa + bias"
 expect_contains "$TMP/out" "speed: "
 
 # A grid too small names the layer and the bytes; modes not built are usage errors.
@@ -72,6 +78,10 @@ expect_exit 1 "$WAFER" compile "$MODELS/mlp/model.onnx" --grid 1x1
 expect_contains "$TMP/err" "layer '/fc2/Gemm' (Gemm): code 'layer2' needs 54432 bytes of SRAM"
 expect_exit 2 "$WAFER" compile "$MODELS/mlp/model.onnx" --mode pipelined
 expect_contains "$TMP/err" "--mode"
+expect_exit 0 "$WAFER" compile "$MODELS/mlp/model.onnx" --print-after fuse-gelu
+expect_contains "$TMP/out" 'wafer.Gelu(%9) {approximate="none"}'
+expect_exit 2 "$WAFER" compile "$MODELS/mlp/model.onnx" --print-after fuse-gelo
+expect_contains "$TMP/err" "did you mean 'fuse-gelu'?"
 expect_exit 2 "$WAFER" compile "$MODELS/mlp/model.onnx" --dtype fp64
 expect_contains "$TMP/err" "--dtype 'fp64': the wafer computes in fp32, fp16 or bf16"
 

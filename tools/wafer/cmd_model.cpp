@@ -32,6 +32,7 @@
 #include "table.hpp"
 #include "wafer/compiler/compiler.hpp"
 #include "wafer/graph/npy.hpp"
+#include "wafer/graph/passes.hpp"
 #include "wafer/ir/text.hpp"
 #include "wafer/kernels/kernels.hpp"
 #include "wafer/onnx/import.hpp"
@@ -62,6 +63,7 @@ struct CompileFlags {
   TargetFlags target;
   std::string dtype = "fp32";
   std::string emit;
+  std::string print_after;  // a pass name
 };
 
 struct ModelRunFlags {
@@ -172,6 +174,18 @@ void print_model(const Json& j) {
   for (const auto& [op, count] : j["ops"].items()) fmt::print("  {:24} {}\n", op, count.get<int>());
 }
 
+Json fusion_json(const graph::PassReport& r) {
+  Json j = Json::object();
+  for (const graph::PassCount& c : r.passes) j[c.pass] = c.rewrites;
+  return j;
+}
+
+void print_fusion(const Json& fusion) {
+  std::vector<std::string> parts;
+  for (const auto& [pass, count] : fusion.items()) parts.push_back(fmt::format("{} {}", pass, count.get<int>()));
+  fmt::print("fusion: {}\n", fmt::join(parts, ", "));
+}
+
 // The arch, grid and dtype of a compile; errors are usage errors (they name the flag).
 struct Target {
   arch::Arch arch;
@@ -216,14 +230,22 @@ int run_compile(const CompileFlags& f) {
   int exit_code = 0;
   auto g = load(f.m, report, exit_code);
   if (!g) return exit_code;
+  const auto start = std::chrono::steady_clock::now();
+  std::string printed;
+  auto fused = graph::run_passes(*g, f.print_after, &printed);
+  if (!fused) return f.print_after.empty() ? report_error(fused.status()) : report_usage_error(fused.status());
+  if (!f.print_after.empty()) {
+    fmt::print("{}", printed);
+    return 0;
+  }
   if (f.emit == "graph") {
     fmt::print("{}", graph::print(*g));
     return 0;
   }
-  const auto start = std::chrono::steady_clock::now();
   auto plan = compiler::compile(*g, target->arch, target->options);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   Json j = model_json(*g, report, f.m.model);
+  j["fusion"] = fusion_json(*fused);
   if (!plan) {
     if (!f.m.json && f.emit.empty()) print_model(j);
     return report_error(plan.status());
@@ -246,6 +268,7 @@ int run_compile(const CompileFlags& f) {
     return 0;
   }
   print_model(j);
+  print_fusion(j["fusion"]);
   print_plan(p);
   fmt::print("compile: {:.3f} s wall\n", wall);
   return 0;
@@ -406,15 +429,19 @@ int run_run(const ModelRunFlags& f) {
   std::map<std::string, graph::Tensor> outputs;
   Json j = {{"model", f.m.model}, {"engine", f.engine}, {"dtype", dtype}};
   if (wafer) {
-    auto plan = compiler::compile(*g, target->arch, target->options);
+    graph::Graph fused = *g;  // the reference stays the unfused graph, the stronger oracle
+    auto passes = graph::run_passes(fused);
+    if (!passes) return report_error(passes.status());
+    auto plan = compiler::compile(fused, target->arch, target->options);
     if (!plan) return report_error(plan.status());
     sim::Options options;
     options.threads = f.threads;
     options.max_cycles = f.max_cycles;
-    auto run = compiler::run(*g, *plan, *in, *reference, options);
+    auto run = compiler::run(fused, *plan, *in, *reference, options);
     if (!run) return report_error(run.status());
     outputs = std::move(run->outputs);
-    j.update(run_json(*g, *plan, *run));
+    j.update(run_json(fused, *plan, *run));
+    j["fusion"] = fusion_json(*passes);
     j["speed"] = speed_line(run->total.cycles, int64_t(plan->grid_w) * plan->grid_h, run->total);
   } else {
     for (int id : g->outputs) outputs[g->values[size_t(id)].name] = reference->at(g->values[size_t(id)].name);
@@ -455,7 +482,12 @@ void add_compile(CLI::App& app, Runner& run) {
   c->add_option("--dtype", flags->dtype, "what the kernels compute and store in: fp32, fp16 or bf16")
       ->capture_default_str();
   c->add_option("--emit", flags->emit,
-                "print one form instead of the report: graph (the graph IR), plan (the layers), program (each layer's program)");
+                "print one form instead of the report: graph (the graph IR after fusion), plan (the layers), program "
+                "(each layer's program)");
+  std::vector<std::string> pass_names;
+  for (const graph::PassInfo& pi : graph::passes()) pass_names.push_back(pi.name);
+  c->add_option("--print-after", flags->print_after,
+                fmt::format("print the graph IR right after one pass: {}", fmt::join(pass_names, ", ")));
   c->callback([&run, flags] { run = [flags] { return run_compile(*flags); }; });
 }
 
