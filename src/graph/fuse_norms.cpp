@@ -34,7 +34,8 @@ struct Chain {
 
 // value == x², as Pow(x, 2) or Mul(x, x).
 bool is_square_of(Chain& c, int value, int x) {
-  if (std::optional<int> pow = c.step(value, "Pow")) return c.inputs(*pow)[0] == x && c.m.is_scalar(c.inputs(*pow)[1], 2);
+  if (std::optional<int> pow = c.step(value, "Pow"))
+    return c.inputs(*pow)[0] == x && c.m.is_scalar(c.inputs(*pow)[1], 2);
   std::optional<int> mul = c.step(value, "Mul");
   return mul && c.inputs(*mul)[0] == x && c.inputs(*mul)[1] == x;
 }

@@ -132,7 +132,8 @@ Expected<Sig> matmul_add_sig(const Node&, const Args& in) {
   WAFER_TRY(check_float(in));
   WAFER_TRY(check_same_type(in));
   const Shape &a = *in[0].shape, &b = *in[1].shape, &bias = *in[2].shape;
-  if (a.size() < 2) return make_error("input '{}' {} has rank {}, expected at least 2", in[0].name, shape_text(a), a.size());
+  if (a.size() < 2)
+    return make_error("input '{}' {} has rank {}, expected at least 2", in[0].name, shape_text(a), a.size());
   if (b.size() != 2 || b[0] != a.back())
     return make_error("input '{}' is {}, expected [{}, N] for input '{}' {}", in[1].name, shape_text(b), a.back(),
                       in[0].name, shape_text(a));

@@ -55,18 +55,20 @@ double max_rel_diff(const std::map<std::string, Tensor>& a, const std::map<std::
 // x in [-3, 3): both GELU tails, both signs, and zero.
 Tensor ramp(Shape shape) {
   Tensor t = testing::tensor(shape, {});
-  for (int64_t i = 0; i < element_count(shape); ++i) t.values.push_back(-3 + 6 * double(i) / double(element_count(shape)));
+  const int64_t n = element_count(shape);
+  for (int64_t i = 0; i < n; ++i) t.values.push_back(-3 + 6 * double(i) / double(n));
   return t;
 }
 
-// Builds `b`'s graph with outputs `outputs`, runs the pipeline, and returns the relative
-// difference of the outputs on `x` before and after.
+// A graph after the pipeline, its report, and how far its outputs moved (max_rel_diff).
 struct Fused {
   Graph g;
   PassReport report;
   double diff = 0;
 };
 
+// Gives `b`'s graph the outputs `outputs`, infers its shapes, and runs the pipeline on a copy,
+// evaluating both on `x`.
 Fused run_pipeline(Builder& b, std::vector<int> outputs, const Tensor& x) {
   b.g.outputs = std::move(outputs);
   Fused f;
@@ -111,11 +113,9 @@ TEST(FusedOps, ValuesAndShapeRules) {
   const Tensor q = tensor({1, 2}, {1, 0}), kt = tensor({2, 2}, {1, 0, 0, 1}), v = tensor({2, 1}, {10, 20});
   EXPECT_DOUBLE_EQ(testing::run1("wafer.Attention", {q, kt, v}, {{"scale", 1.0}}).values[0], 12.689414213699951);
   const Tensor drop_second = tensor({1, 2}, {0, 1}, ElemType::boolean);
-  EXPECT_EQ(testing::run1("wafer.Attention", {q, kt, v, drop_second}, {{"scale", 1.0}, {"mask_mode", std::string("fill")}})
-                .values[0],
-            10.0);
-  EXPECT_EQ(testing::run_error("wafer.Attention", {q, kt, v, tensor({1, 2}, {0, 1})},
-                               {{"scale", 1.0}, {"mask_mode", std::string("fill")}}),
+  const std::map<std::string, Attr> fill = {{"scale", 1.0}, {"mask_mode", std::string("fill")}};
+  EXPECT_EQ(testing::run1("wafer.Attention", {q, kt, v, drop_second}, fill).values[0], 10.0);
+  EXPECT_EQ(testing::run_error("wafer.Attention", {q, kt, v, tensor({1, 2}, {0, 1})}, fill),
             "node 'n' (wafer.Attention): input 'in3' (mask) is f32, expected bool for mask_mode 'fill'");
 
   EXPECT_EQ(testing::run_error("wafer.Gelu", {tensor({2}, {1, 2})}, {{"approximate", std::string("fast")}}),
