@@ -256,7 +256,7 @@ int run_compile(const CompileFlags& f) {
                  ir::print_program(plan->layers[i].program));
     return 0;
   }
-  Json p = plan_json(*g, *plan);
+  Json p = plan_json(*g, *plan, f.dtype);
   p["compile_wall_seconds"] = wall;
   if (f.m.json) {
     j["plan"] = p;
@@ -440,7 +440,7 @@ int run_run(const ModelRunFlags& f) {
     auto run = compiler::run(fused, *plan, *in, *reference, options);
     if (!run) return report_error(run.status());
     outputs = std::move(run->outputs);
-    j.update(run_json(fused, *plan, *run));
+    j.update(run_json(fused, *plan, *run, dtype));
     j["fusion"] = fusion_json(*passes);
     j["speed"] = speed_line(run->total.cycles, int64_t(plan->grid_w) * plan->grid_h, run->total);
   } else {

@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include "table.hpp"
-#include "wafer/support/numeric.hpp"
 
 namespace wafer::cli {
 
@@ -28,7 +27,7 @@ std::string error_cell(const Json& v) { return v.is_null() ? "-" : fmt::format("
 
 }  // namespace
 
-Json plan_json(const graph::Graph& g, const compiler::Plan& plan) {
+Json plan_json(const graph::Graph& g, const compiler::Plan& plan, const std::string& dtype) {
   Json layers = Json::array();
   for (const compiler::Layer& l : plan.layers)
     layers.push_back({{"name", l.name},
@@ -48,7 +47,7 @@ Json plan_json(const graph::Graph& g, const compiler::Plan& plan) {
   return {{"arch", plan.arch.name},
           {"mode", "streaming"},
           {"grid", fmt::format("{}x{}", plan.grid_w, plan.grid_h)},
-          {"dtype", dtype_name(plan.dtype)},
+          {"dtype", dtype},
           {"pes_used", pes},
           {"active_pes_percent", 100.0 * double(pes) / double(plan.arch.pe_count())},
           {"views", plan.views},
@@ -83,8 +82,9 @@ void print_plan(const Json& p) {
              p["sram_bytes_per_pe"].get<int64_t>());
 }
 
-Json run_json(const graph::Graph& g, const compiler::Plan& plan, const compiler::ModelRun& run) {
-  Json j = plan_json(g, plan);
+Json run_json(const graph::Graph& g, const compiler::Plan& plan, const compiler::ModelRun& run,
+              const std::string& dtype) {
+  Json j = plan_json(g, plan, dtype);
   for (size_t i = 0; i < run.layers.size(); ++i) {
     const compiler::LayerRun& l = run.layers[i];
     Json& row = j["layers"][i];

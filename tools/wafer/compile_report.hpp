@@ -22,17 +22,18 @@ struct Throughput {
 };
 Throughput throughput_of(const graph::Graph& g);
 
-// "arch", "mode", "grid", "dtype", "pes_used", "active_pes_percent", "layers" (name, op,
+// `dtype` as the flags spell it ("fp16"). "arch", "mode", "grid", "dtype", "pes_used", "active_pes_percent", "layers" (name, op,
 // kernel, rect, pes, sram_bytes_per_pe, colors, tasks, weight_bytes, weight_io_cycles,
 // estimated_cycles), "estimated_cycles", "estimated_seconds", "<unit>_per_s", "views",
 // "max_sram_bytes_per_pe".
-Json plan_json(const graph::Graph& g, const compiler::Plan& plan);
+Json plan_json(const graph::Graph& g, const compiler::Plan& plan, const std::string& dtype);
 void print_plan(const Json& plan);
 
 // The run's keys: "cycles", "fabric_cycles", "seconds", "<unit>_per_s", "sim_wall_seconds",
 // and in each of plan_json's layers "cycles", "compute_cycles", "weight_io_cycles" (the
 // simulator's) and "max_rel_error" (against the reference's value of the same node).
-Json run_json(const graph::Graph& g, const compiler::Plan& plan, const compiler::ModelRun& run);
+Json run_json(const graph::Graph& g, const compiler::Plan& plan, const compiler::ModelRun& run,
+              const std::string& dtype);
 void print_run_layers(const Json& run);
 
 }  // namespace wafer::cli

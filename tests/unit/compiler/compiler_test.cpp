@@ -5,6 +5,7 @@
 
 #include "../graph/graph_test_util.hpp"
 #include "wafer/compiler/compiler.hpp"
+#include "wafer/graph/passes.hpp"
 #include "wafer/onnx/import.hpp"
 
 namespace wafer::compiler {
@@ -47,7 +48,7 @@ TEST(Compiler, LowersAnMlpOntoKernelsAndRunsItAsTheReferenceDoes) {
   const graph::Graph g = small_mlp();
   auto plan = compile(g, wse3(), CompileOptions{2, 2, DType::f32});
   ASSERT_TRUE(plan.has_value()) << plan.message();
-  EXPECT_EQ(kernels_of(*plan), (std::vector<std::string>{"gemm summa", "add bcast=row", "relu", "gemm-bt summa"}));
+  EXPECT_EQ(kernels_of(*plan), (std::vector<std::string>{"gemm summa", "add bcast=row", "relu", "gemm-bt summa + bias"}));
   EXPECT_EQ(plan->layers[0].name, "/fc1/MatMul");
   // Weights: W1 16x8 and W2 4x8 fp32 (512 and 128 bytes), b1 8 and b2 4 (32 and 16 bytes).
   EXPECT_EQ(plan->layers[0].weight_bytes, 512);
@@ -74,6 +75,22 @@ TEST(Compiler, LowersAnMlpOntoKernelsAndRunsItAsTheReferenceDoes) {
   for (const LayerRun& l : r->layers) fabric += l.cycles;
   EXPECT_EQ(r->total.cycles, fabric);
   EXPECT_GE(r->cycles, fabric);
+}
+
+TEST(Compiler, AFusedMatMulAddIsOneGemmWithItsBiasAndTheSameOutputs) {
+  graph::Graph g = small_mlp();
+  const std::map<std::string, Tensor> in = {{"x", random_tensor({8, 16}, 9)}};
+  auto ref = graph::evaluate(g, in, {DType::f32, true});  // on the unfused graph
+  ASSERT_TRUE(ref.has_value()) << ref.message();
+  auto passes = graph::run_passes(g);
+  ASSERT_TRUE(passes.has_value()) << passes.message();
+  auto plan = compile(g, wse3(), CompileOptions{2, 2, DType::f32});
+  ASSERT_TRUE(plan.has_value()) << plan.message();
+  EXPECT_EQ(kernels_of(*plan), (std::vector<std::string>{"gemm summa + bias", "relu", "gemm-bt summa + bias"}));
+  EXPECT_EQ(plan->layers[0].weight_bytes, 512 + 32);
+  auto r = run(g, *plan, in, *ref, sim::Options{});
+  ASSERT_TRUE(r.has_value()) << r.message();
+  EXPECT_LT(kernels::max_rel_error(r->outputs.at("/fc2/Gemm_out0").values, ref->at("/fc2/Gemm_out0").values), 1e-6);
 }
 
 TEST(Compiler, ViewsThatKeepTheLastDimensionAreFreeAndOthersAreRefused) {
