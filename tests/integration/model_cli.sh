@@ -68,6 +68,14 @@ done
   "rmsnorm,gemm summa,silu,gemm summa,mul bcast=full,gemm summa,add bcast=full" ] || fail "llama_mlp's layers"
 [ "$(json_get "$TMP/out" '.fusion["fuse-rmsnorm"]')" = 1 ] || fail "llama_mlp: RMSNorm fused"
 
+# In fp16 and bf16 (GEMMs accumulating in their type): within the types' default tolerances
+# of the interpreter rounded to the same type and of PyTorch's fp32.
+for dtype in fp16 bf16; do
+  expect_exit 0 "$WAFER" run "$MODELS/gpt2_mlp_op17/model.onnx" --input "x=$MODELS/gpt2_mlp_op17/inputs/x.npy" \
+    --expect "y=$MODELS/gpt2_mlp_op17/outputs/y.npy" --dtype $dtype --json
+  [ "$(json_get "$TMP/out" '.verified')" = true ] || fail "gpt2_mlp in $dtype: $(cat "$TMP/out")"
+done
+
 expect_exit 0 "$WAFER" run "$MODELS/mlp/model.onnx" --seed 3
 expect_contains "$TMP/out" "output y [4,16]"
 expect_contains "$TMP/out" "/fc1/Gemm     gemm-bt summa + bias"
