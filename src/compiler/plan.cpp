@@ -16,7 +16,8 @@
 //
 // The cost model gives each layer an estimate to print beside the simulated cycles, from the
 // kernels' loops and the arch's rates: GEMM, the K·nb vector FMAs of mb elements each PE
-// issues (lanes, a quarter of the vector setup, one panel broadcast's latency per round);
+// issues (lanes or the write port, a quarter of the vector setup, one panel broadcast's
+// latency per round);
 // element-wise, vmath's measured cycles per element (docs/vmath.md, "Cost") over the block
 // plus one setup per op; the row reductions, ~6 cycles per element, the function, a K-tree
 // across the row. It is a first-order model: docs/compiler.md compares it with the simulator.
@@ -84,8 +85,10 @@ uint64_t estimate_layer(const arch::Arch& a, const Step& s, int64_t mb, int64_t 
                         DType t) {
   const double setup = a.vector_setup_cycles;
   if (s.kind == StepKind::gemm) {
-    // K·nb asynchronous FMAs of mb elements; the microthreads hide about 3/4 of each setup.
-    const double lanes = std::max(1.0, kernels::fma_lanes(a, t, t));
+    // K·nb asynchronous FMAs of mb elements, at the FMA lanes or the write port's elements
+    // per cycle, whichever is fewer; the microthreads hide about 3/4 of each setup.
+    const double port = a.mem_write_ports * a.mem_port_bits / 8.0 / dtype_bytes(t);
+    const double lanes = std::max(1.0, std::min(kernels::fma_lanes(a, t, t), port));
     const int rounds = std::lcm(w, h);
     const double fmas = double(K) * double(nb) * (std::ceil(double(mb) / lanes) + setup / 4);
     const double broadcast = double(rounds) * (double(w + h) * a.hop_latency + 2 * setup);

@@ -374,9 +374,13 @@ Expected<graph::Graph> import_model(const std::string& path, const ImportOptions
     return make_error("{}: the ONNX checker refuses the model: {}", path, e.what());
   }
   const std::string missing = unsupported_ops(model->graph());
-  if (!missing.empty())
+  if (!missing.empty()) {
+    std::vector<std::string> onnx_ops;  // the compiler's own wafer.* ops are no ONNX ops
+    for (const std::string& op : graph::supported_ops())
+      if (op.rfind("wafer.", 0) != 0) onnx_ops.push_back(op);
     return make_error("{}: ops Wafer does not support (all are listed; supported: {}):{}", path,
-                      fmt::join(graph::supported_ops(), ", "), missing);
+                      fmt::join(onnx_ops, ", "), missing);
+  }
   auto g = build_graph(model->graph(), options, r.constant_nodes);
   if (!g) return g.status().with_context(path);
   // Folding first: it infers shapes on its way, so a shape computed by a chain of constants
