@@ -1,4 +1,5 @@
-// TOML and JSON documents to flat config entries; see flat_config.hpp.
+// TOML and JSON documents to flat config entries, and TOML arrays of flat tables; see
+// flat_config.hpp.
 //
 // toml++ rejects a key given twice itself. nlohmann-json keeps the last of two and records no
 // positions, so the JSON parse reads through an iterator that marks how far the lexer got and
@@ -114,20 +115,47 @@ ConfigEntry from_json(const std::string& key, const nlohmann::json& node, const 
   return e;
 }
 
-}  // namespace
-
-Expected<ConfigEntries> parse_flat_toml(const std::string& text, const std::string& origin) {
-  toml::table table;
+Expected<toml::table> parse_toml(const std::string& text, const std::string& origin) {
   try {
-    table = toml::parse(text, origin);
+    return toml::parse(text, origin);
   } catch (const toml::parse_error& e) {
     const auto& at = e.source().begin;
     return make_error("{}:{}:{}: {}", origin, at.line, at.column,
                       lower_first(std::string(e.description())));
   }
+}
+
+ConfigEntries flat_entries(const toml::table& table, const std::string& origin) {
   ConfigEntries entries;
   for (const auto& [key, node] : table) entries.push_back(from_toml(std::string(key.str()), node, origin));
   return entries;
+}
+
+}  // namespace
+
+Expected<ConfigEntries> parse_flat_toml(const std::string& text, const std::string& origin) {
+  Expected<toml::table> table = parse_toml(text, origin);
+  if (!table) return table.status();
+  return flat_entries(*table, origin);
+}
+
+Expected<ConfigDocument> parse_toml_tables(const std::string& text, const std::string& origin) {
+  Expected<toml::table> table = parse_toml(text, origin);
+  if (!table) return table.status();
+  ConfigDocument doc;
+  for (const auto& [key, node] : *table) {
+    const toml::array* array = node.as_array();
+    if (!array || !array->is_array_of_tables()) {
+      doc.top.push_back(from_toml(std::string(key.str()), node, origin));
+      continue;
+    }
+    for (const toml::node& element : *array) {
+      const auto& at = element.source().begin;
+      const std::string where = fmt::format("{}:{}:{}", origin, at.line, at.column);
+      doc.tables.push_back({std::string(key.str()), where, flat_entries(*element.as_table(), origin)});
+    }
+  }
+  return doc;
 }
 
 Expected<ConfigEntries> parse_flat_json(const std::string& text, const std::string& origin) {

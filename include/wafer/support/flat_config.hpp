@@ -29,6 +29,20 @@ using ConfigEntries = std::vector<ConfigEntry>;
 Expected<ConfigEntries> parse_flat_toml(const std::string& text, const std::string& origin);
 Expected<ConfigEntries> parse_flat_json(const std::string& text, const std::string& origin);
 
+// A TOML document of top-level keys and arrays of flat tables (`[[pool]]`, `[[job]]`): `top`
+// holds the top-level keys as parse_flat_toml gives them, `tables` one entry per table of an
+// array, arrays by name and each in document order; `where` is the table's header.
+struct ConfigTable {
+  std::string array;
+  std::string where;
+  ConfigEntries entries;
+};
+struct ConfigDocument {
+  ConfigEntries top;
+  std::vector<ConfigTable> tables;
+};
+Expected<ConfigDocument> parse_toml_tables(const std::string& text, const std::string& origin);
+
 // Whether a path names a flat config file: it ends in .toml or .json (any case).
 bool is_flat_config_path(const std::string& path);
 // Reads a .toml or .json file and parses it by its extension; `what` names the file in the
