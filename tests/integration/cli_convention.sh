@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.bash"
 
 PROGRAM="$SRC/examples/programs/broadcast.wafer"
 # The verbs `wafer --help` lists, and estimate's.
-VERBS="info sim kernel bench yield estimate compile run"
+VERBS="info sim kernel bench yield estimate cluster compile run"
 ESTIMATE_VERBS="models model systems train infer compare"
 for verb in $VERBS; do
   "$WAFER" --help | grep -q "^  $verb" || fail "wafer --help does not list '$verb'"

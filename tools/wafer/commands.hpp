@@ -23,6 +23,8 @@ void add_bench(CLI::App& app, Runner& run);
 void add_yield(CLI::App& app, Runner& run);
 void add_ulp(CLI::App& app, Runner& run);
 void add_estimate(CLI::App& app, Runner& run);
+// Hybrid clusters: `wafer cluster matrix` (cmd_cluster.cpp).
+void add_cluster(CLI::App& app, Runner& run);
 // The graph compiler's verbs (cmd_model.cpp).
 void add_compile(CLI::App& app, Runner& run);
 void add_run(CLI::App& app, Runner& run);

@@ -192,6 +192,7 @@ int run_command(int argc, char** argv) {
   add_yield(app, run);
   add_ulp(app, run);
   add_estimate(app, run);
+  add_cluster(app, run);
   add_compile(app, run);
   add_run(app, run);
   allow_extras(app);

@@ -1,0 +1,75 @@
+# `wafer cluster matrix` end to end: the example fleets and jobs file print the matrix in
+# every format (JSON values equal to `wafer estimate`'s for the same model, system and
+# count), the default jobs are the zoo's models, and bad files exit 1 naming file, line and
+# key, while usage errors (no --fleet, an unknown flag or verb) exit 2.
+source "$(dirname "$0")/lib.bash"
+
+FLEETS="$SRC/examples/fleets"
+JOBS="$SRC/examples/jobs/mixed.toml"
+
+for fleet in "$FLEETS"/*.toml; do
+  expect_exit 0 "$WAFER" cluster matrix --fleet "$fleet" --jobs "$JOBS"
+  expect_contains "$TMP/out" "max req/s in SLO"
+done
+
+# The hybrid fleet: 4 jobs x (wafers at 4 and 16, gpus at 8 and 1024, lpus at 640 and 1280).
+expect_exit 0 "$WAFER" cluster matrix --fleet "$FLEETS/hybrid.toml" --jobs "$JOBS" --json
+[ "$(json_get "$TMP/out" '.matrix | length')" = 24 ] || fail "hybrid matrix has 24 cells"
+[ "$(json_get "$TMP/out" '.fleet.pools | map(.family) | join(",")')" = "wafer,gpu,lpu" ] || fail "three families"
+cp "$TMP/out" "$TMP/matrix.json"
+cell() {  # JOB POOL COUNT FIELD
+  json_get "$TMP/matrix.json" ".matrix[] | select(.job == \"$1\" and .pool == \"$2\" and .count == $3) | .$4"
+}
+# Training: the matrix's tokens/s and limiter are wafer estimate train's.
+expect_exit 0 "$WAFER" estimate train --model llama3-70b --system h100 --count 1024 --tokens 1e12 --json
+[ "$(cell pretrain-70b gpus 1024 tokens_per_second)" = "$(json_get "$TMP/out" .tokens_per_second)" ] ||
+  fail "pretrain-70b tokens/s differs from wafer estimate train"
+[ "$(cell pretrain-70b gpus 1024 limiter)" = "$(json_get "$TMP/out" .limiter)" ] || fail "limiter"
+expect_exit 0 "$WAFER" estimate train --model llama3-70b --system cs3 --count 4 --tokens 1e12 --json
+[ "$(cell pretrain-70b wafers 4 tokens_per_second)" = "$(json_get "$TMP/out" .tokens_per_second)" ] ||
+  fail "pretrain-70b on cs3 tokens/s differs from wafer estimate train"
+# Inference: TTFT and TPOT at the job's batch are wafer estimate infer's.
+expect_exit 0 "$WAFER" estimate infer --model llama3-70b --system lpu --count 1280 --prompt 1024 --output 256 --batch 32 --json
+[ "$(cell chat-70b lpus 1280 ttft_seconds)" = "$(json_get "$TMP/out" .ttft_seconds)" ] || fail "chat-70b ttft"
+[ "$(cell chat-70b lpus 1280 tpot_seconds)" = "$(json_get "$TMP/out" .time_per_output_token_seconds)" ] ||
+  fail "chat-70b tpot"
+# 8 x the h100's $2.5 = $20/h, 8 x 0.7 kW = 5.6 kW.
+[ "$(cell chat-70b gpus 8 dollars_per_hour)" = 20 ] || fail "8 h100s cost \$20/h"
+[ "$(cell chat-70b gpus 8 kilowatts)" = 5.6 ] || fail "8 h100s draw 5.6 kW"
+[ "$(cell finetune-8b lpus 640 fits)" = no ] || fail "an lpu does not train"
+expect_contains "$TMP/matrix.json" "lpu is an inference chip"
+
+# Markdown and CSV through the one table renderer; text lists why cells do not fit.
+expect_exit 0 "$WAFER" cluster matrix --fleet "$FLEETS/hybrid.toml" --jobs "$JOBS" --format md
+expect_contains "$TMP/out" "| job | kind | pool |"
+expect_exit 0 "$WAFER" cluster matrix --fleet "$FLEETS/hybrid.toml" --jobs "$JOBS" --format csv
+[ "$(head -1 "$TMP/out")" = "job,kind,pool,system,family,count,fits,tokens_per_second,time_to_train_days,ttft_seconds,tpot_seconds,max_requests_per_second,dollars_per_hour,kilowatts,limiter,rate_batch,slo_ttft_seconds,slo_tpot_seconds,why" ] ||
+  fail "csv header: $(head -1 "$TMP/out")"
+[ "$(wc -l <"$TMP/out")" = 25 ] || fail "csv has a header and 24 rows"
+expect_exit 0 "$WAFER" cluster matrix --fleet "$FLEETS/hybrid.toml" --jobs "$JOBS"
+expect_contains "$TMP/out" "finetune-8b on lpus x640: lpu is an inference chip"
+
+# No --jobs: every zoo model trained and served (16 models x 2 kinds x h100 256 and 8, b200 64 and 8).
+expect_exit 0 "$WAFER" cluster matrix --fleet "$FLEETS/gpus.toml" --json
+[ "$(json_get "$TMP/out" '.matrix | length')" = 128 ] || fail "default jobs: 128 cells"
+
+# Bad files: exit 1, naming file, line and key.
+printf '[[pool]]\nsystem = "h100"\ncount = 0\n' >"$TMP/bad.toml"
+expect_exit 1 "$WAFER" cluster matrix --fleet "$TMP/bad.toml"
+expect_contains "$TMP/err" "wafer: error: $TMP/bad.toml:3:9: key 'count': value 0 out of range (must be in 1..1000000)"
+printf '[[job]]\nkind = "train"\nmodel = "llama3-8b"\nbatch = 4\n' >"$TMP/badjobs.toml"
+expect_exit 1 "$WAFER" cluster matrix --fleet "$FLEETS/gpus.toml" --jobs "$TMP/badjobs.toml"
+expect_contains "$TMP/err" "$TMP/badjobs.toml:4:9: key 'batch' is for inference jobs"
+expect_exit 1 "$WAFER" cluster matrix --fleet "$TMP/none.toml"
+expect_contains "$TMP/err" "cannot read fleet file"
+
+# Usage errors: exit 2.
+expect_exit 2 "$WAFER" cluster matrix
+expect_contains "$TMP/err" "--fleet is required"
+expect_exit 2 "$WAFER" cluster matrix --flet x
+expect_contains "$TMP/err" "did you mean '--fleet'?"
+expect_exit 2 "$WAFER" cluster matrx
+expect_contains "$TMP/err" "did you mean 'matrix'?"
+expect_exit 2 "$WAFER" cluster matrix --fleet "$FLEETS/gpus.toml" --format xml
+
+finish
