@@ -11,8 +11,8 @@
 //
 // With no grid given, candidates run by PE count (then squarer first), W and H up to the
 // fabric's sides and 64, and the first grid where every layer emits and verifies is the
-// plan's; the error for none names the first layer that fits on no candidate with the error
-// of the largest one tried.
+// plan's; the error for none gives the error on one PE (usually SRAM) and on the largest
+// grid tried (usually a size that does not divide over it).
 //
 // The cost model gives each layer an estimate to print beside the simulated cycles, from the
 // kernels' loops and the arch's rates: GEMM, the K·nb vector FMAs of mb elements each PE
@@ -287,11 +287,12 @@ Expected<Plan> compile(const Graph& g, const arch::Arch& arch, const CompileOpti
     if (!layers) return layers.status().with_context(fmt::format("on {}x{} PEs", o.grid_w, o.grid_h));
     plan.layers = std::move(*layers);
   } else {
-    Status last = Status::ok();
+    Status first = Status::ok(), last = Status::ok();  // on one PE, and on the largest grid tried
     for (const auto& [w, h] : candidate_grids(arch)) {
       auto layers = placer.place(w, h);
       if (!layers) {
-        last = layers.status().with_context(fmt::format("on {}x{} PEs", w, h));
+        last = layers.status();
+        if (w * h == 1) first = last;
         continue;
       }
       plan.grid_w = w;
@@ -300,7 +301,8 @@ Expected<Plan> compile(const Graph& g, const arch::Arch& arch, const CompileOpti
       break;
     }
     if (plan.layers.empty())
-      return last.with_context("no grid up to 64x64 PEs holds every layer; the last tried");
+      return make_error("no grid up to 64x64 PEs holds every layer: on one PE, {}; on 64x64 PEs, {}", first.message(),
+                        last.message());
   }
   std::vector<uint64_t> compute, io;
   for (const Layer& l : plan.layers) {

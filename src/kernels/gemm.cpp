@@ -41,10 +41,7 @@ Expected<GemmShape> gemm_shape(const arch::Arch& arch, const KernelParams& p) {
   GemmShape s{p.grid_w, p.grid_h, d.M, d.N, d.K, p.dtype, p.acc.value_or(p.dtype)};
   if (!dtype_is_float(s.t) || !dtype_is_float(s.acc))
     return make_error("takes fp32, fp16 or bf16 (got {} with {} accumulation)", dtype_name(s.t), dtype_name(s.acc));
-  if (s.M % s.h != 0) return make_error("M = {} does not divide evenly over {} rows of PEs", s.M, s.h);
-  if (s.N % s.w != 0) return make_error("N = {} does not divide evenly over {} columns of PEs", s.N, s.w);
-  if (s.K % s.w != 0 || s.K % s.h != 0)
-    return make_error("K = {} does not divide evenly over {}x{} PEs", s.K, s.w, s.h);
+  WAFER_TRY(check_gemm_divides(s));
   const int64_t mb = s.M / s.h, nb = s.N / s.w, ka = s.K / s.w, kb = s.K / s.h, t = dtype_bytes(s.t);
   const bool cannon = gemm_algo(p) == "cannon";
   const int64_t kp = cannon ? ka : s.K / std::lcm(s.w, s.h);

@@ -49,6 +49,7 @@ void emit_shift(CodeBuilder& b, const RingShift& s, int sym, int cur_reg, int64_
 
 Expected<GemmEmitted> emit_cannon_gemm(Emit& e, const Site& site, const GemmShape& s) {
   const std::string user = e.name("gemm");
+  WAFER_TRY(check_gemm_divides(s).with_context(user));
   if (s.w != s.h) return make_error("{}: cannon needs a square rectangle of PEs, got {}x{}", user, s.w, s.h);
   if (s.a_symbol >= 0)
     return make_error("{}: cannon reads A from its own aligned double buffer; chain a producer into summa", user);

@@ -101,4 +101,12 @@ std::vector<double> matrix_block(int64_t br, int64_t bc, int64_t bi, int64_t bj,
   return v;
 }
 
+Status check_gemm_divides(const GemmShape& s) {
+  if (s.M % s.h != 0) return make_error("M = {} does not divide evenly over {} rows of PEs", s.M, s.h);
+  if (s.N % s.w != 0) return make_error("N = {} does not divide evenly over {} columns of PEs", s.N, s.w);
+  if (s.K % s.w != 0 || s.K % s.h != 0)
+    return make_error("K = {} does not divide evenly over {}x{} PEs", s.K, s.w, s.h);
+  return Status::ok();
+}
+
 }  // namespace wafer::kernels

@@ -133,6 +133,7 @@ void line_routes(ir::Program& p, const Line& l, const ir::Rect& rect) {
 
 Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape& s) {
   const std::string user = e.name("gemm");
+  WAFER_TRY(check_gemm_divides(s).with_context(user));
   const int rounds = std::lcm(s.w, s.h);
   if (s.K % rounds != 0)
     return make_error("{}: summa cuts K = {} into lcm({}, {}) = {} panels, which does not divide it", user, s.K,

@@ -84,6 +84,10 @@ struct GemmEmitted {
 std::vector<double> matrix_block(int64_t br, int64_t bc, int64_t bi, int64_t bj, bool col_major,
                                  const MatrixFn& value, size_t capacity = 0);
 
+// M over the rectangle's rows, N over its columns, K over both: the blocks every algorithm
+// assumes; the emitters refuse a shape that does not divide (the error names the size).
+Status check_gemm_divides(const GemmShape& s);
+
 Expected<GemmEmitted> emit_cannon_gemm(Emit& e, const Site& site, const GemmShape& s);
 Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape& s);
 

@@ -155,6 +155,23 @@ TEST(Compiler, PicksTheSmallestGridEveryLayerFitsOn) {
             "the arch has 49152");
 }
 
+TEST(Compiler, SaysWhyNoGridHoldsAModelWhoseSizesDoNotDivide) {
+  // K = 37 is prime and must divide over W and H, so only one PE (or a row of 37, which 400
+  // columns do not divide over) holds the GEMM; on one PE the 37 x 400 fp32 weight and SUMMA's
+  // two panel halves of it alone are 177,600 bytes of 49,152. The largest grid tried, 64 x 64,
+  // fails first on M = 5 rows.
+  Builder b;
+  const int x = b.input("x", {5, 37});
+  b.g.outputs = {b.node("MatMul", {x, b.constant("w", random_tensor({37, 400}, 1))}, {}, "/fc")};
+  ASSERT_TRUE(graph::infer_shapes(b.g));
+  auto plan = compile(b.g, wse3(), CompileOptions{});
+  ASSERT_FALSE(plan.has_value());
+  EXPECT_EQ(plan.message(),
+            "no grid up to 64x64 PEs holds every layer: on one PE, layer '/fc' (MatMul): code 'layer0' needs "
+            "190348 bytes of SRAM on PE (0,0)..(0,0) but the arch has 49152; on 64x64 PEs, layer '/fc' (MatMul): "
+            "k.gemm: M = 5 does not divide evenly over 64 rows of PEs");
+}
+
 TEST(Compiler, StreamingOverlapsEachLayerWithTheNextLayersWeights) {
   // 30 for the first weights, then max(100, 120) + max(50, 10) + 80.
   EXPECT_EQ(streamed_cycles({100, 50, 80}, {30, 120, 10}), 280u);
