@@ -54,13 +54,13 @@ std::vector<std::string_view> pass_names() {
   return names;
 }
 
+}  // namespace
+
 Status check_pass_name(const std::string& name) {
   std::vector<std::string_view> names = pass_names();
   if (name.empty() || std::find(names.begin(), names.end(), name) != names.end()) return Status::ok();
   return make_error("unknown pass '{}'{}; the passes are: {}", name, suggestion(name, names), fmt::join(names, ", "));
 }
-
-}  // namespace
 
 // --- Matcher ---
 

@@ -233,7 +233,7 @@ int run_compile(const CompileFlags& f) {
   const auto start = std::chrono::steady_clock::now();
   std::string printed;
   auto fused = graph::run_passes(*g, f.print_after, &printed);
-  if (!fused) return f.print_after.empty() ? report_error(fused.status()) : report_usage_error(fused.status());
+  if (!fused) return report_error(fused.status());
   if (!f.print_after.empty()) {
     fmt::print("{}", printed);
     return 0;
@@ -487,7 +487,8 @@ void add_compile(CLI::App& app, Runner& run) {
   std::vector<std::string> pass_names;
   for (const graph::PassInfo& pi : graph::passes()) pass_names.push_back(pi.name);
   c->add_option("--print-after", flags->print_after,
-                fmt::format("print the graph IR right after one pass: {}", fmt::join(pass_names, ", ")));
+                fmt::format("print the graph IR right after one pass: {}", fmt::join(pass_names, ", ")))
+      ->check(check_validator("PASS", graph::check_pass_name));
   c->callback([&run, flags] { run = [flags] { return run_compile(*flags); }; });
 }
 

@@ -37,6 +37,8 @@ struct PassReport {
 // Runs every pass in order on a verified graph, verifying the graph after each (an error
 // names the pass). When `print_after` names a pass, the graph's text form (print) right after
 // it is appended to *printed; an unknown name is an error listing the passes, before any runs.
+// OK for "" or a pass's name; otherwise an error with the nearest name and the list.
+Status check_pass_name(const std::string& name);
 Expected<PassReport> run_passes(Graph& g, const std::string& print_after = "", std::string* printed = nullptr);
 
 }  // namespace wafer::graph
