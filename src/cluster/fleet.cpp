@@ -12,11 +12,11 @@
 #include "wafer/cluster/fleet.hpp"
 
 #include <filesystem>
-#include <map>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "config_tables.hpp"
 #include "wafer/support/flat_config.hpp"
 #include "wafer/support/text_file.hpp"
 
@@ -28,31 +28,6 @@ using estimate::Precision;
 
 constexpr double kMaxDevices = 1'000'000;
 
-// Where each key of one table was written, for errors found after all are set.
-using Places = std::map<std::string, std::string>;
-
-// Sets every entry of a table on `spec` and range-checks the numbers where they are written.
-template <typename T>
-Status apply_table(T& spec, const ParamTable<T>& table, const ConfigEntries& entries,
-                   Places& places) {
-  for (const ConfigEntry& e : entries) {
-    WAFER_TRY(apply_entry(spec, table, e, fmt::format("key '{}'", e.key)));
-    const Param<T>* p = param_named(table, e.key);
-    const ParamKind kind = kind_of(*p);
-    if (kind == ParamKind::integer || kind == ParamKind::real)
-      WAFER_TRY(check_number(p->key, kind, p->range, get_number(spec, *p)).with_context(e.where));
-    places[e.key] = e.where;
-  }
-  return Status::ok();
-}
-
-Status require_keys(const ConfigTable& t, const Places& places,
-                    std::initializer_list<const char*> keys) {
-  for (const char* key : keys)
-    if (!places.count(key)) return make_error("{}: [[{}]] needs key '{}'", t.where, t.array, key);
-  return Status::ok();
-}
-
 // The table arrays a file may hold: any other is an error at its header.
 Status check_arrays(const ConfigDocument& doc, const std::string& origin, const char* valid) {
   for (const ConfigTable& t : doc.tables)
@@ -61,18 +36,6 @@ Status check_arrays(const ConfigDocument& doc, const std::string& origin, const 
   if (doc.tables.empty())
     return make_error("{}: no [[{}]] tables: give at least one", origin, valid);
   return Status::ok();
-}
-
-// A file path relative to the fleet or jobs file; zoo names as they are.
-std::string beside(const std::string& dir, const std::string& name_or_path) {
-  std::filesystem::path p(name_or_path);
-  if (!is_flat_config_path(name_or_path) || p.is_absolute()) return name_or_path;
-  return (std::filesystem::path(dir) / p).lexically_normal().string();
-}
-
-std::string key_place(const Places& places, const ConfigTable& t, const std::string& key) {
-  auto it = places.find(key);
-  return fmt::format("{}: key '{}'", it == places.end() ? t.where : it->second, key);
 }
 
 Expected<Pool> resolve_pool(const PoolSpec& spec, const ConfigTable& t, const Places& places,
