@@ -8,8 +8,14 @@
 // one towards coordinate 0; the sender sends on both, PEs beyond it receive from the first,
 // PEs before it from the second, and the sender takes its own copy from both (the same data
 // twice into the same buffer). Colors alternate by round parity, so two consecutive rounds
-// never share a color; a round's colors are used again two rounds later, after every PE on
-// the line has finished the round in between. Phase p starts round p into one half of the
+// never share a color; a round's colors are used again two rounds later. Reuse is safe only
+// if round p + 2's stream never meets round p's at a router that both enter (a color's route
+// takes the ramp and the upstream port, and the router interleaves the two wavelet by
+// wavelet). The sender's coordinate never decreases with the round, so round p + 2's sender
+// is round p's or lies beyond it, and only the toward-0 color can meet: round p + 2's toward
+// stream passes round p's sender's router. Hence the sender sends away only once its own
+// toward copy has come back through its router (the toward stream has left it): every PE
+// beyond it, round p + 2's sender included, finishes round p after that. Phase p starts round p into one half of the
 // panel buffers and multiplies round p - 1's panels from the other half. For C = A·Bᵀ the PE
 // holds block (x, y) of Bᵀ (N/Q x K/P) column-major: the same bytes as B's block (y, x)
 // row-major, so only the host's blocks differ.
@@ -45,6 +51,8 @@ struct Line {
   int block, buf;          // symbols: the PE's own block, the two-half panel buffer
   int away[2], toward[2];  // colors by round parity
   int sent_away, sent_toward, got_away, got_toward;  // completion tasks
+  int toward_back = -1;    // the sender's task when its own toward copy is in: send away
+  const char* name = "";   // the operand: a, b, bt
   int delay = 0;           // phase p carries round p - delay
   // The diagonal relay: the sender of column x is row x, and it sends its half of `relay`
   // (the round's panel it received) instead of a panel of its own block. -1: not a relay.
@@ -60,6 +68,19 @@ void emit_receive(CodeBuilder& b, const Line& l, int color, int par, DType t, co
 void emit_send(CodeBuilder& b, const Line& l, int color, DType t, const GemmRegs& r, int done) {
   b.emit(Opcode::fdsd, {dsd(r.d_fab), ir::color_op(color), imm(int32_t(l.len)), ir::dtype_op(t)});
   b.emit_async(Opcode::vmov, {dsd(r.d_fab), dsd(r.d_mem)}, ir::OnDone::activate, done);
+}
+
+// Points d_mem at the panel the line's sender sends in `round` (parity `par`): a slice of its
+// own block, or the relay buffer's half.
+void emit_source(CodeBuilder& b, const Line& l, int round, int par, int64_t kp, const GemmRegs& r) {
+  if (l.relay >= 0) {
+    b.emit(Opcode::mdsd, {dsd(r.d_mem), ir::sym_op(l.relay), imm(int32_t(par * l.len)), imm(int32_t(l.len)), imm(1)});
+    return;
+  }
+  b.emit(Opcode::mul, {reg(r.tmp), reg(round), imm(int32_t(kp))});
+  b.emit(Opcode::rem, {reg(r.tmp), reg(r.tmp), imm(int32_t(l.block_k))});
+  b.emit(Opcode::mul, {reg(r.tmp), reg(r.tmp), imm(int32_t(l.unit))});
+  b.emit(Opcode::mdsd, {dsd(r.d_mem), ir::sym_op(l.block), reg(r.tmp), imm(int32_t(l.len)), imm(1)});
 }
 
 // The line's round (in register `round`) of its broadcast, for round parity `par`.
@@ -83,19 +104,28 @@ void emit_round(CodeBuilder& b, const Line& l, int round, int par, int rounds, i
   b.emit(Opcode::add, {reg(r.pending), reg(r.pending), imm(1)});
   b.emit(Opcode::jmp, {b.label(end)});
   b.place(src);
-  if (l.relay >= 0) {
-    b.emit(Opcode::mdsd, {dsd(r.d_mem), ir::sym_op(l.relay), imm(int32_t(par * l.len)), imm(int32_t(l.len)), imm(1)});
-  } else {
-    b.emit(Opcode::mul, {reg(r.tmp), reg(round), imm(int32_t(kp))});
-    b.emit(Opcode::rem, {reg(r.tmp), reg(r.tmp), imm(int32_t(l.block_k))});
-    b.emit(Opcode::mul, {reg(r.tmp), reg(r.tmp), imm(int32_t(l.unit))});
-    b.emit(Opcode::mdsd, {dsd(r.d_mem), ir::sym_op(l.block), reg(r.tmp), imm(int32_t(l.len)), imm(1)});
-  }
-  emit_send(b, l, l.away[par], t, r, l.sent_away);
+  emit_source(b, l, round, par, kp, r);
   emit_send(b, l, l.toward[par], t, r, l.sent_toward);
-  emit_receive(b, l, l.away[par], par, t, r, l.got_away);
-  emit_receive(b, l, l.toward[par], par, t, r, l.got_toward);
-  b.emit(Opcode::add, {reg(r.pending), reg(r.pending), imm(4)});
+  emit_receive(b, l, l.toward[par], par, t, r, l.toward_back);
+  b.emit(Opcode::add, {reg(r.pending), reg(r.pending), imm(4)});  // the two toward, then the two away
+}
+
+// The sender's toward copy is back: its toward stream has left its router, so it sends away.
+void emit_toward_back(CodeBuilder& b, const Line& l, int64_t kp, DType t, const GemmRegs& r, int phases, int next,
+                      int done) {
+  const int odd = b.new_label(), end = b.new_label();
+  b.emit(Opcode::sub, {reg(r.v), reg(r.phase), imm(l.delay)});
+  b.emit(Opcode::and_, {reg(r.tmp), reg(r.v), imm(1)});
+  b.emit(Opcode::bne, {reg(r.tmp), imm(0), b.label(odd)});
+  for (int par = 0; par < 2; ++par) {
+    if (par == 1) b.place(odd);
+    emit_source(b, l, r.v, par, kp, r);
+    emit_send(b, l, l.away[par], t, r, l.sent_away);
+    emit_receive(b, l, l.away[par], par, t, r, l.got_away);
+    if (par == 0) b.emit(Opcode::jmp, {b.label(end)});
+  }
+  b.place(end);
+  emit_part_done(b, r, phases, next, done);
 }
 
 // The line's round of this phase: round = phase when `guarded` is false (the caller checked
@@ -163,6 +193,8 @@ Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape
   Line b_line{Axis::column(), site.rect.y, s.h, s.K / s.h, nb, kp * nb, b_block, y.b, {c[4], c[5]}, {c[6], c[7]},
               t[6], t[7], t[8], t[9]};
   a_line.delay = b_line.delay = lead;
+  a_line.name = "a";
+  b_line.name = "b";
   std::vector<std::pair<const char*, int>> parts = {
       {"computed", t[1]},     {"sent_a_east", t[2]},  {"sent_a_west", t[3]},  {"got_a_east", t[4]},
       {"got_a_west", t[5]},   {"sent_b_south", t[6]}, {"sent_b_north", t[7]}, {"got_b_south", t[8]},
@@ -173,6 +205,7 @@ Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape
     const int relay = b.symbol(e.name("Brelay"), s.t, uint32_t(2 * nb * kp));
     lines.push_back(Line{Axis::row(), site.rect.x, s.w, s.K / s.w, nb, nb * kp, b_block, relay, {c[8], c[9]},
                          {c[10], c[11]}, t[11], t[12], t[13], t[14]});
+    lines.back().name = "bt";
     b_line.relay = relay;
     b_line.diagonal_origin = site.rect.x;
     for (auto [name, i] : {std::pair{"sent_bt_east", 11}, {"sent_bt_west", 12}, {"got_bt_east", 13}, {"got_bt_west", 14}})
@@ -180,6 +213,9 @@ Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape
   }
   lines.push_back(a_line);
   lines.push_back(b_line);
+  auto back_ids = e.pools.tasks.take(int(lines.size()), user);
+  if (!back_ids) return back_ids.status();
+  for (size_t i = 0; i < lines.size(); ++i) lines[i].toward_back = (*back_ids)[i];
   for (const Line& l : lines) line_routes(e.program, l, site.rect);
   b.task(e.name("entry"), entry, ir::TaskKind::local);
   b.begin_task(entry);
@@ -201,6 +237,11 @@ Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape
     b.task(e.name(name), task, ir::TaskKind::local);
     b.begin_task(task);
     emit_part_done(b, *r, rounds + lead + 1, phase, site.done_task);
+  }
+  for (const Line& l : lines) {
+    b.task(e.name(std::string(l.name) + "_back"), l.toward_back, ir::TaskKind::local);
+    b.begin_task(l.toward_back);
+    emit_toward_back(b, l, kp, s.t, *r, rounds + lead + 1, phase, site.done_task);
   }
 
   GemmEmitted out;

@@ -83,7 +83,7 @@ expect_contains "$TMP/out" "speed: "
 
 # A grid too small names the layer and the bytes; modes not built are usage errors.
 expect_exit 1 "$WAFER" compile "$MODELS/mlp/model.onnx" --grid 1x1
-expect_contains "$TMP/err" "layer '/fc2/Gemm' (Gemm): code 'layer2' needs 54432 bytes of SRAM"
+expect_contains "$TMP/err" "layer '/fc2/Gemm' (Gemm): code 'layer2' needs 54584 bytes of SRAM"
 expect_exit 2 "$WAFER" compile "$MODELS/mlp/model.onnx" --mode pipelined
 expect_contains "$TMP/err" "--mode"
 expect_exit 0 "$WAFER" compile "$MODELS/mlp/model.onnx" --print-after fuse-gelu
