@@ -92,8 +92,9 @@ int earliest_finish(const JobView& j, const std::vector<int64_t>& free, PoolQueu
     }
   }
   if (best < 0 || free[best] > 0) return best;
+  const double run_seconds = j.remaining / (*j.rates)[best];
   queues.ready[best] =
-      std::max(now, queues.ready[best]) + j.remaining / (*j.rates)[best] / double(queues.groups[best]);
+      std::max(now, queues.ready[best]) + run_seconds / double(queues.groups[best]);
   return -1;
 }
 

@@ -64,8 +64,8 @@ ReplicaProfile replica_profile(const Job& inference, const Pool& pool, int64_t p
     p.why = lo.fits ? hi.why : lo.why;
     return p;
   }
-  p.prefill_per_token =
-      std::max(0.0, (*hi.ttft_seconds - *lo.ttft_seconds) / double(kPrefillPromptHi - kPrefillPromptLo));
+  const double span = double(kPrefillPromptHi - kPrefillPromptLo);
+  p.prefill_per_token = std::max(0.0, (*hi.ttft_seconds - *lo.ttft_seconds) / span);
   p.prefill_fixed = std::max(0.0, *lo.ttft_seconds - p.prefill_per_token * kPrefillPromptLo);
   p.kv_bytes_per_token = kv_bytes_per_token(shaped(inference, prompt, output, 1), pool);
   p.fits = true;

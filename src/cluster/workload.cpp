@@ -174,7 +174,8 @@ const ParamTable<WorkloadSpec>& workload_params() {
   static const ParamTable<W> table = {
       {"name", &W::name, "", "the workload's name (default: the file's stem)"},
       {"jobs", &W::jobs, "", "jobs file of training job types (default: the zoo's models)"},
-      {"train_csv", &W::train_csv, "", "training arrivals: arrival_seconds,job,tokens[,deadline_seconds]"},
+      {"train_csv", &W::train_csv, "",
+       "training arrivals: arrival_seconds,job,tokens[,deadline_seconds]"},
       {"train_jobs", &W::train_jobs, "jobs", "generated training jobs (Gavel's model)", {0, 1e7}},
       {"train_rate_per_hour", &W::train_rate_per_hour, "1/h", "Poisson arrival rate", {0, 1e9}},
       {"deadline_factor", &W::deadline_factor, "",
@@ -314,7 +315,8 @@ Expected<std::vector<TrainArrival>> parse_training_csv(const std::string& text,
         if (!type) return type.status();
         Expected<double> tokens = field_number<double>(f[2], place, "tokens");
         if (!tokens) return tokens.status();
-        if (*tokens <= 0) return make_error("{}:{}: column 'tokens': must be > 0", place, f[2].column);
+        if (*tokens <= 0)
+          return make_error("{}:{}: column 'tokens': must be > 0", place, f[2].column);
         a.arrival_seconds = *arrival;
         a.type = *type;
         a.tokens = *tokens;

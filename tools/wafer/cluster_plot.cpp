@@ -44,7 +44,9 @@ const std::vector<Metric>& metrics() {
   return m;
 }
 
-Rgb policy_colour(size_t i, size_t n) { return viridis(n > 1 ? double(i) / double(n - 1) * 0.85 : 0.3); }
+Rgb policy_colour(size_t i, size_t n) {
+  return viridis(n > 1 ? double(i) / double(n - 1) * 0.85 : 0.3);
+}
 
 void draw_bar_groups(Image& img, const std::vector<const Metric*>& shown,
                      const std::vector<cluster::Summary>& runs) {

@@ -150,7 +150,9 @@ struct SimulateFlags {
 
 std::string seconds_cell(const Json& v) { return v.is_null() ? "-" : duration(v.get<double>()); }
 std::string percent_cell(const Json& v) { return g4(v, "-", 100); }
-std::string dollars_cell(const Json& v) { return v.is_null() ? "-" : fmt::format("{:.0f}", v.get<double>()); }
+std::string dollars_cell(const Json& v) {
+  return v.is_null() ? "-" : fmt::format("{:.0f}", v.get<double>());
+}
 
 std::vector<std::string> families(const cluster::Fleet& fleet) {
   std::vector<std::string> out;
@@ -161,7 +163,8 @@ std::vector<std::string> families(const cluster::Fleet& fleet) {
   return out;
 }
 
-std::vector<Column> simulate_columns(const std::vector<std::string>& fams) {
+// Text and markdown leave out the counts that CSV and JSON add at the end.
+std::vector<Column> simulate_columns(const std::vector<std::string>& fams, bool human) {
   std::vector<Column> columns = {{"policy", "policy"},
                                  {"jobs_done", "jobs"},
                                  {"avg_jct_seconds", "avg JCT", seconds_cell},
@@ -178,6 +181,10 @@ std::vector<Column> simulate_columns(const std::vector<std::string>& fams) {
                                       {"energy_kwh", "kWh", g4_cell},
                                       {"preemptions", "preempt"}})
     columns.push_back(c);
+  if (human) return columns;
+  for (const char* key :
+       {"jobs_rejected", "deadlines_missed", "requests", "requests_in_slo", "events"})
+    columns.push_back({key, key});
   return columns;
 }
 
@@ -242,13 +249,14 @@ int run_simulate(const SimulateFlags& f) {
   Expected<cluster::Scenario> scenario = cluster::load_scenario(*fleet, *spec, seed);
   if (!scenario) return report_error(scenario.status());
   const std::vector<std::string> fams = families(*fleet);
+  const TableFormat format = chosen_format(f.format, f.json, TableFormat::text);
+  const bool human = format == TableFormat::text || format == TableFormat::markdown;
   std::vector<cluster::Summary> summaries;
-  Table table{simulate_columns(fams), {}};
+  Table table{simulate_columns(fams, human), {}};
   for (const cluster::Policy& p : *policies) {
     summaries.push_back(cluster::simulate(*scenario, p));
     table.rows.push_back(summary_row(summaries.back(), fams));
   }
-  const TableFormat format = chosen_format(f.format, f.json, TableFormat::text);
   if (format == TableFormat::json) {
     Json series = Json::array();
     for (const cluster::Summary& s : summaries) series.push_back(series_json(s));

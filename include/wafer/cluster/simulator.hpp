@@ -10,9 +10,9 @@
 //
 // Training. A job arrives and waits; the policy (policy.hpp) orders the waiting jobs and
 // places each on a free group of a pool where it fits (or lets it wait for a faster one), at
-// that pool's rate, after arrivals and completions; a preemptive policy also re-plans every round, stopping running jobs that lost
-// their group (a preemption) and resuming them later after `checkpoint_seconds` with no
-// progress. A job finishes when its tokens are trained.
+// that pool's rate, after arrivals and completions; a preemptive policy also re-plans every
+// round, stopping running jobs that lost their group (a preemption) and resuming them later
+// after `checkpoint_seconds` with no progress. A job finishes when its tokens are trained.
 //
 // Inference. A request is routed to a replica (one group of a serving pool) and queues.
 // A replica runs continuous batching one iteration at a time: when requests wait and the
