@@ -1,7 +1,9 @@
 # `wafer cluster matrix` end to end: the example fleets and jobs file print the matrix in
 # every format (JSON values equal to `wafer estimate`'s for the same model, system and
 # count), the default jobs are the zoo's models, and bad files exit 1 naming file, line and
-# key, while usage errors (no --fleet, an unknown flag or verb) exit 2.
+# key, while usage errors (no --fleet, an unknown flag or verb) exit 2. `wafer cluster
+# simulate` on the small example workload: a golden table, the same JSON on a second run,
+# the plot, and its errors.
 source "$(dirname "$0")/lib.bash"
 
 FLEETS="$SRC/examples/fleets"
@@ -71,5 +73,41 @@ expect_contains "$TMP/err" "did you mean '--fleet'?"
 expect_exit 2 "$WAFER" cluster matrx
 expect_contains "$TMP/err" "did you mean 'matrix'?"
 expect_exit 2 "$WAFER" cluster matrix --fleet "$FLEETS/gpus.toml" --format xml
+
+# Simulate: 20 generated jobs and 200 requests of the Azure conversation trace on the hybrid fleet.
+SIM=(cluster simulate --fleet "$FLEETS/hybrid.toml" --workload "$SRC/examples/workloads/small.toml")
+expect_exit 0 "$WAFER" "${SIM[@]}" --policy fifo,fifo-agnostic,las,cost+round-robin
+compare_golden cluster_simulate_small.txt "$TMP/out"
+expect_exit 0 "$WAFER" "${SIM[@]}" --policy las,slo --json
+cp "$TMP/out" "$TMP/sim1.json"
+[ "$(json_get "$TMP/sim1.json" '.runs | length')" = 2 ] || fail "two policies, two rows"
+[ "$(json_get "$TMP/sim1.json" '.runs[0].jobs_done')" = 20 ] || fail "every job done"
+[ "$(json_get "$TMP/sim1.json" '.runs[0].requests')" = 200 ] || fail "every request served"
+[ "$(json_get "$TMP/sim1.json" '.workload.seed')" = 1 ] || fail "the file's seed"
+expect_exit 0 "$WAFER" "${SIM[@]}" --policy las,slo --json
+cmp -s "$TMP/out" "$TMP/sim1.json" || fail "the same seed gives the same JSON"
+expect_exit 0 "$WAFER" "${SIM[@]}" --policy las --json --seed 2
+[ "$(json_get "$TMP/out" '.runs[0].avg_jct_seconds')" != "$(json_get "$TMP/sim1.json" '.runs[0].avg_jct_seconds')" ] ||
+  fail "another seed, other jobs"
+expect_exit 0 "$WAFER" "${SIM[@]}" --policy fifo,ftf --plot "$TMP/sim.png"
+[ "$(head -c 4 "$TMP/sim.png" | tail -c 3)" = PNG ] || fail "the plot is a PNG"
+expect_exit 0 "$WAFER" "${SIM[@]}" --format csv
+[ "$(head -1 "$TMP/out" | cut -d, -f1-6)" = "policy,jobs_done,avg_jct_seconds,p99_jct_seconds,makespan_seconds,utilisation_wafer" ] ||
+  fail "simulate csv header: $(head -1 "$TMP/out")"
+
+# Simulate's errors: usage 2, bad files 1 (file, line, key).
+expect_exit 2 "$WAFER" "${SIM[@]}" --policy fifo,lass
+expect_contains "$TMP/err" "unknown policy 'lass' (did you mean 'las'?)"
+expect_exit 2 "$WAFER" cluster simulate --fleet "$FLEETS/hybrid.toml"
+expect_contains "$TMP/err" "--workload is required"
+printf 'trace = "x.csv"\n[[serve]]\npool = "gpu"\n' >"$TMP/badwork.toml"
+expect_exit 1 "$WAFER" cluster simulate --fleet "$FLEETS/hybrid.toml" --workload "$TMP/badwork.toml"
+expect_contains "$TMP/err" "cannot read trace file"
+printf '[[serve]]\npool = "gpu"\n' >"$TMP/badwork.toml"
+expect_exit 1 "$WAFER" cluster simulate --fleet "$FLEETS/hybrid.toml" --workload "$TMP/badwork.toml"
+expect_contains "$TMP/err" "[[serve]] pool 'gpu' is not in fleet 'hybrid' (did you mean 'gpus'?)"
+printf 'train_jobs = 3\ntrain_rate_per_hour = -1\n' >"$TMP/badwork.toml"
+expect_exit 1 "$WAFER" cluster simulate --fleet "$FLEETS/hybrid.toml" --workload "$TMP/badwork.toml"
+expect_contains "$TMP/err" "badwork.toml:2:23: key 'train_rate_per_hour'"
 
 finish
