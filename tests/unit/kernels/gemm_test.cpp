@@ -448,5 +448,57 @@ TEST(Compose, TwoGemmsSideBySideMatchEachAlone) {
   EXPECT_EQ(run_composed(both, "r.C", right), run_composed(build({r}), "r.C", right));
 }
 
+// The regression for SUMMA's reuse of a line's colors two rounds later (docs/validation.md):
+// a stream of 8,000 wavelets from PE (7, 0) to PE (0, 0) on a color of its own shares every
+// westward link with the GEMM's toward-0 broadcasts, so those drain at half speed or less
+// while the eastward ones run at full speed. With nb = 1 a phase's product (16 x 64 fp16 FMAs
+// in 4 lanes: 256 cycles) is short beside a panel (1,024 wavelets), so round p + 2's sender
+// (PE p + 2) is ready to send towards 0 while round p's sender still is: on the same color at
+// PE p's router the two rounds would interleave. C must equal the C of the GEMM alone, bit
+// for bit, and the stream must arrive whole.
+TEST(Summa, ASlowWestwardLinkDoesNotMixTwoRoundsOfOneColor) {
+  const GemmShape shape{8, 1, 16, 8, 512, DType::f16, DType::f16};
+  const ir::Rect rect{0, 0, 8, 1};
+  constexpr int32_t kStream = 8000;
+  std::vector<double> ramp(kStream);
+  for (int32_t i = 0; i < kStream; ++i) ramp[size_t(i)] = i;
+  auto build = [&](bool stream) {
+    return compose(8, 1, [&](ir::CodeBuilder& code, Composed& c, Pools& pools, const arch::Arch& a) {
+      Emit e{code, c.program, pools, a, "g"};
+      auto g = emit_summa_gemm(e, Site{rect, -1, -1}, shape);
+      ASSERT_TRUE(g.has_value()) << g.message();
+      c.inputs = g->inputs(seeded(1, 16), seeded(2, 512), seeded(3, 8));
+      c.launches.push_back({"g.entry", rect});
+      if (!stream) return;
+      const int color = *pools.colors.take("stream"), task = *pools.tasks.take("stream");
+      const std::vector<int> d = *pools.dsds.take(2, "stream");
+      const int buffer = code.symbol("stream", DType::f32, kStream);
+      c.inputs.push_back({"stream", {7, 0, 1, 1}, {}, [&ramp](int, int) { return ramp; }});
+      const ir::PortMask R = ir::port_bit(ir::Dir::ramp), E = ir::port_bit(ir::Dir::east), W = ir::port_bit(ir::Dir::west);
+      ir::add_route(c.program, {7, 0, 1, 1}, color, R, W);
+      ir::add_route(c.program, {1, 0, 6, 1}, color, E, W);
+      ir::add_route(c.program, {0, 0, 1, 1}, color, E, R);
+      code.task("stream", task, ir::TaskKind::local);
+      code.begin_task(task);
+      const int receiver = code.new_label();
+      code.emit(ir::Opcode::fdsd, {ir::dsd(d[0]), ir::color_op(color), ir::imm(kStream), ir::dtype_op(DType::f32)});
+      code.emit(ir::Opcode::bne, {ir::special(ir::Special::x), ir::imm(7), code.label(receiver)});
+      code.emit(ir::Opcode::mdsd, {ir::dsd(d[1]), ir::sym_op(buffer), ir::imm(0), ir::imm(kStream), ir::imm(1)});
+      code.emit_async(ir::Opcode::vmov, {ir::dsd(d[0]), ir::dsd(d[1])}, ir::OnDone::none, -1);
+      code.emit(ir::Opcode::ret, {});
+      code.place(receiver);
+      code.emit(ir::Opcode::mdsd, {ir::dsd(d[1]), ir::sym_op(buffer), ir::imm(0), ir::imm(kStream), ir::imm(1)});
+      code.emit_async(ir::Opcode::vmov, {ir::dsd(d[1]), ir::dsd(d[0])}, ir::OnDone::none, -1);
+      code.emit(ir::Opcode::ret, {});
+      c.launches.push_back({"stream", {7, 0, 1, 1}});
+      c.launches.push_back({"stream", {0, 0, 1, 1}});
+    });
+  };
+  const std::vector<double> alone = run_composed(build(false), "g.C", rect);
+  ASSERT_EQ(alone.size(), size_t(16 * 8));
+  EXPECT_EQ(run_composed(build(true), "g.C", rect), alone);
+  EXPECT_EQ(run_composed(build(true), "stream", {0, 0, 1, 1}), ramp);
+}
+
 }  // namespace
 }  // namespace wafer::kernels
