@@ -1,16 +1,20 @@
 // Causal scaled dot-product attention (multi-head and grouped-query) and rotary position
 // embedding (RoPE), as kernels whose work needs no fabric traffic.
 //
-// Attention: heads are split over the rectangle's columns (H/W heads per PE) and query rows
-// over its rows (S/H rows per PE); each PE holds the Q rows of its heads and the whole K and
-// V of their key-value heads (under grouped-query attention the heads of one group share
-// one K and V, which the host writes to each of their PEs, as a producer would multicast
-// them). For each query row i: the scores s = K·(q_i / sqrt(d)) over all S keys as d vector
-// FMAs of length S (K column-major, fp32 accumulation: the mixed lanes for 16-bit inputs);
-// the keys after i masked to -inf; m = max(s) and l = sum(exp(s - m)) by scalar loops;
-// exp by vmath's routine; o_i = (sum_{j <= i} p_j V[j, :]) / l as i + 1 vector FMAs of
-// length d into an fp32 row, converted to the output type. The vector ops are synchronous:
-// each row's ops depend on the previous ones, so no microthread could hide their setup.
+// Attention (attention.hpp, composable: any rectangle, entry and done tasks, resources from
+// the caller's pools): heads are split over the rectangle's columns (H/W heads per PE) and
+// query rows over its rows (S/H rows per PE); each PE holds the Q rows of its heads and the
+// whole K and V of their key-value heads (under grouped-query attention the heads of one
+// group share one K and V, which the host writes to each of their PEs, as a producer would
+// multicast them). Every block is column-major, as a GEMM or a relayout leaves it: head h's
+// columns are contiguous runs of S (K, V) or S/H (Q, O) elements. For each query row i: the
+// scores s = K·(q_i / sqrt(d)) over all S keys as d vector FMAs of length S (q_i's elements
+// loaded with stride S/H; fp32 accumulation: the mixed lanes for 16-bit inputs); the keys
+// after i masked to -inf; m = max(s) and l = sum(exp(s - m)) by scalar loops; exp by vmath's
+// routine; o_i = (sum_{j <= i} p_j V[j, :]) / l as i + 1 vector FMAs of length d over V's
+// row (stride S) into an fp32 row, converted into O's row (stride S/H). The vector ops are
+// synchronous: each row's ops depend on the previous ones, so no microthread could hide
+// their setup.
 //
 // RoPE: X (S tokens x heads·d) with tokens split over the rectangle's rows and whole heads
 // over its columns, blocks column-major, so each half of a head's columns is contiguous;
@@ -21,6 +25,7 @@
 #include <cstdio>
 
 #include "kernel_util.hpp"
+#include "wafer/kernels/attention.hpp"
 #include "wafer/kernels/vmath.hpp"
 
 namespace wafer::kernels {
@@ -80,24 +85,25 @@ struct AttnRegs {
 };
 
 // Scores for query row `row` of head `head`: s = K_head · (q / sqrt(d)), masked after gi.
+// Q's block is column-major: q_t of the row at q + t·sq, q = head·d·sq + row.
 void emit_scores(CodeBuilder& b, const AttnShape& s, const AttnRegs& r, int Q, int K, int sc) {
   const int32_t S = int32_t(s.S), d = int32_t(s.d);
   b.emit(Opcode::mdsd, {dsd(r.d_s), ir::sym_op(sc), imm(0), imm(S), imm(1)});
   b.emit(Opcode::vmov, {dsd(r.d_s), fimm(0.0f)});
-  // q index = (head·sq + row)·d; K column t of the head at head·S·d + t·S.
+  // K column t of the head at head·S·d + t·S.
   const int loop = b.new_label();
-  b.emit(Opcode::mul, {reg(r.q), reg(r.head), imm(int32_t(s.sq))});
+  b.emit(Opcode::mul, {reg(r.q), reg(r.head), imm(int32_t(s.d * s.sq))});
   b.emit(Opcode::add, {reg(r.q), reg(r.q), reg(r.row)});
-  b.emit(Opcode::mul, {reg(r.q), reg(r.q), imm(d)});
   b.emit(Opcode::mul, {reg(r.off), reg(r.head), imm(S * d)});
+  b.emit(Opcode::mov, {reg(r.j), reg(r.q)});
   b.emit(Opcode::movi, {reg(r.t), imm(0)});
   b.place(loop);
   b.emit(Opcode::mdsd, {dsd(r.d_k), ir::sym_op(K), reg(r.off), imm(S), imm(1)});
-  b.emit(Opcode::add, {reg(r.tmp), reg(r.q), reg(r.t)});
-  b.emit(Opcode::ld, {reg(r.tmp), ir::sym_op(Q), reg(r.tmp)});
+  b.emit(Opcode::ld, {reg(r.tmp), ir::sym_op(Q), reg(r.j)});
   b.emit(Opcode::fmul, {reg(r.tmp), reg(r.tmp), fimm(float(1.0 / std::sqrt(double(s.d))))});
   b.emit(Opcode::vfma, {dsd(r.d_s), dsd(r.d_k), reg(r.tmp), dsd(r.d_s)});
   b.emit(Opcode::add, {reg(r.off), reg(r.off), imm(S)});
+  b.emit(Opcode::add, {reg(r.j), reg(r.j), imm(int32_t(s.sq))});
   b.emit(Opcode::add, {reg(r.t), reg(r.t), imm(1)});
   b.emit(Opcode::blt, {reg(r.t), imm(d), b.label(loop)});
   const int unmasked = b.new_label();
@@ -121,7 +127,8 @@ void emit_scalar_fold(CodeBuilder& b, const AttnShape& s, const AttnRegs& r, int
   b.emit(Opcode::blt, {reg(r.j), imm(int32_t(s.S)), b.label(loop)});
 }
 
-// o = (sum_{j <= gi} p_j V[j, :]) / l, into O's row.
+// o = (sum_{j <= gi} p_j V[j, :]) / l, into O's row. V's block is column-major (row j of the
+// head: d elements from head·S·d + j, stride S), and O's row is d elements from q, stride sq.
 void emit_output_row(CodeBuilder& b, const AttnShape& s, const AttnRegs& r, int V, int O, int sc, int orow) {
   const int32_t d = int32_t(s.d);
   b.emit(Opcode::mdsd, {dsd(r.d_o), ir::sym_op(orow), imm(0), imm(d), imm(1)});
@@ -130,67 +137,110 @@ void emit_output_row(CodeBuilder& b, const AttnShape& s, const AttnRegs& r, int 
   b.emit(Opcode::mul, {reg(r.off), reg(r.head), imm(int32_t(s.S * s.d))});
   b.emit(Opcode::movi, {reg(r.j), imm(0)});
   b.place(loop);
-  b.emit(Opcode::mdsd, {dsd(r.d_v), ir::sym_op(V), reg(r.off), imm(d), imm(1)});
+  b.emit(Opcode::mdsd, {dsd(r.d_v), ir::sym_op(V), reg(r.off), imm(d), imm(int32_t(s.S))});
   b.emit(Opcode::ld, {reg(r.tmp), ir::sym_op(sc), reg(r.j)});
   b.emit(Opcode::vfma, {dsd(r.d_o), dsd(r.d_v), reg(r.tmp), dsd(r.d_o)});
-  b.emit(Opcode::add, {reg(r.off), reg(r.off), imm(d)});
+  b.emit(Opcode::add, {reg(r.off), reg(r.off), imm(1)});
   b.emit(Opcode::add, {reg(r.j), reg(r.j), imm(1)});
   b.emit(Opcode::bge, {reg(r.gi), reg(r.j), b.label(loop)});
   b.emit(Opcode::fdiv, {reg(r.tmp), fimm(1.0f), reg(r.l)});
   b.emit(Opcode::vmul, {dsd(r.d_o), dsd(r.d_o), reg(r.tmp)});
-  b.emit(Opcode::mdsd, {dsd(r.d_v), ir::sym_op(O), reg(r.q), imm(d), imm(1)});
+  b.emit(Opcode::mdsd, {dsd(r.d_v), ir::sym_op(O), reg(r.q), imm(d), imm(int32_t(s.sq))});
   b.emit(Opcode::vcvt, {dsd(r.d_v), dsd(r.d_o)});
 }
 
-Expected<std::pair<int, int>> take_attn_regs(Pools& pools, AttnRegs& r) {
-  auto g = pools.regs.take(10, "attention");
+Expected<AttnRegs> take_attn_regs(Pools& pools, const std::string& user, Held& held) {
+  auto g = pools.regs.take(10, user);
   if (!g) return g.status();
-  auto d = pools.dsds.take(4, "attention");
+  auto d = pools.dsds.take(4, user);
   if (!d) return d.status();
+  held = Held{*g, *d};
   const std::vector<int>& x = *g;
-  r = AttnRegs{x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], (*d)[0], (*d)[1], (*d)[2], (*d)[3]};
-  return std::make_pair(0, 0);
+  return AttnRegs{x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], (*d)[0], (*d)[1], (*d)[2], (*d)[3]};
 }
 
-// The program of attention on `rect`: entry task "main".
-Expected<ir::Code> attention_code(const AttnShape& s, const ir::Rect& rect, Pools& pools) {
-  AttnRegs r{};
-  if (auto ok = take_attn_regs(pools, r); !ok) return ok.status();
-  CodeBuilder b("attention");
-  const int Q = b.symbol("Q", s.t, uint32_t(s.hp * s.sq * s.d));
-  const int K = b.symbol("K", s.t, uint32_t(s.hp * s.S * s.d));
-  const int V = b.symbol("V", s.t, uint32_t(s.hp * s.S * s.d));
-  const int O = b.symbol("O", s.t, uint32_t(s.hp * s.sq * s.d));
-  const int sc = b.symbol("scores", DType::f32, uint32_t(s.S));
-  const int orow = b.symbol("orow", DType::f32, uint32_t(s.d));
-  b.task("main", 1, ir::TaskKind::local);
-  b.begin_task(1);
+bool on_rect(const DistTensor& t, const ir::Rect& r) {
+  return t.rect.x == r.x && t.rect.y == r.y && t.rect.w == r.w && t.rect.h == r.h;
+}
+
+// The operands' layouts (attention.hpp); errors name the tensor and the number that is wrong.
+Status check_attention(const AttentionSpec& s, const ir::Rect& rect) {
+  const DistTensor& q = s.q;
+  if (!dtype_is_float(q.dtype)) return make_error("takes fp32, fp16 or bf16 (got {})", dtype_name(q.dtype));
+  if (s.heads < 1 || q.cols % s.heads != 0)
+    return make_error("{} columns of {} do not split into {} heads", q.cols, q.describe(), s.heads);
+  if (s.heads % rect.w != 0) return make_error("{} heads do not divide evenly over {} columns of PEs", s.heads, rect.w);
+  if (q.rows % rect.h != 0)
+    return make_error("{} query rows do not divide evenly over {} rows of PEs", q.rows, rect.h);
+  if (q.rows_over_y != Spread::split || q.cols_over_x != Spread::split || !q.col_major || !on_rect(q, rect))
+    return make_error("{} must lie on the kernel's rectangle with rows split over y, columns over x and "
+                      "column-major blocks", q.describe());
+  for (const DistTensor* kv : {&s.k, &s.v}) {
+    if (kv->rows != q.rows || kv->cols != q.cols || kv->dtype != q.dtype || kv->rows_over_y != Spread::replicate ||
+        kv->cols_over_x != Spread::split || !kv->col_major || !on_rect(*kv, rect))
+      return make_error("{} must be {}x{} {} on the kernel's rectangle with rows replicated over y, columns split "
+                        "over x and column-major blocks", kv->describe(), q.rows, q.cols, dtype_name(q.dtype));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Expected<AttentionEmitted> emit_attention(Emit& e, const Site& site, const AttentionSpec& spec) {
+  const std::string user = e.name("attention");
+  WAFER_TRY(check_attention(spec, site.rect).with_context(user));
+  const ir::Rect rect = site.rect;
+  const DistTensor& q = spec.q;
+  const int64_t d = q.cols / spec.heads;
+  const AttnShape s{q.rows, spec.heads, d, spec.heads, spec.heads / rect.w, q.rows / rect.h, q.dtype};
+  AttentionEmitted out;
+  auto r = take_attn_regs(e.pools, user, out.held);
+  if (!r) return r.status();
+  auto entry = site.entry_task >= 0 ? Expected<int>(site.entry_task) : e.pools.tasks.take(user);
+  if (!entry) return entry.status();
+  CodeBuilder& b = e.code;
+  const uint32_t q_elems = uint32_t(s.hp * s.sq * s.d), kv_elems = uint32_t(s.hp * s.S * s.d);
+  const int Q = spec.q_symbol >= 0 ? spec.q_symbol : b.symbol(q.name, s.t, q_elems);
+  const int K = spec.k_symbol >= 0 ? spec.k_symbol : b.symbol(spec.k.name, s.t, kv_elems);
+  const int V = spec.v_symbol >= 0 ? spec.v_symbol : b.symbol(spec.v.name, s.t, kv_elems);
+  out.y = q;
+  out.y.name = e.name(spec.y);
+  const int O = b.symbol(out.y.name, s.t, q_elems);
+  out.y_symbol = O;
+  const int sc = b.symbol(e.name("scores"), DType::f32, uint32_t(s.S));
+  const int orow = b.symbol(e.name("orow"), DType::f32, uint32_t(s.d));
+  b.task(e.name("entry"), *entry, ir::TaskKind::local);
+  b.begin_task(*entry);
   const int heads = b.new_label(), rows = b.new_label();
-  b.emit(Opcode::movi, {reg(r.head), imm(0)});
+  b.emit(Opcode::movi, {reg(r->head), imm(0)});
   b.place(heads);
-  b.emit(Opcode::movi, {reg(r.row), imm(0)});
+  b.emit(Opcode::movi, {reg(r->row), imm(0)});
   b.place(rows);
   // gi = (y - rect.y)·sq + row: the query's position in the sequence.
-  b.emit(Opcode::sub, {reg(r.gi), ir::special(ir::Special::y), imm(rect.y)});
-  b.emit(Opcode::mul, {reg(r.gi), reg(r.gi), imm(int32_t(s.sq))});
-  b.emit(Opcode::add, {reg(r.gi), reg(r.gi), reg(r.row)});
-  emit_scores(b, s, r, Q, K, sc);
-  emit_scalar_fold(b, s, r, sc, r.m, Opcode::fmax, -INFINITY);
-  b.emit(Opcode::fmul, {reg(r.m), reg(r.m), fimm(-1.0f)});
-  b.emit(Opcode::mdsd, {dsd(r.d_s), ir::sym_op(sc), imm(0), imm(int32_t(s.S)), imm(1)});
-  b.emit(Opcode::vadd, {dsd(r.d_s), dsd(r.d_s), reg(r.m)});
-  vmath::Target target{b, pools, "attention.exp"};
+  b.emit(Opcode::sub, {reg(r->gi), ir::special(ir::Special::y), imm(rect.y)});
+  b.emit(Opcode::mul, {reg(r->gi), reg(r->gi), imm(int32_t(s.sq))});
+  b.emit(Opcode::add, {reg(r->gi), reg(r->gi), reg(r->row)});
+  emit_scores(b, s, *r, Q, K, sc);
+  emit_scalar_fold(b, s, *r, sc, r->m, Opcode::fmax, -INFINITY);
+  b.emit(Opcode::fmul, {reg(r->m), reg(r->m), fimm(-1.0f)});
+  b.emit(Opcode::mdsd, {dsd(r->d_s), ir::sym_op(sc), imm(0), imm(int32_t(s.S)), imm(1)});
+  b.emit(Opcode::vadd, {dsd(r->d_s), dsd(r->d_s), reg(r->m)});
+  vmath::Target target{b, e.pools, e.name("attention.exp")};
   const vmath::Vec scores{sc, 0, uint32_t(s.S), DType::f32};
   WAFER_TRY(vmath::emit(target, vmath::Func::exp, scores, scores));
-  emit_scalar_fold(b, s, r, sc, r.l, Opcode::fadd, 0.0f);
-  emit_output_row(b, s, r, V, O, sc, orow);
-  b.emit(Opcode::add, {reg(r.row), reg(r.row), imm(1)});
-  b.emit(Opcode::blt, {reg(r.row), imm(int32_t(s.sq)), b.label(rows)});
-  b.emit(Opcode::add, {reg(r.head), reg(r.head), imm(1)});
-  b.emit(Opcode::blt, {reg(r.head), imm(int32_t(s.hp)), b.label(heads)});
+  emit_scalar_fold(b, s, *r, sc, r->l, Opcode::fadd, 0.0f);
+  emit_output_row(b, s, *r, V, O, sc, orow);
+  b.emit(Opcode::add, {reg(r->row), reg(r->row), imm(1)});
+  b.emit(Opcode::blt, {reg(r->row), imm(int32_t(s.sq)), b.label(rows)});
+  b.emit(Opcode::add, {reg(r->head), reg(r->head), imm(1)});
+  b.emit(Opcode::blt, {reg(r->head), imm(int32_t(s.hp)), b.label(heads)});
+  if (site.done_task >= 0) b.emit(Opcode::activate, {ir::task_op(site.done_task)});
   b.emit(Opcode::ret, {});
-  return b.finish();
+  out.entry = *entry;
+  return out;
 }
+
+namespace {
 
 // A case whose one code runs on `rect` and leaves its answer in `result` there.
 KernelCase case_on(const ir::Rect& rect, ir::Code code, const char* result) {
@@ -230,10 +280,28 @@ Expected<KernelCase> build_attention(const arch::Arch& arch, const KernelParams&
   if (!shape) return shape.status();
   const AttnShape s = *shape;
   const ir::Rect rect = p.rect();
+  KernelCase kc;
+  kc.program.width = rect.x + rect.w;
+  kc.program.height = rect.y + rect.h;
   Pools pools = Pools::for_arch(arch);
-  auto code = attention_code(s, rect, pools);
-  if (!code) return code.status();
-  KernelCase kc = case_on(rect, std::move(*code), "O");
+  CodeBuilder code("attention");
+  Emit e{code, kc.program, pools, arch, ""};
+  AttentionSpec spec;
+  spec.q = DistTensor{"Q", s.t, s.S, s.heads * s.d, rect};
+  spec.k = spec.q;
+  spec.k.name = "K";
+  spec.k.rows_over_y = Spread::replicate;
+  spec.v = spec.k;
+  spec.v.name = "V";
+  spec.heads = s.heads;
+  auto em = emit_attention(e, Site{rect, -1, -1}, spec);
+  if (!em) return em.status();
+  kc.program.codes.push_back(code.finish());
+  kc.program.placements.push_back(ir::Placement{rect, 0, {}});
+  kc.rect = rect;
+  kc.launch_task = "entry";
+  kc.result_symbol = em->y.name;
+  kc.result_rect = rect;
   kc.tolerance = attn_tolerance(s.t, s.S);
   // Causal: query i attends to i + 1 keys, 2 FMAs (QK and PV) of d each.
   kc.flops = 2.0 * 2.0 * double(s.heads) * double(s.d) * double(s.S) * double(s.S + 1) / 2;
@@ -241,58 +309,43 @@ Expected<KernelCase> build_attention(const arch::Arch& arch, const KernelParams&
 
   const DType t = s.t;
   const uint64_t seed = p.seed;
-  const int64_t group = s.heads / s.kv_heads;
-  // Q[h][i][c], K[g][j][c], V[g][j][c]: g = h / group.
-  auto q = [=](int64_t h, int64_t i, int64_t c) { return round_to(t, random_value(seed, uint64_t((h * s.S + i) * s.d + c))); };
-  auto k = [=](int64_t g, int64_t j, int64_t c) { return round_to(t, random_value(seed + 1, uint64_t((g * s.S + j) * s.d + c))); };
-  auto v = [=](int64_t g, int64_t j, int64_t c) { return round_to(t, random_value(seed + 2, uint64_t((g * s.S + j) * s.d + c))); };
-  kc.inputs.push_back(HostCopy{"Q", rect, {}, [=](int px, int py) {
-    std::vector<double> out;
-    for (int64_t hh = 0; hh < s.hp; ++hh)
-      for (int64_t r = 0; r < s.sq; ++r)
-        for (int64_t c = 0; c < s.d; ++c) out.push_back(q(px * s.hp + hh, py * s.sq + r, c));
-    return out;
-  }});
-  kc.inputs.push_back(HostCopy{"K", rect, {}, [=](int px, int) {
-    std::vector<double> out;  // column-major per head: K[:, c] contiguous
-    for (int64_t hh = 0; hh < s.hp; ++hh)
-      for (int64_t c = 0; c < s.d; ++c)
-        for (int64_t j = 0; j < s.S; ++j) out.push_back(k((px * s.hp + hh) / group, j, c));
-    return out;
-  }});
-  kc.inputs.push_back(HostCopy{"V", rect, {}, [=](int px, int) {
-    std::vector<double> out;  // row-major per head
-    for (int64_t hh = 0; hh < s.hp; ++hh)
-      for (int64_t j = 0; j < s.S; ++j)
-        for (int64_t c = 0; c < s.d; ++c) out.push_back(v((px * s.hp + hh) / group, j, c));
-    return out;
-  }});
-  // The reference, in read-back order: PEs row-major, then heads, rows, dimensions.
-  const double scale = 1.0 / std::sqrt(double(s.d));
-  for (int py = 0; py < rect.h; ++py) {
-    for (int px = 0; px < rect.w; ++px) {
-      for (int64_t hh = 0; hh < s.hp; ++hh) {
-        const int64_t h = px * s.hp + hh, g = h / group;
-        for (int64_t r = 0; r < s.sq; ++r) {
-          const int64_t i = py * s.sq + r;
-          std::vector<double> w(size_t(i + 1));
-          double m = -INFINITY, l = 0;
-          for (int64_t j = 0; j <= i; ++j) {
-            double dot = 0;
-            for (int64_t c = 0; c < s.d; ++c) dot += q(h, i, c) * k(g, j, c);
-            w[size_t(j)] = dot * scale;
-            m = std::max(m, w[size_t(j)]);
-          }
-          for (double& x : w) l += (x = std::exp(x - m));
-          for (int64_t c = 0; c < s.d; ++c) {
-            double o = 0;
-            for (int64_t j = 0; j <= i; ++j) o += w[size_t(j)] * v(g, j, c);
-            kc.reference.push_back(o / l);
-          }
-        }
+  const int64_t group = s.heads / s.kv_heads, d = s.d, S = s.S;
+  // Q[h][i][c], K[g][j][c], V[g][j][c] with g = h / group, as functions of the (row, column)
+  // of the S x heads·d matrices (column h·d + c).
+  auto at = [=](uint64_t sd, int64_t heads, int64_t row, int64_t col) {
+    return round_to(t, random_value(sd, uint64_t(((col / d) / heads * S + row) * d + col % d)));
+  };
+  const ElementFn Q = [=](int64_t i, int64_t col) { return at(seed, 1, i, col); };
+  const ElementFn K = [=](int64_t j, int64_t col) { return at(seed + 1, group, j, col); };
+  const ElementFn V = [=](int64_t j, int64_t col) { return at(seed + 2, group, j, col); };
+  for (const auto& [tensor, fn] : {std::pair{spec.q, Q}, {spec.k, K}, {spec.v, V}})
+    kc.inputs.push_back(HostCopy{tensor.name, rect, {}, [tensor, fn](int px, int py) { return block_values(tensor, px, py, fn); }});
+  // The reference O (S x heads·d), then in read-back order: PEs row-major, each block's.
+  const double scale = 1.0 / std::sqrt(double(d));
+  std::vector<double> o(size_t(S * s.heads * d));
+  for (int64_t h = 0; h < s.heads; ++h) {
+    for (int64_t i = 0; i < S; ++i) {
+      std::vector<double> w(size_t(i + 1));
+      double m = -INFINITY, l = 0;
+      for (int64_t j = 0; j <= i; ++j) {
+        double dot = 0;
+        for (int64_t c = 0; c < d; ++c) dot += Q(i, h * d + c) * K(j, h * d + c);
+        w[size_t(j)] = dot * scale;
+        m = std::max(m, w[size_t(j)]);
+      }
+      for (double& x : w) l += (x = std::exp(x - m));
+      for (int64_t c = 0; c < d; ++c) {
+        double acc = 0;
+        for (int64_t j = 0; j <= i; ++j) acc += w[size_t(j)] * V(j, h * d + c);
+        o[size_t(i * s.heads * d + h * d + c)] = acc / l;
       }
     }
   }
+  const int64_t cols = s.heads * d;
+  for (int py = 0; py < rect.h; ++py)
+    for (int px = 0; px < rect.w; ++px)
+      for (double x : block_values(em->y, px, py, [&](int64_t i, int64_t c) { return o[size_t(i * cols + c)]; }))
+        kc.reference.push_back(x);
   return kc;
 }
 

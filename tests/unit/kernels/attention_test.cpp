@@ -42,7 +42,10 @@ TEST(Attention, AtAnOriginTheSameNumbersAndCycles) {
   const KernelResult there = run("wse2", p);
   EXPECT_EQ(here.output, there.output);
   EXPECT_EQ(here.cycles, there.cycles);
-  EXPECT_EQ(here.cycles, 9608u);  // deterministic; pinned so that a model change shows
+  // Deterministic; pinned so that a model change shows. V's rows and O's rows are strided in
+  // the column-major blocks (stride S and S/H), and a strided vector op moves one element a
+  // cycle instead of the 4 fp16 lanes: 448 cycles more than row-major V and O took (9,608).
+  EXPECT_EQ(here.cycles, 10056u);
 }
 
 TEST(Attention, ShapeErrorsNameTheNumbers) {

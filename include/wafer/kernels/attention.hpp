@@ -1,0 +1,34 @@
+// Causal scaled dot-product attention as a composable kernel (src/kernels/attention.cpp).
+//
+// Q, K and V are S x heads·d matrices whose column block h·d..(h+1)·d is head h, as a QKV
+// projection leaves them. Heads are split over the rectangle's columns (whole heads per PE)
+// and Q's rows (the queries) over its rows; every PE of a column holds all S rows of its
+// heads' K and V (rows replicated over y: a relayout's multicast, or the host's copies).
+// Every block is column-major. Under grouped-query attention the caller gives each head its
+// group's K and V. The output O has Q's layout.
+#pragma once
+
+#include <string>
+
+#include "wafer/kernels/compose.hpp"
+
+namespace wafer::kernels {
+
+struct AttentionSpec {
+  DistTensor q;        // S x heads·d: rows split over y, columns over x, on the Site's rectangle
+  DistTensor k, v;     // S x heads·d: rows replicated over y, columns split like q's
+  int q_symbol = -1, k_symbol = -1, v_symbol = -1;  // a producer's symbols; -1: declared by name
+  int64_t heads = 1;   // d = q.cols / heads; the scores are scaled by 1 / sqrt(d)
+  std::string y = "O";  // output symbol (scoped by Emit::name)
+};
+
+struct AttentionEmitted {
+  int entry = -1;
+  DistTensor y;      // O, in q's layout
+  int y_symbol = -1;
+  Held held;
+};
+
+Expected<AttentionEmitted> emit_attention(Emit& e, const Site& site, const AttentionSpec& s);
+
+}  // namespace wafer::kernels
