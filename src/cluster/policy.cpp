@@ -3,6 +3,7 @@
 // costs a sort of the jobs and one scan of the pools per job.
 #include "wafer/cluster/policy.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include <fmt/format.h>
@@ -82,10 +83,14 @@ int earliest_finish(const JobView& j, const std::vector<int64_t>& free, PoolQueu
                     double now) {
   int best = -1;
   double best_finish = std::numeric_limits<double>::infinity();
+  const bool has_choice =
+      std::count_if(j.rates->begin(), j.rates->end(), [](double r) { return r > 0; }) > 1;
   for (size_t i = 0; i < free.size(); ++i) {
     const double rate = (*j.rates)[i];
     if (rate <= 0) continue;
-    const double start = free[i] > 0 ? now : std::max(now, queues.ready[i]);
+    const double start = free[i] > 0 ? now
+                                     : std::max(now, queues.ready[i]) +
+                                           (has_choice ? queues.captive[i] : 0.0);
     if (start + j.remaining / rate < best_finish) {
       best_finish = start + j.remaining / rate;
       best = int(i);

@@ -191,6 +191,10 @@ void Simulator::submit_job(const TrainArrival& job) {
 }
 
 void Simulator::submit_request(const Request& request) {
+  if (front_.empty()) {  // no pool serves
+    ++obs_.requests_rejected;
+    return;
+  }
   RequestState s;
   s.request = request;
   s.request.arrival_seconds = std::max(request.arrival_seconds, now_);
@@ -355,12 +359,17 @@ void Simulator::schedule(bool replan) {
 
 PoolQueues Simulator::pool_queues() const {
   PoolQueues q{std::vector<double>(free_.size(), std::numeric_limits<double>::infinity()),
-               model_.training_groups};
+               model_.training_groups, std::vector<double>(free_.size(), 0.0)};
   for (int64_t j : active_) {
     const JobState& job = jobs_[j];
-    if (job.pool < 0) continue;
-    const double rate = model_.train_rate[job.arrival.type][job.pool];
-    q.ready[job.pool] = std::min(q.ready[job.pool], job.progress_from + job.remaining / rate);
+    const std::vector<double>& rates = model_.train_rate[job.arrival.type];
+    if (job.pool >= 0) {
+      const double rate = rates[job.pool];
+      q.ready[job.pool] = std::min(q.ready[job.pool], job.progress_from + job.remaining / rate);
+    } else if (std::count_if(rates.begin(), rates.end(), [](double r) { return r > 0; }) == 1) {
+      const int only = reference_pool(model_, job.arrival.type);
+      q.captive[only] += job.remaining / rates[only] / double(q.groups[only]);
+    }
   }
   for (size_t p = 0; p < free_.size(); ++p)
     if (free_[p] > 0) q.ready[p] = now_;

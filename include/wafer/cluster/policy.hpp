@@ -22,7 +22,8 @@
 // start + remaining / rate, where a full pool starts when its queue clears: a job may wait
 // for a faster pool rather than start on a slow one (list scheduling by earliest finish time,
 // as HEFT does); each job that waits adds its run time over the pool's groups to that pool's
-// queue. Routing: `slo` sends a request to the replica with
+// queue, and a job that could run elsewhere also counts the captive work of waiting jobs that
+// fit only that pool, so it leaves a scarce pool to the jobs that have no other. Routing: `slo` sends a request to the replica with
 // the largest headroom min((SLO_ttft - TTFT') / SLO_ttft, (SLO_tpot - TPOT') / SLO_tpot),
 // TTFT' and TPOT' predicted with the replica's queue; `round-robin` cycles over replicas.
 // A policy name is TRAIN[-agnostic][+ROUTE] or ROUTE alone (training under fifo); a training
@@ -64,10 +65,12 @@ struct JobView {
   const std::vector<double>* rates = nullptr;  // per pool; 0: does not fit
 };
 
-// Per pool: when a group is next expected free (now where one is free), and the groups.
+// Per pool: when a group is next expected free (now where one is free), the groups, and
+// the captive work: seconds per group that waiting jobs which fit only this pool need of it.
 struct PoolQueues {
   std::vector<double> ready;
   std::vector<int64_t> groups;
+  std::vector<double> captive;
 };
 
 // Lower runs first.

@@ -34,7 +34,7 @@ struct Observations {
   double first_job_arrival = -1, last_job_finish = 0;
   int64_t jobs_rejected = 0, deadlines_missed = 0, preemptions = 0;
   std::vector<double> ttft_seconds, tpot_seconds;
-  int64_t requests_in_slo = 0;
+  int64_t requests_in_slo = 0, requests_rejected = 0;  // rejected: no pool serves
   double first_request_arrival = -1, last_request_finish = 0;
   std::vector<PoolUsage> pools;
   double horizon_start = 0, horizon_end = 0;

@@ -22,7 +22,8 @@
 // disaggregated serving a prefill replica hands the request to a decode replica after the
 // KV-cache transfer: prompt tokens x KV bytes per token / the link's bandwidth.
 //
-// submit_job() / submit_request() add arrivals at or after now(); advance_to(t) runs every
+// submit_job() / submit_request() add arrivals at or after now() (a request with no serving
+// replica is counted as rejected); advance_to(t) runs every
 // event up to t; run() runs until nothing is left; snapshot() gives what was observed so far.
 #pragma once
 

@@ -41,6 +41,10 @@ TrainArrival job(int64_t id, double arrival, double tokens) {
   return a;
 }
 
+Request request(int64_t id, double t, int64_t prompt, int64_t output) {
+  return {id, t, prompt, output};
+}
+
 Policy policy(const std::string& name) {
   Expected<Policy> p = parse_policy(name);
   EXPECT_TRUE(p) << p.message();
@@ -83,6 +87,9 @@ TEST(ClusterSimulator, LasPreemptsAtTheRoundAndTheResumePaysTheCheckpoint) {
   fifo.submit_job(job(1, 5, 10));
   fifo.run();
   EXPECT_EQ(fifo.snapshot().job_completion_seconds, (std::vector<double>{100, 105}));
+  // No pool serves: a request is counted, not routed.
+  fifo.submit_request(request(0, 0, 10, 10));
+  EXPECT_EQ(fifo.snapshot().requests_rejected, 1);
 }
 
 TEST(ClusterSimulator, AdvancesIncrementally) {
@@ -123,10 +130,6 @@ ClusterModel serving_model(const std::vector<ServeRole>& roles) {
     m.serving.push_back({int(i), 1, roles[i]});
   }
   return m;
-}
-
-Request request(int64_t id, double t, int64_t prompt, int64_t output) {
-  return {id, t, prompt, output};
 }
 
 TEST(ClusterSimulator, ContinuousBatchingGivesExactTtftAndTpot) {
