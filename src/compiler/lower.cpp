@@ -12,6 +12,8 @@
 //                                    constant first operand of Add, Mul or Max is swapped
 //   Relu Erf Tanh Sigmoid Sqrt Reciprocal Neg Exp wafer.Gelu wafer.Silu -> element-wise
 //   Softmax LayerNormalization wafer.RMSNorm over the last axis         -> row reductions
+//   wafer.Attention with the Split, Reshapes and Transposes around it   -> the attention
+//                                    layer (lower_attention.cpp), its chain absorbed
 // A node that matches nothing is recorded with the reason, and the error lists them all,
 // grouped by op, so one compile shows everything a model still needs.
 #include "lower.hpp"
@@ -19,6 +21,7 @@
 #include <fmt/format.h>
 
 #include <optional>
+#include <set>
 
 namespace wafer::compiler {
 
@@ -58,8 +61,18 @@ class Lowering {
 
   Expected<Lowered> run() {
     std::map<std::string, std::vector<std::string>> refused;  // "op (reason)" -> node names
+    std::map<size_t, Outcome> chains;  // attention nodes, lowered with the chain around them
+    std::set<int> absorbed;
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
-      Outcome o = classify(g_.nodes[i]);
+      if (g_.nodes[i].op != "wafer.Attention") continue;
+      auto chain = match_attention(g_, int(i));
+      chains[i] = chain ? Outcome{chain->step, "", false} : refuse(chain.message());
+      if (chain) absorbed.insert(chain->nodes.begin(), chain->nodes.end());
+    }
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      if (absorbed.count(int(i))) continue;
+      Outcome o = chains.count(i) ? chains[i] : classify(g_.nodes[i]);
+      if (o.step) o.step->a = resolve(o.step->a);
       if (o.step) {
         o.step->node = int(i);
         out_.steps.push_back(*o.step);

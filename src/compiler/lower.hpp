@@ -12,7 +12,7 @@
 
 namespace wafer::compiler {
 
-enum class StepKind : uint8_t { gemm, eltwise, norm };
+enum class StepKind : uint8_t { gemm, eltwise, norm, attention };
 
 // One node lowered to one kernel. Value ids are after views (Lowered::alias applied).
 struct Step {
@@ -28,6 +28,7 @@ struct Step {
   kernels::Broadcast form = kernels::Broadcast::full;
   kernels::NormKind norm = kernels::NormKind::softmax;
   double eps = 1e-5;
+  int64_t heads = 0;  // attention: a reads the S x 3D QKV matrix, out is S x D
 };
 
 struct Lowered {
@@ -40,6 +41,15 @@ struct Lowered {
 // columns (a scalar is 1 x 1, a vector 1 x n).
 int64_t rows_of(const graph::Value& v);
 int64_t cols_of(const graph::Value& v);
+
+// A wafer.Attention node with the Split, Reshapes and Transposes around it that it takes its
+// Q, Kᵀ, V from and gives its result to (lower_attention.cpp): one step, and the nodes it
+// absorbs. The error says what differs from the chain the kernel takes.
+struct AttentionChain {
+  Step step;
+  std::vector<int> nodes;
+};
+Expected<AttentionChain> match_attention(const graph::Graph& g, int node);
 
 // Every node becomes a step or a view; the error lists every node that cannot, by op.
 Expected<Lowered> lower(const graph::Graph& g);

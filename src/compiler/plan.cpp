@@ -31,7 +31,9 @@
 #include "wafer/compiler/compiler.hpp"
 #include "wafer/ir/builder.hpp"
 #include "wafer/ir/verify.hpp"
+#include "wafer/kernels/attention.hpp"
 #include "wafer/kernels/gemm_emit.hpp"
+#include "wafer/kernels/movement.hpp"
 
 namespace wafer::compiler {
 
@@ -81,6 +83,20 @@ EltwiseCost eltwise_cost(kernels::EltwiseOp op, DType t) {
   return {0, 0};
 }
 
+// The attention layer on one PE: per query row (sq per PE, hp heads) the d score FMAs of S
+// keys (fp32 accumulation), two scalar passes over the S scores (~4 cycles an element), exp,
+// and on average S/2 strided FMAs of d elements (one a cycle) for P·V, each op with its
+// setup; before it, three slices and two relayouts, each moving about a block (sq x hp·d, or
+// S x hp·d for the replicated K and V) through the SRAM port, plus the line's hops.
+uint64_t estimate_attention(const arch::Arch& a, const Step& s, int64_t sq, int64_t cols, int w, int h, DType t) {
+  const double setup = a.vector_setup_cycles, S = double(sq) * h, d = double(cols) / double(s.heads / w);
+  const double lanes = std::max(1.0, kernels::fma_lanes(a, t, DType::f32));
+  const double row = d * (std::ceil(S / lanes) + setup) + 2 * 4 * S + S * eltwise_cost(kernels::EltwiseOp::exp, t).per_element +
+                     S / 2 * (d + setup) + 4 * setup;
+  const double moves = 3 * double(sq * cols) + 2 * (S * double(cols) + double(w + h) * a.hop_latency);
+  return uint64_t(double(sq) * double(s.heads / w) * row + moves);
+}
+
 uint64_t estimate_layer(const arch::Arch& a, const Step& s, int64_t mb, int64_t nb, int64_t K, int w, int h,
                         DType t) {
   const double setup = a.vector_setup_cycles;
@@ -95,6 +111,7 @@ uint64_t estimate_layer(const arch::Arch& a, const Step& s, int64_t mb, int64_t 
     return uint64_t(fmas + broadcast);
   }
   const double elems = double(mb * nb);
+  if (s.kind == StepKind::attention) return estimate_attention(a, s, mb, nb, w, h, t);
   if (s.kind == StepKind::eltwise) {
     EltwiseCost c = eltwise_cost(s.op, t);
     if (c.ops > 1 && dtype_bytes(t) == 2) c.per_element += 0.77;  // the two conversions
@@ -167,9 +184,10 @@ class Placer {
     kernels::Pools pools = kernels::Pools::for_arch(arch_);
     ir::CodeBuilder code(fmt::format("layer{}", index));
     Emit e{code, layer.program, pools, arch_, "k"};
-    Status st = s.kind == StepKind::gemm     ? emit_gemm(e, s, layer)
-                : s.kind == StepKind::eltwise ? emit_eltwise(e, s, layer)
-                                              : emit_norm(e, s, layer);
+    Status st = s.kind == StepKind::gemm        ? emit_gemm(e, s, layer)
+                : s.kind == StepKind::eltwise    ? emit_eltwise(e, s, layer)
+                : s.kind == StepKind::attention ? emit_attention_layer(e, s, layer)
+                                                 : emit_norm(e, s, layer);
     WAFER_TRY(st);
     layer.launch = e.name("entry");
     layer.program.codes.push_back(code.finish());
@@ -185,7 +203,70 @@ class Placer {
     const int64_t K = s.kind == StepKind::gemm ? cols_of(value(s.a)) : 0;
     layer.estimated_cycles = estimate_layer(arch_, s, y.block_rows(), y.block_cols(), K, rect.w, rect.h, t_);
     if (s.kind == StepKind::gemm) layer.flops = 2.0 * double(y.rows) * double(y.cols) * double(K);
+    if (s.kind == StepKind::attention)  // causal: query i takes i + 1 keys, QKᵀ and PV
+      layer.flops = 2.0 * 2.0 * double(y.cols) * double(y.rows) * double(y.rows + 1) / 2;
     return layer;
+  }
+
+  // The attention layer (lower_attention.cpp): Q, K and V sliced from the QKV matrix's
+  // columns, K and V replicated down the columns of PEs (a gather and a multicast), then the
+  // attention kernel; one program, each kernel's done task the next one's entry.
+  Status emit_attention_layer(Emit& e, const Step& s, Layer& layer) const {
+    const ir::Rect& r = layer.rect;
+    const DistTensor qkv = activation(s.a, "qkv", r);
+    const int64_t D = qkv.cols / 3;
+    if (qkv.block_cols() > 0 && D % qkv.block_cols() == 0)
+      return make_error("on {} columns of PEs each of Q, K and V ({} columns of {}) lies on a third of them; the "
+                        "attention kernel needs all {}: a width that 3 does not divide", r.w, D, qkv.cols, r.w);
+    auto links = e.pools.tasks.take(5, e.name("attention"));
+    if (!links) return links.status();
+    int step = 0;
+    auto site = [&] {
+      const Site at{r, step == 0 ? -1 : (*links)[size_t(step - 1)], step < 5 ? (*links)[size_t(step)] : -1};
+      ++step;
+      return at;
+    };
+    auto scoped = [&](const char* part) { return Emit{e.code, e.program, e.pools, e.arch, step == 0 ? e.scope : e.name(part)}; };
+    std::vector<kernels::HostCopy> tables;
+    auto keep = [&](const kernels::MoveEmitted& m) {
+      tables.insert(tables.end(), m.tables.begin(), m.tables.end());
+      m.held.release(e.pools);
+    };
+    const int qkv_symbol = e.code.symbol(qkv.name, t_, uint32_t(qkv.block_elements()));
+    kernels::MoveEmitted part[3];
+    const char* names[] = {"q", "k", "v"};
+    for (int i = 0; i < 3; ++i) {
+      Emit pe = scoped(names[i]);
+      auto m = kernels::emit_slice(pe, site(), kernels::SliceSpec{qkv, qkv_symbol, kernels::MoveAxis::cols, i * D, D, names[i]});
+      if (!m) return m.status();
+      keep(*m);
+      part[i] = *m;
+    }
+    kernels::MoveEmitted all[2];
+    for (int i = 0; i < 2; ++i) {
+      Emit pe = scoped(i == 0 ? "k_all" : "v_all");
+      kernels::RelayoutSpec spec{part[i + 1].y, part[i + 1].y_symbol, kernels::Spread::replicate, kernels::Spread::split};
+      spec.y = "all";
+      auto m = kernels::emit_relayout(pe, site(), spec);
+      if (!m) return m.status();
+      keep(*m);
+      all[i] = *m;
+    }
+    Emit pe = scoped("attn");
+    kernels::AttentionSpec spec{part[0].y, all[0].y, all[1].y, part[0].y_symbol, all[0].y_symbol, all[1].y_symbol, s.heads};
+    auto em = kernels::emit_attention(pe, site(), spec);
+    if (!em) return em.status();
+    em->held.release(e.pools);
+    layer.kernel = fmt::format("attention {}x{} heads (3 slices, 2 relayouts)", s.heads, D / s.heads);
+    layer.inputs = {Binding{s.a, qkv, false}};
+    layer.output = Binding{s.out, em->y, false};
+    auto inputs = block_copies(layer.inputs);
+    layer.copies = [inputs, tables](const std::vector<kernels::ElementFn>& f) {
+      std::vector<kernels::HostCopy> copies = inputs(f);
+      copies.insert(copies.end(), tables.begin(), tables.end());
+      return copies;
+    };
+    return Status::ok();
   }
 
   Status emit_gemm(Emit& e, const Step& s, Layer& layer) const {

@@ -3,7 +3,7 @@
 // interpreter is emitted once per kernel. The transpose adds its local block transpose as the
 // interpreter's prologue. Views (aligned slices, replicate -> first, unchanged layouts) emit
 // only an entry that activates the done task.
-#include "movement.hpp"
+#include "wafer/kernels/movement.hpp"
 
 #include <algorithm>
 

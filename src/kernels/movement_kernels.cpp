@@ -17,7 +17,7 @@
 #include <fmt/format.h>
 
 #include "kernel_util.hpp"
-#include "movement.hpp"
+#include "wafer/kernels/movement.hpp"
 
 namespace wafer::kernels {
 

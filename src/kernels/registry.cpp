@@ -7,7 +7,7 @@
 #include "wafer/kernels/eltwise.hpp"
 #include "gather.hpp"
 #include "kernel_util.hpp"
-#include "movement.hpp"
+#include "wafer/kernels/movement.hpp"
 #include "wafer/kernels/norms.hpp"
 
 namespace wafer::kernels {

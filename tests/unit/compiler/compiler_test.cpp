@@ -5,6 +5,7 @@
 
 #include "../graph/graph_test_util.hpp"
 #include "wafer/compiler/compiler.hpp"
+#include "wafer/graph/npy.hpp"
 #include "wafer/graph/passes.hpp"
 #include "wafer/onnx/import.hpp"
 
@@ -176,6 +177,66 @@ TEST(Compiler, StreamingOverlapsEachLayerWithTheNextLayersWeights) {
   // 30 for the first weights, then max(100, 120) + max(50, 10) + 80.
   EXPECT_EQ(streamed_cycles({100, 50, 80}, {30, 120, 10}), 280u);
   EXPECT_EQ(streamed_cycles({}, {}), 0u);
+}
+
+// The GPT-2 block (tests/models/gpt2_block_op17, fused): the Split, the head Reshapes and
+// Transposes and the attention node become one layer (3 slices, 2 relayouts, the kernel) on
+// 4 x 1 PEs, and every layer matches the reference interpreter's value of its node.
+graph::Graph gpt2_block() {
+  auto g = onnx_import::import_model(std::string(WAFER_SOURCE_DIR) + "/tests/models/gpt2_block_op17/model.onnx");
+  EXPECT_TRUE(g.has_value()) << g.message();
+  return g ? *g : graph::Graph{};
+}
+
+TEST(Compiler, TheGpt2BlocksAttentionChainIsOneLayerThatMatchesTheReference) {
+  graph::Graph g = gpt2_block();
+  auto x = graph::read_npy(std::string(WAFER_SOURCE_DIR) + "/tests/models/gpt2_block_op17/inputs/x.npy");
+  ASSERT_TRUE(x.has_value()) << x.message();
+  const std::map<std::string, Tensor> in = {{"x", *x}};
+  auto ref = graph::evaluate(g, in, {DType::f32, true});
+  ASSERT_TRUE(ref.has_value()) << ref.message();
+  ASSERT_TRUE(graph::run_passes(g).has_value());
+  auto plan = compile(g, wse3(), CompileOptions{4, 1, DType::f32});
+  ASSERT_TRUE(plan.has_value()) << plan.message();
+  ASSERT_EQ(plan->layers.size(), size_t(10));
+  const Layer& attn = plan->layers[2];
+  EXPECT_EQ(attn.op, "wafer.Attention");
+  EXPECT_EQ(attn.kernel, "attention 4x16 heads (3 slices, 2 relayouts)");
+  // Causal attention over 16 positions, 4 heads of 16: 2 x 2 x 64 x 16 x 17 / 2 flops.
+  EXPECT_EQ(attn.flops, 34816.0);
+  auto r = run(g, *plan, in, *ref, sim::Options{});
+  ASSERT_TRUE(r.has_value()) << r.message();
+  for (const LayerRun& l : r->layers) EXPECT_LT(l.max_rel_error, 1e-6);
+  EXPECT_LT(kernels::max_rel_error(r->outputs.at("y").values, ref->at("y").values), 1e-6);
+  EXPECT_EQ(r->layers[2].cycles, 28518u);  // deterministic; pinned so that a change shows
+}
+
+TEST(Compiler, AnAttentionWhoseMaskIsNotCausalOrWhoseScaleDiffersIsRefused) {
+  for (const char* change : {"mask", "scale"}) {
+    graph::Graph g = gpt2_block();
+    ASSERT_TRUE(graph::run_passes(g).has_value());
+    auto att = std::find_if(g.nodes.begin(), g.nodes.end(), [](const graph::Node& n) { return n.op == "wafer.Attention"; });
+    ASSERT_NE(att, g.nodes.end());
+    if (std::string(change) == "mask") {
+      g.values[size_t(att->inputs[3])].constant->values[1] = 0;  // query 0 sees key 1
+    } else {
+      att->attrs["scale"] = 0.5;
+    }
+    auto plan = compile(g, wse3(), CompileOptions{4, 1, DType::f32});
+    ASSERT_FALSE(plan.has_value());
+    EXPECT_EQ(plan.message(),
+              std::string("the wafer engine cannot lower 10 nodes of graph 'torch_jit' yet (the reference interpreter "
+                          "runs them):\n  Reshape ([1,16,4,16] -> [1,16,64] changes the last dimension; needs a "
+                          "relayout kernel): /Reshape_3\n  Reshape ([1,16,64] -> [1,16,4,16] changes the last "
+                          "dimension; needs a relayout kernel): /Reshape, /Reshape_1, /Reshape_2\n  Split (several outputs): "
+                          "/Split\n  Transpose (no kernel): /Transpose, /Transpose_1, /Transpose_2, /Transpose_3\n  "
+                          "wafer.Attention (") +
+                  (std::string(change) == "mask" ? "the mask is not the constant causal mask of 16 positions (the "
+                                                   "kernel is causal)"
+                                                 : "scale 0.5 is not 1/sqrt(16)") +
+                  "): /MatMul../MatMul_1")
+        << change;
+  }
 }
 
 }  // namespace

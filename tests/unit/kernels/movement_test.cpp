@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "../../../src/kernels/move_plan.hpp"
-#include "../../../src/kernels/movement.hpp"
+#include "wafer/kernels/movement.hpp"
 #include "kernel_params.hpp"
 
 namespace wafer::kernels {
