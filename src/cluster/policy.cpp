@@ -89,7 +89,7 @@ int earliest_finish(const JobView& j, const std::vector<int64_t>& free, PoolQueu
     const double rate = (*j.rates)[i];
     if (rate <= 0) continue;
     const double start = free[i] > 0 ? now
-                                     : std::max(now, queues.ready[i]) +
+                                     : std::max(now, queues.ready[i]) + queues.queued[i] +
                                            (has_choice ? queues.captive[i] : 0.0);
     if (start + j.remaining / rate < best_finish) {
       best_finish = start + j.remaining / rate;
@@ -97,9 +97,7 @@ int earliest_finish(const JobView& j, const std::vector<int64_t>& free, PoolQueu
     }
   }
   if (best < 0 || free[best] > 0) return best;
-  const double run_seconds = j.remaining / (*j.rates)[best];
-  queues.ready[best] =
-      std::max(now, queues.ready[best]) + run_seconds / double(queues.groups[best]);
+  queues.queued[best] += j.remaining / (*j.rates)[best] / double(queues.groups[best]);
   return -1;
 }
 

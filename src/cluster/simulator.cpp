@@ -349,6 +349,9 @@ void Simulator::schedule(bool replan) {
     if (pool < 0) continue;
     --left[pool];
     starts.push_back({c.job, pool});
+    const double restore = job.started ? model_.checkpoint_seconds : 0;
+    queues.ready[pool] = std::min(queues.ready[pool], now_ + restore + job.remaining /
+                                                          model_.train_rate[job.arrival.type][pool]);
   }
   for (auto [j, pool] : stops) {
     stop_job(jobs_[j]);
@@ -358,8 +361,9 @@ void Simulator::schedule(bool replan) {
 }
 
 PoolQueues Simulator::pool_queues() const {
-  PoolQueues q{std::vector<double>(free_.size(), std::numeric_limits<double>::infinity()),
-               model_.training_groups, std::vector<double>(free_.size(), 0.0)};
+  const size_t n = free_.size();
+  PoolQueues q{std::vector<double>(n, std::numeric_limits<double>::infinity()),
+               model_.training_groups, std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
   for (int64_t j : active_) {
     const JobState& job = jobs_[j];
     const std::vector<double>& rates = model_.train_rate[job.arrival.type];
@@ -371,8 +375,6 @@ PoolQueues Simulator::pool_queues() const {
       q.captive[only] += job.remaining / rates[only] / double(q.groups[only]);
     }
   }
-  for (size_t p = 0; p < free_.size(); ++p)
-    if (free_[p] > 0) q.ready[p] = now_;
   return q;
 }
 

@@ -65,11 +65,14 @@ struct JobView {
   const std::vector<double>* rates = nullptr;  // per pool; 0: does not fit
 };
 
-// Per pool: when a group is next expected free (now where one is free), the groups, and
-// the captive work: seconds per group that waiting jobs which fit only this pool need of it.
+// Per pool: when a group is next expected free (the earliest finish of the jobs running or
+// just placed there), the groups, the queue (seconds per group that jobs waiting for the pool
+// in this pass need) and the captive work (seconds per group that waiting jobs which fit only
+// this pool need of it).
 struct PoolQueues {
   std::vector<double> ready;
   std::vector<int64_t> groups;
+  std::vector<double> queued;
   std::vector<double> captive;
 };
 

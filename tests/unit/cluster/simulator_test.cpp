@@ -92,6 +92,50 @@ TEST(ClusterSimulator, LasPreemptsAtTheRoundAndTheResumePaysTheCheckpoint) {
   EXPECT_EQ(fifo.snapshot().requests_rejected, 1);
 }
 
+TEST(ClusterSimulator, CostTakesTheCheapestPoolThatMeetsTheDeadline) {
+  // Pool 0: 1 token/s at $1/s; pool 1: 10 tokens/s at $100/s ($1 against $10 per token).
+  // Job 0 (100 tokens, deadline 200) fits the cheap pool's 100 s: done at 100. Job 1 (100
+  // tokens, deadline 50) would miss it there (the cheap pool is busy anyway): the fast pool,
+  // done at 10.
+  ClusterModel m = training_model({1, 1}, {1, 10});
+  m.group_dollars_per_second = {1, 100};
+  Simulator sim(m, policy("cost"));
+  TrainArrival a = job(0, 0, 100), b = job(1, 0, 100);
+  a.deadline_seconds = 200;
+  b.deadline_seconds = 50;
+  sim.submit_job(a);
+  sim.submit_job(b);
+  sim.run();
+  Observations o = sim.snapshot();
+  EXPECT_EQ(o.job_completion_seconds, (std::vector<double>{10, 100}));
+  EXPECT_EQ(o.deadlines_missed, 0);
+  // Busy: 100 s on pool 0 and 10 s on pool 1, 8 devices each at the h100's $/device-hour.
+  Summary s = summarise("cost", o);
+  EXPECT_NEAR(s.dollars, 8 * 110 / 3600.0 * m.fleet.pools[0].system.dollars_per_hour, 1e-9);
+}
+
+TEST(ClusterSimulator, AwarePlacementWaitsForTheFasterPoolWhenThatFinishesSooner) {
+  // One group at 1 token/s (pool 0) and one at 4 (pool 1). Jobs of 400, 80 and 40 tokens
+  // arrive at t=0 in that order. 400 takes pool 1 (finish 100 against 400). 80 would finish
+  // at 80 on pool 0 or at 100 + 20 behind it on pool 1: pool 0, done at 80. 40 would finish at
+  // 80 + 40 = 120 on pool 0 or 100 + 10 = 110 on pool 1: it waits for pool 1, done at 110.
+  ClusterModel m = training_model({1, 1}, {1, 4});
+  Simulator sim(m, policy("makespan"));
+  sim.submit_job(job(0, 0, 400));
+  sim.submit_job(job(1, 0, 80));
+  sim.submit_job(job(2, 0, 40));
+  sim.run();
+  EXPECT_EQ(sim.snapshot().job_completion_seconds, (std::vector<double>{80, 100, 110}));
+  // The agnostic version starts a job wherever most groups are free (ties: fleet order):
+  // 400 on pool 0 (400 s), 80 on pool 1 (20 s), then 40 on pool 1 (20 + 10 s).
+  Simulator agnostic(m, policy("makespan-agnostic"));
+  agnostic.submit_job(job(0, 0, 400));
+  agnostic.submit_job(job(1, 0, 80));
+  agnostic.submit_job(job(2, 0, 40));
+  agnostic.run();
+  EXPECT_EQ(agnostic.snapshot().job_completion_seconds, (std::vector<double>{20, 30, 400}));
+}
+
 TEST(ClusterSimulator, AdvancesIncrementally) {
   // The FIFO case above, driven step by step: at t=5 job A is half done and B not yet there.
   ClusterModel m = training_model({1}, {100});
