@@ -269,9 +269,12 @@ int run_simulate(const SimulateFlags& f) {
                 {"utilisation_over_time", series}});
   } else {
     if (format == TableFormat::text)
-      fmt::print("{} on {}: {} training jobs, {} requests ({}), seed {}\n", spec->name,
+      fmt::print("{} on {}: {} training jobs, {} requests{}, seed {}\n", spec->name,
                  fleet->name, scenario->jobs.size(), scenario->requests.size(),
-                 scenario->model.inference.model.name, seed);
+                 scenario->requests.empty()
+                     ? ""
+                     : fmt::format(" ({})", scenario->model.inference.model.name),
+                 seed);
     print_table(table, format);
   }
   if (f.plot.empty()) return 0;

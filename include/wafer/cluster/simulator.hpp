@@ -82,6 +82,7 @@ double tpot_at(const ReplicaProfile& p, int64_t batch);
 
 class Simulator {
  public:
+  // `model` is read, not copied: it must outlive the simulator.
   Simulator(const ClusterModel& model, Policy policy);
 
   void submit_job(const TrainArrival& job);
