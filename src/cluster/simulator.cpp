@@ -317,9 +317,7 @@ JobView Simulator::view(const JobState& job) const {
   return v;
 }
 
-void Simulator::schedule(bool replan) {
-  const bool any_free = std::any_of(free_.begin(), free_.end(), [](int64_t f) { return f > 0; });
-  if (!replan && !any_free) return;
+std::vector<int64_t> Simulator::ranked_jobs(bool replan) {
   struct Candidate {
     double priority;
     int64_t id, job;
@@ -334,24 +332,32 @@ void Simulator::schedule(bool replan) {
   std::sort(order.begin(), order.end(), [](const Candidate& a, const Candidate& b) {
     return a.priority != b.priority ? a.priority < b.priority : a.id < b.id;
   });
+  std::vector<int64_t> out;
+  for (const Candidate& c : order) out.push_back(c.job);
+  return out;
+}
+
+void Simulator::schedule(bool replan) {
+  const bool any_free = std::any_of(free_.begin(), free_.end(), [](int64_t f) { return f > 0; });
+  if (!replan && !any_free) return;
   std::vector<int64_t> left = replan ? model_.training_groups : free_;
   PoolQueues queues = pool_queues();
   std::vector<std::pair<int64_t, int>> starts, stops;
-  for (const Candidate& c : order) {
-    const JobState& job = jobs_[c.job];
-    if (job.pool >= 0 && left[job.pool] > 0) {
+  for (int64_t j : ranked_jobs(replan)) {
+    const JobState& job = jobs_[j];
+    if (job.pool >= 0 && left[job.pool] > 0) {  // keeps its group
       --left[job.pool];
       continue;
     }
     const int pool =
         choose_pool(policy_, view(job), left, queues, model_.group_dollars_per_second, now_);
-    if (job.pool >= 0) stops.push_back({c.job, job.pool});
+    if (job.pool >= 0) stops.push_back({j, job.pool});
     if (pool < 0) continue;
     --left[pool];
-    starts.push_back({c.job, pool});
+    starts.push_back({j, pool});
     const double restore = job.started ? model_.checkpoint_seconds : 0;
-    queues.ready[pool] = std::min(queues.ready[pool], now_ + restore + job.remaining /
-                                                          model_.train_rate[job.arrival.type][pool]);
+    const double rate = model_.train_rate[job.arrival.type][pool];
+    queues.ready[pool] = std::min(queues.ready[pool], now_ + restore + job.remaining / rate);
   }
   for (auto [j, pool] : stops) {
     stop_job(jobs_[j]);

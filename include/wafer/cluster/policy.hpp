@@ -23,9 +23,11 @@
 // for a faster pool rather than start on a slow one (list scheduling by earliest finish time,
 // as HEFT does); each job that waits adds its run time over the pool's groups to that pool's
 // queue, and a job that could run elsewhere also counts the captive work of waiting jobs that
-// fit only that pool, so it leaves a scarce pool to the jobs that have no other. Routing: `slo` sends a request to the replica with
-// the largest headroom min((SLO_ttft - TTFT') / SLO_ttft, (SLO_tpot - TPOT') / SLO_tpot),
-// TTFT' and TPOT' predicted with the replica's queue; `round-robin` cycles over replicas.
+// fit only that pool, so it leaves a scarce pool to the jobs that have no other.
+//
+// Routing: `slo` sends a request to the replica with the largest headroom
+// min((SLO_ttft - TTFT') / SLO_ttft, (SLO_tpot - TPOT') / SLO_tpot), TTFT' and TPOT'
+// predicted with the replica's queue; `round-robin` cycles over replicas.
 // A policy name is TRAIN[-agnostic][+ROUTE] or ROUTE alone (training under fifo); a training
 // name alone routes by slo.
 #pragma once

@@ -142,6 +142,8 @@ class Simulator {
   void start_job(int64_t j, int pool);
   void stop_job(JobState& job);
   void schedule(bool replan);
+  // Jobs to plan (waiting ones; all on a re-plan), progress settled, in the policy's order.
+  std::vector<int64_t> ranked_jobs(bool replan);
   JobView view(const JobState& job) const;
   PoolQueues pool_queues() const;
   void ensure_round();
