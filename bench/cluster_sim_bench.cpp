@@ -9,6 +9,7 @@
 // iteration. Target: < 2 s. The matrix (the estimator's calls) is built once, outside the
 // timed loop; BM_AzureConvTraceLoad times that part alone (reading the trace and building
 // the rates and replica profiles), which `wafer cluster simulate` pays once per command.
+// Figures, with the command and machine: docs/cluster.md, "Speed".
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
