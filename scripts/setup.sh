@@ -10,6 +10,7 @@ PACKAGES=(
   libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libpng-dev
   libgtest-dev libgmock-dev libbenchmark-dev jq
   libonnx-dev libprotobuf-dev libonnx-testdata
+  libsqlite3-dev libcpp-httplib-dev curl
 )
 if [ "${1:-}" = "--fuzz" ]; then
   PACKAGES+=(clang libclang-rt-14-dev)

@@ -1,0 +1,669 @@
+// The request handling of `wafer cluster serve` (service.hpp has the model: the clock, the
+// job reservations, the routing headroom).
+//
+// handle() turns the wall-clock time into the service clock, advances the simulator and the
+// routed requests to it, then dispatches on the path and method. Request bodies are read by a
+// FieldReader that checks each field's type and range and stops at the first problem, which
+// becomes a 400 naming the field; unknown fields are refused the same way. Writes go to the
+// store before the reply is built, so an answered job is on disk. The web page is one HTML
+// document with its script inline: the fleet's pools are written into it by the server (so
+// a page that never runs its script still shows them) and refreshed from /v1/fleet and
+// /v1/jobs every second.
+#include "wafer/cluster/service.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "wafer/cluster/matrix.hpp"
+#include "wafer/support/suggest.hpp"
+
+namespace wafer::cluster {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr size_t kMaxBody = 1 << 20;
+constexpr size_t kRecentRoutes = 20;
+constexpr int64_t kRefPrompt = 1024, kRefOutput = 256;
+constexpr double kMaxTokens = 1e18, kMaxRequestTokens = 1e7;
+
+struct ApiError {
+  int status = 400;
+  std::string message, field;
+};
+
+// Invalid UTF-8 a client sent (echoed in an error) is replaced, never thrown on.
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+HttpResponse json_response(int status, const Json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = dump(body);
+  return r;
+}
+
+HttpResponse error_response(const ApiError& e) {
+  return json_response(e.status, {{"error", {{"message", e.message},
+                                             {"field", e.field.empty() ? Json() : Json(e.field)}}}});
+}
+
+// Reads typed fields of a JSON object; the first problem is kept in `error`.
+class FieldReader {
+ public:
+  FieldReader(const Json& body, std::vector<std::string> known) : body_(body) {
+    for (const auto& [key, value] : body.items())
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        fail(key, fmt::format("unknown field '{}' (fields: {})", key, fmt::join(known, ", ")));
+        return;
+      }
+  }
+
+  std::string string(const std::string& name) {
+    const Json* v = get(name, true);
+    if (!v) return "";
+    if (!v->is_string()) return fail(name, fmt::format("'{}' must be a string", name)), "";
+    return v->get<std::string>();
+  }
+
+  // A positive number (an integer when `integer`) up to `max`; nullopt when absent.
+  std::optional<double> number(const std::string& name, bool required, double max,
+                               bool integer = false) {
+    const Json* v = get(name, required);
+    if (!v) return std::nullopt;
+    if (!v->is_number() || (integer && !v->is_number_integer()))
+      return fail(name, fmt::format("'{}' must be {}", name, integer ? "an integer" : "a number")),
+             std::nullopt;
+    return checked(name, v->get<double>(), max);
+  }
+
+  std::optional<double> checked(const std::string& name, double value, double max) {
+    if (!(value > 0) || !std::isfinite(value) || value > max)
+      return fail(name, fmt::format("'{}' must be positive and at most {:g}, not {:g}", name, max,
+                                    value)),
+             std::nullopt;
+    return value;
+  }
+
+  void fail(const std::string& field, std::string message, int status = 400) {
+    if (!error) error = ApiError{status, std::move(message), field};
+  }
+
+  std::optional<ApiError> error;
+
+ private:
+  const Json* get(const std::string& name, bool required) {
+    if (error) return nullptr;
+    auto it = body_.find(name);
+    if (it == body_.end() || it->is_null()) {
+      if (required) fail(name, fmt::format("'{}' is required", name));
+      return nullptr;
+    }
+    return &*it;
+  }
+
+  const Json& body_;
+};
+
+// The body as a JSON object, or the error that says why it is not one.
+std::optional<Json> parse_object(const std::string& body, std::optional<ApiError>& error) {
+  if (body.size() > kMaxBody) {
+    error = ApiError{413, fmt::format("the body has {} bytes; the limit is {}", body.size(),
+                                      kMaxBody), ""};
+    return std::nullopt;
+  }
+  Json parsed;
+  try {
+    parsed = Json::parse(body);
+  } catch (const Json::exception& e) {
+    error = ApiError{400, fmt::format("malformed JSON: {}", e.what()), ""};
+    return std::nullopt;
+  }
+  if (!parsed.is_object()) {
+    error = ApiError{400, "the body must be a JSON object", ""};
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+// The zoo's name of `name`, or the 400 that names the field.
+std::optional<std::string> zoo_name(const std::string& name, FieldReader& fields) {
+  if (fields.error) return std::nullopt;
+  std::optional<std::string> canonical = estimate::zoo_model_name(name);
+  if (canonical) return canonical;
+  std::vector<std::string> names = estimate::model_names();
+  std::vector<std::string_view> views(names.begin(), names.end());
+  fields.fail("model", fmt::format("unknown model '{}'{} (wafer estimate models lists them)", name,
+                                   suggestion(name, views)));
+  return std::nullopt;
+}
+
+int type_of(const ClusterModel& model, const std::string& name) {
+  for (size_t t = 0; t < model.types.size(); ++t)
+    if (model.types[t].model.name == name) return int(t);
+  return -1;
+}
+
+// Why the type trains on no pool, in the matrix's words.
+std::string why_no_pool(const ClusterModel& model, int type) {
+  std::vector<std::string> reasons;
+  for (const Pool& p : model.fleet.pools)
+    reasons.push_back(fmt::format("{}: {}", p.name, matrix_cell(model.types[type], p, p.group).why));
+  return fmt::format("{} trains on no pool of fleet '{}' ({})", model.types[type].model.name,
+                     model.fleet.name, fmt::join(reasons, "; "));
+}
+
+bool model_trains_nowhere(const ClusterModel& model, int type) {
+  const std::vector<double>& r = model.train_rate[type];
+  return std::none_of(r.begin(), r.end(), [](double x) { return x > 0; });
+}
+
+struct Groups {
+  std::vector<std::vector<double>> free_at;   // per pool, per group
+  std::vector<std::vector<int64_t>> holder;   // the plan index of the last reservation
+};
+
+struct Candidate {
+  int pool = -1, group = -1;
+  double start = 0, finish = 0, cost = 0;
+};
+
+std::vector<Candidate> candidates(const ClusterModel& model, const Groups& g, int type,
+                                  double tokens, double now) {
+  std::vector<Candidate> out;
+  for (size_t p = 0; p < model.fleet.pools.size(); ++p) {
+    const double rate = model.train_rate[type][p];
+    if (rate <= 0 || g.free_at[p].empty()) continue;
+    auto earliest = std::min_element(g.free_at[p].begin(), g.free_at[p].end());
+    Candidate c{int(p), int(earliest - g.free_at[p].begin()), std::max(now, *earliest)};
+    c.finish = c.start + tokens / rate;
+    c.cost = tokens / rate * model.group_dollars_per_second[p];
+    out.push_back(c);
+  }
+  return out;
+}
+
+// The reservation rule of service.hpp for one job at its acceptance.
+void place(const ClusterModel& model, Groups& g, PlannedJob& pj, int64_t index) {
+  const StoredJob& job = pj.job;
+  pj.type = type_of(model, job.model);
+  if (pj.type < 0 || model_trains_nowhere(model, pj.type)) {
+    pj.why = pj.type < 0 ? fmt::format("{} is not a training job type of this service", job.model)
+                         : why_no_pool(model, pj.type);
+    pj.why_field = "model";
+    return;
+  }
+  std::vector<Candidate> all = candidates(model, g, pj.type, job.tokens, job.created_seconds);
+  std::vector<Candidate> affordable;
+  for (const Candidate& c : all)
+    if (!job.budget_usd || c.cost <= *job.budget_usd) affordable.push_back(c);
+  if (affordable.empty()) {
+    auto cheapest = std::min_element(all.begin(), all.end(),
+                                     [](const Candidate& a, const Candidate& b) { return a.cost < b.cost; });
+    pj.why = fmt::format("the budget ${:.2f} is below the cheapest placement, ${:.2f} on pool '{}'",
+                         *job.budget_usd, cheapest->cost, model.fleet.pools[cheapest->pool].name);
+    pj.why_field = "budget_usd";
+    return;
+  }
+  const double deadline = job.deadline_seconds.value_or(kNoDeadline);
+  auto by_cost = [](const Candidate& a, const Candidate& b) {
+    return std::tie(a.cost, a.finish) < std::tie(b.cost, b.finish);
+  };
+  auto by_finish = [](const Candidate& a, const Candidate& b) { return a.finish < b.finish; };
+  std::vector<Candidate> in_time;
+  for (const Candidate& c : affordable)
+    if (c.finish <= deadline) in_time.push_back(c);
+  pj.meets_deadline = !in_time.empty();
+  const Candidate best = in_time.empty()
+                             ? *std::min_element(affordable.begin(), affordable.end(), by_finish)
+                             : *std::min_element(in_time.begin(), in_time.end(), by_cost);
+  pj.pool = best.pool;
+  pj.group = best.group;
+  pj.start = best.start;
+  pj.finish = best.finish;
+  pj.cost_usd = best.cost;
+  pj.group_free_before = g.free_at[best.pool][best.group];
+  g.free_at[best.pool][best.group] = best.finish;
+  g.holder[best.pool][best.group] = index;
+}
+
+void release(Groups& g, const PlannedJob& pj, int64_t index, double at) {
+  if (pj.pool < 0 || at >= pj.finish || g.holder[pj.pool][pj.group] != index) return;
+  g.free_at[pj.pool][pj.group] = std::max(pj.group_free_before, at);
+}
+
+const char* kPageHead = R"(<!doctype html>
+<html><head><meta charset="utf-8"><title>wafer cluster serve</title>
+<style>
+body{font-family:sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin-bottom:1.5em}
+td,th{border:1px solid #bbb;padding:.25em .6em;text-align:right}
+th{background:#eee}td:first-child{text-align:left}
+#clock{color:#555}
+</style></head><body>
+)";
+
+const char* kPageScript = R"(<script>
+function cell(v){const td=document.createElement('td');td.textContent=v;return td}
+function fill(id,rows){const t=document.getElementById(id);
+  while(t.rows.length>1)t.deleteRow(1);
+  for(const r of rows){const tr=t.insertRow();for(const v of r)tr.appendChild(cell(v))}}
+function f(x,d){return x===null||x===undefined?'-':Number(x).toFixed(d)}
+async function refresh(){
+  try{
+    const fleet=await (await fetch('/v1/fleet')).json();
+    const jobs=await (await fetch('/v1/jobs')).json();
+    document.getElementById('clock').textContent='clock '+f(fleet.clock.now_seconds/3600,2)+
+      ' h (x'+fleet.clock.time_scale+'); simulator: '+fleet.simulator.jobs_done+' jobs done';
+    fill('pools',fleet.pools.map(p=>[p.name,p.system,p.family,p.devices,p.groups,
+      p.training.running_jobs,p.training.queued_jobs,p.serving.in_flight_requests]));
+    fill('jobs',jobs.data.filter(j=>j.status!=='succeeded'||jobs.data.length<30).slice(-30).map(j=>
+      [j.id,j.status,j.model,j.pool||'-',f(j.predicted_start/3600,2),f(j.predicted_finish/3600,2),
+       f(j.cost_usd,0)]));
+    fill('routes',fleet.recent_routes.map(r=>[r.id,r.model,r.pool,f(r.predicted_ttft_ms,1),
+      f(r.predicted_tpot_ms,1),r.meets_slo?'yes':'no']));
+  }catch(e){document.getElementById('clock').textContent='server unreachable: '+e}
+}
+refresh();setInterval(refresh,1000);
+</script></body></html>
+)";
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<PlannedJob> plan_jobs(const ClusterModel& model, const std::vector<StoredJob>& jobs) {
+  Groups g;
+  for (int64_t n : model.training_groups) {
+    g.free_at.emplace_back(size_t(n), 0.0);
+    g.holder.emplace_back(size_t(n), -1);
+  }
+  struct Event {
+    double time;
+    int64_t index;
+    bool cancel;
+  };
+  std::vector<Event> events;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    events.push_back({jobs[i].created_seconds, int64_t(i), false});
+    if (jobs[i].cancelled_seconds) events.push_back({*jobs[i].cancelled_seconds, int64_t(i), true});
+  }
+  std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+    return std::tie(a.time, a.index, a.cancel) < std::tie(b.time, b.index, b.cancel);
+  });
+  std::vector<PlannedJob> plan(jobs.size());
+  for (const Event& e : events) {
+    PlannedJob& pj = plan[e.index];
+    if (e.cancel) {
+      release(g, pj, e.index, e.time);
+      continue;
+    }
+    pj.job = jobs[e.index];
+    place(model, g, pj, e.index);
+  }
+  return plan;
+}
+
+Expected<std::unique_ptr<Service>> Service::open(const Fleet& fleet, const std::string& db_path,
+                                                 double time_scale, double unix_now) {
+  std::vector<Job> types;
+  for (const Job& j : zoo_jobs())
+    if (j.kind == JobKind::train) types.push_back(j);
+  Expected<ClusterModel> model =
+      build_cluster_model(fleet, WorkloadSpec{}, types, Job{}, kRefPrompt, kRefOutput);
+  if (!model) return model.status();
+  Expected<Store> store = Store::open(db_path);
+  if (!store) return store.status();
+  Expected<std::optional<double>> base_unix = store->meta("base_unix");
+  Expected<std::optional<double>> base_seconds = store->meta("base_seconds");
+  Expected<std::optional<double>> old_scale = store->meta("time_scale");
+  if (!base_unix) return base_unix.status();
+  if (!base_seconds) return base_seconds.status();
+  if (!old_scale) return old_scale.status();
+  double now = 0;
+  if (*base_unix && *base_seconds && *old_scale)
+    now = **base_seconds + std::max(0.0, unix_now - **base_unix) * **old_scale;
+  WAFER_TRY(store->set_meta(
+      {{"base_unix", unix_now}, {"base_seconds", now}, {"time_scale", time_scale}}));
+  std::unique_ptr<Service> service(
+      new Service(std::move(*model), std::move(*store), time_scale, unix_now, now));
+  Expected<std::vector<StoredJob>> jobs = service->store_.jobs();
+  if (!jobs) return jobs.status();
+  service->plan_ = plan_jobs(service->model_, *jobs);
+  service->now_ = now;
+  service->rebuild_simulator();
+  return service;
+}
+
+Service::Service(ClusterModel model, Store store, double time_scale, double base_unix,
+                 double base_seconds)
+    : model_(std::move(model)),
+      store_(std::move(store)),
+      time_scale_(time_scale),
+      base_unix_(base_unix),
+      base_seconds_(base_seconds),
+      in_flight_(model_.fleet.pools.size()) {}
+
+double Service::clock_seconds(double unix_now) const {
+  return base_seconds_ + std::max(0.0, unix_now - base_unix_) * time_scale_;
+}
+
+void Service::rebuild_simulator() {
+  Expected<Policy> policy = parse_policy("cost");
+  WAFER_CHECK(policy.has_value());
+  simulator_ = std::make_unique<Simulator>(model_, *policy);
+  for (const PlannedJob& pj : plan_)
+    if (pj.pool >= 0 && !pj.job.cancelled_seconds)
+      simulator_->submit_job({pj.job.id, pj.type, pj.job.created_seconds, pj.job.tokens, 0,
+                              pj.job.deadline_seconds.value_or(kNoDeadline)});
+  simulator_->advance_to(now_);
+}
+
+void Service::advance(double now) {
+  now_ = std::max(now_, now);
+  simulator_->advance_to(now_);
+  for (std::vector<double>& finishes : in_flight_)
+    finishes.erase(std::remove_if(finishes.begin(), finishes.end(),
+                                  [&](double t) { return t <= now_; }),
+                   finishes.end());
+}
+
+HttpResponse Service::handle(const HttpRequest& request, double unix_now) {
+  try {
+    advance(clock_seconds(unix_now));
+    return dispatch(request, now_, unix_now);
+  } catch (const std::exception& e) {
+    return error_response({500, fmt::format("internal error: {}", e.what()), ""});
+  }
+}
+
+HttpResponse Service::dispatch(const HttpRequest& r, double now, double unix_now) {
+  const std::string path = r.path.substr(0, r.path.find('?'));
+  auto wrong_method = [&](const char* allow) {
+    HttpResponse out = error_response(
+        {405, fmt::format("{} does not take {} (allowed: {})", path, r.method, allow), ""});
+    out.allow = allow;
+    return out;
+  };
+  const std::string jobs_prefix = "/v1/jobs/";
+  if (path == "/") return r.method == "GET" ? page() : wrong_method("GET");
+  if (path == "/v1/fleet") return r.method == "GET" ? fleet_view() : wrong_method("GET");
+  if (path == "/v1/route") return r.method == "POST" ? route(r, now) : wrong_method("POST");
+  if (path == "/v1/jobs") {
+    if (r.method == "GET") return list_jobs();
+    if (r.method == "POST") return create_job(r.body, now, unix_now);
+    return wrong_method("GET, POST");
+  }
+  if (path.rfind(jobs_prefix, 0) == 0 && path.size() > jobs_prefix.size()) {
+    const std::string id = path.substr(jobs_prefix.size());
+    if (r.method == "GET") return get_job(id);
+    if (r.method == "DELETE") return cancel_job(id, now);
+    return wrong_method("GET, DELETE");
+  }
+  return error_response({404, fmt::format("no such path: {}", path), ""});
+}
+
+std::string Service::job_json(const PlannedJob& pj) const {
+  const StoredJob& j = pj.job;
+  const bool placed = pj.pool >= 0;
+  std::string status = "failed";
+  if (j.cancelled_seconds) status = "cancelled";
+  else if (placed) status = now_ >= pj.finish ? "succeeded" : now_ >= pj.start ? "running" : "queued";
+  auto opt = [](const std::optional<double>& v) { return v ? Json(*v) : Json(); };
+  const Pool* pool = placed ? &model_.fleet.pools[pj.pool] : nullptr;
+  Json out = {{"id", fmt::format("job-{}", j.id)},
+              {"object", "training.job"},
+              {"status", status},
+              {"model", j.model},
+              {"tokens", j.tokens},
+              {"pool", placed ? Json(pool->name) : Json()},
+              {"system", placed ? Json(pool->system.name) : Json()},
+              {"family", placed ? Json(to_string(pool->system.kind)) : Json()},
+              {"devices", placed ? Json(pool->group) : Json()},
+              {"predicted_start", placed ? Json(pj.start) : Json()},
+              {"predicted_finish", placed ? Json(pj.finish) : Json()},
+              {"cost_usd", placed ? Json(pj.cost_usd) : Json()},
+              {"deadline", opt(j.deadline_seconds)},
+              {"meets_deadline", pj.meets_deadline},
+              {"budget_usd", opt(j.budget_usd)},
+              {"created_at", j.created_unix},
+              {"created_seconds", j.created_seconds},
+              {"cancelled_at", opt(j.cancelled_seconds)},
+              {"error", placed ? Json() : Json(pj.why)}};
+  return dump(out);
+}
+
+const PlannedJob* Service::find_job(const std::string& id) const {
+  for (const PlannedJob& pj : plan_)
+    if (fmt::format("job-{}", pj.job.id) == id) return &pj;
+  return nullptr;
+}
+
+HttpResponse Service::get_job(const std::string& id) const {
+  const PlannedJob* pj = find_job(id);
+  if (!pj) return error_response({404, fmt::format("no job '{}'", id), "id"});
+  return {200, "application/json", job_json(*pj), ""};
+}
+
+HttpResponse Service::list_jobs() const {
+  std::string body = R"({"object":"list","data":[)";
+  for (size_t i = 0; i < plan_.size(); ++i) body += (i ? "," : "") + job_json(plan_[i]);
+  return {200, "application/json", body + "]}", ""};
+}
+
+HttpResponse Service::create_job(const std::string& body, double now, double unix_now) {
+  std::optional<ApiError> error;
+  std::optional<Json> object = parse_object(body, error);
+  if (!object) return error_response(*error);
+  FieldReader fields(*object, {"model", "tokens", "deadline_hours", "budget_usd"});
+  const std::string model_text = fields.string("model");
+  std::optional<std::string> model = zoo_name(model_text, fields);
+  std::optional<double> tokens = fields.number("tokens", true, kMaxTokens);
+  std::optional<double> hours = fields.number("deadline_hours", false, 1e6);
+  std::optional<double> budget = fields.number("budget_usd", false, 1e12);
+  if (fields.error) return error_response(*fields.error);
+  StoredJob job{plan_.empty() ? 1 : plan_.back().job.id + 1, *model, *tokens,
+                hours ? std::optional<double>(now + *hours * 3600) : std::nullopt, budget, now,
+                int64_t(std::floor(unix_now)), std::nullopt};
+  std::vector<StoredJob> stored;
+  for (const PlannedJob& pj : plan_) stored.push_back(pj.job);
+  stored.push_back(job);
+  std::vector<PlannedJob> plan = plan_jobs(model_, stored);
+  const PlannedJob& placed = plan.back();
+  if (placed.pool < 0) return error_response({422, placed.why, placed.why_field});
+  if (Status ok = store_.insert_job(job); !ok) return error_response({503, ok.message(), ""});
+  plan_ = std::move(plan);
+  simulator_->submit_job({job.id, placed.type, now, job.tokens, 0,
+                          job.deadline_seconds.value_or(kNoDeadline)});
+  return {200, "application/json", job_json(plan_.back()), ""};
+}
+
+HttpResponse Service::cancel_job(const std::string& id, double now) {
+  const PlannedJob* pj = find_job(id);
+  if (!pj) return error_response({404, fmt::format("no job '{}'", id), "id"});
+  if (pj->job.cancelled_seconds) return {200, "application/json", job_json(*pj), ""};
+  if (pj->pool >= 0 && now >= pj->finish)
+    return error_response(
+        {409, fmt::format("{} already succeeded at {:.0f} s", id, pj->finish), "id"});
+  const int64_t job_id = pj->job.id;
+  if (Status ok = store_.cancel_job(job_id, now); !ok) return error_response({503, ok.message(), ""});
+  Expected<std::vector<StoredJob>> jobs = store_.jobs();
+  if (!jobs) return error_response({503, jobs.message(), ""});
+  plan_ = plan_jobs(model_, *jobs);
+  rebuild_simulator();
+  return get_job(id);
+}
+
+const std::vector<ReplicaProfile>& Service::profiles_for(const Job& inference) {
+  auto cached = profiles_.find(inference.model.name);
+  if (cached != profiles_.end()) return cached->second;
+  std::vector<ReplicaProfile> profiles;
+  for (const Pool& pool : model_.fleet.pools) {
+    WorkloadSpec spec;
+    spec.origin = "route";
+    spec.serve = {{pool.name, 1, ServeRole::both}};
+    Expected<ClusterModel> m =
+        build_cluster_model(model_.fleet, spec, {}, inference, kRefPrompt, kRefOutput);
+    ReplicaProfile p;
+    if (m) p = m->profiles[profiles.size()];
+    else p.why = m.message();
+    profiles.push_back(std::move(p));
+  }
+  return profiles_[inference.model.name] = std::move(profiles);
+}
+
+HttpResponse Service::route(const HttpRequest& r, double now) {
+  std::optional<ApiError> error;
+  std::optional<Json> object = parse_object(r.body, error);
+  if (!object) return error_response(*error);
+  FieldReader fields(*object, {"model", "prompt_tokens", "max_output_tokens", "slo_ttft_ms",
+                               "slo_tpot_ms"});
+  const std::string model_text = fields.string("model");
+  std::optional<std::string> model = zoo_name(model_text, fields);
+  std::optional<double> prompt = fields.number("prompt_tokens", true, kMaxRequestTokens, true);
+  std::optional<double> output = fields.number("max_output_tokens", true, kMaxRequestTokens, true);
+  auto slo = [&](const std::string& field, const std::string& header, double fallback) {
+    std::optional<double> v = fields.number(field, false, 1e7);
+    auto h = r.headers.find(header);
+    if (v || fields.error || h == r.headers.end()) return v.value_or(fallback);
+    char* end = nullptr;
+    const double parsed = std::strtod(h->second.c_str(), &end);
+    if (h->second.empty() || *end != '\0')
+      return fields.fail(header, fmt::format("header {} must be a number of milliseconds, not '{}'",
+                                             header, h->second)),
+             fallback;
+    return fields.checked(header, parsed, 1e7).value_or(fallback);
+  };
+  const double slo_ttft = slo("slo_ttft_ms", "x-slo-ttft-ms", kDefaultSloTtftMs) / 1e3;
+  const double slo_tpot = slo("slo_tpot_ms", "x-slo-tpot-ms", kDefaultSloTpotMs) / 1e3;
+  if (fields.error) return error_response(*fields.error);
+  Job inference;
+  inference.name = *model + " infer";
+  inference.kind = JobKind::infer;
+  inference.model = *estimate::zoo_model(*model);
+  const std::vector<ReplicaProfile>& profiles = profiles_for(inference);
+  Json options = Json::array();
+  int best = -1;
+  double best_headroom = -std::numeric_limits<double>::infinity(), best_ttft = 0, best_tpot = 0;
+  std::vector<std::string> reasons;
+  for (size_t p = 0; p < profiles.size(); ++p) {
+    const ReplicaProfile& prof = profiles[p];
+    const Pool& pool = model_.fleet.pools[p];
+    if (!prof.fits) {
+      reasons.push_back(fmt::format("{}: {}", pool.name, prof.why));
+      continue;
+    }
+    const int64_t replicas = pool.count / pool.group;
+    std::vector<double>& flying = in_flight_[p];
+    int64_t batch = int64_t(flying.size()) / replicas + 1;
+    double wait = 0;
+    if (batch > prof.batch_limit) {
+      batch = prof.batch_limit;
+      wait = *std::min_element(flying.begin(), flying.end()) - now;
+    }
+    const double ttft = prof.prefill_fixed + prof.prefill_per_token * *prompt + wait;
+    const double tpot = tpot_at(prof, batch);
+    const double headroom = std::min((slo_ttft - ttft) / slo_ttft, (slo_tpot - tpot) / slo_tpot);
+    options.push_back({{"pool", pool.name}, {"predicted_ttft_ms", ttft * 1e3},
+                       {"predicted_tpot_ms", tpot * 1e3}, {"headroom", headroom}});
+    if (headroom > best_headroom) {
+      best = int(p);
+      best_headroom = headroom;
+      best_ttft = ttft;
+      best_tpot = tpot;
+    }
+  }
+  if (best < 0)
+    return error_response({422, fmt::format("{} serves on no pool of fleet '{}' ({})", *model,
+                                            model_.fleet.name, fmt::join(reasons, "; ")),
+                           "model"});
+  const double finish = now + best_ttft + (*output - 1) * best_tpot;
+  in_flight_[best].push_back(finish);
+  const Pool& pool = model_.fleet.pools[best];
+  RouteDecision d{next_route_++, *model, best, now, best_ttft, best_tpot, best_headroom >= 0};
+  recent_routes_.push_front(d);
+  if (recent_routes_.size() > kRecentRoutes) recent_routes_.pop_back();
+  Json out = {{"id", fmt::format("route-{}", d.id)}, {"object", "route"}, {"model", *model},
+              {"pool", pool.name}, {"system", pool.system.name},
+              {"family", to_string(pool.system.kind)}, {"predicted_ttft_ms", best_ttft * 1e3},
+              {"predicted_tpot_ms", best_tpot * 1e3}, {"predicted_finish", finish},
+              {"meets_slo", d.meets_slo}, {"headroom", best_headroom},
+              {"slo_ttft_ms", slo_ttft * 1e3}, {"slo_tpot_ms", slo_tpot * 1e3},
+              {"candidates", options}};
+  return json_response(200, out);
+}
+
+HttpResponse Service::fleet_view() const {
+  const Summary s = summarise("cost", simulator_->snapshot(), 1);
+  Json pools = Json::array();
+  for (size_t p = 0; p < model_.fleet.pools.size(); ++p) {
+    const Pool& pool = model_.fleet.pools[p];
+    int64_t running = 0, queued = 0;
+    for (const PlannedJob& pj : plan_) {
+      if (pj.pool != int(p) || pj.job.cancelled_seconds || now_ >= pj.finish) continue;
+      (now_ >= pj.start ? running : queued) += 1;
+    }
+    pools.push_back({{"name", pool.name}, {"system", pool.system.name},
+                     {"family", to_string(pool.system.kind)}, {"devices", pool.count},
+                     {"group", pool.group}, {"groups", model_.training_groups[p]},
+                     {"dollars_per_group_hour", model_.group_dollars_per_second[p] * 3600},
+                     {"training", {{"running_jobs", running}, {"queued_jobs", queued},
+                                   {"busy_groups", running}}},
+                     {"serving", {{"in_flight_requests", in_flight_[p].size()}}}});
+  }
+  Json routes = Json::array();
+  for (const RouteDecision& d : recent_routes_)
+    routes.push_back({{"id", fmt::format("route-{}", d.id)}, {"model", d.model},
+                      {"pool", model_.fleet.pools[d.pool].name}, {"at", d.at},
+                      {"predicted_ttft_ms", d.ttft * 1e3}, {"predicted_tpot_ms", d.tpot * 1e3},
+                      {"meets_slo", d.meets_slo}});
+  Json utilisation = Json::object();
+  for (const auto& [family, u] : s.utilisation) utilisation[family] = u;
+  Json out = {{"object", "fleet"}, {"name", model_.fleet.name},
+              {"clock", {{"now_seconds", now_}, {"time_scale", time_scale_}}},
+              {"pools", pools},
+              {"simulator", {{"policy", "cost"}, {"jobs_done", s.jobs_done},
+                             {"avg_jct_seconds", s.avg_jct}, {"utilisation", utilisation},
+                             {"events", s.events}}},
+              {"recent_routes", routes}};
+  return json_response(200, out);
+}
+
+HttpResponse Service::page() const {
+  std::string html = kPageHead;
+  html += fmt::format("<h1>Fleet {}</h1><p id=\"clock\">clock {:.2f} h</p>\n",
+                      html_escape(model_.fleet.name), now_ / 3600);
+  html += "<table id=\"pools\"><tr><th>pool</th><th>system</th><th>family</th><th>devices</th>"
+          "<th>groups</th><th>running jobs</th><th>queued jobs</th><th>requests in flight</th></tr>\n";
+  for (const Pool& p : model_.fleet.pools)
+    html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                        "<td></td><td></td><td></td></tr>\n",
+                        html_escape(p.name), html_escape(p.system.name),
+                        to_string(p.system.kind), p.count, p.count / p.group);
+  html += "</table>\n<h2>Queue</h2><table id=\"jobs\"><tr><th>job</th><th>status</th>"
+          "<th>model</th><th>pool</th><th>start h</th><th>finish h</th><th>$</th></tr></table>\n"
+          "<h2>Recent routing decisions</h2><table id=\"routes\"><tr><th>route</th><th>model</th>"
+          "<th>pool</th><th>TTFT ms</th><th>TPOT ms</th><th>in SLO</th></tr></table>\n";
+  html += kPageScript;
+  return {200, "text/html; charset=utf-8", html, ""};
+}
+
+}  // namespace wafer::cluster
