@@ -17,6 +17,7 @@
 #include "commands.hpp"
 #include "estimate_report.hpp"
 #include "cluster_plot.hpp"
+#include "cmd_cluster_serve.hpp"
 #include "output_path.hpp"
 #include "table.hpp"
 #include "wafer/cluster/matrix.hpp"
@@ -309,6 +310,7 @@ void add_cluster(CLI::App& app, Runner& run) {
   cmd->require_subcommand(1);
   add_matrix(*cmd, run);
   add_simulate(*cmd, run);
+  add_cluster_serve(*cmd, run);
 }
 
 }  // namespace wafer::cli
