@@ -4,9 +4,9 @@
 // Attention (attention.hpp, composable: any rectangle, entry and done tasks, resources from
 // the caller's pools): heads are split over the rectangle's columns (H/W heads per PE) and
 // query rows over its rows (S/H rows per PE); each PE holds the Q rows of its heads and the
-// whole K and V of their key-value heads (under grouped-query attention the heads of one
-// group share one K and V, which the host writes to each of their PEs, as a producer would
-// multicast them). Every block is column-major, as a GEMM or a relayout leaves it: head h's
+// whole K and V of their key-value heads (under grouped-query attention the g = H/kv heads
+// of a group share one K and V, and a PE column holds whole groups, so K and V are S x kv·d
+// split over the columns like Q's heads and head h reads key-value head h / g). Every block is column-major, as a GEMM or a relayout leaves it: head h's
 // columns are contiguous runs of S (K, V) or S/H (Q, O) elements. For each query row i: the
 // scores s = K·(q_i / sqrt(d)) over all S keys as d vector FMAs of length S (q_i's elements
 // loaded with stride S/H; fp32 accumulation: the mixed lanes for 16-bit inputs); the keys
@@ -70,7 +70,8 @@ Expected<AttnShape> attn_shape(const arch::Arch& arch, const KernelParams& p) {
   s.hp = s.heads / p.grid_w;
   s.sq = s.S / p.grid_h;
   const int64_t b = dtype_bytes(s.t);
-  const int64_t bytes = s.hp * (2 * s.sq * s.d + 2 * s.S * s.d) * b + (3 * s.S + s.d) * 4;
+  const int64_t kv_per_pe = std::max<int64_t>(1, s.hp * s.kv_heads / s.heads);
+  const int64_t bytes = (s.hp * 2 * s.sq * s.d + kv_per_pe * 2 * s.S * s.d) * b + (3 * s.S + s.d) * 4;
   if (bytes > arch.sram_bytes - 4096) {
     return make_error("{} heads of {} queries with {} keys of dimension {} need {} bytes per PE, more than the {} "
                       "bytes of SRAM less 4096 for code; use more PEs or a shorter sequence",
@@ -84,6 +85,13 @@ struct AttnRegs {
   int d_s, d_k, d_o, d_v;
 };
 
+// off = where the key-value head of `head` starts in K and V: (head / g)·S·d.
+void emit_kv_offset(CodeBuilder& b, const AttnShape& s, const AttnRegs& r) {
+  const int64_t group = s.heads / s.kv_heads;
+  if (group > 1) b.emit(Opcode::div, {reg(r.off), reg(r.head), imm(int32_t(group))});
+  b.emit(Opcode::mul, {reg(r.off), reg(group > 1 ? r.off : r.head), imm(int32_t(s.S * s.d))});
+}
+
 // Scores for query row `row` of head `head`: s = K_head · (q / sqrt(d)), masked after gi.
 // Q's block is column-major: q_t of the row at q + t·sq, q = head·d·sq + row.
 void emit_scores(CodeBuilder& b, const AttnShape& s, const AttnRegs& r, int Q, int K, int sc) {
@@ -94,7 +102,7 @@ void emit_scores(CodeBuilder& b, const AttnShape& s, const AttnRegs& r, int Q, i
   const int loop = b.new_label();
   b.emit(Opcode::mul, {reg(r.q), reg(r.head), imm(int32_t(s.d * s.sq))});
   b.emit(Opcode::add, {reg(r.q), reg(r.q), reg(r.row)});
-  b.emit(Opcode::mul, {reg(r.off), reg(r.head), imm(S * d)});
+  emit_kv_offset(b, s, r);
   b.emit(Opcode::mov, {reg(r.j), reg(r.q)});
   b.emit(Opcode::movi, {reg(r.t), imm(0)});
   b.place(loop);
@@ -134,7 +142,7 @@ void emit_output_row(CodeBuilder& b, const AttnShape& s, const AttnRegs& r, int 
   b.emit(Opcode::mdsd, {dsd(r.d_o), ir::sym_op(orow), imm(0), imm(d), imm(1)});
   b.emit(Opcode::vmov, {dsd(r.d_o), fimm(0.0f)});
   const int loop = b.new_label();
-  b.emit(Opcode::mul, {reg(r.off), reg(r.head), imm(int32_t(s.S * s.d))});
+  emit_kv_offset(b, s, r);
   b.emit(Opcode::movi, {reg(r.j), imm(0)});
   b.place(loop);
   b.emit(Opcode::mdsd, {dsd(r.d_v), ir::sym_op(V), reg(r.off), imm(d), imm(int32_t(s.S))});
@@ -163,6 +171,8 @@ bool on_rect(const DistTensor& t, const ir::Rect& r) {
   return t.rect.x == r.x && t.rect.y == r.y && t.rect.w == r.w && t.rect.h == r.h;
 }
 
+int64_t kv_heads_of(const AttentionSpec& s) { return s.kv_heads ? s.kv_heads : s.heads; }
+
 // The operands' layouts (attention.hpp); errors name the tensor and the number that is wrong.
 Status check_attention(const AttentionSpec& s, const ir::Rect& rect) {
   const DistTensor& q = s.q;
@@ -172,14 +182,21 @@ Status check_attention(const AttentionSpec& s, const ir::Rect& rect) {
   if (s.heads % rect.w != 0) return make_error("{} heads do not divide evenly over {} columns of PEs", s.heads, rect.w);
   if (q.rows % rect.h != 0)
     return make_error("{} query rows do not divide evenly over {} rows of PEs", q.rows, rect.h);
+  const int64_t kv = kv_heads_of(s);
+  if (kv < 1 || s.heads % kv != 0) return make_error("{} heads do not divide into {} key-value heads", s.heads, kv);
+  const int64_t group = s.heads / kv, per_pe = s.heads / rect.w;
+  if (per_pe % group != 0)
+    return make_error("a group of {} heads sharing a key-value head spans PE columns: {} heads per column of PEs "
+                      "must hold whole groups", group, per_pe);
   if (q.rows_over_y != Spread::split || q.cols_over_x != Spread::split || !q.col_major || !on_rect(q, rect))
     return make_error("{} must lie on the kernel's rectangle with rows split over y, columns over x and "
                       "column-major blocks", q.describe());
+  const int64_t kv_cols = q.cols / group;
   for (const DistTensor* kv : {&s.k, &s.v}) {
-    if (kv->rows != q.rows || kv->cols != q.cols || kv->dtype != q.dtype || kv->rows_over_y != Spread::replicate ||
+    if (kv->rows != q.rows || kv->cols != kv_cols || kv->dtype != q.dtype || kv->rows_over_y != Spread::replicate ||
         kv->cols_over_x != Spread::split || !kv->col_major || !on_rect(*kv, rect))
       return make_error("{} must be {}x{} {} on the kernel's rectangle with rows replicated over y, columns split "
-                        "over x and column-major blocks", kv->describe(), q.rows, q.cols, dtype_name(q.dtype));
+                        "over x and column-major blocks", kv->describe(), q.rows, kv_cols, dtype_name(q.dtype));
   }
   return Status::ok();
 }
@@ -192,14 +209,14 @@ Expected<AttentionEmitted> emit_attention(Emit& e, const Site& site, const Atten
   const ir::Rect rect = site.rect;
   const DistTensor& q = spec.q;
   const int64_t d = q.cols / spec.heads;
-  const AttnShape s{q.rows, spec.heads, d, spec.heads, spec.heads / rect.w, q.rows / rect.h, q.dtype};
+  const AttnShape s{q.rows, spec.heads, d, kv_heads_of(spec), spec.heads / rect.w, q.rows / rect.h, q.dtype};
   AttentionEmitted out;
   auto r = take_attn_regs(e.pools, user, out.held);
   if (!r) return r.status();
   auto entry = site.entry_task >= 0 ? Expected<int>(site.entry_task) : e.pools.tasks.take(user);
   if (!entry) return entry.status();
   CodeBuilder& b = e.code;
-  const uint32_t q_elems = uint32_t(s.hp * s.sq * s.d), kv_elems = uint32_t(s.hp * s.S * s.d);
+  const uint32_t q_elems = uint32_t(s.hp * s.sq * s.d), kv_elems = uint32_t(spec.k.block_elements());
   const int Q = spec.q_symbol >= 0 ? spec.q_symbol : b.symbol(q.name, s.t, q_elems);
   const int K = spec.k_symbol >= 0 ? spec.k_symbol : b.symbol(spec.k.name, s.t, kv_elems);
   const int V = spec.v_symbol >= 0 ? spec.v_symbol : b.symbol(spec.v.name, s.t, kv_elems);
@@ -288,12 +305,12 @@ Expected<KernelCase> build_attention(const arch::Arch& arch, const KernelParams&
   Emit e{code, kc.program, pools, arch, ""};
   AttentionSpec spec;
   spec.q = DistTensor{"Q", s.t, s.S, s.heads * s.d, rect};
-  spec.k = spec.q;
-  spec.k.name = "K";
+  spec.k = DistTensor{"K", s.t, s.S, s.kv_heads * s.d, rect};
   spec.k.rows_over_y = Spread::replicate;
   spec.v = spec.k;
   spec.v.name = "V";
   spec.heads = s.heads;
+  spec.kv_heads = s.kv_heads;
   auto em = emit_attention(e, Site{rect, -1, -1}, spec);
   if (!em) return em.status();
   kc.program.codes.push_back(code.finish());
@@ -310,14 +327,14 @@ Expected<KernelCase> build_attention(const arch::Arch& arch, const KernelParams&
   const DType t = s.t;
   const uint64_t seed = p.seed;
   const int64_t group = s.heads / s.kv_heads, d = s.d, S = s.S;
-  // Q[h][i][c], K[g][j][c], V[g][j][c] with g = h / group, as functions of the (row, column)
-  // of the S x heads·d matrices (column h·d + c).
-  auto at = [=](uint64_t sd, int64_t heads, int64_t row, int64_t col) {
-    return round_to(t, random_value(sd, uint64_t(((col / d) / heads * S + row) * d + col % d)));
+  // Q[h][i][c] (S x heads·d), K[g][j][c] and V[g][j][c] (S x kv·d), as functions of the
+  // (row, column) of those matrices (column h·d + c, g·d + c); head h reads group h / group.
+  auto at = [=](uint64_t sd, int64_t row, int64_t col) {
+    return round_to(t, random_value(sd, uint64_t(((col / d) * S + row) * d + col % d)));
   };
-  const ElementFn Q = [=](int64_t i, int64_t col) { return at(seed, 1, i, col); };
-  const ElementFn K = [=](int64_t j, int64_t col) { return at(seed + 1, group, j, col); };
-  const ElementFn V = [=](int64_t j, int64_t col) { return at(seed + 2, group, j, col); };
+  const ElementFn Q = [=](int64_t i, int64_t col) { return at(seed, i, col); };
+  const ElementFn K = [=](int64_t j, int64_t col) { return at(seed + 1, j, col); };
+  const ElementFn V = [=](int64_t j, int64_t col) { return at(seed + 2, j, col); };
   for (const auto& [tensor, fn] : {std::pair{spec.q, Q}, {spec.k, K}, {spec.v, V}})
     kc.inputs.push_back(HostCopy{tensor.name, rect, {}, [tensor, fn](int px, int py) { return block_values(tensor, px, py, fn); }});
   // The reference O (S x heads·d), then in read-back order: PEs row-major, each block's.
@@ -329,14 +346,14 @@ Expected<KernelCase> build_attention(const arch::Arch& arch, const KernelParams&
       double m = -INFINITY, l = 0;
       for (int64_t j = 0; j <= i; ++j) {
         double dot = 0;
-        for (int64_t c = 0; c < d; ++c) dot += Q(i, h * d + c) * K(j, h * d + c);
+        for (int64_t c = 0; c < d; ++c) dot += Q(i, h * d + c) * K(j, h / group * d + c);
         w[size_t(j)] = dot * scale;
         m = std::max(m, w[size_t(j)]);
       }
       for (double& x : w) l += (x = std::exp(x - m));
       for (int64_t c = 0; c < d; ++c) {
         double acc = 0;
-        for (int64_t j = 0; j <= i; ++j) acc += w[size_t(j)] * V(j, h * d + c);
+        for (int64_t j = 0; j <= i; ++j) acc += w[size_t(j)] * V(j, h / group * d + c);
         o[size_t(i * s.heads * d + h * d + c)] = acc / l;
       }
     }

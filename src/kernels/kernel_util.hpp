@@ -23,6 +23,8 @@ double sum_tolerance(DType t, uint64_t k);
 KernelParams scale_n(const KernelParams& p, int64_t n, double f);
 // The registry's row of a kernel, or an error listing the kernels.
 Expected<const KernelInfo*> known_kernel(const std::string& name);
+// A builder's error prefixed with the kernel's name, unless an emitter named it already.
+Status named_by_kernel(const Status& st, const std::string& kernel);
 // Refuses, before any data exists, a run whose estimate (estimate_kernel_memory) exceeds the
 // available memory; the message names sizes or a grid that would fit (memory.cpp).
 Status check_kernel_memory(const arch::Arch& arch, const KernelParams& p, const sim::Options& options);

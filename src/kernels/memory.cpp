@@ -77,7 +77,7 @@ Expected<uint64_t> estimate_kernel_memory(const arch::Arch& arch, const KernelPa
   auto k = known_kernel(params.kernel);
   if (!k) return k.status();
   auto planned = (*k)->build(arch, params, Stage::program);
-  if (!planned) return planned.status().with_context(params.kernel);
+  if (!planned) return named_by_kernel(planned.status(), params.kernel);
   const HostBytes host = (*k)->host_bytes(params);
   return std::max(host.peak, host.kept + sim::estimate_memory(arch, planned->program, options));
 }

@@ -176,6 +176,10 @@ KernelParams scale_n(const KernelParams& p, int64_t n, double f) {
   return q;
 }
 
+Status named_by_kernel(const Status& st, const std::string& kernel) {
+  return st.message().starts_with(kernel + ": ") ? st : st.with_context(kernel);
+}
+
 Expected<const KernelInfo*> known_kernel(const std::string& name) {
   if (const KernelInfo* k = find_kernel(name)) return k;
   std::string names;
@@ -192,7 +196,7 @@ Expected<KernelCase> build_kernel(const arch::Arch& arch, const KernelParams& pa
                       params.origin_x, params.origin_y);
   WAFER_TRY(check_kernel_memory(arch, params, options));
   auto kc = (*k)->build(arch, params, Stage::all);
-  if (!kc) return kc.status().with_context(params.kernel);
+  if (!kc) return named_by_kernel(kc.status(), params.kernel);
   return kc;
 }
 

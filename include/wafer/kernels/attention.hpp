@@ -4,8 +4,8 @@
 // projection leaves them. Heads are split over the rectangle's columns (whole heads per PE)
 // and Q's rows (the queries) over its rows; every PE of a column holds all S rows of its
 // heads' K and V (rows replicated over y: a relayout's multicast, or the host's copies).
-// Every block is column-major. Under grouped-query attention the caller gives each head its
-// group's K and V. The output O has Q's layout.
+// Every block is column-major. Under grouped-query attention K and V are S x kv_heads·d and
+// head h reads key-value head h / (heads / kv_heads). The output O has Q's layout.
 #pragma once
 
 #include <string>
@@ -16,9 +16,11 @@ namespace wafer::kernels {
 
 struct AttentionSpec {
   DistTensor q;        // S x heads·d: rows split over y, columns over x, on the Site's rectangle
-  DistTensor k, v;     // S x heads·d: rows replicated over y, columns split like q's
+  DistTensor k, v;     // S x kv_heads·d: rows replicated over y, columns split over x
   int q_symbol = -1, k_symbol = -1, v_symbol = -1;  // a producer's symbols; -1: declared by name
   int64_t heads = 1;   // d = q.cols / heads; the scores are scaled by 1 / sqrt(d)
+  int64_t kv_heads = 0;  // key-value heads, 0: one per head; under grouped-query attention
+                         // heads / kv_heads heads share one, and a PE column holds whole groups
   std::string y = "O";  // output symbol (scoped by Emit::name)
 };
 

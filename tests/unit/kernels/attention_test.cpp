@@ -56,6 +56,10 @@ TEST(Attention, ShapeErrorsNameTheNumbers) {
             "attention: 4 heads do not divide into 3 key-value heads");
   EXPECT_EQ(build_kernel(*a, attention(2, 2, 16, 4, 8, DType::f32, "gqa")).message(),
             "attention: --algo 'gqa': expected kv=N, N key-value heads");
+  // 4 heads on 4 columns of PEs, 2 per key-value head: a group would span two PE columns.
+  EXPECT_EQ(build_kernel(*a, attention(4, 1, 16, 4, 8, DType::f32, "kv=2")).message(),
+            "attention: a group of 2 heads sharing a key-value head spans PE columns: 1 heads per column of PEs "
+            "must hold whole groups");
 }
 
 TEST(Rope, RotatesPairsInEveryDtype) {

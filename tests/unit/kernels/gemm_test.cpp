@@ -122,7 +122,7 @@ TEST(Gemm, ShapeErrorsNameTheNumber) {
   p.algo = "cannon";
   r = build_kernel(wse2(), p);
   ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.message(), "gemm: gemm: cannon needs a square rectangle of PEs, got 6x4");
+  EXPECT_EQ(r.message(), "gemm: cannon needs a square rectangle of PEs, got 6x4");
   p.algo = "strassen";
   EXPECT_EQ(build_kernel(wse2(), p).message(), "gemm: unknown algorithm 'strassen' (algorithms: cannon, summa)");
 }
