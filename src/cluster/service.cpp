@@ -15,6 +15,7 @@
 #include <cmath>
 #include <exception>
 #include <limits>
+#include <numeric>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -262,7 +263,7 @@ async function refresh(){
     document.getElementById('clock').textContent='clock '+f(fleet.clock.now_seconds/3600,2)+
       ' h (x'+fleet.clock.time_scale+'); simulator: '+fleet.simulator.jobs_done+' jobs done';
     fill('pools',fleet.pools.map(p=>[p.name,p.system,p.family,p.devices,p.groups,
-      p.training.running_jobs,p.training.queued_jobs,p.serving.in_flight_requests]));
+      p.training.running_jobs,p.training.queued_jobs,p.simulated.busy_groups,p.serving.in_flight_requests]));
     fill('jobs',jobs.data.filter(j=>j.status!=='succeeded'||jobs.data.length<30).slice(-30).map(j=>
       [j.id,j.status,j.model,j.pool||'-',f(j.predicted_start/3600,2),f(j.predicted_finish/3600,2),
        f(j.cost_usd,0)]));
@@ -286,6 +287,19 @@ std::string html_escape(const std::string& s) {
     }
   }
   return out;
+}
+
+// The simulator's view of pool p at now: groups busy (its open intervals end at now) and the
+// busy fraction of the pool's groups since clock 0.
+Json simulated_pool(const PoolUsage& usage, double now) {
+  int64_t busy = 0;
+  double busy_seconds = 0;
+  for (const BusyInterval& b : usage.busy) {
+    busy += b.end == now ? 1 : 0;
+    busy_seconds += b.end - b.start;
+  }
+  const double groups = double(usage.devices / usage.group);
+  return {{"busy_groups", busy}, {"utilisation", now > 0 ? busy_seconds / (groups * now) : 0.0}};
 }
 
 }  // namespace
@@ -612,7 +626,7 @@ HttpResponse Service::route(const HttpRequest& r, double now) {
 }
 
 HttpResponse Service::fleet_view() const {
-  const Summary s = summarise("cost", simulator_->snapshot(), 1);
+  const Observations obs = simulator_->snapshot();
   Json pools = Json::array();
   for (size_t p = 0; p < model_.fleet.pools.size(); ++p) {
     const Pool& pool = model_.fleet.pools[p];
@@ -625,8 +639,8 @@ HttpResponse Service::fleet_view() const {
                      {"family", to_string(pool.system.kind)}, {"devices", pool.count},
                      {"group", pool.group}, {"groups", model_.training_groups[p]},
                      {"dollars_per_group_hour", model_.group_dollars_per_second[p] * 3600},
-                     {"training", {{"running_jobs", running}, {"queued_jobs", queued},
-                                   {"busy_groups", running}}},
+                     {"training", {{"running_jobs", running}, {"queued_jobs", queued}}},
+                     {"simulated", simulated_pool(obs.pools[p], now_)},
                      {"serving", {{"in_flight_requests", in_flight_[p].size()}}}});
   }
   Json routes = Json::array();
@@ -635,14 +649,15 @@ HttpResponse Service::fleet_view() const {
                       {"pool", model_.fleet.pools[d.pool].name}, {"at", d.at},
                       {"predicted_ttft_ms", d.ttft * 1e3}, {"predicted_tpot_ms", d.tpot * 1e3},
                       {"meets_slo", d.meets_slo}});
-  Json utilisation = Json::object();
-  for (const auto& [family, u] : s.utilisation) utilisation[family] = u;
+  const std::vector<double>& jct = obs.job_completion_seconds;
+  const double mean_jct =
+      jct.empty() ? 0.0 : std::accumulate(jct.begin(), jct.end(), 0.0) / double(jct.size());
   Json out = {{"object", "fleet"}, {"name", model_.fleet.name},
               {"clock", {{"now_seconds", now_}, {"time_scale", time_scale_}}},
               {"pools", pools},
-              {"simulator", {{"policy", "cost"}, {"jobs_done", s.jobs_done},
-                             {"avg_jct_seconds", s.avg_jct}, {"utilisation", utilisation},
-                             {"events", s.events}}},
+              {"simulator", {{"policy", "cost"}, {"jobs_done", jct.size()},
+                             {"avg_jct_seconds", jct.empty() ? Json() : Json(mean_jct)},
+                             {"preemptions", obs.preemptions}, {"events", obs.events}}},
               {"recent_routes", routes}};
   return json_response(200, out);
 }
@@ -652,10 +667,10 @@ HttpResponse Service::page() const {
   html += fmt::format("<h1>Fleet {}</h1><p id=\"clock\">clock {:.2f} h</p>\n",
                       html_escape(model_.fleet.name), now_ / 3600);
   html += "<table id=\"pools\"><tr><th>pool</th><th>system</th><th>family</th><th>devices</th>"
-          "<th>groups</th><th>running jobs</th><th>queued jobs</th><th>requests in flight</th></tr>\n";
+          "<th>groups</th><th>running jobs</th><th>queued jobs</th><th>simulated busy groups</th><th>requests in flight</th></tr>\n";
   for (const Pool& p : model_.fleet.pools)
     html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                        "<td></td><td></td><td></td></tr>\n",
+                        "<td></td><td></td><td></td><td></td></tr>\n",
                         html_escape(p.name), html_escape(p.system.name),
                         to_string(p.system.kind), p.count, p.count / p.group);
   html += "</table>\n<h2>Queue</h2><table id=\"jobs\"><tr><th>job</th><th>status</th>"

@@ -126,6 +126,10 @@ if [ -n "$BROWSER" ]; then
   timeout 60 "$BROWSER" --headless --disable-gpu --no-sandbox --dump-dom \
     "http://127.0.0.1:$PORT/" >"$TMP/dom.html" 2>/dev/null
   for pool in wafers gpus lpus; do expect_contains "$TMP/dom.html" "<td>$pool</td>"; done
+  # Given 3 s of virtual time, the script's fetch() fills the queue from /v1/jobs.
+  timeout 60 "$BROWSER" --headless --disable-gpu --no-sandbox --virtual-time-budget=3000 \
+    --dump-dom "http://127.0.0.1:$PORT/" >"$TMP/live.html" 2>/dev/null
+  expect_contains "$TMP/live.html" "<td>job-2</td><td>cancelled</td>"
 else
   echo "skip: chromium is absent, the page is not checked in a browser"
 fi

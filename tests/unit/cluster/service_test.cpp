@@ -83,6 +83,12 @@ TEST(ClusterService, JobObjectOnTheHybridFleet) {
   EXPECT_EQ(list["object"], "list");
   ASSERT_EQ(list["data"].size(), 1u);
   EXPECT_EQ(list["data"][0], expected);
+  // The simulator (cost policy) runs it on the same pool: one of the 128 H100 groups busy
+  // for the first second, a busy fraction of 1/128.
+  const Json fleet_now = Json::parse(call(*s, "GET", "/v1/fleet", "", kStart + 1).body);
+  EXPECT_EQ(fleet_now["pools"][1]["simulated"], Json({{"busy_groups", 1}, {"utilisation", 1.0 / 128}}));
+  EXPECT_EQ(fleet_now["pools"][1]["training"], Json({{"running_jobs", 1}, {"queued_jobs", 0}}));
+  EXPECT_EQ(fleet_now["pools"][0]["simulated"]["busy_groups"], 0);
   // Past the predicted finish (scale 1: wall seconds are clock seconds) it has succeeded.
   const Json later = Json::parse(call(*s, "GET", "/v1/jobs/job-1", "", kStart + 1e10 / rate).body);
   EXPECT_EQ(later["status"], "succeeded");
