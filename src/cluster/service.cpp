@@ -302,6 +302,68 @@ Json simulated_pool(const PoolUsage& usage, double now) {
   return {{"busy_groups", busy}, {"utilisation", now > 0 ? busy_seconds / (groups * now) : 0.0}};
 }
 
+struct RouteAsk {
+  std::string model;
+  int64_t prompt = 0, output = 0;
+  double slo_ttft = 0, slo_tpot = 0;  // seconds
+};
+
+// An SLO from its body field, else its header, else the default (milliseconds).
+double read_slo(const HttpRequest& r, FieldReader& fields, const std::string& field,
+                const std::string& header, double fallback_ms) {
+  std::optional<double> v = fields.number(field, false, 1e7);
+  auto h = r.headers.find(header);
+  if (v || fields.error || h == r.headers.end()) return v.value_or(fallback_ms);
+  char* end = nullptr;
+  const double parsed = std::strtod(h->second.c_str(), &end);
+  if (h->second.empty() || *end != '\0') {
+    fields.fail(header, fmt::format("header {} must be a number of milliseconds, not '{}'", header,
+                                    h->second));
+    return fallback_ms;
+  }
+  return fields.checked(header, parsed, 1e7).value_or(fallback_ms);
+}
+
+std::optional<RouteAsk> read_route(const HttpRequest& r, std::optional<ApiError>& error) {
+  std::optional<Json> object = parse_object(r.body, error);
+  if (!object) return std::nullopt;
+  FieldReader fields(*object, {"model", "prompt_tokens", "max_output_tokens", "slo_ttft_ms",
+                               "slo_tpot_ms"});
+  const std::string model_text = fields.string("model");
+  std::optional<std::string> model = zoo_name(model_text, fields);
+  std::optional<double> prompt = fields.number("prompt_tokens", true, kMaxRequestTokens, true);
+  std::optional<double> output = fields.number("max_output_tokens", true, kMaxRequestTokens, true);
+  const double ttft_ms = read_slo(r, fields, "slo_ttft_ms", "x-slo-ttft-ms", kDefaultSloTtftMs);
+  const double tpot_ms = read_slo(r, fields, "slo_tpot_ms", "x-slo-tpot-ms", kDefaultSloTpotMs);
+  if (fields.error) {
+    error = fields.error;
+    return std::nullopt;
+  }
+  return RouteAsk{*model, int64_t(*prompt), int64_t(*output), ttft_ms / 1e3, tpot_ms / 1e3};
+}
+
+struct RouteOption {
+  int pool = -1;
+  double ttft = 0, tpot = 0, headroom = 0;
+};
+
+// One replica of `pool` with the pool's requests in flight (`flying`, their finishes) spread
+// over its replicas; at the batch limit the request waits for the earliest to finish.
+RouteOption price(const RouteAsk& ask, const ReplicaProfile& prof, const Pool& pool, int index,
+                  const std::vector<double>& flying, double now) {
+  const int64_t replicas = pool.count / pool.group;
+  int64_t batch = int64_t(flying.size()) / replicas + 1;
+  double wait = 0;
+  if (batch > prof.batch_limit) {
+    batch = prof.batch_limit;
+    wait = *std::min_element(flying.begin(), flying.end()) - now;
+  }
+  RouteOption o{index, prof.prefill_fixed + prof.prefill_per_token * double(ask.prompt) + wait,
+                tpot_at(prof, batch)};
+  o.headroom = std::min((ask.slo_ttft - o.ttft) / ask.slo_ttft, (ask.slo_tpot - o.tpot) / ask.slo_tpot);
+  return o;
+}
+
 }  // namespace
 
 std::vector<PlannedJob> plan_jobs(const ClusterModel& model, const std::vector<StoredJob>& jobs) {
@@ -546,82 +608,47 @@ const std::vector<ReplicaProfile>& Service::profiles_for(const Job& inference) {
 
 HttpResponse Service::route(const HttpRequest& r, double now) {
   std::optional<ApiError> error;
-  std::optional<Json> object = parse_object(r.body, error);
-  if (!object) return error_response(*error);
-  FieldReader fields(*object, {"model", "prompt_tokens", "max_output_tokens", "slo_ttft_ms",
-                               "slo_tpot_ms"});
-  const std::string model_text = fields.string("model");
-  std::optional<std::string> model = zoo_name(model_text, fields);
-  std::optional<double> prompt = fields.number("prompt_tokens", true, kMaxRequestTokens, true);
-  std::optional<double> output = fields.number("max_output_tokens", true, kMaxRequestTokens, true);
-  auto slo = [&](const std::string& field, const std::string& header, double fallback) {
-    std::optional<double> v = fields.number(field, false, 1e7);
-    auto h = r.headers.find(header);
-    if (v || fields.error || h == r.headers.end()) return v.value_or(fallback);
-    char* end = nullptr;
-    const double parsed = std::strtod(h->second.c_str(), &end);
-    if (h->second.empty() || *end != '\0')
-      return fields.fail(header, fmt::format("header {} must be a number of milliseconds, not '{}'",
-                                             header, h->second)),
-             fallback;
-    return fields.checked(header, parsed, 1e7).value_or(fallback);
-  };
-  const double slo_ttft = slo("slo_ttft_ms", "x-slo-ttft-ms", kDefaultSloTtftMs) / 1e3;
-  const double slo_tpot = slo("slo_tpot_ms", "x-slo-tpot-ms", kDefaultSloTpotMs) / 1e3;
-  if (fields.error) return error_response(*fields.error);
+  std::optional<RouteAsk> ask = read_route(r, error);
+  if (!ask) return error_response(*error);
   Job inference;
-  inference.name = *model + " infer";
+  inference.name = ask->model + " infer";
   inference.kind = JobKind::infer;
-  inference.model = *estimate::zoo_model(*model);
+  inference.model = *estimate::zoo_model(ask->model);
   const std::vector<ReplicaProfile>& profiles = profiles_for(inference);
-  Json options = Json::array();
-  int best = -1;
-  double best_headroom = -std::numeric_limits<double>::infinity(), best_ttft = 0, best_tpot = 0;
+  std::vector<RouteOption> options;
   std::vector<std::string> reasons;
   for (size_t p = 0; p < profiles.size(); ++p) {
-    const ReplicaProfile& prof = profiles[p];
     const Pool& pool = model_.fleet.pools[p];
-    if (!prof.fits) {
-      reasons.push_back(fmt::format("{}: {}", pool.name, prof.why));
-      continue;
-    }
-    const int64_t replicas = pool.count / pool.group;
-    std::vector<double>& flying = in_flight_[p];
-    int64_t batch = int64_t(flying.size()) / replicas + 1;
-    double wait = 0;
-    if (batch > prof.batch_limit) {
-      batch = prof.batch_limit;
-      wait = *std::min_element(flying.begin(), flying.end()) - now;
-    }
-    const double ttft = prof.prefill_fixed + prof.prefill_per_token * *prompt + wait;
-    const double tpot = tpot_at(prof, batch);
-    const double headroom = std::min((slo_ttft - ttft) / slo_ttft, (slo_tpot - tpot) / slo_tpot);
-    options.push_back({{"pool", pool.name}, {"predicted_ttft_ms", ttft * 1e3},
-                       {"predicted_tpot_ms", tpot * 1e3}, {"headroom", headroom}});
-    if (headroom > best_headroom) {
-      best = int(p);
-      best_headroom = headroom;
-      best_ttft = ttft;
-      best_tpot = tpot;
-    }
+    if (profiles[p].fits) options.push_back(price(*ask, profiles[p], pool, int(p), in_flight_[p], now));
+    else reasons.push_back(fmt::format("{}: {}", pool.name, profiles[p].why));
   }
-  if (best < 0)
-    return error_response({422, fmt::format("{} serves on no pool of fleet '{}' ({})", *model,
+  if (options.empty())
+    return error_response({422, fmt::format("{} serves on no pool of fleet '{}' ({})", ask->model,
                                             model_.fleet.name, fmt::join(reasons, "; ")),
                            "model"});
-  const double finish = now + best_ttft + (*output - 1) * best_tpot;
-  in_flight_[best].push_back(finish);
-  const Pool& pool = model_.fleet.pools[best];
-  RouteDecision d{next_route_++, *model, best, now, best_ttft, best_tpot, best_headroom >= 0};
+  // The largest headroom; ties to fleet order.
+  const RouteOption best = *std::max_element(
+      options.begin(), options.end(),
+      [](const RouteOption& a, const RouteOption& b) { return a.headroom < b.headroom; });
+  const double finish = now + best.ttft + double(ask->output - 1) * best.tpot;
+  in_flight_[best.pool].push_back(finish);
+  RouteDecision d{next_route_++, ask->model, best.pool, now, best.ttft, best.tpot,
+                  best.headroom >= 0};
   recent_routes_.push_front(d);
   if (recent_routes_.size() > kRecentRoutes) recent_routes_.pop_back();
-  Json out = {{"id", fmt::format("route-{}", d.id)}, {"object", "route"}, {"model", *model},
+  const Pool& pool = model_.fleet.pools[best.pool];
+  Json candidates = Json::array();
+  for (const RouteOption& o : options)
+    candidates.push_back({{"pool", model_.fleet.pools[o.pool].name},
+                          {"predicted_ttft_ms", o.ttft * 1e3}, {"predicted_tpot_ms", o.tpot * 1e3},
+                          {"headroom", o.headroom}});
+  Json out = {{"id", fmt::format("route-{}", d.id)}, {"object", "route"}, {"model", ask->model},
               {"pool", pool.name}, {"system", pool.system.name},
-              {"family", to_string(pool.system.kind)}, {"predicted_ttft_ms", best_ttft * 1e3},
-              {"predicted_tpot_ms", best_tpot * 1e3}, {"predicted_finish", finish},
-              {"meets_slo", d.meets_slo}, {"headroom", best_headroom},
-              {"slo_ttft_ms", slo_ttft * 1e3}, {"slo_tpot_ms", slo_tpot * 1e3},
-              {"candidates", options}};
+              {"family", to_string(pool.system.kind)}, {"predicted_ttft_ms", best.ttft * 1e3},
+              {"predicted_tpot_ms", best.tpot * 1e3}, {"predicted_finish", finish},
+              {"meets_slo", d.meets_slo}, {"headroom", best.headroom},
+              {"slo_ttft_ms", ask->slo_ttft * 1e3}, {"slo_tpot_ms", ask->slo_tpot * 1e3},
+              {"candidates", candidates}};
   return json_response(200, out);
 }
 
