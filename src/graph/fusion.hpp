@@ -2,7 +2,8 @@
 // for matching chains backwards from their last node, the rewrite that replaces a matched
 // chain with one fused node, and the driver that applies a pass's matcher until nothing
 // matches. The passes themselves are fuse_activations.cpp (GELU, SiLU), fuse_norms.cpp
-// (RMSNorm, LayerNorm), fuse_matmul.cpp (MatMul + bias Add) and fuse_attention.cpp; passes.cpp
+// (RMSNorm, LayerNorm), fuse_matmul.cpp (MatMul + bias Add), fuse_rope.cpp (rotary embedding)
+// and fuse_attention.cpp; passes.cpp
 // runs them in order.
 #pragma once
 
@@ -73,5 +74,6 @@ Expected<int> fuse_rms_norm(Graph& g);
 Expected<int> fuse_layer_norm(Graph& g);
 Expected<int> fuse_matmul_add(Graph& g);
 Expected<int> fuse_attention(Graph& g);
+Expected<int> fuse_rope(Graph& g);
 
 }  // namespace wafer::graph

@@ -5,6 +5,9 @@
 //   wafer.Silu (X)                                x·sigmoid(x)
 //   wafer.RMSNorm (X, gamma) {axis -1, epsilon}   x / sqrt(mean(x², last axis) + epsilon) · gamma
 //   wafer.MatMulAdd (A, B, bias)                  A·B + bias; B [K, N], bias [N], A [..., M, K]
+//   wafer.Rope (X, cos, sin)                      X·cos + rotate_half(X)·sin, rotate_half(X) =
+//                                                 [-X2, X1] for X's last axis in halves X1 | X2;
+//                                                 cos and sin broadcast to X
 //   wafer.Attention (Q, Kt, V, [mask]) {scale, mask_mode "add" | "fill"}
 //       softmax(scale·Q·Kt ⊕ mask, last axis)·V with Q [..., S, D], Kt [..., D, T] (K already
 //       transposed, as the exported graphs compute it), V [..., T, Dv]; ⊕ adds a float mask
@@ -188,6 +191,39 @@ Expected<Sig> attention_sig(const Node& node, const Args& in) {
   return matmul.sig(inner_node(node, "MatMul", 2), {scores_arg, in[2]});
 }
 
+Expected<Sig> rope_sig(const Node&, const Args& in) {
+  WAFER_TRY(check_float(in));
+  WAFER_TRY(check_same_type(in));
+  const Shape& x = *in[0].shape;
+  if (x.empty() || x.back() % 2 != 0)
+    return make_error("input '{}' is {}: the last axis must have an even length", in[0].name, shape_text(x));
+  for (int i = 1; i < 3; ++i) {
+    const Shape& t = *in[size_t(i)].shape;
+    bool fits = t.size() <= x.size();
+    for (size_t k = 0; fits && k < t.size(); ++k) {
+      const int64_t dim = t[t.size() - 1 - k];
+      fits = dim == 1 || dim == x[x.size() - 1 - k];
+    }
+    if (!fits || t.empty() || t.back() != x.back())
+      return make_error("input '{}' ({}) is {}, which does not broadcast to '{}' {}", in[size_t(i)].name,
+                        i == 1 ? "cos" : "sin", shape_text(t), in[0].name, shape_text(x));
+  }
+  return Sig{{in[0].type, x}};
+}
+
+Status compute_rope(const Node&, In in, Out out) {
+  const Tensor& x = *in[0];
+  const std::vector<int64_t> cos_at = broadcast_offsets(in[1]->shape, x.shape);
+  const std::vector<int64_t> sin_at = broadcast_offsets(in[2]->shape, x.shape);
+  const int64_t d = x.shape.back(), half = d / 2;
+  for (size_t i = 0; i < x.values.size(); ++i) {
+    const int64_t c = int64_t(i) % d;
+    const double rotated = c < half ? -x.values[i + size_t(half)] : x.values[i - size_t(half)];
+    out[0].values[i] = x.values[i] * in[1]->values[size_t(cos_at[i])] + rotated * in[2]->values[size_t(sin_at[i])];
+  }
+  return Status::ok();
+}
+
 Status compute_attention(const Node& node, In in, Out out) {
   const bool fills = *attention_fills(node);
   const double scale = *node.attr_float("scale");
@@ -218,6 +254,7 @@ void add_fused_ops(std::vector<OpRule>& rows) {
       {"wafer.Silu", 1, 1, 1, 1, unary_float_sig, compute_silu},
       {"wafer.RMSNorm", 2, 2, 1, 1, rms_norm_sig, compute_rms_norm},
       {"wafer.MatMulAdd", 3, 3, 1, 1, matmul_add_sig, compute_matmul_add},
+      {"wafer.Rope", 3, 3, 1, 1, rope_sig, compute_rope},
       {"wafer.Attention", 3, 4, 1, 1, attention_sig, compute_attention},
   };
   rows.insert(rows.end(), add.begin(), add.end());

@@ -178,6 +178,7 @@ const std::vector<PassInfo>& passes() {
       {"fuse-silu", "Mul(x, Sigmoid(x)) -> wafer.Silu", fuse_silu},
       {"fuse-layernorm", "ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add -> LayerNormalization", fuse_layer_norm},
       {"fuse-rmsnorm", "Pow/ReduceMean/Add/Sqrt/Div/Mul/Mul -> wafer.RMSNorm", fuse_rms_norm},
+      {"fuse-rope", "Add(Mul(x, cos), Mul(Concat(Neg(x2), x1), sin)) (rotate-half) -> wafer.Rope", fuse_rope},
       {"fuse-matmul-add", "MatMul by a constant [K,N] then Add of a constant [N] -> wafer.MatMulAdd", fuse_matmul_add},
       {"fuse-attention", "MatMul(Softmax(mask(scale * MatMul(Q, Kt))), V) -> wafer.Attention", fuse_attention},
   };

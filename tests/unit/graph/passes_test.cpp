@@ -485,12 +485,63 @@ TEST(FusePasses, AttentionNeedsAPrivateSoftmaxAndAMinusInfinityFill) {
             (std::vector<std::string>{"Transpose", "Neg", "MatMul", "Mul", "Where", "Softmax", "MatMul"}));
 }
 
+// --- rotary embedding ---
+
+// X [2, 3, 4] rotated by cos and sin [3, 4] (positions x dimensions), as Llama exports it:
+// X·cos + Concat(-X[..., 2:], X[..., s:s+2])·sin, the rotate-half form when s = 0.
+graph::Graph rope_chain(int64_t lower_start) {
+  Builder b;
+  const int x = b.input("x", {2, 3, 4});
+  std::vector<double> c(12), sn(12);
+  for (size_t i = 0; i < 12; ++i) {
+    c[i] = std::cos(0.3 * double(i));
+    sn[i] = std::sin(0.3 * double(i));
+  }
+  const int cos = b.constant("cos", tensor({3, 4}, c)), sin = b.constant("sin", tensor({3, 4}, sn));
+  auto slice = [&](double from, double to, const std::string& name) {
+    return b.node("Slice", {x, b.constant(name + ".s", ints({from})), b.constant(name + ".e", ints({to})),
+                            b.constant(name + ".a", ints({-1}))}, {}, name);
+  };
+  const int upper = b.node("Neg", {slice(2, double(INT64_MAX), "/Slice")}, {}, "/Neg");
+  const int cat = b.node("Concat", {upper, slice(double(lower_start), double(lower_start + 2), "/Slice_1")}, {{"axis", int64_t(-1)}}, "/Concat");
+  const int plain = b.node("Mul", {x, cos}, {}, "/Mul");
+  b.g.outputs = {b.node("Add", {plain, b.node("Mul", {cat, sin}, {}, "/Mul_1")}, {}, "/Add")};
+  EXPECT_TRUE(infer_shapes(b.g));
+  return b.g;
+}
+
+TEST(FuseRope, TheRotateHalfChainIsOneNodeWithTheSameValues) {
+  graph::Graph g = rope_chain(0);
+  std::vector<double> values(24);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = std::sin(1.7 * double(i) + 0.4);
+  const Tensor x = tensor({2, 3, 4}, values);
+  auto before = evaluate(g, {{"x", x}});
+  ASSERT_TRUE(before.has_value()) << before.message();
+  auto report = run_passes(g);
+  ASSERT_TRUE(report.has_value()) << report.message();
+  EXPECT_EQ(op_list(g), (std::vector<std::string>{"wafer.Rope"}));
+  EXPECT_EQ(g.nodes[0].name, "/Slice../Add");
+  auto after = evaluate(g, {{"x", x}});
+  ASSERT_TRUE(after.has_value()) << after.message();
+  EXPECT_LE(max_rel_diff(*after, *before), 1e-15);
+  // Element (0, 1, 0): x·cos(0.3·4) - x[.., 2]·sin(0.3·4), position 1's first column.
+  const double want = x.values[4] * std::cos(1.2) - x.values[6] * std::sin(1.2);
+  EXPECT_NEAR(after->begin()->second.values[4], want, 1e-15);
+}
+
+TEST(FuseRope, HalvesThatDoNotMeetAreLeftAlone) {
+  graph::Graph g = rope_chain(1);  // X[..., 1:3] is not the lower half
+  auto report = run_passes(g);
+  ASSERT_TRUE(report.has_value()) << report.message();
+  EXPECT_EQ(report->passes[4].rewrites, 0);
+}
+
 // --- the pipeline ---
 
 TEST(FusePasses, PipelineOrderAndReport) {
   std::vector<std::string> names;
   for (const PassInfo& p : passes()) names.push_back(p.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"fuse-gelu", "fuse-silu", "fuse-layernorm", "fuse-rmsnorm",
+  EXPECT_EQ(names, (std::vector<std::string>{"fuse-gelu", "fuse-silu", "fuse-layernorm", "fuse-rmsnorm", "fuse-rope",
                                              "fuse-matmul-add", "fuse-attention"}));
   Builder b;
   int x = b.input("x", {2, 3});
@@ -503,7 +554,7 @@ TEST(FusePasses, PipelineOrderAndReport) {
   ASSERT_TRUE(report.has_value()) << report.message();
   std::vector<int> counts;
   for (const PassCount& p : report->passes) counts.push_back(p.rewrites);
-  EXPECT_EQ(counts, (std::vector<int>{1, 0, 0, 0, 1, 0}));
+  EXPECT_EQ(counts, (std::vector<int>{1, 0, 0, 0, 0, 1, 0}));
   EXPECT_EQ(op_list(b.g), (std::vector<std::string>{"wafer.MatMulAdd", "wafer.Gelu"}));
   // Printed after fuse-gelu: the GELU is fused, the MatMul and Add are not yet.
   EXPECT_NE(printed.find("= wafer.Gelu(%4) {approximate=\"none\"} : f32[2,2]  # /Div../Mul_1"), std::string::npos)
@@ -520,7 +571,7 @@ TEST(FusePasses, UnknownPassNameIsRefusedBeforeAnyRuns) {
   ASSERT_FALSE(report.has_value());
   EXPECT_EQ(report.message(),
             "unknown pass 'fuse-gleu' (did you mean 'fuse-gelu'?); the passes are: fuse-gelu, fuse-silu, "
-            "fuse-layernorm, fuse-rmsnorm, fuse-matmul-add, fuse-attention");
+            "fuse-layernorm, fuse-rmsnorm, fuse-rope, fuse-matmul-add, fuse-attention");
   EXPECT_EQ(b.g.nodes.size(), 5u);
 }
 
@@ -577,10 +628,11 @@ INSTANTIATE_TEST_SUITE_P(
         ModelCase{"gpt2_block_op13", kGpt2}, ModelCase{"gpt2_block_op17", kGpt2},
         // Two RMSNorms, the SwiGLU's SiLU, and attention (MatMul, Div by √16, Add of the mask,
         // Softmax, MatMul); no Linear has a bias, so q, k, v, o, gate, up and down stay
-        // MatMuls. Rotary embedding (4 Mul, 2 Add) and the GQA expansion are untouched.
+        // MatMuls. The rotary embedding of Q and of K (Mul, Slice, Neg, Slice, Concat, Mul, Add
+        // each) are two wafer.Rope; the GQA expansion is untouched.
         ModelCase{"llama_block",
-                  {{"Add", 4}, {"Concat", 2}, {"Expand", 2}, {"MatMul", 7}, {"Mul", 5}, {"Neg", 2}, {"Reshape", 6},
-                   {"Slice", 4}, {"Transpose", 5}, {"Unsqueeze", 2}, {"wafer.Attention", 1}, {"wafer.RMSNorm", 2},
+                  {{"Add", 2}, {"Expand", 2}, {"MatMul", 7}, {"Mul", 1}, {"Reshape", 6}, {"Transpose", 5},
+                   {"Unsqueeze", 2}, {"wafer.Attention", 1}, {"wafer.RMSNorm", 2}, {"wafer.Rope", 2},
                    {"wafer.Silu", 1}}},
         // Nothing to fuse.
         ModelCase{"cnn",
