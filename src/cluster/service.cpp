@@ -415,7 +415,7 @@ Expected<std::unique_ptr<Service>> Service::open(const Fleet& fleet, const std::
   if (!base_seconds) return base_seconds.status();
   if (!old_scale) return old_scale.status();
   double now = 0;
-  if (*base_unix && *base_seconds && *old_scale)
+  if (base_unix->has_value() && base_seconds->has_value() && old_scale->has_value())
     now = **base_seconds + std::max(0.0, unix_now - **base_unix) * **old_scale;
   WAFER_TRY(store->set_meta(
       {{"base_unix", unix_now}, {"base_seconds", now}, {"time_scale", time_scale}}));
@@ -468,6 +468,8 @@ HttpResponse Service::handle(const HttpRequest& request, double unix_now) {
     return dispatch(request, now_, unix_now);
   } catch (const std::exception& e) {
     return error_response({500, fmt::format("internal error: {}", e.what()), ""});
+  } catch (...) {
+    return error_response({500, "internal error", ""});
   }
 }
 
