@@ -259,19 +259,6 @@ Expected<AttentionEmitted> emit_attention(Emit& e, const Site& site, const Atten
 
 namespace {
 
-// A case whose one code runs on `rect` and leaves its answer in `result` there.
-KernelCase case_on(const ir::Rect& rect, ir::Code code, const char* result) {
-  KernelCase kc;
-  kc.program.width = rect.x + rect.w;
-  kc.program.height = rect.y + rect.h;
-  kc.program.codes.push_back(std::move(code));
-  kc.program.placements.push_back(ir::Placement{rect, 0, {}});
-  kc.rect = rect;
-  kc.result_symbol = result;
-  kc.result_rect = rect;
-  return kc;
-}
-
 double attn_tolerance(DType t, int64_t S) {
   return sum_tolerance(t, uint64_t(S)) + 64 * unit_roundoff(DType::f32);
 }
@@ -394,19 +381,46 @@ Expected<RopeShape> rope_shape(const arch::Arch& arch, const KernelParams& p) {
   return s;
 }
 
-Expected<ir::Code> rope_code(const RopeShape& s, Pools& pools) {
-  auto d = pools.dsds.take(6, "rope");
+}  // namespace
+
+Expected<RopeEmitted> emit_rope(Emit& e, const Site& site, const RopeSpec& spec) {
+  const std::string user = e.name("rope");
+  const DistTensor& x = spec.x;
+  const ir::Rect& rect = site.rect;
+  if (!dtype_is_float(x.dtype)) return make_error("{}: takes fp32, fp16 or bf16 (got {})", user, dtype_name(x.dtype));
+  if (spec.heads < 1 || x.cols % spec.heads != 0 || (x.cols / spec.heads) % 2 != 0)
+    return make_error("{}: {} columns of {} do not split into {} heads of an even dimension", user, x.cols,
+                      x.describe(), spec.heads);
+  if (spec.heads % rect.w != 0)
+    return make_error("{}: {} heads do not divide evenly over {} columns of PEs", user, spec.heads, rect.w);
+  if (x.rows_over_y != Spread::split || x.cols_over_x != Spread::split || !x.col_major || !on_rect(x, rect) ||
+      x.rows % rect.h != 0)
+    return make_error("{}: {} must lie on the kernel's rectangle with rows and columns split evenly and "
+                      "column-major blocks", user, x.describe());
+  const RopeShape s{x.rows, spec.heads, x.cols / spec.heads, spec.heads / rect.w, x.rows / rect.h, x.dtype};
+  RopeEmitted out;
+  auto d = e.pools.dsds.take(6, user);
   if (!d) return d.status();
+  out.held.dsds = *d;
+  auto entry = site.entry_task >= 0 ? Expected<int>(site.entry_task) : e.pools.tasks.take(user);
+  if (!entry) return entry.status();
   const int x1 = (*d)[0], x2 = (*d)[1], y1 = (*d)[2], y2 = (*d)[3], cs = (*d)[4], sn = (*d)[5];
-  CodeBuilder b("rope");
+  CodeBuilder& b = e.code;
   const int32_t half = int32_t(s.sq * s.d / 2), head = int32_t(s.sq * s.d);
-  const int X = b.symbol("X", s.t, uint32_t(s.hp * head));
-  const int Y = b.symbol("Y", s.t, uint32_t(s.hp * head));
-  const int C = b.symbol("cos", s.t, uint32_t(half));
-  const int Sn = b.symbol("sin", s.t, uint32_t(half));
-  const int T = b.symbol("tmp", s.t, uint32_t(half));
-  b.task("main", 1, ir::TaskKind::local);
-  b.begin_task(1);
+  out.y = x;
+  out.y.name = e.name(spec.y);
+  out.cos = DistTensor{e.name("cos"), s.t, s.S, s.d / 2, rect};
+  out.cos.cols_over_x = Spread::replicate;
+  out.sin = out.cos;
+  out.sin.name = e.name("sin");
+  const int X = spec.x_symbol >= 0 ? spec.x_symbol : b.symbol(x.name, s.t, uint32_t(s.hp * head));
+  const int Y = b.symbol(out.y.name, s.t, uint32_t(s.hp * head));
+  out.y_symbol = Y;
+  const int C = b.symbol(out.cos.name, s.t, uint32_t(half));
+  const int Sn = b.symbol(out.sin.name, s.t, uint32_t(half));
+  const int T = b.symbol(e.name("tmp"), s.t, uint32_t(half));
+  b.task(e.name("entry"), *entry, ir::TaskKind::local);
+  b.begin_task(*entry);
   b.emit(Opcode::mdsd, {dsd(cs), ir::sym_op(C), imm(0), imm(half), imm(1)});
   b.emit(Opcode::mdsd, {dsd(sn), ir::sym_op(Sn), imm(0), imm(half), imm(1)});
   for (int64_t h = 0; h < s.hp; ++h) {
@@ -427,9 +441,13 @@ Expected<ir::Code> rope_code(const RopeShape& s, Pools& pools) {
     b.emit(Opcode::vmul, {dsd(y2), dsd(x2), dsd(cs)});
     b.emit(Opcode::vfma, {dsd(y2), dsd(x1), dsd(sn), dsd(y2)});
   }
+  if (site.done_task >= 0) b.emit(Opcode::activate, {ir::task_op(site.done_task)});
   b.emit(Opcode::ret, {});
-  return b.finish();
+  out.entry = *entry;
+  return out;
 }
+
+namespace {
 
 }  // namespace
 
@@ -443,10 +461,20 @@ Expected<KernelCase> build_rope(const arch::Arch& arch, const KernelParams& p, S
   if (!shape) return shape.status();
   const RopeShape s = *shape;
   const ir::Rect rect = p.rect();
+  KernelCase kc;
+  kc.program.width = rect.x + rect.w;
+  kc.program.height = rect.y + rect.h;
   Pools pools = Pools::for_arch(arch);
-  auto code = rope_code(s, pools);
-  if (!code) return code.status();
-  KernelCase kc = case_on(rect, std::move(*code), "Y");
+  CodeBuilder code("rope");
+  Emit e{code, kc.program, pools, arch, ""};
+  auto em = emit_rope(e, Site{rect, -1, -1}, RopeSpec{DistTensor{"X", s.t, s.S, s.heads * s.d, rect}, -1, s.heads, "Y"});
+  if (!em) return em.status();
+  kc.program.codes.push_back(code.finish());
+  kc.program.placements.push_back(ir::Placement{rect, 0, {}});
+  kc.rect = rect;
+  kc.launch_task = "entry";
+  kc.result_symbol = em->y.name;
+  kc.result_rect = rect;
   // Four roundings in the type: two products, then a difference or an FMA.
   kc.tolerance = 4 * unit_roundoff(s.t) + 1e-12;
   if (stage == Stage::program) return kc;

@@ -33,4 +33,25 @@ struct AttentionEmitted {
 
 Expected<AttentionEmitted> emit_attention(Emit& e, const Site& site, const AttentionSpec& s);
 
+// Rotary position embedding, rotate-half form, of X (S x heads·d in Q's layout above): each
+// head's halves X1, X2 become X1·cos - X2·sin and X2·cos + X1·sin. The tables cos and sin
+// are S x d/2 (position p, pair k: cos(p·θ_k)), rows split like X's and replicated over the
+// columns of PEs; the caller writes them (the model's constants, or computed ones).
+struct RopeSpec {
+  DistTensor x;
+  int x_symbol = -1;
+  int64_t heads = 1;
+  std::string y = "Y";  // output symbol (scoped by Emit::name)
+};
+
+struct RopeEmitted {
+  int entry = -1;
+  DistTensor y;         // X's layout
+  int y_symbol = -1;
+  DistTensor cos, sin;  // the tables' symbols and layout
+  Held held;
+};
+
+Expected<RopeEmitted> emit_rope(Emit& e, const Site& site, const RopeSpec& s);
+
 }  // namespace wafer::kernels
