@@ -28,7 +28,10 @@ struct Step {
   kernels::Broadcast form = kernels::Broadcast::full;
   kernels::NormKind norm = kernels::NormKind::softmax;
   double eps = 1e-5;
-  int64_t heads = 0;  // attention: a reads the S x 3D QKV matrix, out is S x D
+  // attention: with k = v = -1, a is the S x 3D QKV matrix; else a, k and v are Q (S x D)
+  // and K and V (S x kv_heads·d); rope_cos/sin: the rotary tables' constants, or -1.
+  int64_t heads = 0, kv_heads = 0;
+  int k = -1, v = -1, rope_cos = -1, rope_sin = -1;
 };
 
 struct Lowered {

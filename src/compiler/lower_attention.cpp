@@ -1,20 +1,23 @@
-// The attention layer: the chain torch exports around scaled dot-product attention, lowered
+// The attention layer: the chains torch exports around scaled dot-product attention, lowered
 // to one step (docs/compiler.md, "Attention").
 //
-// After fusion a GPT-2-style block reads, from the QKV projection's [1, S, 3D] output:
-//   Split (last axis, D each) -> Q, K, V
-//   Q: Reshape [1, S, H, d] -> Transpose (0,2,1,3)      -> [1, H, S, d]
-//   K: Reshape [1, S, H, d] -> Transpose (0,2,3,1)      -> [1, H, d, S]  (Kᵀ)
-//   V: Reshape [1, S, H, d] -> Transpose (0,2,1,3)      -> [1, H, S, d]
-//   wafer.Attention (Q, Kᵀ, V, causal mask) {scale = 1/sqrt(d)}
-//   Transpose (0,2,1,3) -> Reshape [1, S, D]
-// In the compiler's 2-D layout the QKV matrix is S x 3D and the result S x D, head h being
-// columns h·d..(h+1)·d of each third: every Split, Reshape and Transpose of the chain is a
-// choice of columns, which the layer's slices and relayouts make (plan.cpp). The walk goes
-// back from the attention node's inputs to one Split and forward to one Reshape; every value
-// in between must have that one consumer. The mask must be the causal one (the kernel's):
-// for "fill", true exactly where key j > query i; for "add", 0 where j <= i and at most
-// -1e4 where j > i. Anything else is refused with the first thing that differs.
+// After fusion, attention reads Q, Kᵀ and V as [1, H, S, d] tensors that come from S x D
+// activations through head splits: Reshape [1, S, h, d] then Transpose (0,2,1,3). Two forms:
+//   GPT-2: one QKV projection [1, S, 3D], Split (last axis) into Q, K, V; Kᵀ is the head
+//          split with Transpose (0,2,3,1) instead.
+//   Llama: three projections; Q and K rotated by wafer.Rope (fuse-rope) after the head split;
+//          K and V repeated to H heads (Unsqueeze at axis 2, Expand, Reshape [1, H, S, d])
+//          when there are fewer key-value heads (grouped-query); Kᵀ = Transpose (0,1,3,2).
+//   then wafer.Attention (Q, Kᵀ, V, causal mask) {scale = 1/sqrt(d)},
+//   Transpose (0,2,1,3) -> Reshape [1, S, D].
+// In the compiler's 2-D layout every Split, Reshape, Transpose and head repetition of the
+// chain only chooses columns (head h is columns h·d..(h+1)·d), so the chain becomes one
+// layer of kernels (plan.cpp). The walk goes back from the attention node's inputs and
+// forward from its output; every value in between must have that one consumer. The mask
+// must be the causal one (the kernel's): for "fill", true exactly where key j > query i; for
+// "add", 0 where j <= i and at most -1e4 where j > i. The rotary tables must be the
+// rotate-half ones (cos and sin [.., S, d] whose two halves are equal), the same for Q and
+// K. Anything else is refused with the first thing that differs.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -65,6 +68,55 @@ class ChainWalk {
   std::vector<std::vector<int>> consumers_;
 };
 
+// A head split: `value` = Transpose(perm)(Reshape [1, S, h, d](source)).
+struct HeadSplit {
+  int source = -1;  // the [1, S, h·d] (or [S, h·d]) value
+  int64_t heads = 0, d = 0;
+};
+
+Expected<HeadSplit> head_split(const Graph& g, const ChainWalk& w, int value, const std::vector<int64_t>& perm,
+                               const char* what, std::vector<int>& nodes) {
+  const int t = w.producer(value, "Transpose");
+  if (t < 0 || !w.perm_is(t, perm))
+    return make_error("{} is not the one use of a Transpose (perm {}) of the heads", what, fmt::join(perm, ","));
+  const int r = w.producer(g.nodes[size_t(t)].inputs[0], "Reshape");
+  if (r < 0) return make_error("{} is not a Reshape into heads", what);
+  const graph::Shape& hs = g.values[size_t(g.nodes[size_t(r)].outputs[0])].shape;
+  if (hs.size() != 4 || hs[0] != 1) return make_error("{} is not a Reshape [1, S, heads, d]", what);
+  nodes.insert(nodes.end(), {t, r});
+  return HeadSplit{g.nodes[size_t(r)].inputs[0], hs[2], hs[3]};
+}
+
+// The heads repeated for grouped-query attention: Reshape [1, H, S, d](Expand(Unsqueeze(x,
+// axis 2))) gives x; any other value is itself.
+int unrepeat(const Graph& g, const ChainWalk& w, int value, std::vector<int>& nodes) {
+  const int r = w.producer(value, "Reshape");
+  const int e = r < 0 ? -1 : w.producer(g.nodes[size_t(r)].inputs[0], "Expand");
+  const int u = e < 0 ? -1 : w.producer(g.nodes[size_t(e)].inputs[0], "Unsqueeze");
+  if (u < 0) return value;
+  nodes.insert(nodes.end(), {r, e, u});
+  return g.nodes[size_t(u)].inputs[0];
+}
+
+// A wafer.Rope's input, with its tables in `cos` and `sin`; any other value is itself.
+int unrotate(const Graph& g, const ChainWalk& w, int value, int& cos, int& sin, std::vector<int>& nodes) {
+  const int r = w.producer(value, "wafer.Rope");
+  if (r < 0) return value;
+  nodes.push_back(r);
+  cos = g.nodes[size_t(r)].inputs[1];
+  sin = g.nodes[size_t(r)].inputs[2];
+  return g.nodes[size_t(r)].inputs[0];
+}
+
+// Whether a rotary table is S x d of the rotate-half form: constant, both halves equal.
+bool rotate_half_table(const Value& t, int64_t S, int64_t d) {
+  if (!t.constant || rows_of(t) != S || cols_of(t) != d) return false;
+  for (int64_t p = 0; p < S; ++p)
+    for (int64_t k = 0; k < d / 2; ++k)
+      if (t.constant->values[size_t(p * d + k)] != t.constant->values[size_t(p * d + k + d / 2)]) return false;
+  return true;
+}
+
 // Whether the constant mask is the causal one for S queries and keys.
 bool causal_mask(const Value& mask, bool fills, int64_t S) {
   if (!mask.constant) return false;
@@ -87,38 +139,52 @@ Expected<AttentionChain> match_attention(const Graph& g, int node) {
   const ChainWalk w(g);
   const Node& att = g.nodes[size_t(node)];
   AttentionChain chain;
-  // Q, Kᵀ, V back to the Split: Transpose <- Reshape <- Split output `part`.
-  int split = -1;
-  int64_t heads = 0, d = 0;
-  const std::vector<int64_t> to_heads{0, 2, 1, 3}, to_kt{0, 2, 3, 1};
-  const char* names[] = {"Q", "Kᵀ", "V"};
-  for (int part = 0; part < 3; ++part) {
-    const int t = w.producer(att.inputs[size_t(part)], "Transpose");
-    if (t < 0 || !w.perm_is(t, part == 1 ? to_kt : to_heads))
-      return make_error("{} is not the one use of a Transpose (perm {}) of the heads", names[part],
-                        part == 1 ? "0,2,3,1" : "0,2,1,3");
-    const int r = w.producer(g.nodes[size_t(t)].inputs[0], "Reshape");
-    if (r < 0) return make_error("{} is not a Reshape of a Split's output into heads", names[part]);
-    const graph::Shape& hs = g.values[size_t(g.nodes[size_t(r)].outputs[0])].shape;
-    const int s = w.producer(g.nodes[size_t(r)].inputs[0], "Split");
-    if (s < 0 || hs.size() != 4 || hs[0] != 1)
-      return make_error("{} is not a Reshape [1, S, heads, d] of a Split's output", names[part]);
-    const Node& sn = g.nodes[size_t(s)];
-    if (sn.outputs.size() != 3 || sn.outputs[size_t(part)] != g.nodes[size_t(r)].inputs[0] || (split >= 0 && s != split))
-      return make_error("Q, K and V are not the three outputs of one Split, in that order");
-    if (heads && (hs[2] != heads || hs[3] != d)) return make_error("Q, K and V have different heads");
-    split = s;
-    heads = hs[2];
-    d = hs[3];
-    chain.nodes.insert(chain.nodes.end(), {t, r});
+  Step& step = chain.step;
+  const std::vector<int64_t> to_heads{0, 2, 1, 3};
+  int q_cos = -1, q_sin = -1, k_cos = -1, k_sin = -1;
+  // Q: [Rope] <- head split.
+  auto q = head_split(g, w, unrotate(g, w, att.inputs[0], q_cos, q_sin, chain.nodes), to_heads, "Q", chain.nodes);
+  if (!q) return q.status();
+  // Kᵀ: GPT-2's head split straight into Kᵀ, or Transpose (0,1,3,2) <- [repeat] <- [Rope] <- head split.
+  Expected<HeadSplit> k = make_error("");
+  const int kt = w.producer(att.inputs[1], "Transpose");
+  if (kt >= 0 && w.perm_is(kt, {0, 1, 3, 2})) {
+    chain.nodes.push_back(kt);
+    const int rotated = unrepeat(g, w, g.nodes[size_t(kt)].inputs[0], chain.nodes);
+    k = head_split(g, w, unrotate(g, w, rotated, k_cos, k_sin, chain.nodes), to_heads, "K", chain.nodes);
+  } else {
+    k = head_split(g, w, att.inputs[1], {0, 2, 3, 1}, "Kᵀ", chain.nodes);
   }
-  const Node& sn = g.nodes[size_t(split)];
-  const Value& qkv = g.values[size_t(sn.inputs[0])];
-  const int64_t rank = int64_t(qkv.shape.size()), axis = sn.attr_int("axis", 0).value_or(0);
-  if (axis != -1 && axis != rank - 1) return make_error("the Split is not along the last axis");
-  const int64_t S = rows_of(qkv), D = heads * d;
-  if (cols_of(qkv) != 3 * D) return make_error("the Split's input has {} columns, not 3 x {}", cols_of(qkv), D);
-  chain.nodes.push_back(split);
+  if (!k) return k.status();
+  auto v = head_split(g, w, unrepeat(g, w, att.inputs[2], chain.nodes), to_heads, "V", chain.nodes);
+  if (!v) return v.status();
+  if (k->heads != v->heads || k->d != q->d || v->d != q->d || q->heads % k->heads != 0)
+    return make_error("Q has {} heads of {}, K {} of {} and V {} of {}", q->heads, q->d, k->heads, k->d, v->heads, v->d);
+  const int64_t S = rows_of(g.values[size_t(q->source)]), d = q->d, D = q->heads * d;
+  // One Split into Q, K, V (GPT-2), or three activations.
+  const int sq = w.producer(q->source, "Split");
+  const bool split = sq >= 0 && g.nodes[size_t(sq)].outputs.size() == 3 &&
+                     g.nodes[size_t(sq)].outputs == std::vector<int>{q->source, k->source, v->source};
+  if (split) {
+    const Node& sn = g.nodes[size_t(sq)];
+    const Value& qkv = g.values[size_t(sn.inputs[0])];
+    const int64_t rank = int64_t(qkv.shape.size()), axis = sn.attr_int("axis", 0).value_or(0);
+    if ((axis != -1 && axis != rank - 1) || cols_of(qkv) != 3 * D || k->heads != q->heads)
+      return make_error("the Split of {} is not three equal parts of its last axis", graph::shape_text(qkv.shape));
+    chain.nodes.push_back(sq);
+    step.a = sn.inputs[0];
+  } else {
+    step.a = q->source;
+    step.k = k->source;
+    step.v = v->source;
+  }
+  // RoPE on both Q and K with the same rotate-half tables, or on neither.
+  if ((q_cos < 0) != (k_cos < 0) || q_cos != k_cos || q_sin != k_sin)
+    return make_error("RoPE rotates {} with other tables than {}", q_cos < 0 ? "K" : "Q", q_cos < 0 ? "Q" : "K");
+  if (q_cos >= 0 && (!rotate_half_table(g.values[size_t(q_cos)], S, d) || !rotate_half_table(g.values[size_t(q_sin)], S, d)))
+    return make_error("the rotary tables are not constants [S, d] = [{}, {}] with equal halves", S, d);
+  step.rope_cos = q_cos;
+  step.rope_sin = q_sin;
   // Forward: Transpose (0,2,1,3) -> Reshape [.., S, D].
   const int back = w.consumer(att.outputs[0], "Transpose");
   if (back < 0 || !w.perm_is(back, to_heads)) return make_error("the result is not the one use of a Transpose (perm 0,2,1,3)");
@@ -133,11 +199,11 @@ Expected<AttentionChain> match_attention(const Graph& g, int node) {
     return make_error("the mask is not the constant causal mask of {} positions (the kernel is causal)", S);
   const double scale = att.attr_float("scale", 0.0).value_or(0.0), want = 1.0 / std::sqrt(double(d));
   if (std::abs(scale - want) > 1e-6 * want) return make_error("scale {} is not 1/sqrt({})", scale, d);
-  chain.step.kind = StepKind::attention;
-  chain.step.node = node;
-  chain.step.a = sn.inputs[0];
-  chain.step.out = g.nodes[size_t(merge)].outputs[0];
-  chain.step.heads = heads;
+  step.kind = StepKind::attention;
+  step.node = node;
+  step.out = g.nodes[size_t(merge)].outputs[0];
+  step.heads = q->heads;
+  step.kv_heads = k->heads;
   return chain;
 }
 

@@ -208,57 +208,88 @@ class Placer {
     return layer;
   }
 
-  // The attention layer (lower_attention.cpp): Q, K and V sliced from the QKV matrix's
-  // columns, K and V replicated down the columns of PEs (a gather and a multicast), then the
-  // attention kernel; one program, each kernel's done task the next one's entry.
+  // The attention layer (lower_attention.cpp), one program of kernels chained by their entry
+  // and done tasks: Q, K and V sliced from the QKV matrix's columns (GPT-2) or read as three
+  // activations (Llama); RoPE on Q and K when the model rotates them; K and V replicated down
+  // the columns of PEs (a gather and a multicast); the attention kernel.
   Status emit_attention_layer(Emit& e, const Step& s, Layer& layer) const {
     const ir::Rect& r = layer.rect;
-    const DistTensor qkv = activation(s.a, "qkv", r);
-    const int64_t D = qkv.cols / 3;
-    if (qkv.block_cols() > 0 && D % qkv.block_cols() == 0)
-      return make_error("on {} columns of PEs each of Q, K and V ({} columns of {}) lies on a third of them; the "
-                        "attention kernel needs all {}: a width that 3 does not divide", r.w, D, qkv.cols, r.w);
-    auto links = e.pools.tasks.take(5, e.name("attention"));
+    const bool split = s.k < 0, rope = s.rope_cos >= 0;
+    const int64_t D = cols_of(value(s.out));
+    const int kernels = (split ? 3 : 0) + (rope ? 2 : 0) + 3;
+    auto links = e.pools.tasks.take(kernels - 1, e.name("attention"));
     if (!links) return links.status();
     int step = 0;
     auto site = [&] {
-      const Site at{r, step == 0 ? -1 : (*links)[size_t(step - 1)], step < 5 ? (*links)[size_t(step)] : -1};
+      const Site at{r, step == 0 ? -1 : (*links)[size_t(step - 1)], step < kernels - 1 ? (*links)[size_t(step)] : -1};
       ++step;
       return at;
     };
-    auto scoped = [&](const char* part) { return Emit{e.code, e.program, e.pools, e.arch, step == 0 ? e.scope : e.name(part)}; };
-    std::vector<kernels::HostCopy> tables;
-    auto keep = [&](const kernels::MoveEmitted& m) {
-      tables.insert(tables.end(), m.tables.begin(), m.tables.end());
-      m.held.release(e.pools);
+    auto scoped = [&](const std::string& part) {
+      return Emit{e.code, e.program, e.pools, e.arch, step == 0 ? e.scope : e.name(part)};
     };
-    const int qkv_symbol = e.code.symbol(qkv.name, t_, uint32_t(qkv.block_elements()));
-    kernels::MoveEmitted part[3];
-    const char* names[] = {"q", "k", "v"};
-    for (int i = 0; i < 3; ++i) {
-      Emit pe = scoped(names[i]);
-      auto m = kernels::emit_slice(pe, site(), kernels::SliceSpec{qkv, qkv_symbol, kernels::MoveAxis::cols, i * D, D, names[i]});
-      if (!m) return m.status();
-      keep(*m);
-      part[i] = *m;
+    std::vector<kernels::HostCopy> tables;
+    struct Operand {
+      DistTensor t;
+      int symbol;
+    };
+    Operand q, k, v;
+    if (split) {
+      const DistTensor qkv = activation(s.a, "qkv", r);
+      if (qkv.block_cols() > 0 && D % qkv.block_cols() == 0)
+        return make_error("on {} columns of PEs each of Q, K and V ({} columns of {}) lies on a third of them; the "
+                          "attention kernel needs all {}: a width that 3 does not divide", r.w, D, qkv.cols, r.w);
+      layer.inputs = {Binding{s.a, qkv, false}};
+      const int qkv_symbol = e.code.symbol(qkv.name, t_, uint32_t(qkv.block_elements()));
+      Operand* parts[] = {&q, &k, &v};
+      const char* names[] = {"q", "k", "v"};
+      for (int i = 0; i < 3; ++i) {
+        Emit pe = scoped(names[i]);
+        auto m = kernels::emit_slice(pe, site(), kernels::SliceSpec{qkv, qkv_symbol, kernels::MoveAxis::cols, i * D, D, names[i]});
+        if (!m) return m.status();
+        tables.insert(tables.end(), m->tables.begin(), m->tables.end());
+        m->held.release(e.pools);
+        *parts[i] = Operand{m->y, m->y_symbol};
+      }
+    } else {
+      auto declare = [&](int id, const char* name) {
+        const DistTensor t = activation(id, name, r);
+        layer.inputs.push_back(Binding{id, t, false});
+        return Operand{t, e.code.symbol(t.name, t_, uint32_t(t.block_elements()))};
+      };
+      q = declare(s.a, "q");
+      k = declare(s.k, "k");
+      v = declare(s.v, "v");
     }
-    kernels::MoveEmitted all[2];
-    for (int i = 0; i < 2; ++i) {
-      Emit pe = scoped(i == 0 ? "k_all" : "v_all");
-      kernels::RelayoutSpec spec{part[i + 1].y, part[i + 1].y_symbol, kernels::Spread::replicate, kernels::Spread::split};
+    if (rope) {
+      for (Operand* x : {&q, &k}) {
+        Emit pe = scoped(x == &q ? "q_rope" : "k_rope");
+        auto m = kernels::emit_rope(pe, site(), kernels::RopeSpec{x->t, x->symbol, x == &q ? s.heads : s.kv_heads, "rotated"});
+        if (!m) return m.status();
+        m->held.release(e.pools);
+        layer.inputs.push_back(Binding{s.rope_cos, m->cos, true});
+        layer.inputs.push_back(Binding{s.rope_sin, m->sin, true});
+        *x = Operand{m->y, m->y_symbol};
+      }
+    }
+    for (Operand* x : {&k, &v}) {
+      Emit pe = scoped(x == &k ? "k_all" : "v_all");
+      kernels::RelayoutSpec spec{x->t, x->symbol, kernels::Spread::replicate, kernels::Spread::split};
       spec.y = "all";
       auto m = kernels::emit_relayout(pe, site(), spec);
       if (!m) return m.status();
-      keep(*m);
-      all[i] = *m;
+      tables.insert(tables.end(), m->tables.begin(), m->tables.end());
+      m->held.release(e.pools);
+      *x = Operand{m->y, m->y_symbol};
     }
     Emit pe = scoped("attn");
-    kernels::AttentionSpec spec{part[0].y, all[0].y, all[1].y, part[0].y_symbol, all[0].y_symbol, all[1].y_symbol, s.heads};
+    kernels::AttentionSpec spec{q.t, k.t, v.t, q.symbol, k.symbol, v.symbol, s.heads, s.kv_heads};
     auto em = kernels::emit_attention(pe, site(), spec);
     if (!em) return em.status();
     em->held.release(e.pools);
-    layer.kernel = fmt::format("attention {}x{} heads (3 slices, 2 relayouts)", s.heads, D / s.heads);
-    layer.inputs = {Binding{s.a, qkv, false}};
+    layer.kernel = split ? fmt::format("attention {}x{} heads (3 slices, 2 relayouts)", s.heads, D / s.heads)
+                         : fmt::format("attention {}x{} heads, {} kv ({}2 relayouts)", s.heads, D / s.heads,
+                                       s.kv_heads, rope ? "2 ropes, " : "");
     layer.output = Binding{s.out, em->y, false};
     auto inputs = block_copies(layer.inputs);
     layer.copies = [inputs, tables](const std::vector<kernels::ElementFn>& f) {

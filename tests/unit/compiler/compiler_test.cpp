@@ -182,11 +182,13 @@ TEST(Compiler, StreamingOverlapsEachLayerWithTheNextLayersWeights) {
 // The GPT-2 block (tests/models/gpt2_block_op17, fused): the Split, the head Reshapes and
 // Transposes and the attention node become one layer (3 slices, 2 relayouts, the kernel) on
 // 4 x 1 PEs, and every layer matches the reference interpreter's value of its node.
-graph::Graph gpt2_block() {
-  auto g = onnx_import::import_model(std::string(WAFER_SOURCE_DIR) + "/tests/models/gpt2_block_op17/model.onnx");
+graph::Graph reference_model(const std::string& name) {
+  auto g = onnx_import::import_model(std::string(WAFER_SOURCE_DIR) + "/tests/models/" + name + "/model.onnx");
   EXPECT_TRUE(g.has_value()) << g.message();
   return g ? *g : graph::Graph{};
 }
+
+graph::Graph gpt2_block() { return reference_model("gpt2_block_op17"); }
 
 TEST(Compiler, TheGpt2BlocksAttentionChainIsOneLayerThatMatchesTheReference) {
   graph::Graph g = gpt2_block();
@@ -209,6 +211,43 @@ TEST(Compiler, TheGpt2BlocksAttentionChainIsOneLayerThatMatchesTheReference) {
   for (const LayerRun& l : r->layers) EXPECT_LT(l.max_rel_error, 1e-6);
   EXPECT_LT(kernels::max_rel_error(r->outputs.at("y").values, ref->at("y").values), 1e-6);
   EXPECT_EQ(r->layers[2].cycles, 28518u);  // deterministic; pinned so that a change shows
+}
+
+// The Llama block (fused): three projections, RoPE on Q and K (wafer.Rope), K and V of 2
+// key-value heads repeated to 4 (Unsqueeze/Expand/Reshape); the chain is one layer of 2
+// ropes, 2 relayouts and the attention kernel reading each group's K and V, on 2 x 1 PEs.
+TEST(Compiler, TheLlamaBlocksRopeAndGroupedQueryAttentionAreOneLayer) {
+  graph::Graph g = reference_model("llama_block");
+  auto x = graph::read_npy(std::string(WAFER_SOURCE_DIR) + "/tests/models/llama_block/inputs/x.npy");
+  ASSERT_TRUE(x.has_value()) << x.message();
+  const std::map<std::string, Tensor> in = {{"x", *x}};
+  auto ref = graph::evaluate(g, in, {DType::f32, true});
+  ASSERT_TRUE(ref.has_value()) << ref.message();
+  ASSERT_TRUE(graph::run_passes(g).has_value());
+  auto plan = compile(g, wse3(), CompileOptions{2, 1, DType::f32});
+  ASSERT_TRUE(plan.has_value()) << plan.message();
+  ASSERT_EQ(plan->layers.size(), size_t(14));
+  EXPECT_EQ(plan->layers[4].kernel, "attention 4x16 heads, 2 kv (2 ropes, 2 relayouts)");
+  // The rotary tables (cos, sin: 16 x 16 fp32 each) are written once per rope kernel.
+  EXPECT_EQ(plan->layers[4].weight_bytes, 2 * 2 * 16 * 16 * 4);
+  auto r = run(g, *plan, in, *ref, sim::Options{});
+  ASSERT_TRUE(r.has_value()) << r.message();
+  for (const LayerRun& l : r->layers) EXPECT_LT(l.max_rel_error, 1e-6);
+  EXPECT_LT(kernels::max_rel_error(r->outputs.at("y").values, ref->at("y").values), 1e-6);
+  EXPECT_EQ(r->layers[4].cycles, 53716u);  // deterministic; pinned so that a change shows
+
+  // Tables that are not the rotate-half form (the halves differ) are refused.
+  g = reference_model("llama_block");
+  ASSERT_TRUE(graph::run_passes(g).has_value());
+  auto rope = std::find_if(g.nodes.begin(), g.nodes.end(), [](const graph::Node& n) { return n.op == "wafer.Rope"; });
+  ASSERT_NE(rope, g.nodes.end());
+  g.values[size_t(rope->inputs[1])].constant->values[8] += 0.5;  // position 0, column d/2
+  auto bad = compile(g, wse3(), CompileOptions{2, 1, DType::f32});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.message().find("wafer.Attention (the rotary tables are not constants [S, d] = [16, 16] with equal "
+                               "halves): /MatMul../MatMul_1"),
+            std::string::npos)
+      << bad.message();
 }
 
 TEST(Compiler, AnAttentionWhoseMaskIsNotCausalOrWhoseScaleDiffersIsRefused) {
