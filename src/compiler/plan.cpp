@@ -382,6 +382,25 @@ std::vector<std::pair<int, int>> candidate_grids(const arch::Arch& a) {
   return grids;
 }
 
+struct GridChoice {
+  int w = 0, h = 0;
+  std::vector<Layer> layers;
+};
+
+// The first candidate grid every layer fits on; the error gives the reasons on one PE and on
+// the largest grid tried.
+Expected<GridChoice> smallest_grid(const Placer& placer, const arch::Arch& arch) {
+  Status first = Status::ok(), last = Status::ok();
+  for (const auto& [w, h] : candidate_grids(arch)) {
+    auto layers = placer.place(w, h);
+    if (layers) return GridChoice{w, h, std::move(*layers)};
+    last = layers.status();
+    if (w * h == 1) first = last;
+  }
+  return make_error("no grid up to 64x64 PEs holds every layer: on one PE, {}; on 64x64 PEs, {}", first.message(),
+                    last.message());
+}
+
 }  // namespace
 
 Expected<Plan> compile(const Graph& g, const arch::Arch& arch, const CompileOptions& o) {
@@ -396,25 +415,21 @@ Expected<Plan> compile(const Graph& g, const arch::Arch& arch, const CompileOpti
       return make_error("a {}x{} grid does not fit the {} fabric of {}x{} PEs", o.grid_w, o.grid_h, arch.name,
                         arch.fabric_width, arch.fabric_height);
     auto layers = placer.place(o.grid_w, o.grid_h);
-    if (!layers) return layers.status().with_context(fmt::format("on {}x{} PEs", o.grid_w, o.grid_h));
+    if (!layers) {
+      // What would fit: the grid the search picks without --grid.
+      auto found = smallest_grid(placer, arch);
+      const std::string hint = found ? fmt::format("; {}x{} PEs hold every layer (the smallest grid; omit the grid to "
+                                                   "take it)", found->w, found->h)
+                                     : "; " + found.message();
+      return make_error("on {}x{} PEs: {}{}", o.grid_w, o.grid_h, layers.message(), hint);
+    }
     plan.layers = std::move(*layers);
   } else {
-    Status first = Status::ok(), last = Status::ok();  // on one PE, and on the largest grid tried
-    for (const auto& [w, h] : candidate_grids(arch)) {
-      auto layers = placer.place(w, h);
-      if (!layers) {
-        last = layers.status();
-        if (w * h == 1) first = last;
-        continue;
-      }
-      plan.grid_w = w;
-      plan.grid_h = h;
-      plan.layers = std::move(*layers);
-      break;
-    }
-    if (plan.layers.empty())
-      return make_error("no grid up to 64x64 PEs holds every layer: on one PE, {}; on 64x64 PEs, {}", first.message(),
-                        last.message());
+    auto found = smallest_grid(placer, arch);
+    if (!found) return found.status();
+    plan.grid_w = found->w;
+    plan.grid_h = found->h;
+    plan.layers = std::move(found->layers);
   }
   std::vector<uint64_t> compute, io;
   for (const Layer& l : plan.layers) {

@@ -153,7 +153,7 @@ TEST(Compiler, PicksTheSmallestGridEveryLayerFitsOn) {
   ASSERT_FALSE(one.has_value());
   EXPECT_EQ(one.message(),
             "on 1x1 PEs: layer '/fc2/Gemm' (Gemm): code 'layer2' needs 54584 bytes of SRAM on PE (0,0)..(0,0) but "
-            "the arch has 49152");
+            "the arch has 49152; 2x1 PEs hold every layer (the smallest grid; omit the grid to take it)");
 }
 
 TEST(Compiler, SaysWhyNoGridHoldsAModelWhoseSizesDoNotDivide) {
