@@ -7,7 +7,10 @@
 // free groups (an ordinary pass: waiting jobs only) or from all training groups (a round's
 // re-plan: running jobs keep their group while their priority earns it, else move or stop).
 // A replica's running requests sit in a min-heap of the decode step at which each finishes, so
-// a decode step costs O(1) plus O(log b) per finished request.
+// a decode step costs O(1) plus O(log b) per finished request. A job's status is kept as it
+// goes (first start, finish, the dollars of each finished segment on a group), so a query by
+// id is a lookup; routing a request directly (route_request) is the arrival event's routing
+// done at once, with the prediction that chose the replica returned.
 #include "wafer/cluster/simulator.hpp"
 
 #include <algorithm>
@@ -96,6 +99,17 @@ Status check_roles(const std::vector<ServingPool>& serving, const std::string& o
 }
 
 }  // namespace
+
+const char* to_string(JobPhase p) {
+  switch (p) {
+    case JobPhase::queued: return "queued";
+    case JobPhase::running: return "running";
+    case JobPhase::finished: return "finished";
+    case JobPhase::cancelled: return "cancelled";
+    case JobPhase::rejected: return "rejected";
+  }
+  return "?";
+}
 
 double tpot_at(const ReplicaProfile& p, int64_t batch) {
   batch = std::clamp<int64_t>(batch, 1, p.batch_limit);
@@ -202,6 +216,68 @@ void Simulator::submit_request(const Request& request) {
   push(s.request.arrival_seconds, EventKind::request_arrival, int64_t(requests_.size()) - 1);
 }
 
+int64_t Simulator::job_index(int64_t id) const {
+  for (size_t j = 0; j < jobs_.size(); ++j)
+    if (jobs_[j].arrival.id == id) return int64_t(j);
+  return -1;
+}
+
+std::optional<JobStatus> Simulator::job_status(int64_t id) const {
+  const int64_t j = job_index(id);
+  if (j < 0) return std::nullopt;
+  const JobState& job = jobs_[j];
+  JobStatus s;
+  s.pool = job.pool >= 0 ? job.pool : job.last_pool;
+  if (job.first_start >= 0) s.start = job.first_start;
+  if (job.finish_time >= 0) s.finish = job.finish_time;
+  s.cost_usd = job.held_dollars;
+  if (job.pool >= 0)
+    s.cost_usd += (now_ - job.segment_start) * model_.group_dollars_per_second[job.pool];
+  s.phase = job.rejected    ? JobPhase::rejected
+            : job.cancelled ? JobPhase::cancelled
+            : s.finish      ? JobPhase::finished
+            : job.pool >= 0 ? JobPhase::running
+                            : JobPhase::queued;
+  return s;
+}
+
+bool Simulator::cancel_job(int64_t id) {
+  const int64_t j = job_index(id);
+  if (j < 0) return false;
+  JobState& job = jobs_[j];
+  if (job.cancelled || job.rejected || job.finish_time >= 0) return false;
+  job.cancelled = true;
+  auto active = std::find(active_.begin(), active_.end(), j);
+  if (active == active_.end()) return true;  // its arrival is still ahead: it will be skipped
+  if (job.pool >= 0) stop_job(job);
+  active_.erase(active);
+  schedule(false);
+  return true;
+}
+
+RouteResult Simulator::route_request(const Request& request, double slo_ttft, double slo_tpot) {
+  WAFER_CHECK(!front_.empty());
+  advance_to(request.arrival_seconds);
+  RouteResult out;
+  for (int c : front_) out.options.push_back(predict(c, request.prompt, false, slo_ttft, slo_tpot));
+  const int replica = route(request, false, slo_ttft, slo_tpot);
+  out.chosen = predict(replica, request.prompt, false, slo_ttft, slo_tpot);
+  RequestState s;
+  s.request = request;
+  s.request.arrival_seconds = now_;
+  requests_.push_back(s);
+  if (obs_.first_request_arrival < 0) obs_.first_request_arrival = now_;
+  enqueue(replica, int64_t(requests_.size()) - 1);
+  return out;
+}
+
+std::vector<int64_t> Simulator::requests_in_flight() const {
+  std::vector<int64_t> out(model_.fleet.pools.size(), 0);
+  for (const Replica& r : replicas_)
+    out[r.pool] += int64_t(r.queue.size() + r.prefilling.size() + r.running.size());
+  return out;
+}
+
 void Simulator::advance_to(double t) {
   while (!events_.empty() && events_.top().time <= t) {
     Event e = events_.top();
@@ -228,7 +304,8 @@ void Simulator::handle(const Event& e) {
       ensure_round();
       return;
     case EventKind::request_arrival: {
-      const int r = route(requests_[e.index].request, false);
+      const int r = route(requests_[e.index].request, false, model_.inference.slo_ttft_seconds,
+                          model_.inference.slo_tpot_seconds);
       if (obs_.first_request_arrival < 0) obs_.first_request_arrival = now_;
       return enqueue(r, e.index);
     }
@@ -241,9 +318,11 @@ void Simulator::handle(const Event& e) {
 
 void Simulator::job_arrives(int64_t j) {
   JobState& job = jobs_[j];
+  if (job.cancelled) return;
   const int ref = reference_pool(model_, job.arrival.type);
   if (obs_.first_job_arrival < 0) obs_.first_job_arrival = now_;
   if (ref < 0) {
+    job.rejected = true;
     ++obs_.jobs_rejected;
     return;
   }
@@ -277,6 +356,7 @@ void Simulator::start_job(int64_t j, int pool) {
   job.segment_start = now_;
   job.wall_from = now_;
   job.progress_from = now_ + (job.started ? model_.checkpoint_seconds : 0);
+  if (!job.started) job.first_start = now_;
   job.started = true;
   ++job.version;
   const double rate = model_.train_rate[job.arrival.type][pool];
@@ -286,7 +366,9 @@ void Simulator::start_job(int64_t j, int pool) {
 void Simulator::stop_job(JobState& job) {
   settle(job);
   obs_.pools[job.pool].busy.push_back({job.segment_start, now_});
+  job.held_dollars += (now_ - job.segment_start) * model_.group_dollars_per_second[job.pool];
   ++free_[job.pool];
+  job.last_pool = job.pool;
   job.pool = -1;
   ++job.version;
 }
@@ -295,6 +377,7 @@ void Simulator::job_finishes(int64_t j) {
   JobState& job = jobs_[j];
   stop_job(job);
   job.remaining = 0;
+  job.finish_time = now_;
   obs_.job_completion_seconds.push_back(now_ - job.arrival.arrival_seconds);
   obs_.last_job_finish = std::max(obs_.last_job_finish, now_);
   if (now_ > job.arrival.deadline_seconds) ++obs_.deadlines_missed;
@@ -398,32 +481,36 @@ double Simulator::predicted_tpot(const Replica& r) const {
   return tpot_at(p, std::min(batch, p.batch_limit));
 }
 
-double Simulator::headroom(const Replica& r, int64_t prompt, bool decode_hop) const {
-  const double slo_ttft = model_.inference.slo_ttft_seconds;
-  const double slo_tpot = model_.inference.slo_tpot_seconds;
+RoutePrediction Simulator::predict(int replica, int64_t prompt, bool decode_hop,
+                                   double slo_ttft, double slo_tpot) const {
+  const Replica& r = replicas_[replica];
   const ReplicaProfile& p = model_.profiles[r.pool];
-  double tpot = predicted_tpot(r);
-  if (decode_hop) return (slo_tpot - tpot) / slo_tpot;
-  if (r.role == ServeRole::prefill) {
-    tpot = std::numeric_limits<double>::infinity();
-    for (int d : back_) tpot = std::min(tpot, predicted_tpot(replicas_[d]));
+  RoutePrediction out{replica, r.pool, 0, predicted_tpot(r), 0};
+  if (decode_hop) {
+    out.headroom = (slo_tpot - out.tpot) / slo_tpot;
+    return out;
   }
-  double ttft = (r.in_step ? r.step_end - now_ : 0) + p.prefill_fixed +
-                p.prefill_per_token * double(r.queued_prompt_tokens + prompt);
+  if (r.role == ServeRole::prefill) {
+    out.tpot = std::numeric_limits<double>::infinity();
+    for (int d : back_) out.tpot = std::min(out.tpot, predicted_tpot(replicas_[d]));
+  }
+  out.ttft = (r.in_step ? r.step_end - now_ : 0) + p.prefill_fixed +
+             p.prefill_per_token * double(r.queued_prompt_tokens + prompt);
   const int64_t waiting = int64_t(r.running.size() + r.queue.size()) + 1;
   if (r.role == ServeRole::both && waiting > p.batch_limit && !r.running.empty())
-    ttft += double(r.running.top().first - r.decode_steps) * tpot_at(p, p.batch_limit);
-  return std::min((slo_ttft - ttft) / slo_ttft, (slo_tpot - tpot) / slo_tpot);
+    out.ttft += double(r.running.top().first - r.decode_steps) * tpot_at(p, p.batch_limit);
+  out.headroom = std::min((slo_ttft - out.ttft) / slo_ttft, (slo_tpot - out.tpot) / slo_tpot);
+  return out;
 }
 
-int Simulator::route(const Request& r, bool decode_hop) {
+int Simulator::route(const Request& r, bool decode_hop, double slo_ttft, double slo_tpot) {
   const std::vector<int>& choices = decode_hop ? back_ : front_;
   if (policy_.route == RoutePolicy::round_robin)
     return choices[round_robin_[decode_hop]++ % choices.size()];
   int best = choices[0];
   double best_headroom = -std::numeric_limits<double>::infinity();
   for (int c : choices) {
-    const double h = headroom(replicas_[c], r.prompt, decode_hop);
+    const double h = predict(c, r.prompt, decode_hop, slo_ttft, slo_tpot).headroom;
     if (h > best_headroom) {
       best_headroom = h;
       best = c;
@@ -486,7 +573,8 @@ void Simulator::step_ends(int replica) {
       if (s.request.output <= 1) {
         complete(q);
       } else if (r.role == ServeRole::prefill) {
-        s.decode_replica = route(s.request, true);
+        s.decode_replica = route(s.request, true, model_.inference.slo_ttft_seconds,
+                                 model_.inference.slo_tpot_seconds);
         const double bytes =
             double(s.request.prompt) * model_.profiles[r.pool].kv_bytes_per_token;
         push(now_ + bytes / model_.kv_link_bytes_per_second, EventKind::kv_arrival, q);

@@ -25,10 +25,17 @@
 // submit_job() / submit_request() add arrivals at or after now() (a request with no serving
 // replica is counted as rejected); advance_to(t) runs every
 // event up to t; run() runs until nothing is left; snapshot() gives what was observed so far.
+// job_status(id) answers for one job (its state, pool, start and finish once known, the
+// dollars of the group time it has held so far); cancel_job(id) withdraws a job now, freeing
+// its group. route_request() routes a request at its arrival time through the routing
+// policy at once and returns the replica chosen with the TTFT and TPOT the policy predicted.
+// The simulator holds no forecast: a caller that wants a job's predicted finish copies the
+// simulator and runs the copy (a copy shares the model).
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <queue>
 #include <string>
 #include <vector>
@@ -80,6 +87,27 @@ int reference_pool(const ClusterModel& model, int type);
 // Seconds per decode step at batch b (linear between the profiled powers of two).
 double tpot_at(const ReplicaProfile& p, int64_t batch);
 
+enum class JobPhase { queued, running, finished, cancelled, rejected };
+const char* to_string(JobPhase p);
+
+struct JobStatus {
+  JobPhase phase = JobPhase::queued;
+  int pool = -1;        // where it runs, or last ran; -1 before it first starts
+  std::optional<double> start, finish;  // the first start; the finish once finished
+  double cost_usd = 0;  // the group's $/s x the seconds it held the group so far
+};
+
+// The routing policy's prediction for one replica taking a new request.
+struct RoutePrediction {
+  int replica = -1, pool = -1;
+  double ttft = 0, tpot = 0, headroom = 0;  // seconds; headroom against the SLOs given
+};
+
+struct RouteResult {
+  RoutePrediction chosen;
+  std::vector<RoutePrediction> options;  // every replica taking new requests, serving order
+};
+
 class Simulator {
  public:
   // `model` is read, not copied: it must outlive the simulator.
@@ -87,6 +115,17 @@ class Simulator {
 
   void submit_job(const TrainArrival& job);
   void submit_request(const Request& request);
+  // The job submitted with this id; nullopt when there is none.
+  std::optional<JobStatus> job_status(int64_t id) const;
+  // Withdraws a queued or running job now; false when there is no such job or it has
+  // finished, been cancelled or been rejected.
+  bool cancel_job(int64_t id);
+  // Advances to the request's arrival, routes it by the policy with these SLOs (seconds) and
+  // queues it on the replica chosen. Needs a serving replica (serves() is true).
+  RouteResult route_request(const Request& request, double slo_ttft, double slo_tpot);
+  bool serves() const { return !front_.empty(); }
+  // Per pool: requests routed there and not finished.
+  std::vector<int64_t> requests_in_flight() const;
   void advance_to(double t);
   void run();
   double now() const { return now_; }
@@ -112,7 +151,9 @@ class Simulator {
     double segment_start = 0, progress_from = 0, wall_from = 0;
     double attained_work = 0, attained_wall = 0;
     uint64_t version = 0;
-    bool started = false;
+    bool started = false, cancelled = false, rejected = false;
+    int last_pool = -1;
+    double first_start = -1, finish_time = -1, held_dollars = 0;
   };
   struct RequestState {
     Request request;
@@ -148,8 +189,10 @@ class Simulator {
   PoolQueues pool_queues() const;
   void ensure_round();
   // Inference.
-  int route(const Request& r, bool decode_hop);
-  double headroom(const Replica& r, int64_t prompt, bool decode_hop) const;
+  int route(const Request& r, bool decode_hop, double slo_ttft, double slo_tpot);
+  RoutePrediction predict(int replica, int64_t prompt, bool decode_hop, double slo_ttft,
+                          double slo_tpot) const;
+  int64_t job_index(int64_t id) const;
   double predicted_tpot(const Replica& r) const;
   void enqueue(int replica, int64_t request);
   void start_step(int replica);

@@ -231,6 +231,70 @@ TEST(ClusterSimulator, RoundRobinAlternatesAndSloRoutingAvoidsTheBusyReplica) {
   }
 }
 
+TEST(ClusterSimulator, JobStatusFollowsAJobAndACancellationFreesItsGroup) {
+  // One group at 100 tokens/s and $1/s. A (1000 tokens, t=0) starts at 0; B (500, t=2) waits.
+  // At 5 A is running with 5 s held ($5); cancelling it then starts B at 5, done at 10 ($5).
+  ClusterModel m = training_model({1}, {100});
+  Simulator sim(m, policy("fifo"));
+  sim.submit_job(job(1, 0, 1000));
+  sim.submit_job(job(2, 2, 500));
+  sim.advance_to(5);
+  std::optional<JobStatus> a = sim.job_status(1);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->phase, JobPhase::running);
+  EXPECT_EQ(a->pool, 0);
+  EXPECT_EQ(a->start, 0.0);
+  EXPECT_FALSE(a->finish);
+  EXPECT_EQ(a->cost_usd, 5.0);
+  EXPECT_EQ(sim.job_status(2)->phase, JobPhase::queued);
+  EXPECT_EQ(sim.job_status(2)->pool, -1);
+  EXPECT_TRUE(sim.cancel_job(1));
+  EXPECT_FALSE(sim.cancel_job(1));   // already cancelled
+  EXPECT_FALSE(sim.cancel_job(99));  // no such job
+  EXPECT_FALSE(sim.job_status(99));
+  sim.run();
+  a = sim.job_status(1);
+  EXPECT_EQ(a->phase, JobPhase::cancelled);
+  EXPECT_EQ(a->pool, 0);
+  EXPECT_EQ(a->cost_usd, 5.0);
+  const JobStatus b = *sim.job_status(2);
+  EXPECT_EQ(b.phase, JobPhase::finished);
+  EXPECT_EQ(b.start, 5.0);
+  EXPECT_EQ(b.finish, 10.0);
+  EXPECT_EQ(b.cost_usd, 5.0);
+  EXPECT_FALSE(sim.cancel_job(2));  // finished
+}
+
+TEST(ClusterSimulator, RouteRequestReturnsThePredictionThatChoseTheReplica) {
+  // Two idle replicas (prefill 0.05 + 0.001 x prompt, TPOT 0.1 s at batch 1), SLOs 0.5 / 0.2 s.
+  // r0 (prompt 100): TTFT 0.15, TPOT 0.1 on both: headroom min(0.35 / 0.5, 0.1 / 0.2) = 0.5,
+  // the first replica. r1 (prompt 100, same time): replica 0 is prefilling until 0.15, so
+  // TTFT 0.15 + 0.15 = 0.3 and headroom min(0.2 / 0.5, 0.5) = 0.4; replica 1 still 0.5.
+  // The model's own TTFT SLO is loosened to 10 s, under which both replicas would tie at 0.5
+  // for r1 and the first would win: the call routes by the SLOs it is given.
+  ClusterModel m = serving_model({ServeRole::both, ServeRole::both});
+  m.inference.slo_ttft_seconds = 10;
+  Simulator sim(m, policy("slo"));
+  ASSERT_TRUE(sim.serves());
+  RouteResult first = sim.route_request(request(0, 0, 100, 1), 0.5, 0.2);
+  EXPECT_EQ(first.chosen.replica, 0);
+  EXPECT_NEAR(first.chosen.ttft, 0.15, 1e-12);
+  EXPECT_NEAR(first.chosen.tpot, 0.1, 1e-12);
+  EXPECT_NEAR(first.chosen.headroom, 0.5, 1e-12);
+  RouteResult second = sim.route_request(request(1, 0, 100, 1), 0.5, 0.2);
+  ASSERT_EQ(second.options.size(), 2u);
+  EXPECT_NEAR(second.options[0].ttft, 0.3, 1e-12);
+  EXPECT_NEAR(second.options[0].headroom, 0.4, 1e-12);
+  EXPECT_EQ(second.chosen.replica, 1);
+  EXPECT_EQ(second.chosen.pool, 1);
+  EXPECT_EQ(sim.requests_in_flight(), (std::vector<int64_t>{1, 1}));
+  sim.run();
+  EXPECT_EQ(sim.requests_in_flight(), (std::vector<int64_t>{0, 0}));
+  const Observations o = sim.snapshot();
+  ASSERT_EQ(o.ttft_seconds.size(), 2u);
+  EXPECT_NEAR(o.ttft_seconds[1], 0.15, 1e-12);
+}
+
 TEST(ClusterSimulator, TpotIsLinearBetweenProfiledBatches) {
   ReplicaProfile p;
   p.batch_limit = 4;
