@@ -1,8 +1,8 @@
 // The request handling of `wafer cluster serve` (service.hpp has the model: the clock, the
-// job reservations, the routing headroom).
+// training simulator, the serving simulators).
 //
-// handle() turns the wall-clock time into the service clock, advances the simulator and the
-// routed requests to it, then dispatches on the path and method. Request bodies are read by a
+// handle() turns the wall-clock time into the service clock, advances the training and
+// serving simulators to it, then dispatches on the path and method. Request bodies are read by a
 // FieldReader that checks each field's type and range and stops at the first problem, which
 // becomes a 400 naming the field; unknown fields are refused the same way. Writes go to the
 // store before the reply is built, so an answered job is on disk. The web page is one HTML
@@ -165,78 +165,14 @@ bool model_trains_nowhere(const ClusterModel& model, int type) {
   return std::none_of(r.begin(), r.end(), [](double x) { return x > 0; });
 }
 
-struct Groups {
-  std::vector<std::vector<double>> free_at;   // per pool, per group
-  std::vector<std::vector<int64_t>> holder;   // the plan index of the last reservation
-};
-
-struct Candidate {
-  int pool = -1, group = -1;
-  double start = 0, finish = 0, cost = 0;
-};
-
-std::vector<Candidate> candidates(const ClusterModel& model, const Groups& g, int type,
-                                  double tokens, double now) {
-  std::vector<Candidate> out;
-  for (size_t p = 0; p < model.fleet.pools.size(); ++p) {
-    const double rate = model.train_rate[type][p];
-    if (rate <= 0 || g.free_at[p].empty()) continue;
-    auto earliest = std::min_element(g.free_at[p].begin(), g.free_at[p].end());
-    Candidate c{int(p), int(earliest - g.free_at[p].begin()), std::max(now, *earliest)};
-    c.finish = c.start + tokens / rate;
-    c.cost = tokens / rate * model.group_dollars_per_second[p];
-    out.push_back(c);
-  }
-  return out;
+TrainArrival arrival_of(const StoredJob& job, int type) {
+  return {job.id, type, job.created_seconds, job.tokens, 0,
+          job.deadline_seconds.value_or(kNoDeadline)};
 }
 
-// The reservation rule of service.hpp for one job at its acceptance.
-void place(const ClusterModel& model, Groups& g, PlannedJob& pj, int64_t index) {
-  const StoredJob& job = pj.job;
-  pj.type = type_of(model, job.model);
-  if (pj.type < 0 || model_trains_nowhere(model, pj.type)) {
-    pj.why = pj.type < 0 ? fmt::format("{} is not a training job type of this service", job.model)
-                         : why_no_pool(model, pj.type);
-    pj.why_field = "model";
-    return;
-  }
-  std::vector<Candidate> all = candidates(model, g, pj.type, job.tokens, job.created_seconds);
-  std::vector<Candidate> affordable;
-  for (const Candidate& c : all)
-    if (!job.budget_usd || c.cost <= *job.budget_usd) affordable.push_back(c);
-  if (affordable.empty()) {
-    auto cheapest = std::min_element(all.begin(), all.end(),
-                                     [](const Candidate& a, const Candidate& b) { return a.cost < b.cost; });
-    pj.why = fmt::format("the budget ${:.2f} is below the cheapest placement, ${:.2f} on pool '{}'",
-                         *job.budget_usd, cheapest->cost, model.fleet.pools[cheapest->pool].name);
-    pj.why_field = "budget_usd";
-    return;
-  }
-  const double deadline = job.deadline_seconds.value_or(kNoDeadline);
-  auto by_cost = [](const Candidate& a, const Candidate& b) {
-    return std::tie(a.cost, a.finish) < std::tie(b.cost, b.finish);
-  };
-  auto by_finish = [](const Candidate& a, const Candidate& b) { return a.finish < b.finish; };
-  std::vector<Candidate> in_time;
-  for (const Candidate& c : affordable)
-    if (c.finish <= deadline) in_time.push_back(c);
-  pj.meets_deadline = !in_time.empty();
-  const Candidate best = in_time.empty()
-                             ? *std::min_element(affordable.begin(), affordable.end(), by_finish)
-                             : *std::min_element(in_time.begin(), in_time.end(), by_cost);
-  pj.pool = best.pool;
-  pj.group = best.group;
-  pj.start = best.start;
-  pj.finish = best.finish;
-  pj.cost_usd = best.cost;
-  pj.group_free_before = g.free_at[best.pool][best.group];
-  g.free_at[best.pool][best.group] = best.finish;
-  g.holder[best.pool][best.group] = index;
-}
-
-void release(Groups& g, const PlannedJob& pj, int64_t index, double at) {
-  if (pj.pool < 0 || at >= pj.finish || g.holder[pj.pool][pj.group] != index) return;
-  g.free_at[pj.pool][pj.group] = std::max(pj.group_free_before, at);
+const char* status_name(const std::optional<JobStatus>& s) {
+  if (!s || s->phase == JobPhase::rejected) return "failed";
+  return s->phase == JobPhase::finished ? "succeeded" : to_string(s->phase);
 }
 
 const char* kPageHead = R"(<!doctype html>
@@ -342,61 +278,7 @@ std::optional<RouteAsk> read_route(const HttpRequest& r, std::optional<ApiError>
   return RouteAsk{*model, int64_t(*prompt), int64_t(*output), ttft_ms / 1e3, tpot_ms / 1e3};
 }
 
-struct RouteOption {
-  int pool = -1;
-  double ttft = 0, tpot = 0, headroom = 0;
-};
-
-// One replica of `pool` with the pool's requests in flight (`flying`, their finishes) spread
-// over its replicas; at the batch limit the request waits for the earliest to finish.
-RouteOption price(const RouteAsk& ask, const ReplicaProfile& prof, const Pool& pool, int index,
-                  const std::vector<double>& flying, double now) {
-  const int64_t replicas = pool.count / pool.group;
-  int64_t batch = int64_t(flying.size()) / replicas + 1;
-  double wait = 0;
-  if (batch > prof.batch_limit) {
-    batch = prof.batch_limit;
-    wait = *std::min_element(flying.begin(), flying.end()) - now;
-  }
-  RouteOption o{index, prof.prefill_fixed + prof.prefill_per_token * double(ask.prompt) + wait,
-                tpot_at(prof, batch)};
-  o.headroom = std::min((ask.slo_ttft - o.ttft) / ask.slo_ttft, (ask.slo_tpot - o.tpot) / ask.slo_tpot);
-  return o;
-}
-
 }  // namespace
-
-std::vector<PlannedJob> plan_jobs(const ClusterModel& model, const std::vector<StoredJob>& jobs) {
-  Groups g;
-  for (int64_t n : model.training_groups) {
-    g.free_at.emplace_back(size_t(n), 0.0);
-    g.holder.emplace_back(size_t(n), -1);
-  }
-  struct Event {
-    double time;
-    int64_t index;
-    bool cancel;
-  };
-  std::vector<Event> events;
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    events.push_back({jobs[i].created_seconds, int64_t(i), false});
-    if (jobs[i].cancelled_seconds) events.push_back({*jobs[i].cancelled_seconds, int64_t(i), true});
-  }
-  std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
-    return std::tie(a.time, a.index, a.cancel) < std::tie(b.time, b.index, b.cancel);
-  });
-  std::vector<PlannedJob> plan(jobs.size());
-  for (const Event& e : events) {
-    PlannedJob& pj = plan[e.index];
-    if (e.cancel) {
-      release(g, pj, e.index, e.time);
-      continue;
-    }
-    pj.job = jobs[e.index];
-    place(model, g, pj, e.index);
-  }
-  return plan;
-}
 
 Expected<std::unique_ptr<Service>> Service::open(const Fleet& fleet, const std::string& db_path,
                                                  double time_scale, double unix_now) {
@@ -423,9 +305,9 @@ Expected<std::unique_ptr<Service>> Service::open(const Fleet& fleet, const std::
       new Service(std::move(*model), std::move(*store), time_scale, unix_now, now));
   Expected<std::vector<StoredJob>> jobs = service->store_.jobs();
   if (!jobs) return jobs.status();
-  service->plan_ = plan_jobs(service->model_, *jobs);
+  service->replay(std::move(*jobs));
   service->now_ = now;
-  service->rebuild_simulator();
+  service->simulator_->advance_to(now);
   return service;
 }
 
@@ -435,31 +317,56 @@ Service::Service(ClusterModel model, Store store, double time_scale, double base
       store_(std::move(store)),
       time_scale_(time_scale),
       base_unix_(base_unix),
-      base_seconds_(base_seconds),
-      in_flight_(model_.fleet.pools.size()) {}
+      base_seconds_(base_seconds) {
+  Expected<Policy> policy = parse_policy("cost");
+  WAFER_CHECK(policy.has_value());
+  simulator_ = std::make_unique<Simulator>(model_, *policy);
+}
 
 double Service::clock_seconds(double unix_now) const {
   return base_seconds_ + std::max(0.0, unix_now - base_unix_) * time_scale_;
 }
 
-void Service::rebuild_simulator() {
-  Expected<Policy> policy = parse_policy("cost");
-  WAFER_CHECK(policy.has_value());
-  simulator_ = std::make_unique<Simulator>(model_, *policy);
-  for (const PlannedJob& pj : plan_)
-    if (pj.pool >= 0 && !pj.job.cancelled_seconds)
-      simulator_->submit_job({pj.job.id, pj.type, pj.job.created_seconds, pj.job.tokens, 0,
-                              pj.job.deadline_seconds.value_or(kNoDeadline)});
-  simulator_->advance_to(now_);
+// Acceptances and cancellations in the order of their times (an acceptance before a
+// cancellation at the same time, then by id), each at its time and each followed by an
+// advance to that time, as create_job and cancel_job do.
+void Service::replay(std::vector<StoredJob> jobs) {
+  struct Event {
+    double time;
+    bool cancel;
+    size_t index;
+  };
+  std::vector<Event> events;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    events.push_back({jobs[i].created_seconds, false, i});
+    if (jobs[i].cancelled_seconds) events.push_back({*jobs[i].cancelled_seconds, true, i});
+  }
+  std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+    return std::tie(a.time, a.cancel, a.index) < std::tie(b.time, b.cancel, b.index);
+  });
+  for (const Event& e : events) {
+    const StoredJob& job = jobs[e.index];
+    simulator_->advance_to(e.time);
+    const int type = type_of(model_, job.model);
+    if (type < 0) continue;  // answered as failed
+    if (e.cancel) simulator_->cancel_job(job.id);
+    else simulator_->submit_job(arrival_of(job, type));
+    simulator_->advance_to(e.time);
+  }
+  jobs_ = std::move(jobs);
 }
 
 void Service::advance(double now) {
   now_ = std::max(now_, now);
   simulator_->advance_to(now_);
-  for (std::vector<double>& finishes : in_flight_)
-    finishes.erase(std::remove_if(finishes.begin(), finishes.end(),
-                                  [&](double t) { return t <= now_; }),
-                   finishes.end());
+  for (auto& [name, serving] : serving_)
+    if (serving->simulator) serving->simulator->advance_to(now_);
+}
+
+Simulator Service::forecast() const {
+  Simulator copy = *simulator_;
+  copy.run();
+  return copy;
 }
 
 HttpResponse Service::handle(const HttpRequest& request, double unix_now) {
@@ -499,51 +406,56 @@ HttpResponse Service::dispatch(const HttpRequest& r, double now, double unix_now
   return error_response({404, fmt::format("no such path: {}", path), ""});
 }
 
-std::string Service::job_json(const PlannedJob& pj) const {
-  const StoredJob& j = pj.job;
-  const bool placed = pj.pool >= 0;
-  std::string status = "failed";
-  if (j.cancelled_seconds) status = "cancelled";
-  else if (placed) status = now_ >= pj.finish ? "succeeded" : now_ >= pj.start ? "running" : "queued";
+std::string Service::job_json(const StoredJob& j, const Simulator& forecast) const {
+  const std::optional<JobStatus> now = simulator_->job_status(j.id);
+  const std::optional<JobStatus> ahead = forecast.job_status(j.id);
+  const bool placed = ahead && ahead->pool >= 0;
   auto opt = [](const std::optional<double>& v) { return v ? Json(*v) : Json(); };
-  const Pool* pool = placed ? &model_.fleet.pools[pj.pool] : nullptr;
+  const Pool* pool = placed ? &model_.fleet.pools[ahead->pool] : nullptr;
+  const std::optional<double> finish = ahead ? ahead->finish : std::nullopt;
+  const bool meets = !j.deadline_seconds || !finish || *finish <= *j.deadline_seconds;
+  std::string error;
+  const int type = type_of(model_, j.model);
+  if (type < 0) error = fmt::format("{} is not a training job type of this service", j.model);
+  else if (!now || now->phase == JobPhase::rejected) error = why_no_pool(model_, type);
   Json out = {{"id", fmt::format("job-{}", j.id)},
               {"object", "training.job"},
-              {"status", status},
+              {"status", status_name(now)},
               {"model", j.model},
               {"tokens", j.tokens},
               {"pool", placed ? Json(pool->name) : Json()},
               {"system", placed ? Json(pool->system.name) : Json()},
               {"family", placed ? Json(to_string(pool->system.kind)) : Json()},
               {"devices", placed ? Json(pool->group) : Json()},
-              {"predicted_start", placed ? Json(pj.start) : Json()},
-              {"predicted_finish", placed ? Json(pj.finish) : Json()},
-              {"cost_usd", placed ? Json(pj.cost_usd) : Json()},
+              {"predicted_start", placed ? opt(ahead->start) : Json()},
+              {"predicted_finish", opt(finish)},
+              {"cost_usd", placed ? Json(ahead->cost_usd) : Json()},
               {"deadline", opt(j.deadline_seconds)},
-              {"meets_deadline", pj.meets_deadline},
+              {"meets_deadline", meets},
               {"budget_usd", opt(j.budget_usd)},
               {"created_at", j.created_unix},
               {"created_seconds", j.created_seconds},
               {"cancelled_at", opt(j.cancelled_seconds)},
-              {"error", placed ? Json() : Json(pj.why)}};
+              {"error", error.empty() ? Json() : Json(error)}};
   return dump(out);
 }
 
-const PlannedJob* Service::find_job(const std::string& id) const {
-  for (const PlannedJob& pj : plan_)
-    if (fmt::format("job-{}", pj.job.id) == id) return &pj;
+const StoredJob* Service::find_job(const std::string& id) const {
+  for (const StoredJob& j : jobs_)
+    if (fmt::format("job-{}", j.id) == id) return &j;
   return nullptr;
 }
 
 HttpResponse Service::get_job(const std::string& id) const {
-  const PlannedJob* pj = find_job(id);
-  if (!pj) return error_response({404, fmt::format("no job '{}'", id), "id"});
-  return {200, "application/json", job_json(*pj), ""};
+  const StoredJob* j = find_job(id);
+  if (!j) return error_response({404, fmt::format("no job '{}'", id), "id"});
+  return {200, "application/json", job_json(*j, forecast()), ""};
 }
 
 HttpResponse Service::list_jobs() const {
+  const Simulator ahead = forecast();
   std::string body = R"({"object":"list","data":[)";
-  for (size_t i = 0; i < plan_.size(); ++i) body += (i ? "," : "") + job_json(plan_[i]);
+  for (size_t i = 0; i < jobs_.size(); ++i) body += (i ? "," : "") + job_json(jobs_[i], ahead);
   return {200, "application/json", body + "]}", ""};
 }
 
@@ -558,92 +470,109 @@ HttpResponse Service::create_job(const std::string& body, double now, double uni
   std::optional<double> hours = fields.number("deadline_hours", false, 1e6);
   std::optional<double> budget = fields.number("budget_usd", false, 1e12);
   if (fields.error) return error_response(*fields.error);
-  StoredJob job{plan_.empty() ? 1 : plan_.back().job.id + 1, *model, *tokens,
+  StoredJob job{jobs_.empty() ? 1 : jobs_.back().id + 1, *model, *tokens,
                 hours ? std::optional<double>(now + *hours * 3600) : std::nullopt, budget, now,
                 int64_t(std::floor(unix_now)), std::nullopt};
-  std::vector<StoredJob> stored;
-  for (const PlannedJob& pj : plan_) stored.push_back(pj.job);
-  stored.push_back(job);
-  std::vector<PlannedJob> plan = plan_jobs(model_, stored);
-  const PlannedJob& placed = plan.back();
-  if (placed.pool < 0) return error_response({422, placed.why, placed.why_field});
+  const int type = type_of(model_, job.model);
+  if (type < 0)
+    return error_response(
+        {422, fmt::format("{} is not a training job type of this service", job.model), "model"});
+  if (model_trains_nowhere(model_, type))
+    return error_response({422, why_no_pool(model_, type), "model"});
+  // The budget is checked against the simulator's own placement, run to the end.
+  Simulator trial = *simulator_;
+  trial.submit_job(arrival_of(job, type));
+  trial.run();
+  const JobStatus predicted = *trial.job_status(job.id);
+  if (budget && predicted.cost_usd > *budget)
+    return error_response(
+        {422, fmt::format("the budget ${:.2f} is below the predicted cost, ${:.2f} on pool '{}'",
+                          *budget, predicted.cost_usd, model_.fleet.pools[predicted.pool].name),
+         "budget_usd"});
   if (Status ok = store_.insert_job(job); !ok) return error_response({503, ok.message(), ""});
-  plan_ = std::move(plan);
-  simulator_->submit_job({job.id, placed.type, now, job.tokens, 0,
-                          job.deadline_seconds.value_or(kNoDeadline)});
-  return {200, "application/json", job_json(plan_.back()), ""};
+  jobs_.push_back(job);
+  simulator_->submit_job(arrival_of(job, type));
+  simulator_->advance_to(now);
+  return {200, "application/json", job_json(job, trial), ""};
 }
 
 HttpResponse Service::cancel_job(const std::string& id, double now) {
-  const PlannedJob* pj = find_job(id);
-  if (!pj) return error_response({404, fmt::format("no job '{}'", id), "id"});
-  if (pj->job.cancelled_seconds) return {200, "application/json", job_json(*pj), ""};
-  if (pj->pool >= 0 && now >= pj->finish)
+  auto j = std::find_if(jobs_.begin(), jobs_.end(),
+                        [&](const StoredJob& s) { return fmt::format("job-{}", s.id) == id; });
+  if (j == jobs_.end()) return error_response({404, fmt::format("no job '{}'", id), "id"});
+  if (j->cancelled_seconds) return get_job(id);
+  const std::optional<JobStatus> status = simulator_->job_status(j->id);
+  if (status && status->phase == JobPhase::finished)
     return error_response(
-        {409, fmt::format("{} already succeeded at {:.0f} s", id, pj->finish), "id"});
-  const int64_t job_id = pj->job.id;
-  if (Status ok = store_.cancel_job(job_id, now); !ok) return error_response({503, ok.message(), ""});
-  Expected<std::vector<StoredJob>> jobs = store_.jobs();
-  if (!jobs) return error_response({503, jobs.message(), ""});
-  plan_ = plan_jobs(model_, *jobs);
-  rebuild_simulator();
+        {409, fmt::format("{} already succeeded at {:.0f} s", id, *status->finish), "id"});
+  if (Status ok = store_.cancel_job(j->id, now); !ok)
+    return error_response({503, ok.message(), ""});
+  j->cancelled_seconds = now;
+  simulator_->cancel_job(j->id);
   return get_job(id);
 }
 
-const std::vector<ReplicaProfile>& Service::profiles_for(const Job& inference) {
-  auto cached = profiles_.find(inference.model.name);
-  if (cached != profiles_.end()) return cached->second;
-  std::vector<ReplicaProfile> profiles;
-  for (const Pool& pool : model_.fleet.pools) {
-    WorkloadSpec spec;
-    spec.origin = "route";
-    spec.serve = {{pool.name, 1, ServeRole::both}};
+// The pools where the model serves (one replica each, to learn which fit), then one model
+// with every group of those pools a replica.
+Service::Serving& Service::serving_for(const std::string& name) {
+  std::unique_ptr<Serving>& cached = serving_[name];
+  if (cached) return *cached;
+  cached = std::make_unique<Serving>();
+  Job inference;
+  inference.name = name + " infer";
+  inference.kind = JobKind::infer;
+  inference.model = *estimate::zoo_model(name);
+  WorkloadSpec spec;
+  spec.origin = "route";
+  for (size_t p = 0; p < model_.fleet.pools.size(); ++p) {
+    const Pool& pool = model_.fleet.pools[p];
+    WorkloadSpec one = spec;
+    one.serve = {{pool.name, 1, ServeRole::both}};
     Expected<ClusterModel> m =
-        build_cluster_model(model_.fleet, spec, {}, inference, kRefPrompt, kRefOutput);
-    ReplicaProfile p;
-    if (m) p = m->profiles[profiles.size()];
-    else p.why = m.message();
-    profiles.push_back(std::move(p));
+        build_cluster_model(model_.fleet, one, {}, inference, kRefPrompt, kRefOutput);
+    if (m) spec.serve.push_back({pool.name, pool.count / pool.group, ServeRole::both});
+    else cached->why.push_back(fmt::format("{}: {}", pool.name, m.message()));
   }
-  return profiles_[inference.model.name] = std::move(profiles);
+  if (spec.serve.empty()) return *cached;
+  Expected<ClusterModel> all =
+      build_cluster_model(model_.fleet, spec, {}, inference, kRefPrompt, kRefOutput);
+  WAFER_CHECK(all.has_value());
+  cached->model = std::move(*all);
+  Expected<Policy> policy = parse_policy("slo");
+  WAFER_CHECK(policy.has_value());
+  cached->simulator = std::make_unique<Simulator>(cached->model, *policy);
+  cached->simulator->advance_to(now_);
+  return *cached;
 }
 
 HttpResponse Service::route(const HttpRequest& r, double now) {
   std::optional<ApiError> error;
   std::optional<RouteAsk> ask = read_route(r, error);
   if (!ask) return error_response(*error);
-  Job inference;
-  inference.name = ask->model + " infer";
-  inference.kind = JobKind::infer;
-  inference.model = *estimate::zoo_model(ask->model);
-  const std::vector<ReplicaProfile>& profiles = profiles_for(inference);
-  std::vector<RouteOption> options;
-  std::vector<std::string> reasons;
-  for (size_t p = 0; p < profiles.size(); ++p) {
-    const Pool& pool = model_.fleet.pools[p];
-    if (profiles[p].fits) options.push_back(price(*ask, profiles[p], pool, int(p), in_flight_[p], now));
-    else reasons.push_back(fmt::format("{}: {}", pool.name, profiles[p].why));
-  }
-  if (options.empty())
+  Serving& serving = serving_for(ask->model);
+  if (!serving.simulator)
     return error_response({422, fmt::format("{} serves on no pool of fleet '{}' ({})", ask->model,
-                                            model_.fleet.name, fmt::join(reasons, "; ")),
+                                            model_.fleet.name, fmt::join(serving.why, "; ")),
                            "model"});
-  // The largest headroom; ties to fleet order.
-  const RouteOption best = *std::max_element(
-      options.begin(), options.end(),
-      [](const RouteOption& a, const RouteOption& b) { return a.headroom < b.headroom; });
+  const RouteResult routed = serving.simulator->route_request(
+      {next_route_, now, ask->prompt, ask->output}, ask->slo_ttft, ask->slo_tpot);
+  const RoutePrediction& best = routed.chosen;
+  // Per pool, the replica the policy rated highest (the first of equals, as it chooses).
+  std::vector<const RoutePrediction*> per_pool(model_.fleet.pools.size(), nullptr);
+  for (const RoutePrediction& o : routed.options)
+    if (!per_pool[o.pool] || o.headroom > per_pool[o.pool]->headroom) per_pool[o.pool] = &o;
   const double finish = now + best.ttft + double(ask->output - 1) * best.tpot;
-  in_flight_[best.pool].push_back(finish);
   RouteDecision d{next_route_++, ask->model, best.pool, now, best.ttft, best.tpot,
                   best.headroom >= 0};
   recent_routes_.push_front(d);
   if (recent_routes_.size() > kRecentRoutes) recent_routes_.pop_back();
   const Pool& pool = model_.fleet.pools[best.pool];
   Json candidates = Json::array();
-  for (const RouteOption& o : options)
-    candidates.push_back({{"pool", model_.fleet.pools[o.pool].name},
-                          {"predicted_ttft_ms", o.ttft * 1e3}, {"predicted_tpot_ms", o.tpot * 1e3},
-                          {"headroom", o.headroom}});
+  for (const RoutePrediction* o : per_pool)
+    if (o)
+      candidates.push_back({{"pool", model_.fleet.pools[o->pool].name},
+                            {"predicted_ttft_ms", o->ttft * 1e3},
+                            {"predicted_tpot_ms", o->tpot * 1e3}, {"headroom", o->headroom}});
   Json out = {{"id", fmt::format("route-{}", d.id)}, {"object", "route"}, {"model", ask->model},
               {"pool", pool.name}, {"system", pool.system.name},
               {"family", to_string(pool.system.kind)}, {"predicted_ttft_ms", best.ttft * 1e3},
@@ -656,21 +585,30 @@ HttpResponse Service::route(const HttpRequest& r, double now) {
 
 HttpResponse Service::fleet_view() const {
   const Observations obs = simulator_->snapshot();
+  const Simulator ahead = forecast();
+  const size_t n = model_.fleet.pools.size();
+  std::vector<int64_t> running(n, 0), queued(n, 0), in_flight(n, 0);
+  for (const StoredJob& j : jobs_) {
+    const std::optional<JobStatus> s = simulator_->job_status(j.id);
+    const std::optional<JobStatus> later = ahead.job_status(j.id);
+    if (s && s->phase == JobPhase::running) ++running[s->pool];
+    if (s && s->phase == JobPhase::queued && later && later->pool >= 0) ++queued[later->pool];
+  }
+  for (const auto& [name, serving] : serving_) {
+    if (!serving->simulator) continue;
+    const std::vector<int64_t> flying = serving->simulator->requests_in_flight();
+    for (size_t p = 0; p < n; ++p) in_flight[p] += flying[p];
+  }
   Json pools = Json::array();
-  for (size_t p = 0; p < model_.fleet.pools.size(); ++p) {
+  for (size_t p = 0; p < n; ++p) {
     const Pool& pool = model_.fleet.pools[p];
-    int64_t running = 0, queued = 0;
-    for (const PlannedJob& pj : plan_) {
-      if (pj.pool != int(p) || pj.job.cancelled_seconds || now_ >= pj.finish) continue;
-      (now_ >= pj.start ? running : queued) += 1;
-    }
     pools.push_back({{"name", pool.name}, {"system", pool.system.name},
                      {"family", to_string(pool.system.kind)}, {"devices", pool.count},
                      {"group", pool.group}, {"groups", model_.training_groups[p]},
                      {"dollars_per_group_hour", model_.group_dollars_per_second[p] * 3600},
-                     {"training", {{"running_jobs", running}, {"queued_jobs", queued}}},
+                     {"training", {{"running_jobs", running[p]}, {"queued_jobs", queued[p]}}},
                      {"simulated", simulated_pool(obs.pools[p], now_)},
-                     {"serving", {{"in_flight_requests", in_flight_[p].size()}}}});
+                     {"serving", {{"in_flight_requests", in_flight[p]}}}});
   }
   Json routes = Json::array();
   for (const RouteDecision& d : recent_routes_)

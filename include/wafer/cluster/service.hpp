@@ -7,28 +7,26 @@
 // the store, so a restart goes on where the last run stopped: now = base_seconds +
 // (unix - base_unix) x scale, and every start re-bases at its own unix time.
 //
-// Training jobs. POST /v1/jobs places a job the moment it is accepted (a reservation): on each
-// pool where the model trains, it starts when the pool's earliest group is free and runs
-// tokens / the group's tokens/s (the matrix); among pools that finish by the deadline (all
-// pools without one) and cost at most the budget, it takes the lowest cost (tokens / rate x
-// the group's $/s), ties to the earlier finish; with a deadline no pool meets, the earliest
-// finish within the budget, flagged. A cancellation frees the job's group from that moment
-// when no later reservation follows it on the group. The plan is a function of the stored
-// jobs in the order of their events (acceptances and cancellations by time), so a restart
-// recomputes the same job objects. The status is read off the clock: queued before the
-// predicted start, running until the predicted finish, then succeeded (or cancelled).
-// Every accepted job also goes to a discrete-event Simulator (simulator.hpp, the `cost`
-// policy) advanced to now before each request; GET /v1/fleet reports what it observed. It
-// is rebuilt from the store on start and on a cancellation (it has no way to withdraw a job).
+// Training jobs. One discrete-event Simulator (simulator.hpp, the `cost` policy: earliest
+// deadline first, each job on the cheapest pool that finishes by its deadline, else the
+// fastest) holds every accepted job; it is advanced to the clock before each request. POST
+// /v1/jobs submits the job to it at the clock's now; GET answers from it: the status, pool and
+// start (and finish once done) are the simulator's state now, and the predicted start, finish
+// and cost come from a copy of the simulator run to the end (the simulator keeps no
+// forecast), so they assume no later job. A budget is checked against that copy: a job whose
+// predicted cost is over its budget is refused (422) and not stored. DELETE cancels the job
+// in the simulator, which frees its group at once. A restart replays the stored acceptances
+// and cancellations into a fresh simulator in the order of their times, which gives the same
+// job objects.
 //
-// Routing. POST /v1/route prices the request on one replica (one group) of every pool where
-// the model serves (a replica profile from the matrix, as the simulator's): TTFT = the
-// prefill line at the prompt, plus the wait for the earliest routed request to finish when
-// every replica of the pool is at its batch limit; TPOT at the batch the pool's routed
-// requests in flight give each replica. It picks the largest headroom min((SLO_ttft -
-// TTFT) / SLO_ttft, (SLO_tpot - TPOT) / SLO_tpot), the simulator's slo routing, and keeps the
-// request in flight on that pool until its predicted finish. Training and serving share the
-// fleet's groups in this model (a simplification the simulator's [[serve]] split avoids).
+// Routing. POST /v1/route goes through a second Simulator per inference model, whose serving
+// replicas are every group of every pool where the model serves (the replica profiles from
+// the matrix) and whose routing policy is `slo`: the request is routed at the clock's now to
+// the replica with the largest headroom min((SLO_ttft - TTFT') / SLO_ttft, (SLO_tpot -
+// TPOT') / SLO_tpot) under the request's SLOs, with the replica's queue and batch, and runs
+// there in the simulator. Serving and training simulators each see the whole fleet: training
+// and serving share its groups in this model (a simplification the simulator's [[serve]]
+// split avoids).
 //
 // Errors: 4xx with {"error": {"message", "field"}}; handle() catches every exception, so no
 // input ends the server.
@@ -59,21 +57,6 @@ struct HttpResponse {
   std::string allow;  // the methods a 405 names
 };
 
-// Where a stored job runs in the plan; pool -1 and `why` where it could not be placed (its
-// model trains on no pool, or no pool is within its budget).
-struct PlannedJob {
-  StoredJob job;
-  int type = -1;
-  int pool = -1, group = -1;
-  double start = 0, finish = 0, cost_usd = 0;
-  double group_free_before = 0;  // when the group was free before this reservation
-  bool meets_deadline = true;
-  std::string why, why_field;   // why_field: the request field to blame ("model", "budget_usd")
-};
-
-// The stored jobs' reservations (see above), in id order.
-std::vector<PlannedJob> plan_jobs(const ClusterModel& model, const std::vector<StoredJob>& jobs);
-
 class Service {
  public:
   // Reads the fleet's rates from the matrix, the jobs from the store, re-bases the clock.
@@ -91,9 +74,16 @@ class Service {
     double at = 0, ttft = 0, tpot = 0;
     bool meets_slo = false;
   };
+  // The serving simulator of one inference model; `why` per pool where it does not serve.
+  struct Serving {
+    ClusterModel model;
+    std::unique_ptr<Simulator> simulator;
+    std::vector<std::string> why;
+  };
 
   Service(ClusterModel model, Store store, double time_scale, double base_unix,
           double base_seconds);
+  void replay(std::vector<StoredJob> jobs);
   HttpResponse dispatch(const HttpRequest& request, double now, double unix_now);
   HttpResponse create_job(const std::string& body, double now, double unix_now);
   HttpResponse get_job(const std::string& id) const;
@@ -102,20 +92,20 @@ class Service {
   HttpResponse route(const HttpRequest& request, double now);
   HttpResponse fleet_view() const;
   HttpResponse page() const;
-  void rebuild_simulator();
   void advance(double now);
-  const std::vector<ReplicaProfile>& profiles_for(const Job& inference);
-  const PlannedJob* find_job(const std::string& id) const;
-  std::string job_json(const PlannedJob& job) const;
+  Serving& serving_for(const std::string& model);
+  // A copy of the simulator run to the end: the predictions.
+  Simulator forecast() const;
+  const StoredJob* find_job(const std::string& id) const;
+  std::string job_json(const StoredJob& job, const Simulator& forecast) const;
 
   ClusterModel model_;
   Store store_;
   double time_scale_, base_unix_, base_seconds_;
   double now_ = 0;
-  std::vector<PlannedJob> plan_;
+  std::vector<StoredJob> jobs_;  // in id order
   std::unique_ptr<Simulator> simulator_;
-  std::map<std::string, std::vector<ReplicaProfile>> profiles_;  // by model
-  std::vector<std::vector<double>> in_flight_;  // per pool: predicted finishes
+  std::map<std::string, std::unique_ptr<Serving>> serving_;  // by model
   std::deque<RouteDecision> recent_routes_;
   int64_t next_route_ = 1;
 };

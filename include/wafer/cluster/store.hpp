@@ -4,7 +4,7 @@
 // when it was cancelled) in the table `jobs`, and the service clock's base in `meta` (a few
 // named numbers). Each write is one SQLite transaction that commits before the service
 // answers, so a job the client saw accepted survives a kill -9: on start the service reads the
-// jobs back and rebuilds its plan and its simulator from them (service.hpp). Predictions are
+// jobs back and replays them into its simulator (service.hpp). Predictions are
 // not stored: they are a function of the stored jobs, recomputed on load.
 #pragma once
 

@@ -1,7 +1,8 @@
 // The cluster service's handlers without a socket: a job's exact object on the hybrid fleet
 // (its pool, times and cost derived from the matrix), the exact errors of bad requests, the
-// reservation rule's deadline and budget, routing, the store across two Service objects on
-// one file (a restart), and random bytes that never crash the handlers or leave the 4xx range.
+// simulator's placement under a deadline and a budget, routing through the serving
+// simulator, the store across two Service objects on one file (a restart), and random bytes
+// that never crash the handlers or leave the 4xx range.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -57,9 +58,10 @@ TEST(ClusterService, JobObjectOnTheHybridFleet) {
   std::unique_ptr<Service> s = open_service(fresh_db("job_object"));
   HttpResponse r = call(*s, "POST", "/v1/jobs", R"({"model": "llama3-8b", "tokens": 1e10})");
   ASSERT_EQ(r.status, 200) << r.body;
-  // Every group is free at clock 0, so each pool starts the job now; with no deadline the
-  // cheapest placement wins: tokens / (tokens/s of one group) x the group's $/s. The H100
-  // group (8 x $2.50/h = $20/h) beats a 4-CS-3 tree ($380/h) and a 640-LPU rack ($512/h).
+  // Every group is free at clock 0; with no deadline the simulator's cost policy takes the
+  // cheapest pool in $ per token and starts the job now; its cost is tokens / (tokens/s of
+  // one group) x the group's $/s. The H100 group (8 x $2.50/h = $20/h) beats a 4-CS-3 tree
+  // ($380/h) and a 640-LPU rack ($512/h).
   const Fleet fleet = hybrid();
   const Job job = training_job("llama3-8b");
   auto cost = [&](int p) {
@@ -184,11 +186,17 @@ TEST(ClusterService, RoutesToTheLargestHeadroomAndCountsTheLoad) {
   for (const Json& c : route["candidates"])
     if (c["headroom"].get<double>() > best) best = c["headroom"], pool = c["pool"];
   EXPECT_EQ(route["pool"], pool);
+  EXPECT_EQ(route["headroom"], best);  // the replica chosen is that pool's best
   EXPECT_EQ(route["meets_slo"], best >= 0);
   const Json fleet = Json::parse(call(*s, "GET", "/v1/fleet").body);
   for (const Json& p : fleet["pools"])
     EXPECT_EQ(p["serving"]["in_flight_requests"], p["name"] == pool ? 1 : 0) << p["name"];
   EXPECT_EQ(fleet["recent_routes"][0]["pool"], pool);
+  // The serving simulator finishes the request (a prefill and 199 decode steps, well under
+  // 1,000 s on any pool), after which no pool has it in flight.
+  const Json later = Json::parse(call(*s, "GET", "/v1/fleet", "", kStart + 1000).body);
+  for (const Json& p : later["pools"])
+    EXPECT_EQ(p["serving"]["in_flight_requests"], 0) << p["name"];
 }
 
 TEST(ClusterService, AcceptedJobsSurviveARestart) {
@@ -215,60 +223,6 @@ TEST(ClusterService, AcceptedJobsSurviveARestart) {
   EXPECT_EQ(Json::parse(call(*b, "POST", "/v1/jobs", R"({"model": "gpt3-1.3b", "tokens": 1e9})",
                              kStart + 100).body)["id"],
             "job-3");
-}
-
-// Two pools of one group each: p0 trains at 10 tokens/s for $1/s, p1 at 20 tokens/s for $3/s.
-ClusterModel two_pools() {
-  ClusterModel m;
-  for (const char* name : {"p0", "p1"}) m.fleet.pools.push_back({name, {}, 1, 1});
-  m.training_groups = {1, 1};
-  m.group_dollars_per_second = {1, 3};
-  m.types.resize(1);
-  m.types[0].model.name = "m";
-  m.train_rate = {{10, 20}};
-  return m;
-}
-
-StoredJob stored(int64_t id, double at, double tokens, std::optional<double> deadline = {},
-                 std::optional<double> budget = {}, std::optional<double> cancelled = {}) {
-  return {id, "m", tokens, deadline, budget, at, 0, cancelled};
-}
-
-TEST(ClusterService, PlanTakesTheCheapestPoolThatMeetsTheDeadline) {
-  // 100 tokens: p0 finishes at 10 for $10, p1 at 5 for $15.
-  const ClusterModel m = two_pools();
-  auto only = [&](StoredJob j) { return plan_jobs(m, {j}).back(); };
-  EXPECT_EQ(only(stored(1, 0, 100)).pool, 0);                    // no deadline: cheapest
-  EXPECT_EQ(only(stored(1, 0, 100, 6.0)).pool, 1);               // only p1 by 6
-  const PlannedJob late = only(stored(1, 0, 100, 4.0));          // none by 4: earliest finish
-  EXPECT_EQ(late.pool, 1);
-  EXPECT_FALSE(late.meets_deadline);
-  const PlannedJob poor = only(stored(1, 0, 100, 6.0, 12.0));    // $12 buys p0 only, late
-  EXPECT_EQ(poor.pool, 0);
-  EXPECT_FALSE(poor.meets_deadline);
-  const PlannedJob broke = only(stored(1, 0, 100, {}, 9.0));
-  EXPECT_EQ(broke.pool, -1);
-  EXPECT_EQ(broke.why_field, "budget_usd");
-  EXPECT_EQ(broke.why, "the budget $9.00 is below the cheapest placement, $10.00 on pool 'p0'");
-}
-
-TEST(ClusterService, PlanQueuesOnBusyGroupsAndACancellationFreesTheLastOne) {
-  const ClusterModel m = two_pools();
-  // Job 1 holds p0 over [0, 10]; job 2 (50 tokens at 1 s) waits for it: p0 [10, 15] for $5
-  // beats p1 [1, 3.5] for $7.50.
-  std::vector<PlannedJob> plan = plan_jobs(m, {stored(1, 0, 100), stored(2, 1, 50)});
-  EXPECT_EQ(plan[1].pool, 0);
-  EXPECT_EQ(plan[1].start, 10);
-  EXPECT_EQ(plan[1].finish, 15);
-  // Cancelled at 4 with nothing reserved after it, job 1 frees p0 then: job 2 at 5 starts at 5.
-  plan = plan_jobs(m, {stored(1, 0, 100, {}, {}, 4.0), stored(2, 5, 50)});
-  EXPECT_EQ(plan[1].start, 5);
-  EXPECT_EQ(plan[1].finish, 10);
-  // With job 2 reserved behind it, job 1's cancellation at 4 leaves the group to job 2's
-  // reservation: job 3 at 5 (10 tokens) waits for 15 on p0 ($1) rather than p1 at once ($1.50).
-  plan = plan_jobs(m, {stored(1, 0, 100, {}, {}, 4.0), stored(2, 1, 50), stored(3, 5, 10)});
-  EXPECT_EQ(plan[2].pool, 0);
-  EXPECT_EQ(plan[2].start, 15);
 }
 
 TEST(ClusterService, StoreRoundTripsAJob) {
