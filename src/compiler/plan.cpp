@@ -84,17 +84,22 @@ EltwiseCost eltwise_cost(kernels::EltwiseOp op, DType t) {
 }
 
 // The attention layer on one PE: per query row (sq per PE, hp heads) the d score FMAs of S
-// keys (fp32 accumulation), two scalar passes over the S scores (~4 cycles an element), exp,
-// and on average S/2 strided FMAs of d elements (one a cycle) for P·V, each op with its
-// setup; before it, three slices and two relayouts, each moving about a block (sq x hp·d, or
-// S x hp·d for the replicated K and V) through the SRAM port, plus the line's hops.
+// keys (fp32 accumulation), two scalar passes over the S scores (~4 cycles an element), exp
+// (vmath's cycles per element and a setup per op), and on average S/2 strided FMAs of d
+// elements (one a cycle) for P·V, each op with its setup; before it, three slices (GPT-2) or
+// two RoPEs (Llama: 5 ops per head over a block) and two relayouts, each moving about a
+// block (sq x hp·d, or S x hp·d for the replicated K and V) through the SRAM port, plus the
+// line's hops.
 uint64_t estimate_attention(const arch::Arch& a, const Step& s, int64_t sq, int64_t cols, int w, int h, DType t) {
-  const double setup = a.vector_setup_cycles, S = double(sq) * h, d = double(cols) / double(s.heads / w);
+  const double setup = a.vector_setup_cycles, S = double(sq) * h, hp = double(s.heads / w), d = double(cols) / hp;
   const double lanes = std::max(1.0, kernels::fma_lanes(a, t, DType::f32));
-  const double row = d * (std::ceil(S / lanes) + setup) + 2 * 4 * S + S * eltwise_cost(kernels::EltwiseOp::exp, t).per_element +
+  const EltwiseCost exp = eltwise_cost(kernels::EltwiseOp::exp, t);
+  const double row = d * (std::ceil(S / lanes) + setup) + 2 * 4 * S + S * exp.per_element + exp.ops * setup +
                      S / 2 * (d + setup) + 4 * setup;
-  const double moves = 3 * double(sq * cols) + 2 * (S * double(cols) + double(w + h) * a.hop_latency);
-  return uint64_t(double(sq) * double(s.heads / w) * row + moves);
+  const double block = double(sq * cols);
+  const double prologue = s.k < 0 ? 3 * block : (s.rope_cos >= 0 ? 2 * 5 * (block / 2 + hp * setup) : 0);
+  const double moves = prologue + 2 * (S * double(cols) + double(w + h) * a.hop_latency);
+  return uint64_t(double(sq) * hp * row + moves);
 }
 
 uint64_t estimate_layer(const arch::Arch& a, const Step& s, int64_t mb, int64_t nb, int64_t K, int w, int h,
