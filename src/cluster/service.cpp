@@ -1,8 +1,8 @@
 // The request handling of `wafer cluster serve` (service.hpp has the model: the clock, the
-// training simulator, the serving simulators).
+// one simulator of training and serving, the fleet's split).
 //
-// handle() turns the wall-clock time into the service clock, advances the training and
-// serving simulators to it, then dispatches on the path and method. Request bodies are read by a
+// handle() turns the wall-clock time into the service clock, advances the simulator to it,
+// then dispatches on the path and method. Request bodies are read by a
 // FieldReader that checks each field's type and range and stops at the first problem, which
 // becomes a 400 naming the field; unknown fields are refused the same way. Writes go to the
 // store before the reply is built, so an answered job is on disk. The web page is one HTML
@@ -151,11 +151,16 @@ int type_of(const ClusterModel& model, const std::string& name) {
   return -1;
 }
 
-// Why the type trains on no pool, in the matrix's words.
+// Why the type trains on no pool: every group serves, or the matrix's words.
 std::string why_no_pool(const ClusterModel& model, int type) {
   std::vector<std::string> reasons;
-  for (const Pool& p : model.fleet.pools)
-    reasons.push_back(fmt::format("{}: {}", p.name, matrix_cell(model.types[type], p, p.group).why));
+  for (size_t i = 0; i < model.fleet.pools.size(); ++i) {
+    const Pool& p = model.fleet.pools[i];
+    const std::string why = model.training_groups[i] == 0
+                                ? "every group serves inference ([[serve]])"
+                                : matrix_cell(model.types[type], p, p.group).why;
+    reasons.push_back(fmt::format("{}: {}", p.name, why));
+  }
   return fmt::format("{} trains on no pool of fleet '{}' ({})", model.types[type].model.name,
                      model.fleet.name, fmt::join(reasons, "; "));
 }
@@ -278,15 +283,46 @@ std::optional<RouteAsk> read_route(const HttpRequest& r, std::optional<ApiError>
   return RouteAsk{*model, int64_t(*prompt), int64_t(*output), ttft_ms / 1e3, tpot_ms / 1e3};
 }
 
-}  // namespace
+// The service takes a workload's split and model, not its arrivals: those come over HTTP.
+Status check_no_arrivals(const WorkloadSpec& w) {
+  std::vector<std::string> keys;
+  if (!w.trace.empty()) keys.push_back("trace");
+  if (w.train_jobs > 0) keys.push_back("train_jobs");
+  if (!w.train_csv.empty()) keys.push_back("train_csv");
+  if (keys.empty()) return {};
+  return make_error(
+      "{}: cluster serve takes a workload's [[serve]] tables and model, not arrivals (key {}): "
+      "jobs and requests come over HTTP",
+      w.origin, fmt::join(keys, ", "));
+}
 
-Expected<std::unique_ptr<Service>> Service::open(const Fleet& fleet, const std::string& db_path,
-                                                 double time_scale, double unix_now) {
+// One model of the fleet split by the workload's [[serve]] tables (none: every group trains).
+Expected<ClusterModel> service_model(const Fleet& fleet, const WorkloadSpec& workload) {
+  WAFER_TRY(check_no_arrivals(workload));
   std::vector<Job> types;
   for (const Job& j : zoo_jobs())
     if (j.kind == JobKind::train) types.push_back(j);
-  Expected<ClusterModel> model =
-      build_cluster_model(fleet, WorkloadSpec{}, types, Job{}, kRefPrompt, kRefOutput);
+  Job inference;
+  if (!workload.serve.empty()) {
+    Expected<Job> job = inference_job(workload);
+    if (!job) return job.status();
+    inference = *job;
+  }
+  return build_cluster_model(fleet, workload, types, inference, kRefPrompt, kRefOutput);
+}
+
+std::string pool_names(const Fleet& fleet) {
+  std::vector<std::string> names;
+  for (const Pool& p : fleet.pools) names.push_back(p.name);
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<Service>> Service::open(const Fleet& fleet, const WorkloadSpec& workload,
+                                                 const std::string& db_path, double time_scale,
+                                                 double unix_now) {
+  Expected<ClusterModel> model = service_model(fleet, workload);
   if (!model) return model.status();
   Expected<Store> store = Store::open(db_path);
   if (!store) return store.status();
@@ -359,8 +395,6 @@ void Service::replay(std::vector<StoredJob> jobs) {
 void Service::advance(double now) {
   now_ = std::max(now_, now);
   simulator_->advance_to(now_);
-  for (auto& [name, serving] : serving_)
-    if (serving->simulator) serving->simulator->advance_to(now_);
 }
 
 Simulator Service::forecast() const {
@@ -512,49 +546,20 @@ HttpResponse Service::cancel_job(const std::string& id, double now) {
   return get_job(id);
 }
 
-// The pools where the model serves (one replica each, to learn which fit), then one model
-// with every group of those pools a replica.
-Service::Serving& Service::serving_for(const std::string& name) {
-  std::unique_ptr<Serving>& cached = serving_[name];
-  if (cached) return *cached;
-  cached = std::make_unique<Serving>();
-  Job inference;
-  inference.name = name + " infer";
-  inference.kind = JobKind::infer;
-  inference.model = *estimate::zoo_model(name);
-  WorkloadSpec spec;
-  spec.origin = "route";
-  for (size_t p = 0; p < model_.fleet.pools.size(); ++p) {
-    const Pool& pool = model_.fleet.pools[p];
-    WorkloadSpec one = spec;
-    one.serve = {{pool.name, 1, ServeRole::both}};
-    Expected<ClusterModel> m =
-        build_cluster_model(model_.fleet, one, {}, inference, kRefPrompt, kRefOutput);
-    if (m) spec.serve.push_back({pool.name, pool.count / pool.group, ServeRole::both});
-    else cached->why.push_back(fmt::format("{}: {}", pool.name, m.message()));
-  }
-  if (spec.serve.empty()) return *cached;
-  Expected<ClusterModel> all =
-      build_cluster_model(model_.fleet, spec, {}, inference, kRefPrompt, kRefOutput);
-  WAFER_CHECK(all.has_value());
-  cached->model = std::move(*all);
-  Expected<Policy> policy = parse_policy("slo");
-  WAFER_CHECK(policy.has_value());
-  cached->simulator = std::make_unique<Simulator>(cached->model, *policy);
-  cached->simulator->advance_to(now_);
-  return *cached;
-}
-
 HttpResponse Service::route(const HttpRequest& r, double now) {
   std::optional<ApiError> error;
   std::optional<RouteAsk> ask = read_route(r, error);
   if (!ask) return error_response(*error);
-  Serving& serving = serving_for(ask->model);
-  if (!serving.simulator)
-    return error_response({422, fmt::format("{} serves on no pool of fleet '{}' ({})", ask->model,
-                                            model_.fleet.name, fmt::join(serving.why, "; ")),
+  if (!simulator_->serves())
+    return error_response(
+        {409, fmt::format("no group of fleet '{}' serves inference: start the service with "
+                          "--workload FILE whose [[serve]] tables name the serving pools (of {})",
+                          model_.fleet.name, pool_names(model_.fleet)), ""});
+  if (ask->model != model_.inference.model.name)
+    return error_response({422, fmt::format("this service serves {}, not {} (the workload's "
+                                            "'model')", model_.inference.model.name, ask->model),
                            "model"});
-  const RouteResult routed = serving.simulator->route_request(
+  const RouteResult routed = simulator_->route_request(
       {next_route_, now, ask->prompt, ask->output}, ask->slo_ttft, ask->slo_tpot);
   const RoutePrediction& best = routed.chosen;
   // Per pool, the replica the policy rated highest (the first of equals, as it chooses).
@@ -587,17 +592,14 @@ HttpResponse Service::fleet_view() const {
   const Observations obs = simulator_->snapshot();
   const Simulator ahead = forecast();
   const size_t n = model_.fleet.pools.size();
-  std::vector<int64_t> running(n, 0), queued(n, 0), in_flight(n, 0);
+  std::vector<int64_t> running(n, 0), queued(n, 0), replicas(n, 0);
+  const std::vector<int64_t> in_flight = simulator_->requests_in_flight();
+  for (const ServingPool& s : model_.serving) replicas[s.pool] = s.replicas;
   for (const StoredJob& j : jobs_) {
     const std::optional<JobStatus> s = simulator_->job_status(j.id);
     const std::optional<JobStatus> later = ahead.job_status(j.id);
     if (s && s->phase == JobPhase::running) ++running[s->pool];
     if (s && s->phase == JobPhase::queued && later && later->pool >= 0) ++queued[later->pool];
-  }
-  for (const auto& [name, serving] : serving_) {
-    if (!serving->simulator) continue;
-    const std::vector<int64_t> flying = serving->simulator->requests_in_flight();
-    for (size_t p = 0; p < n; ++p) in_flight[p] += flying[p];
   }
   Json pools = Json::array();
   for (size_t p = 0; p < n; ++p) {
@@ -608,7 +610,7 @@ HttpResponse Service::fleet_view() const {
                      {"dollars_per_group_hour", model_.group_dollars_per_second[p] * 3600},
                      {"training", {{"running_jobs", running[p]}, {"queued_jobs", queued[p]}}},
                      {"simulated", simulated_pool(obs.pools[p], now_)},
-                     {"serving", {{"in_flight_requests", in_flight[p]}}}});
+                     {"serving", {{"replicas", replicas[p]}, {"in_flight_requests", in_flight[p]}}}});
   }
   Json routes = Json::array();
   for (const RouteDecision& d : recent_routes_)
@@ -622,7 +624,7 @@ HttpResponse Service::fleet_view() const {
   Json out = {{"object", "fleet"}, {"name", model_.fleet.name},
               {"clock", {{"now_seconds", now_}, {"time_scale", time_scale_}}},
               {"pools", pools},
-              {"simulator", {{"policy", "cost"}, {"jobs_done", jct.size()},
+              {"simulator", {{"policy", "cost+slo"}, {"jobs_done", jct.size()},
                              {"avg_jct_seconds", jct.empty() ? Json() : Json(mean_jct)},
                              {"preemptions", obs.preemptions}, {"events", obs.events}}},
               {"recent_routes", routes}};
@@ -634,12 +636,14 @@ HttpResponse Service::page() const {
   html += fmt::format("<h1>Fleet {}</h1><p id=\"clock\">clock {:.2f} h</p>\n",
                       html_escape(model_.fleet.name), now_ / 3600);
   html += "<table id=\"pools\"><tr><th>pool</th><th>system</th><th>family</th><th>devices</th>"
-          "<th>groups</th><th>running jobs</th><th>queued jobs</th><th>simulated busy groups</th><th>requests in flight</th></tr>\n";
-  for (const Pool& p : model_.fleet.pools)
+          "<th>training groups</th><th>running jobs</th><th>queued jobs</th><th>simulated busy groups</th><th>requests in flight</th></tr>\n";
+  for (size_t i = 0; i < model_.fleet.pools.size(); ++i) {
+    const Pool& p = model_.fleet.pools[i];
     html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
                         "<td></td><td></td><td></td><td></td></tr>\n",
                         html_escape(p.name), html_escape(p.system.name),
-                        to_string(p.system.kind), p.count, p.count / p.group);
+                        to_string(p.system.kind), p.count, model_.training_groups[i]);
+  }
   html += "</table>\n<h2>Queue</h2><table id=\"jobs\"><tr><th>job</th><th>status</th>"
           "<th>model</th><th>pool</th><th>start h</th><th>finish h</th><th>$</th></tr></table>\n"
           "<h2>Recent routing decisions</h2><table id=\"routes\"><tr><th>route</th><th>model</th>"

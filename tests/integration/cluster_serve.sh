@@ -1,5 +1,5 @@
 # `wafer cluster serve` end to end, as a client would drive it: the server starts on a free
-# port with a temporary job store, answers a valid job and route, malformed and ill-typed
+# port with a temporary job store and the serving split of examples/workloads/hybrid-serve.toml, answers a valid job and route, malformed and ill-typed
 # requests with 4xx JSON errors naming the field, and 20 concurrent submissions with 20
 # distinct jobs; it is killed with SIGKILL and restarted on the same store, and the jobs come
 # back with the same pools and predicted times (the cancelled one still cancelled). The page
@@ -7,6 +7,7 @@
 source "$(dirname "$0")/lib.bash"
 
 FLEET="$SRC/examples/fleets/hybrid.toml"
+WORKLOAD="$SRC/examples/workloads/hybrid-serve.toml"
 DB="$TMP/jobs.db"
 SERVER_PID=""
 PORT=""
@@ -23,7 +24,7 @@ trap 'stop_server; rm -rf "$TMP"' EXIT
 # Starts the server (an hour of cluster time per second) and waits for its address line.
 start_server() {
   : >"$TMP/server.err"
-  "$WAFER" cluster serve --fleet "$FLEET" --port 0 --db "$DB" --time-scale 3600 \
+  "$WAFER" cluster serve --fleet "$FLEET" --workload "$WORKLOAD" --port 0 --db "$DB" --time-scale 3600 \
     2>"$TMP/server.err" &
   SERVER_PID=$!
   for _ in $(seq 600); do

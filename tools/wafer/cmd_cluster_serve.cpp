@@ -1,5 +1,6 @@
-// `wafer cluster serve --fleet F [--host H] [--port N] [--db FILE] [--time-scale X]`: the
-// cluster service over HTTP (src/cluster/service.cpp, docs/cluster.md "The service").
+// `wafer cluster serve --fleet F [--workload W] [--host H] [--port N] [--db FILE]
+// [--time-scale X]`: the cluster service over HTTP (src/cluster/service.cpp, docs/cluster.md
+// "The service"); W's [[serve]] tables split the fleet between serving and training.
 //
 // cpp-httplib's threaded server takes every request on every path and method into one
 // handler, which copies the method, path, body and headers (names lowered) into an
@@ -26,6 +27,7 @@ namespace {
 
 struct ServeFlags {
   std::string fleet;
+  std::string workload;  // empty: no group serves
   std::string host = "127.0.0.1";
   int port = 8080;
   std::string db = "wafer-cluster.db";
@@ -49,8 +51,14 @@ cluster::HttpRequest to_request(const httplib::Request& req) {
 int run_serve(const ServeFlags& f) {
   Expected<cluster::Fleet> fleet = cluster::load_fleet(f.fleet);
   if (!fleet) return report_error(fleet.status());
+  cluster::WorkloadSpec workload;
+  if (!f.workload.empty()) {
+    Expected<cluster::WorkloadSpec> spec = cluster::load_workload_spec(f.workload);
+    if (!spec) return report_error(spec.status());
+    workload = std::move(*spec);
+  }
   Expected<std::unique_ptr<cluster::Service>> service =
-      cluster::Service::open(*fleet, f.db, f.time_scale, unix_seconds());
+      cluster::Service::open(*fleet, workload, f.db, f.time_scale, unix_seconds());
   if (!service) return report_error(service.status());
   std::mutex lock;
   httplib::Server server;
@@ -93,6 +101,9 @@ void add_cluster_serve(CLI::App& cluster, Runner& run) {
   CLI::App* cmd = cluster.add_subcommand(
       "serve", "an HTTP service over a fleet: training jobs, inference routing, a live page");
   cmd->add_option("--fleet", f->fleet, "fleet file (.toml; examples/fleets/)")->required();
+  cmd->add_option("--workload", f->workload,
+                  "workload file (.toml) whose [[serve]] tables name the groups that serve its "
+                  "model (the rest train); no arrivals. Without it no group serves");
   cmd->add_option("--host", f->host, "address to listen on")->capture_default_str();
   cmd->add_option("--port", f->port, "TCP port (0: any free port, printed on start)")
       ->capture_default_str()

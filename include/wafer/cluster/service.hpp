@@ -7,26 +7,29 @@
 // the store, so a restart goes on where the last run stopped: now = base_seconds +
 // (unix - base_unix) x scale, and every start re-bases at its own unix time.
 //
-// Training jobs. One discrete-event Simulator (simulator.hpp, the `cost` policy: earliest
-// deadline first, each job on the cheapest pool that finishes by its deadline, else the
-// fastest) holds every accepted job; it is advanced to the clock before each request. POST
-// /v1/jobs submits the job to it at the clock's now; GET answers from it: the status, pool and
-// start (and finish once done) are the simulator's state now, and the predicted start, finish
-// and cost come from a copy of the simulator run to the end (the simulator keeps no
-// forecast), so they assume no later job. A budget is checked against that copy: a job whose
-// predicted cost is over its budget is refused (422) and not stored. DELETE cancels the job
-// in the simulator, which frees its group at once. A restart replays the stored acceptances
-// and cancellations into a fresh simulator in the order of their times, which gives the same
-// job objects.
+// One simulator. A single discrete-event Simulator (simulator.hpp) holds both the training
+// jobs and the routed requests, so no group does both: the fleet's groups are split as `cluster
+// simulate` splits them, by the [[serve]] tables of the workload given with --workload (their
+// replicas serve its `model`; every other group trains). A workload with arrivals (trace,
+// train_jobs, train_csv) is refused: jobs and requests come over HTTP. Without a workload no
+// group serves and every group trains; POST /v1/route then answers 409. Its policy trains by
+// `cost` (earliest deadline first, each job on the cheapest pool that finishes by its
+// deadline, else the fastest) and routes by `slo`. It is advanced to the clock before each
+// request.
 //
-// Routing. POST /v1/route goes through a second Simulator per inference model, whose serving
-// replicas are every group of every pool where the model serves (the replica profiles from
-// the matrix) and whose routing policy is `slo`: the request is routed at the clock's now to
-// the replica with the largest headroom min((SLO_ttft - TTFT') / SLO_ttft, (SLO_tpot -
-// TPOT') / SLO_tpot) under the request's SLOs, with the replica's queue and batch, and runs
-// there in the simulator. Serving and training simulators each see the whole fleet: training
-// and serving share its groups in this model (a simplification the simulator's [[serve]]
-// split avoids).
+// Training jobs. POST /v1/jobs submits the job at the clock's now; GET answers from the
+// simulator: the status, pool and start (and finish once done) are its state now, and the
+// predicted start, finish and cost come from a copy run to the end (the simulator keeps no
+// forecast), so they assume no later job. A budget is checked against that copy: a job whose
+// predicted cost is over its budget is refused (422) and not stored. DELETE cancels the job,
+// which frees its group at once. A restart replays the stored acceptances and cancellations
+// into a fresh simulator in the order of their times, which gives the same job objects;
+// routed requests are not stored, so a restart forgets those in flight.
+//
+// Routing. POST /v1/route routes a request of the workload's model at the clock's now to the
+// serving replica with the largest headroom min((SLO_ttft - TTFT') / SLO_ttft, (SLO_tpot -
+// TPOT') / SLO_tpot) under the request's SLOs, with the replica's queue and batch, and the
+// request then runs there in the same simulator. Another model is refused (422).
 //
 // Errors: 4xx with {"error": {"message", "field"}}; handle() catches every exception, so no
 // input ends the server.
@@ -59,9 +62,11 @@ struct HttpResponse {
 
 class Service {
  public:
-  // Reads the fleet's rates from the matrix, the jobs from the store, re-bases the clock.
-  static Expected<std::unique_ptr<Service>> open(const Fleet& fleet, const std::string& db_path,
-                                                 double time_scale, double unix_now);
+  // Splits the fleet by `workload`'s [[serve]] tables (none: every group trains), reads the
+  // rates and replica profiles from the matrix, the jobs from the store, re-bases the clock.
+  static Expected<std::unique_ptr<Service>> open(const Fleet& fleet, const WorkloadSpec& workload,
+                                                 const std::string& db_path, double time_scale,
+                                                 double unix_now);
   // Advances the simulator to the clock at `unix_now`, then answers. Never throws.
   HttpResponse handle(const HttpRequest& request, double unix_now);
   double clock_seconds(double unix_now) const;
@@ -74,13 +79,6 @@ class Service {
     double at = 0, ttft = 0, tpot = 0;
     bool meets_slo = false;
   };
-  // The serving simulator of one inference model; `why` per pool where it does not serve.
-  struct Serving {
-    ClusterModel model;
-    std::unique_ptr<Simulator> simulator;
-    std::vector<std::string> why;
-  };
-
   Service(ClusterModel model, Store store, double time_scale, double base_unix,
           double base_seconds);
   void replay(std::vector<StoredJob> jobs);
@@ -93,7 +91,6 @@ class Service {
   HttpResponse fleet_view() const;
   HttpResponse page() const;
   void advance(double now);
-  Serving& serving_for(const std::string& model);
   // A copy of the simulator run to the end: the predictions.
   Simulator forecast() const;
   const StoredJob* find_job(const std::string& id) const;
@@ -105,7 +102,6 @@ class Service {
   double now_ = 0;
   std::vector<StoredJob> jobs_;  // in id order
   std::unique_ptr<Simulator> simulator_;
-  std::map<std::string, std::unique_ptr<Serving>> serving_;  // by model
   std::deque<RouteDecision> recent_routes_;
   int64_t next_route_ = 1;
 };

@@ -1,7 +1,7 @@
 // The cluster service's handlers without a socket: a job's exact object on the hybrid fleet
 // (its pool, times and cost derived from the matrix), the exact errors of bad requests, the
-// simulator's placement under a deadline and a budget, routing through the serving
-// simulator, the store across two Service objects on one file (a restart), and random bytes
+// simulator's placement under a deadline and a budget, routing through the same simulator,
+// no group both training and serving, the store across two Service objects on one file (a restart), and random bytes
 // that never crash the handlers or leave the 4xx range.
 #include <gtest/gtest.h>
 
@@ -32,9 +32,18 @@ std::string fresh_db(const std::string& name) {
   return path;
 }
 
+// examples/workloads/hybrid-serve.toml: llama3-70b on 1 wafer group, 4 GPU groups, 1 LPU group.
+WorkloadSpec hybrid_serve() {
+  Expected<WorkloadSpec> w = load_workload_spec(std::string(WAFER_SOURCE_DIR) +
+                                                "/examples/workloads/hybrid-serve.toml");
+  EXPECT_TRUE(w) << w.message();
+  return *w;
+}
+
 std::unique_ptr<Service> open_service(const std::string& db, double scale = 1,
-                                      double unix_now = kStart) {
-  Expected<std::unique_ptr<Service>> s = Service::open(hybrid(), db, scale, unix_now);
+                                      double unix_now = kStart,
+                                      const WorkloadSpec& workload = {}) {
+  Expected<std::unique_ptr<Service>> s = Service::open(hybrid(), workload, db, scale, unix_now);
   EXPECT_TRUE(s) << s.message();
   return std::move(*s);
 }
@@ -119,7 +128,7 @@ TEST(ClusterService, DeadlineAndBudgetChooseThePool) {
 }
 
 TEST(ClusterService, BadRequestsNameTheField) {
-  std::unique_ptr<Service> s = open_service(fresh_db("errors"));
+  std::unique_ptr<Service> s = open_service(fresh_db("errors"), 1, kStart, hybrid_serve());
   struct Case {
     std::string method, path, body;
     int status;
@@ -141,6 +150,9 @@ TEST(ClusterService, BadRequestsNameTheField) {
       {"POST", "/v1/jobs", "[1, 2]", 400, nullptr, "the body must be a JSON object"},
       {"POST", "/v1/route", R"({"model": "llama3-8b", "prompt_tokens": 1.5,
          "max_output_tokens": 4})", 400, "prompt_tokens", "'prompt_tokens' must be an integer"},
+      {"POST", "/v1/route", R"({"model": "llama3-8b", "prompt_tokens": 8,
+         "max_output_tokens": 4})", 422, "model",
+       "this service serves llama3-70b, not llama3-8b (the workload's 'model')"},
       {"GET", "/v1/jobs/job-9", "", 404, "id", "no job 'job-9'"},
       {"DELETE", "/v1/jobs/nonsense", "", 404, "id", "no job 'nonsense'"},
       {"PUT", "/v1/jobs", "{}", 405, nullptr, "/v1/jobs does not take PUT (allowed: GET, POST)"},
@@ -171,7 +183,7 @@ TEST(ClusterService, BadRequestsNameTheField) {
 }
 
 TEST(ClusterService, RoutesToTheLargestHeadroomAndCountsTheLoad) {
-  std::unique_ptr<Service> s = open_service(fresh_db("route"));
+  std::unique_ptr<Service> s = open_service(fresh_db("route"), 1, kStart, hybrid_serve());
   HttpResponse r = call(*s, "POST", "/v1/route",
                         R"({"model": "llama3-70b", "prompt_tokens": 1000, "max_output_tokens": 200})",
                         kStart, {{"x-slo-tpot-ms", "20"}});
@@ -197,6 +209,55 @@ TEST(ClusterService, RoutesToTheLargestHeadroomAndCountsTheLoad) {
   const Json later = Json::parse(call(*s, "GET", "/v1/fleet", "", kStart + 1000).body);
   for (const Json& p : later["pools"])
     EXPECT_EQ(p["serving"]["in_flight_requests"], 0) << p["name"];
+}
+
+// Without a workload no group serves, so a route is refused and names the pools to split.
+TEST(ClusterService, NoServingPoolsRefuseRoutes) {
+  std::unique_ptr<Service> s = open_service(fresh_db("no_serving"));
+  HttpResponse r = call(*s, "POST", "/v1/route",
+                        R"({"model": "llama3-70b", "prompt_tokens": 8, "max_output_tokens": 4})");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(error_of(r), Json({{"message", "no group of fleet 'hybrid' serves inference: start "
+                                           "the service with --workload FILE whose [[serve]] "
+                                           "tables name the serving pools (of wafers, gpus, lpus)"},
+                               {"field", nullptr}}));
+}
+
+// A workload with arrivals is refused: the service's jobs and requests come over HTTP.
+TEST(ClusterService, WorkloadWithArrivalsIsRefused) {
+  WorkloadSpec w = hybrid_serve();
+  w.origin = "w.toml";
+  w.train_jobs = 3;
+  Expected<std::unique_ptr<Service>> s =
+      Service::open(hybrid(), w, fresh_db("arrivals"), 1, kStart);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.message(), "w.toml: cluster serve takes a workload's [[serve]] tables and model, "
+                         "not arrivals (key train_jobs): jobs and requests come over HTTP");
+}
+
+// One simulator splits the fleet: with all 128 GPU groups serving, the job that would take
+// the cheapest pool, an H100 group (JobObjectOnTheHybridFleet), trains elsewhere, while
+// requests still go to the GPU replicas; the GPU pool shows 0 training groups and 128 replicas.
+TEST(ClusterService, NoGroupBothTrainsAndServes) {
+  WorkloadSpec w = hybrid_serve();
+  w.serve = {{"gpus", 128, ServeRole::both}};
+  std::unique_ptr<Service> s = open_service(fresh_db("split"), 1, kStart, w);
+  HttpResponse job = call(*s, "POST", "/v1/jobs", R"({"model": "llama3-8b", "tokens": 1e10})");
+  ASSERT_EQ(job.status, 200) << job.body;
+  EXPECT_EQ(Json::parse(job.body)["pool"], "wafers");
+  HttpResponse r = call(*s, "POST", "/v1/route",
+                        R"({"model": "llama3-70b", "prompt_tokens": 1000, "max_output_tokens": 200})",
+                        kStart + 1);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json route = Json::parse(r.body);
+  EXPECT_EQ(route["pool"], "gpus");
+  EXPECT_EQ(route["candidates"].size(), 1u);
+  const Json fleet = Json::parse(call(*s, "GET", "/v1/fleet", "", kStart + 1).body);
+  EXPECT_EQ(fleet["pools"][1]["groups"], 0);
+  EXPECT_EQ(fleet["pools"][1]["serving"], Json({{"replicas", 128}, {"in_flight_requests", 1}}));
+  EXPECT_EQ(fleet["pools"][1]["training"], Json({{"running_jobs", 0}, {"queued_jobs", 0}}));
+  EXPECT_EQ(fleet["pools"][0]["training"], Json({{"running_jobs", 1}, {"queued_jobs", 0}}));
+  EXPECT_EQ(fleet["pools"][0]["serving"]["replicas"], 0);
 }
 
 TEST(ClusterService, AcceptedJobsSurviveARestart) {
