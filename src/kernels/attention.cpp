@@ -171,6 +171,24 @@ bool on_rect(const DistTensor& t, const ir::Rect& r) {
   return t.rect.x == r.x && t.rect.y == r.y && t.rect.w == r.w && t.rect.h == r.h;
 }
 
+// A standalone case on `rect` (the program spans the fabric up to it); close_case() places
+// the one code there, launches its entry task and reads `result` back from the rectangle.
+KernelCase case_on(const ir::Rect& rect) {
+  KernelCase kc;
+  kc.program.width = rect.x + rect.w;
+  kc.program.height = rect.y + rect.h;
+  kc.rect = rect;
+  kc.result_rect = rect;
+  return kc;
+}
+
+void close_case(KernelCase& kc, CodeBuilder& code, const std::string& result) {
+  kc.program.codes.push_back(code.finish());
+  kc.program.placements.push_back(ir::Placement{kc.rect, 0, {}});
+  kc.launch_task = "entry";
+  kc.result_symbol = result;
+}
+
 int64_t kv_heads_of(const AttentionSpec& s) { return s.kv_heads ? s.kv_heads : s.heads; }
 
 // The operands' layouts (attention.hpp); errors name the tensor and the number that is wrong.
@@ -284,9 +302,7 @@ Expected<KernelCase> build_attention(const arch::Arch& arch, const KernelParams&
   if (!shape) return shape.status();
   const AttnShape s = *shape;
   const ir::Rect rect = p.rect();
-  KernelCase kc;
-  kc.program.width = rect.x + rect.w;
-  kc.program.height = rect.y + rect.h;
+  KernelCase kc = case_on(rect);
   Pools pools = Pools::for_arch(arch);
   CodeBuilder code("attention");
   Emit e{code, kc.program, pools, arch, ""};
@@ -300,12 +316,7 @@ Expected<KernelCase> build_attention(const arch::Arch& arch, const KernelParams&
   spec.kv_heads = s.kv_heads;
   auto em = emit_attention(e, Site{rect, -1, -1}, spec);
   if (!em) return em.status();
-  kc.program.codes.push_back(code.finish());
-  kc.program.placements.push_back(ir::Placement{rect, 0, {}});
-  kc.rect = rect;
-  kc.launch_task = "entry";
-  kc.result_symbol = em->y.name;
-  kc.result_rect = rect;
+  close_case(kc, code, em->y.name);
   kc.tolerance = attn_tolerance(s.t, s.S);
   // Causal: query i attends to i + 1 keys, 2 FMAs (QK and PV) of d each.
   kc.flops = 2.0 * 2.0 * double(s.heads) * double(s.d) * double(s.S) * double(s.S + 1) / 2;
@@ -461,20 +472,13 @@ Expected<KernelCase> build_rope(const arch::Arch& arch, const KernelParams& p, S
   if (!shape) return shape.status();
   const RopeShape s = *shape;
   const ir::Rect rect = p.rect();
-  KernelCase kc;
-  kc.program.width = rect.x + rect.w;
-  kc.program.height = rect.y + rect.h;
+  KernelCase kc = case_on(rect);
   Pools pools = Pools::for_arch(arch);
   CodeBuilder code("rope");
   Emit e{code, kc.program, pools, arch, ""};
   auto em = emit_rope(e, Site{rect, -1, -1}, RopeSpec{DistTensor{"X", s.t, s.S, s.heads * s.d, rect}, -1, s.heads, "Y"});
   if (!em) return em.status();
-  kc.program.codes.push_back(code.finish());
-  kc.program.placements.push_back(ir::Placement{rect, 0, {}});
-  kc.rect = rect;
-  kc.launch_task = "entry";
-  kc.result_symbol = em->y.name;
-  kc.result_rect = rect;
+  close_case(kc, code, em->y.name);
   // Four roundings in the type: two products, then a difference or an FMA.
   kc.tolerance = 4 * unit_roundoff(s.t) + 1e-12;
   if (stage == Stage::program) return kc;

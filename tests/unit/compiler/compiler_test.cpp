@@ -190,15 +190,30 @@ graph::Graph reference_model(const std::string& name) {
 
 graph::Graph gpt2_block() { return reference_model("gpt2_block_op17"); }
 
+// A reference model with its committed input and the interpreter's value of every node
+// (fp32, on the unfused graph), then fused; empty values when a step failed.
+struct FusedModel {
+  graph::Graph g;
+  std::map<std::string, Tensor> in, ref;
+};
+
+FusedModel fused_model(const std::string& name) {
+  FusedModel m{reference_model(name), {}, {}};
+  auto x = graph::read_npy(std::string(WAFER_SOURCE_DIR) + "/tests/models/" + name + "/inputs/x.npy");
+  EXPECT_TRUE(x.has_value()) << x.message();
+  if (!x) return m;
+  m.in = {{"x", *x}};
+  auto ref = graph::evaluate(m.g, m.in, {DType::f32, true});
+  EXPECT_TRUE(ref.has_value()) << ref.message();
+  EXPECT_TRUE(graph::run_passes(m.g).has_value());
+  if (ref) m.ref = std::move(*ref);
+  return m;
+}
+
 TEST(Compiler, TheGpt2BlocksAttentionChainIsOneLayerThatMatchesTheReference) {
-  graph::Graph g = gpt2_block();
-  auto x = graph::read_npy(std::string(WAFER_SOURCE_DIR) + "/tests/models/gpt2_block_op17/inputs/x.npy");
-  ASSERT_TRUE(x.has_value()) << x.message();
-  const std::map<std::string, Tensor> in = {{"x", *x}};
-  auto ref = graph::evaluate(g, in, {DType::f32, true});
-  ASSERT_TRUE(ref.has_value()) << ref.message();
-  ASSERT_TRUE(graph::run_passes(g).has_value());
-  auto plan = compile(g, wse3(), CompileOptions{4, 1, DType::f32});
+  const FusedModel m = fused_model("gpt2_block_op17");
+  ASSERT_FALSE(m.ref.empty());
+  auto plan = compile(m.g, wse3(), CompileOptions{4, 1, DType::f32});
   ASSERT_TRUE(plan.has_value()) << plan.message();
   ASSERT_EQ(plan->layers.size(), size_t(10));
   const Layer& attn = plan->layers[2];
@@ -206,10 +221,10 @@ TEST(Compiler, TheGpt2BlocksAttentionChainIsOneLayerThatMatchesTheReference) {
   EXPECT_EQ(attn.kernel, "attention 4x16 heads (3 slices, 2 relayouts)");
   // Causal attention over 16 positions, 4 heads of 16: 2 x 2 x 64 x 16 x 17 / 2 flops.
   EXPECT_EQ(attn.flops, 34816.0);
-  auto r = run(g, *plan, in, *ref, sim::Options{});
+  auto r = run(m.g, *plan, m.in, m.ref, sim::Options{});
   ASSERT_TRUE(r.has_value()) << r.message();
   for (const LayerRun& l : r->layers) EXPECT_LT(l.max_rel_error, 1e-6);
-  EXPECT_LT(kernels::max_rel_error(r->outputs.at("y").values, ref->at("y").values), 1e-6);
+  EXPECT_LT(kernels::max_rel_error(r->outputs.at("y").values, m.ref.at("y").values), 1e-6);
   EXPECT_EQ(r->layers[2].cycles, 28518u);  // deterministic; pinned so that a change shows
 }
 
@@ -217,28 +232,22 @@ TEST(Compiler, TheGpt2BlocksAttentionChainIsOneLayerThatMatchesTheReference) {
 // key-value heads repeated to 4 (Unsqueeze/Expand/Reshape); the chain is one layer of 2
 // ropes, 2 relayouts and the attention kernel reading each group's K and V, on 2 x 1 PEs.
 TEST(Compiler, TheLlamaBlocksRopeAndGroupedQueryAttentionAreOneLayer) {
-  graph::Graph g = reference_model("llama_block");
-  auto x = graph::read_npy(std::string(WAFER_SOURCE_DIR) + "/tests/models/llama_block/inputs/x.npy");
-  ASSERT_TRUE(x.has_value()) << x.message();
-  const std::map<std::string, Tensor> in = {{"x", *x}};
-  auto ref = graph::evaluate(g, in, {DType::f32, true});
-  ASSERT_TRUE(ref.has_value()) << ref.message();
-  ASSERT_TRUE(graph::run_passes(g).has_value());
-  auto plan = compile(g, wse3(), CompileOptions{2, 1, DType::f32});
+  const FusedModel m = fused_model("llama_block");
+  ASSERT_FALSE(m.ref.empty());
+  auto plan = compile(m.g, wse3(), CompileOptions{2, 1, DType::f32});
   ASSERT_TRUE(plan.has_value()) << plan.message();
   ASSERT_EQ(plan->layers.size(), size_t(14));
   EXPECT_EQ(plan->layers[4].kernel, "attention 4x16 heads, 2 kv (2 ropes, 2 relayouts)");
   // The rotary tables (cos, sin: 16 x 16 fp32 each) are written once per rope kernel.
   EXPECT_EQ(plan->layers[4].weight_bytes, 2 * 2 * 16 * 16 * 4);
-  auto r = run(g, *plan, in, *ref, sim::Options{});
+  auto r = run(m.g, *plan, m.in, m.ref, sim::Options{});
   ASSERT_TRUE(r.has_value()) << r.message();
   for (const LayerRun& l : r->layers) EXPECT_LT(l.max_rel_error, 1e-6);
-  EXPECT_LT(kernels::max_rel_error(r->outputs.at("y").values, ref->at("y").values), 1e-6);
+  EXPECT_LT(kernels::max_rel_error(r->outputs.at("y").values, m.ref.at("y").values), 1e-6);
   EXPECT_EQ(r->layers[4].cycles, 53716u);  // deterministic; pinned so that a change shows
 
   // Tables that are not the rotate-half form (the halves differ) are refused.
-  g = reference_model("llama_block");
-  ASSERT_TRUE(graph::run_passes(g).has_value());
+  graph::Graph g = m.g;
   auto rope = std::find_if(g.nodes.begin(), g.nodes.end(), [](const graph::Node& n) { return n.op == "wafer.Rope"; });
   ASSERT_NE(rope, g.nodes.end());
   g.values[size_t(rope->inputs[1])].constant->values[8] += 0.5;  // position 0, column d/2
