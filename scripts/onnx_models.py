@@ -219,6 +219,15 @@ class Unsupported(nn.Module):
         return torch.atan(x) + torch.round(x) + torch.atan(2 * x)
 
 
+class NoKernel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.depthwise = nn.Conv2d(4, 4, 3, padding=1, groups=4)
+
+    def forward(self, x):
+        return F.pad(self.depthwise(x), (1, 1, 1, 1))
+
+
 # Models the importer must refuse (ops chosen that no exported model of ours needs), each with the error the tests expect it to name:
 # tests/models/errors/NAME.onnx.
 def make_errors():
@@ -234,7 +243,10 @@ def make_errors():
                       dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, **export)
     # Opset 11 is older than the importer's 13.
     torch.onnx.export(Mlp(), (torch.randn(4, 32),), os.path.join(folder, "opset11.onnx"), opset_version=11, **export)
-    print("errors: unsupported_ops, dynamic_batch, opset11")
+    # Ops the interpreter runs but the wafer has no kernel for: a grouped Conv, a Pad that pads.
+    torch.onnx.export(NoKernel(), (torch.randn(1, 4, 8, 8),), os.path.join(folder, "no_kernel.onnx"), opset_version=13,
+                      **export)
+    print("errors: unsupported_ops, dynamic_batch, opset11, no_kernel")
 
 
 def main(names):

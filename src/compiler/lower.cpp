@@ -14,12 +14,19 @@
 //   Softmax LayerNormalization wafer.RMSNorm over the last axis         -> row reductions
 //   wafer.Attention with the Split, Reshapes and Transposes around it   -> the attention
 //                                    layer (lower_attention.cpp), its chain absorbed
+//   Conv MaxPool AveragePool BatchNormalization GlobalAveragePool       -> the window,
+//                                    batch-norm and pooling kernels (lower_image.cpp), whose
+//                                    outputs are images: held channels-last, as element-wise
+//                                    ops on them and their views are too; a Pad of zeros is
+//                                    a view; a view that reorders one (Flatten of C x H x W)
+//                                    is read by its consumers through the host
 // A node that matches nothing is recorded with the reason, and the error lists them all,
 // grouped by op, so one compile shows everything a model still needs.
 #include "lower.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
 #include <set>
 
@@ -31,13 +38,23 @@ using graph::Value;
 using kernels::Broadcast;
 using kernels::EltwiseOp;
 
-int64_t rows_of(const Value& v) {
+int64_t rows_of(const Value& v, bool image) {
+  if (image) return v.shape[0] * v.shape[2] * v.shape[3];
   int64_t r = 1;
   for (size_t i = 0; i + 1 < v.shape.size(); ++i) r *= v.shape[i];
   return r;
 }
 
-int64_t cols_of(const Value& v) { return v.shape.empty() ? 1 : v.shape.back(); }
+int64_t cols_of(const Value& v, bool image) {
+  if (image) return v.shape[1];
+  return v.shape.empty() ? 1 : v.shape.back();
+}
+
+size_t element_index(const Value& v, bool image, int64_t row, int64_t col) {
+  if (!image) return size_t(row * cols_of(v) + col);
+  const int64_t pixels = v.shape[2] * v.shape[3];
+  return size_t((row / pixels * v.shape[1] + col) * pixels + row % pixels);
+}
 
 namespace {
 
@@ -75,6 +92,7 @@ class Lowering {
       if (o.step) o.step->a = resolve(o.step->a);
       if (o.step) {
         o.step->node = int(i);
+        if (leaves_image(*o.step)) out_.images.insert(o.step->out);
         out_.steps.push_back(*o.step);
       } else if (o.view) {
         ++out_.views;
@@ -103,6 +121,14 @@ class Lowering {
     return it == out_.alias.end() ? id : it->second;
   }
   const Value& value(int id) const { return g_.values[size_t(id)]; }
+  bool image(int id) const { return out_.images.count(resolve(id)) > 0; }
+  // An image of one pixel (GlobalAveragePool's) is the same matrix whether channels-last or not.
+  bool pixel_image(int id) const { return image(id) && value(resolve(id)).shape[2] * value(resolve(id)).shape[3] == 1; }
+  // The window kernels write images; element-wise ops keep their first operand's view.
+  bool leaves_image(const Step& s) const {
+    return s.kind == StepKind::window || s.kind == StepKind::batchnorm ||
+           (s.kind == StepKind::eltwise && image(s.a));
+  }
   bool constant(int id) const { return id >= 0 && value(id).constant.has_value(); }
   bool is_float(int id) const { return graph::elem_is_float(value(id).type); }
 
@@ -114,6 +140,10 @@ class Lowering {
         {"Relu", EltwiseOp::relu},       {"Erf", EltwiseOp::erf},   {"Tanh", EltwiseOp::tanh},
         {"Sigmoid", EltwiseOp::sigmoid}, {"Sqrt", EltwiseOp::sqrt}, {"Reciprocal", EltwiseOp::reciprocal},
         {"Neg", EltwiseOp::neg},         {"Exp", EltwiseOp::exp},   {"wafer.Silu", EltwiseOp::silu}};
+    if (is_image_op(n.op)) {
+      auto step = lower_image_op(g_, n);
+      return step ? Outcome{*step, "", false} : refuse(step.message());
+    }
     if (n.outputs.size() != 1 && n.op != "LayerNormalization") return refuse("several outputs");
     for (int in : n.inputs)
       if (in >= 0 && !constant(in) && !is_float(in)) return refuse("an integer or boolean operand");
@@ -121,6 +151,7 @@ class Lowering {
       return refuse("a constant first operand");
     if (n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze" || n.op == "Identity")
       return view(n);
+    if (n.op == "Pad") return zero_pad(n);
     if (n.op == "MatMul" || n.op == "Gemm" || n.op == "wafer.MatMulAdd") return gemm(n);
     if (auto it = binary.find(n.op); it != binary.end()) return eltwise_binary(n, it->second);
     if (auto it = unary.find(n.op); it != unary.end()) return eltwise_unary(n, it->second);
@@ -134,9 +165,26 @@ class Lowering {
 
   Outcome view(const Node& n) {
     const Value &in = value(n.inputs[0]), &out = value(n.outputs[0]);
-    if (rows_of(in) != rows_of(out) || cols_of(in) != cols_of(out))
+    const bool held_as_image = image(n.inputs[0]);
+    if (held_as_image && out.shape.size() != 4 && !pixel_image(n.inputs[0])) {
+      out_.relaid[n.outputs[0]] = resolve(n.inputs[0]);
+      return Outcome{std::nullopt, "", true};
+    }
+    if (rows_of(in, held_as_image) != rows_of(out, held_as_image && out.shape.size() == 4) ||
+        cols_of(in, held_as_image) != cols_of(out, held_as_image && out.shape.size() == 4))
       return refuse(fmt::format("{} -> {} changes the last dimension; needs a relayout kernel",
                                 graph::shape_text(in.shape), graph::shape_text(out.shape)));
+    out_.alias[n.outputs[0]] = resolve(n.inputs[0]);
+    return Outcome{std::nullopt, "", true};
+  }
+
+  // A Pad that adds nothing (torch exports one before some pools) is a view; padding itself
+  // belongs in the next window operation's pads.
+  Outcome zero_pad(const Node& n) {
+    const int pads = n.inputs.size() > 1 ? n.inputs[1] : -1;
+    const bool zero = constant(pads) && std::all_of(value(pads).constant->values.begin(),
+                                                    value(pads).constant->values.end(), [](double p) { return p == 0; });
+    if (!zero) return refuse("padding (the window kernels pad: give the Conv or pool its pads)");
     out_.alias[n.outputs[0]] = resolve(n.inputs[0]);
     return Outcome{std::nullopt, "", true};
   }
@@ -150,6 +198,7 @@ class Lowering {
     if (!constant(s.b) || value(s.b).shape.size() != 2)
       return refuse("the right operand is not a constant matrix (attention's products need the Q·Kᵀ lowering)");
     if (value(n.inputs[0]).shape.size() < 2) return refuse("a vector left operand");
+    if (image(n.inputs[0]) && !pixel_image(n.inputs[0])) return refuse("an image held channels-last (Flatten it first)");
     if (n.op == "Gemm") {
       if (n.attr_int("transA", 0).value_or(1) != 0) return refuse("transA");
       if (n.attr_float("alpha", 1.0).value_or(0) != 1.0 || n.attr_float("beta", 1.0).value_or(0) != 1.0)
@@ -181,13 +230,24 @@ class Lowering {
     return std::nullopt;
   }
 
+  // On an image (channels-last): a scalar, a whole image, or one value per channel (C x 1 x 1),
+  // which is a row of the N·H·W x C matrix.
+  std::optional<Broadcast> image_form(const Value& a, const Value& b) const {
+    if (graph::element_count(b.shape) == 1) return Broadcast::scalar;
+    if (b.shape == a.shape) return Broadcast::full;
+    graph::Shape padded(4 - std::min<size_t>(4, b.shape.size()), 1);
+    padded.insert(padded.end(), b.shape.begin(), b.shape.end());
+    if (padded == graph::Shape{1, a.shape[1], 1, 1}) return Broadcast::row;
+    return std::nullopt;
+  }
+
   Outcome eltwise_binary(const Node& n, EltwiseOp op) {
     if (n.inputs.size() != 2) return refuse("not two operands");
     int a = n.inputs[0], b = n.inputs[1];
     if (constant(a)) std::swap(a, b);  // Add, Mul, Max only (classify)
     if (constant(a)) return refuse("two constant operands");
     if (value(a).shape != value(n.outputs[0]).shape) return refuse("broadcasts its activation operand");
-    const std::optional<Broadcast> form = form_of(value(a), value(b));
+    const std::optional<Broadcast> form = image(a) ? image_form(value(a), value(b)) : form_of(value(a), value(b));
     if (!form) return refuse(fmt::format("a second operand of shape {}, which is no row, column or scalar of {}",
                                          graph::shape_text(value(b).shape), graph::shape_text(value(a).shape)));
     if (!constant(b) && *form != Broadcast::full) return refuse("a broadcast activation operand");
@@ -215,6 +275,7 @@ class Lowering {
     const int64_t rank = int64_t(x.shape.size());
     const int64_t axis = n.attr_int("axis", -1).value_or(0);
     if (rank == 0 || (axis != -1 && axis != rank - 1)) return refuse("an axis other than the last");
+    if (image(n.inputs[0]) && !pixel_image(n.inputs[0])) return refuse("an image held channels-last");
     for (size_t i = 1; i < n.outputs.size(); ++i)
       if (n.outputs[i] >= 0 && used_[size_t(n.outputs[i])]) return refuse("the mean or inverse deviation as outputs");
     Step s;

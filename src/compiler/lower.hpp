@@ -3,16 +3,19 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <vector>
 
+#include "wafer/compiler/compiler.hpp"
 #include "wafer/graph/graph.hpp"
+#include "wafer/kernels/conv.hpp"
 #include "wafer/kernels/eltwise.hpp"
 #include "wafer/kernels/norms.hpp"
 #include "wafer/support/error.hpp"
 
 namespace wafer::compiler {
 
-enum class StepKind : uint8_t { gemm, eltwise, norm, attention };
+enum class StepKind : uint8_t { gemm, eltwise, norm, attention, window, batchnorm };
 
 // One node lowered to one kernel. Value ids are after views (Lowered::alias applied).
 struct Step {
@@ -32,18 +35,36 @@ struct Step {
   // and K and V (S x kv_heads·d); rope_cos/sin: the rotary tables' constants, or -1.
   int64_t heads = 0, kv_heads = 0;
   int k = -1, v = -1, rope_cos = -1, rope_sin = -1;
+  // window (Conv, MaxPool, AveragePool, GlobalAveragePool): the operation and its window;
+  // conv's weight is b and its bias `bias`. batchnorm: gamma, beta, mean, var (eps above).
+  kernels::TapOp tap = kernels::TapOp::conv;
+  kernels::Window window;
+  int mean = -1, var = -1;
 };
 
 struct Lowered {
   std::vector<Step> steps;
   std::map<int, int> alias;  // view value -> the value whose blocks it is
+  std::set<int> images;      // values a step leaves channels-last (see rows_of)
+  // A view that reorders an image (Flatten of C x H x W): its consumers read it through the
+  // host, which holds it in the graph's order (view value -> the image).
+  std::map<int, int> relaid;
   int views = 0;
 };
 
 // A value as the kernels see it: the leading dimensions flattened into rows, the last one the
-// columns (a scalar is 1 x 1, a vector 1 x n).
-int64_t rows_of(const graph::Value& v);
-int64_t cols_of(const graph::Value& v);
+// columns (a scalar is 1 x 1, a vector 1 x n); an image, an N x C x H x W value held
+// channels-last, is the N·H·W x C matrix of its pixels.
+int64_t rows_of(const graph::Value& v, bool image = false);
+int64_t cols_of(const graph::Value& v, bool image = false);
+// Where element (row, col) of that matrix lies in the value's row-major values.
+size_t element_index(const graph::Value& v, bool image, int64_t row, int64_t col);
+
+// Conv, MaxPool, AveragePool, BatchNormalization and GlobalAveragePool onto the window,
+// batch-norm and global-pooling kernels (lower_image.cpp); the error says what the kernels
+// do not take.
+Expected<Step> lower_image_op(const graph::Graph& g, const graph::Node& n);
+bool is_image_op(const std::string& op);
 
 // A wafer.Attention node with the Split, Reshapes and Transposes around it that it takes its
 // Q, Kᵀ, V from and gives its result to (lower_attention.cpp): one step, and the nodes it
@@ -53,6 +74,18 @@ struct AttentionChain {
   std::vector<int> nodes;
 };
 Expected<AttentionChain> match_attention(const graph::Graph& g, int node);
+
+// The window and batch-norm layers on layer.rect (image_layers.cpp): the kernel, bindings,
+// copies, estimate and relayout I/O of `s`.
+struct LayerContext {
+  const graph::Graph& g;
+  const arch::Arch& arch;
+  DType t;
+};
+Status emit_image_layer(kernels::Emit& e, const LayerContext& c, const Step& s, Layer& layer);
+// Reading an activation out to the host for a relayout: its bytes in `t` at the host
+// bandwidth, or 0 for a model input, which the host has.
+uint64_t readout_cycles(const graph::Graph& g, const arch::Arch& a, DType t, int value);
 
 // Every node becomes a step or a view; the error lists every node that cannot, by op.
 Expected<Lowered> lower(const graph::Graph& g);

@@ -43,11 +43,12 @@ using kernels::DistTensor;
 using kernels::Emit;
 using kernels::Site;
 
-uint64_t streamed_cycles(const std::vector<uint64_t>& compute, const std::vector<uint64_t>& weight_io) {
+uint64_t streamed_cycles(const std::vector<uint64_t>& compute, const std::vector<uint64_t>& weight_io,
+                         const std::vector<uint64_t>& relayout_io) {
   if (compute.empty()) return 0;
   uint64_t total = weight_io[0];
   for (size_t i = 0; i < compute.size(); ++i)
-    total += std::max(compute[i], i + 1 < compute.size() ? weight_io[i + 1] : 0);
+    total += relayout_io[i] + std::max(compute[i], i + 1 < compute.size() ? weight_io[i + 1] : 0);
   return total;
 }
 
@@ -139,18 +140,23 @@ class Placer {
   // Every layer on W x H; the first layer's error otherwise.
   Expected<std::vector<Layer>> place(int w, int h) const {
     std::vector<Layer> layers;
-    std::map<int, DistTensor> produced;  // value id -> where a layer left it
+    std::map<int, Binding> produced;  // value id -> where a layer left it
     for (size_t i = 0; i < l_.steps.size(); ++i) {
       auto layer = emit(l_.steps[i], int(i), {0, 0, w, h});
       if (!layer) return layer.status().with_context(label(l_.steps[i]));
+      for (Binding& in : layer->inputs)
+        if (l_.relaid.count(in.value)) {
+          in.via_host = true;
+          layer->relayout_io_cycles += 2 * readout_cycles(g_, arch_, t_, in.value);  // out and back in
+        }
       for (const Binding& in : layer->inputs) {
         auto p = produced.find(in.value);
-        if (in.weight || p == produced.end()) continue;
-        if (!same_layout(p->second, in.layout))
-          return make_error("{}: reads {} but its producer left {}", label(l_.steps[i]), in.layout.describe(),
-                            p->second.describe());
+        if (in.weight || in.via_host || p == produced.end()) continue;
+        if (!same_layout(p->second, in))
+          return make_error("{}: reads {} but its producer left {}", label(l_.steps[i]), describe(in),
+                            describe(p->second));
       }
-      produced[layer->output.value] = layer->output.layout;
+      produced[layer->output.value] = layer->output;
       layers.push_back(std::move(*layer));
     }
     return layers;
@@ -168,15 +174,24 @@ class Placer {
   }
   const Value& value(int id) const { return g_.values[size_t(id)]; }
 
-  static bool same_layout(const DistTensor& a, const DistTensor& b) {
-    return a.dtype == b.dtype && a.rows == b.rows && a.cols == b.cols && a.rect.x == b.rect.x &&
+  static std::string describe(const Binding& b) {
+    return b.layout.describe() + (b.image ? " (an image, channels-last)" : "");
+  }
+
+  static bool same_layout(const Binding& x, const Binding& y) {
+    const DistTensor &a = x.layout, &b = y.layout;
+    return x.image == y.image && a.dtype == b.dtype && a.rows == b.rows && a.cols == b.cols && a.rect.x == b.rect.x &&
            a.rect.y == b.rect.y && a.rect.w == b.rect.w && a.rect.h == b.rect.h && a.rows_over_y == b.rows_over_y &&
            a.cols_over_x == b.cols_over_x && a.col_major == b.col_major;
   }
 
+  bool image(int id) const { return l_.images.count(id) > 0; }
+
   DistTensor activation(int id, const std::string& symbol, const ir::Rect& rect) const {
-    return DistTensor{symbol, t_, rows_of(value(id)), cols_of(value(id)), rect};
+    return DistTensor{symbol, t_, rows_of(value(id), image(id)), cols_of(value(id), image(id)), rect};
   }
+  // An activation a layer reads or writes in the activation layout, in its value's view.
+  Binding bind(int id, const DistTensor& t) const { return Binding{id, t, false, image(id)}; }
 
   Expected<Layer> emit(const Step& s, int index, const ir::Rect& rect) const {
     const graph::Node& n = g_.nodes[size_t(s.node)];
@@ -189,9 +204,11 @@ class Placer {
     kernels::Pools pools = kernels::Pools::for_arch(arch_);
     ir::CodeBuilder code(fmt::format("layer{}", index));
     Emit e{code, layer.program, pools, arch_, "k"};
+    const bool image_layer = s.kind == StepKind::window || s.kind == StepKind::batchnorm;
     Status st = s.kind == StepKind::gemm        ? emit_gemm(e, s, layer)
                 : s.kind == StepKind::eltwise    ? emit_eltwise(e, s, layer)
                 : s.kind == StepKind::attention ? emit_attention_layer(e, s, layer)
+                : image_layer                    ? emit_image_layer(e, LayerContext{g_, arch_, t_}, s, layer)
                                                  : emit_norm(e, s, layer);
     WAFER_TRY(st);
     layer.launch = e.name("entry");
@@ -204,8 +221,9 @@ class Placer {
     for (const Binding& b : layer.inputs)
       if (b.weight && b.value >= 0) layer.weight_bytes += graph::element_count(value(b.value).shape) * dtype_bytes(t_);
     layer.weight_io_cycles = uint64_t(std::ceil(double(layer.weight_bytes) / arch_.host_bytes_per_cycle()));
+    if (image_layer) return layer;  // its estimate and flops come with it
     const DistTensor& y = layer.output.layout;
-    const int64_t K = s.kind == StepKind::gemm ? cols_of(value(s.a)) : 0;
+    const int64_t K = s.kind == StepKind::gemm ? cols_of(value(s.a), image(s.a)) : 0;
     layer.estimated_cycles = estimate_layer(arch_, s, y.block_rows(), y.block_cols(), K, rect.w, rect.h, t_);
     if (s.kind == StepKind::gemm) layer.flops = 2.0 * double(y.rows) * double(y.cols) * double(K);
     if (s.kind == StepKind::attention)  // causal: query i takes i + 1 keys, QKᵀ and PV
@@ -307,15 +325,15 @@ class Placer {
 
   Status emit_gemm(Emit& e, const Step& s, Layer& layer) const {
     const ir::Rect& r = layer.rect;
-    const int64_t M = rows_of(value(s.a)), K = cols_of(value(s.a)), N = cols_of(value(s.out));
+    const int64_t M = rows_of(value(s.a), image(s.a)), K = cols_of(value(s.a), image(s.a)), N = cols_of(value(s.out));
     const kernels::GemmShape shape{r.w, r.h, M, N, K, t_, t_, -1, s.b_transposed};
     auto em = kernels::emit_summa_gemm(e, Site{r, -1, -1}, shape);
     if (!em) return em.status();
     layer.kernel = fmt::format("{} summa{}", s.b_transposed ? "gemm-bt" : "gemm", s.bias >= 0 ? " + bias" : "");
-    layer.inputs = {Binding{s.a, activation(s.a, e.name("A"), r), false},
+    layer.inputs = {bind(s.a, activation(s.a, e.name("A"), r)),
                     Binding{s.b, DistTensor{e.name("B"), t_, K, N, r}, true}};
     if (s.bias >= 0) layer.inputs.push_back(Binding{s.bias, DistTensor{e.name("bias"), t_, 1, N, r}, true});
-    layer.output = Binding{s.out, activation(s.out, e.name("C"), r), false};
+    layer.output = bind(s.out, activation(s.out, e.name("C"), r));
     layer.copies = [inputs = em->inputs](const std::vector<kernels::ElementFn>& f) {
       return inputs(f[0], f[1], f.size() > 2 ? f[2] : kernels::ElementFn([](int64_t, int64_t) { return 0.0; }));
     };
@@ -327,17 +345,20 @@ class Placer {
     spec.op = s.op;
     spec.a = activation(s.a, "a", layer.rect);
     spec.y = "y";
-    layer.inputs = {Binding{s.a, spec.a, false}};
+    layer.inputs = {bind(s.a, spec.a)};
     const bool binary = kernels::eltwise_is_binary(s.op);
     if (binary) {
       spec.b = kernels::broadcast_operand(spec.a, s.form, "b", t_);
-      layer.inputs.push_back(Binding{s.b, spec.b, value(s.b).constant.has_value()});
+      const bool constant = value(s.b).constant.has_value();
+      // A whole-image constant is seen channels-last as its activation is.
+      layer.inputs.push_back(Binding{s.b, spec.b, constant, constant ? image(s.a) && s.form == kernels::Broadcast::full
+                                                                      : image(s.b)});
     }
     auto em = kernels::emit_eltwise(e, Site{layer.rect, -1, -1}, spec);
     if (!em) return em.status();
     layer.kernel = binary ? fmt::format("{} bcast={}", kernels::eltwise_name(s.op), kernels::broadcast_name(s.form))
                           : kernels::eltwise_name(s.op);
-    layer.output = Binding{s.out, em->y, false};
+    layer.output = bind(s.out, em->y);
     layer.copies = block_copies(layer.inputs);
     return Status::ok();
   }
@@ -351,10 +372,10 @@ class Placer {
     auto em = kernels::emit_norm(e, Site{layer.rect, -1, -1}, spec);
     if (!em) return em.status();
     layer.kernel = kernels::norm_name(s.norm);
-    layer.inputs = {Binding{s.a, spec.x, false}};
+    layer.inputs = {bind(s.a, spec.x)};
     if (!em->gamma.name.empty()) layer.inputs.push_back(Binding{s.gamma, em->gamma, true});
     if (!em->beta.name.empty()) layer.inputs.push_back(Binding{s.beta, em->beta, true});  // -1: zeros
-    layer.output = Binding{s.out, em->y, false};
+    layer.output = bind(s.out, em->y);
     layer.copies = block_copies(layer.inputs);
     return Status::ok();
   }
@@ -414,7 +435,7 @@ Expected<Plan> compile(const Graph& g, const arch::Arch& arch, const CompileOpti
   if (!lowered) return lowered.status();
   if (lowered->steps.empty()) return make_error("graph '{}' has no node to run on the wafer", g.name);
   const Placer placer(g, *lowered, arch, o.dtype);
-  Plan plan{arch, o.grid_w, o.grid_h, o.dtype, {}, lowered->alias, lowered->views, 0, 0};
+  Plan plan{arch, o.grid_w, o.grid_h, o.dtype, {}, lowered->alias, lowered->relaid, lowered->views, 0, 0};
   if (o.grid_w > 0) {
     if (o.grid_w > arch.fabric_width || o.grid_h > arch.fabric_height)
       return make_error("a {}x{} grid does not fit the {} fabric of {}x{} PEs", o.grid_w, o.grid_h, arch.name,
@@ -436,13 +457,14 @@ Expected<Plan> compile(const Graph& g, const arch::Arch& arch, const CompileOpti
     plan.grid_h = found->h;
     plan.layers = std::move(found->layers);
   }
-  std::vector<uint64_t> compute, io;
+  std::vector<uint64_t> compute, io, relayout;
   for (const Layer& l : plan.layers) {
     compute.push_back(l.estimated_cycles);
     io.push_back(l.weight_io_cycles);
+    relayout.push_back(l.relayout_io_cycles);
     plan.max_sram_bytes_per_pe = std::max(plan.max_sram_bytes_per_pe, l.sram_bytes_per_pe);
   }
-  plan.estimated_cycles = streamed_cycles(compute, io);
+  plan.estimated_cycles = streamed_cycles(compute, io, relayout);
   return plan;
 }
 

@@ -7,8 +7,11 @@
 // bytes from one simulated program to the next and the cycles of that copy are not counted.
 // The layer is launched on its rectangle and run to quiescence; its output is read back into
 // a host tensor (element e of PE (px, py) is (row_of(py, e), col_of(px, e)) of the 2-D view).
-// Totals: the layers' fabric cycles, and streamed_cycles() of those and the weight I/O (the
-// next layer's weights arrive while a layer computes).
+// An input the kernel takes in a layout of its own (Binding::via_host: the window kernels'
+// bands, a reordered image) is written after the weights, and its copy's I/O cycles and the
+// read-out of its bytes are the layer's relayout I/O. Totals: the layers' fabric cycles, and
+// streamed_cycles() of those, the weight I/O (the next layer's weights arrive while a layer
+// computes) and the relayouts.
 #include <algorithm>
 #include <cmath>
 
@@ -26,19 +29,21 @@ int resolve(const Plan& plan, int id) {
   return it == plan.alias.end() ? id : it->second;
 }
 
-kernels::ElementFn element_fn(const graph::Tensor* t, int64_t cols) {
+// Element (row, col) of the value's matrix (lower.hpp's rows_of: channels-last for an image).
+kernels::ElementFn element_fn(const graph::Tensor* t, const graph::Value* v, bool image) {
   if (!t) return [](int64_t, int64_t) { return 0.0; };
-  return [t, cols](int64_t r, int64_t c) { return t->values[size_t(r * cols + c)]; };
+  return [t, v, image](int64_t r, int64_t c) { return t->values[element_index(*v, image, r, c)]; };
 }
 
-graph::Tensor read_tensor(const kernels::DistTensor& y, const graph::Value& v, const std::vector<double>& blocks) {
+graph::Tensor read_tensor(const Binding& out, const graph::Value& v, const std::vector<double>& blocks) {
+  const kernels::DistTensor& y = out.layout;
   graph::Tensor t{v.type, v.shape, std::vector<double>(size_t(y.rows * y.cols), 0.0)};
   const int64_t per_pe = y.block_elements();
   for (int py = 0; py < y.rect.h; ++py)
     for (int px = 0; px < y.rect.w; ++px) {
       const size_t base = size_t((int64_t(py) * y.rect.w + px) * per_pe);
       for (int64_t e = 0; e < per_pe; ++e)
-        t.values[size_t(y.row_of(py, e) * y.cols + y.col_of(px, e))] = blocks[base + size_t(e)];
+        t.values[element_index(v, out.image, y.row_of(py, e), y.col_of(px, e))] = blocks[base + size_t(e)];
     }
   return t;
 }
@@ -63,7 +68,7 @@ Expected<ModelRun> run(const graph::Graph& g, const Plan& plan, const std::map<s
     held[id] = it->second;
   }
   ModelRun out;
-  std::vector<uint64_t> cycles, io;
+  std::vector<uint64_t> cycles, io, relayout;
   for (const Layer& layer : plan.layers) {
     const std::string where = fmt::format("layer '{}' ({})", layer.name, layer.op);
     std::vector<kernels::ElementFn> fns;
@@ -73,26 +78,38 @@ Expected<ModelRun> run(const graph::Graph& g, const Plan& plan, const std::map<s
       if (v && v->constant) {
         t = &*v->constant;
       } else if (v) {
+        if (auto r = plan.relaid.find(b.value); r != plan.relaid.end() && held.count(r->second))
+          held[b.value] = graph::Tensor{v->type, v->shape, held[r->second].values};  // the host's reorder
         auto it = held.find(b.value);
         if (it == held.end()) return make_error("{}: '{}' has not been computed", where, v->name);
         t = &it->second;
       }
-      fns.push_back(element_fn(t, v ? cols_of(*v) : 0));  // the value's own 2-D view
+      fns.push_back(element_fn(t, v, b.image));
     }
     auto sim = sim::Simulator::create(plan.arch, layer.program, options);
     if (!sim) return sim.status().with_context(where);
     sim::Simulator& s = **sim;
     std::vector<kernels::HostCopy> copies = layer.copies(fns);
-    auto is_weight = [&](const kernels::HostCopy& c) {
-      return std::any_of(layer.inputs.begin(), layer.inputs.end(),
-                         [&](const Binding& b) { return b.weight && b.layout.name == c.symbol; });
+    // The weights first, then the inputs relaid out through the host, each through the
+    // host I/O and counted; the activations already in place are carried uncounted.
+    auto written = [&](bool Binding::*as) {
+      return [&layer, as](const kernels::HostCopy& c) {
+        return std::any_of(layer.inputs.begin(), layer.inputs.end(),
+                           [&](const Binding& b) { return b.*as && b.layout.name == c.symbol; });
+      };
     };
+    const auto is_weight = written(&Binding::weight), is_relayout = written(&Binding::via_host);
     LayerRun lr;
     for (const kernels::HostCopy& c : copies)
       if (is_weight(c)) WAFER_TRY(kernels::write_host_copy(s, c).with_context(where));
     lr.weight_io_cycles = s.io_cycles();
     for (const kernels::HostCopy& c : copies)
-      if (!is_weight(c)) WAFER_TRY(kernels::write_host_copy(s, c).with_context(where));
+      if (is_relayout(c)) WAFER_TRY(kernels::write_host_copy(s, c).with_context(where));
+    lr.relayout_io_cycles = s.io_cycles() - lr.weight_io_cycles;
+    for (const Binding& b : layer.inputs)
+      if (b.via_host) lr.relayout_io_cycles += readout_cycles(g, plan.arch, plan.dtype, b.value);
+    for (const kernels::HostCopy& c : copies)
+      if (!is_weight(c) && !is_relayout(c)) WAFER_TRY(kernels::write_host_copy(s, c).with_context(where));
     WAFER_TRY(s.launch(layer.launch, layer.rect).with_context(where));
     auto r = s.run();
     if (!r) return r.status().with_context(where);
@@ -100,11 +117,10 @@ Expected<ModelRun> run(const graph::Graph& g, const Plan& plan, const std::map<s
     const std::vector<uint64_t>& compute = s.stats().compute;
     lr.compute_cycles = compute.empty() ? 0 : std::min(r->cycles, *std::max_element(compute.begin(), compute.end()));
     lr.sim_wall_seconds = r->wall_seconds;
-    const kernels::DistTensor& y = layer.output.layout;
-    auto blocks = s.read_symbol(y.name, layer.rect);
+    auto blocks = s.read_symbol(layer.output.layout.name, layer.rect);
     if (!blocks) return blocks.status().with_context(where);
     const graph::Value& yv = g.values[size_t(layer.output.value)];
-    graph::Tensor result = read_tensor(y, yv, *blocks);
+    graph::Tensor result = read_tensor(layer.output, yv, *blocks);
     if (auto ref = reference.find(yv.name); ref != reference.end()) lr.max_rel_error = normwise_error(result, ref->second);
     held[layer.output.value] = std::move(result);
     out.total.cycles += r->cycles;
@@ -113,9 +129,10 @@ Expected<ModelRun> run(const graph::Graph& g, const Plan& plan, const std::map<s
     out.total.threads = r->threads;
     cycles.push_back(lr.cycles);
     io.push_back(lr.weight_io_cycles);
+    relayout.push_back(lr.relayout_io_cycles);
     out.layers.push_back(lr);
   }
-  out.cycles = streamed_cycles(cycles, io);
+  out.cycles = streamed_cycles(cycles, io, relayout);
   for (int id : g.outputs) {
     const graph::Value& v = g.values[size_t(id)];
     const int from = resolve(plan, id);

@@ -6,7 +6,7 @@
 // Layout: the window operations' output layout, channels split over x and rows over y.
 #include <cmath>
 
-#include "conv.hpp"
+#include "wafer/kernels/conv.hpp"
 #include "kernel_util.hpp"
 
 namespace wafer::kernels {
@@ -72,6 +72,9 @@ Expected<BatchNormEmitted> emit_batchnorm(Emit& e, const Site& site, const Batch
   out.out = e.name("y");
   const ir::Rect rect = site.rect;
   const std::string x_name = e.name("x"), scale_name = e.name("scale"), shift_name = e.name("shift");
+  out.in = x_name;
+  out.scale = scale_name;
+  out.shift = shift_name;
   out.inputs = [=](const ImageFn& xf, const ChannelFn& scf, const ChannelFn& shf) {
     auto channels = [=](const ChannelFn& f) {
       return [=](int px, int) {

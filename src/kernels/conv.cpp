@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "conv.hpp"
+#include "wafer/kernels/conv.hpp"
 #include "kernel_util.hpp"
 
 namespace wafer::kernels {

@@ -27,7 +27,7 @@
 
 #include <fmt/format.h>
 
-#include "conv.hpp"
+#include "wafer/kernels/conv.hpp"
 
 namespace wafer::kernels {
 
@@ -299,6 +299,9 @@ Expected<WindowEmitted> emit_window(Emit& e, const Site& site, const WindowShape
   out.out_symbol = y.out;
   const ir::Rect rect = site.rect;
   const std::string in_name = e.name("in"), w_name = e.name("w"), bias_name = e.name("bias");
+  out.in = in_name;
+  out.weights = w_name;
+  out.bias = bias_name;
   out.inputs = [=](const ImageFn& x, const WeightFn& w, const ChannelFn& bias) {
     std::vector<HostCopy> copies{{in_name, rect, {}, [=](int px, int py) { return band_block(s, x, px, py); }}};
     if (s.op == TapOp::conv) {

@@ -8,7 +8,7 @@
 // of colsum.cpp then adds the PE rows' sums into row 0 along a chain, and row 0 multiplies by
 // 1 / (H·W) into `mean`.
 #include "colsum.hpp"
-#include "conv.hpp"
+#include "wafer/kernels/conv.hpp"
 #include "kernel_util.hpp"
 
 namespace wafer::kernels {

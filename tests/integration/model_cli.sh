@@ -3,7 +3,7 @@
 # the reference interpreter checked against PyTorch's saved output, runs compiled onto the
 # simulated wafer checked against the interpreter and PyTorch, outputs written as .npy that
 # read back, and bad input: an unsupported op and a symbolic axis (exit 1, every problem
-# named), a model the wafer cannot lower yet, a grid too small, a missing file, unknown flags
+# named), ops the wafer has no kernel for, a grid too small, a missing file, unknown flags
 # and values (exit 2 with the nearest word).
 source "$(dirname "$0")/lib.bash"
 
@@ -29,9 +29,10 @@ expect_exit 0 "$WAFER" compile "$MODELS/gpt2_mlp_op17/model.onnx" --json
 # fc's weight and bias in fp32: (64 x 256 + 256) x 4.
 [ "$(json_get "$TMP/out" '.plan.layers[1].weight_bytes')" = 66560 ] || fail "fc's weight bytes"
 
-# An op the back end has no kernel for is named with its node (the CNN's Conv and pooling).
-expect_exit 1 "$WAFER" compile "$MODELS/cnn/model.onnx"
-expect_contains "$TMP/err" "Conv (no kernel): "
+# What the back end has no kernel for is named with its node and the reason.
+expect_exit 1 "$WAFER" compile "$MODELS/errors/no_kernel.onnx"
+expect_contains "$TMP/err" "Conv (groups (group = 4)): /depthwise/Conv"
+expect_contains "$TMP/err" "Pad (padding (the window kernels pad: give the Conv or pool its pads)): /Pad"
 
 for model in mlp gpt2_block_op13 gpt2_block_op17 llama_block cnn gpt2_mlp_op17 llama_mlp; do
   ref=(--engine reference)
@@ -49,7 +50,7 @@ done
 
 # Compiled onto the simulated wafer (fp32): each output against the interpreter (rounded to
 # fp32 after every node) and against PyTorch, within 1e-6 of both.
-for model in mlp gpt2_block_op13 gpt2_block_op17 llama_block gpt2_mlp_op17 llama_mlp; do
+for model in mlp gpt2_block_op13 gpt2_block_op17 llama_block cnn gpt2_mlp_op17 llama_mlp; do
   expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" --input "x=$MODELS/$model/inputs/x.npy" \
     --expect "y=$MODELS/$model/outputs/y.npy" --output-dir "$TMP" --json
   for key in model arch mode grid pes_used cycles seconds sim_wall_seconds layers; do
@@ -66,6 +67,15 @@ done
 [ "$(json_get "$TMP/out" '.layers | map(.kernel) | join(",")')" = \
   "rmsnorm,gemm summa,silu,gemm summa,mul bcast=full,gemm summa,add bcast=full" ] || fail "llama_mlp's layers"
 [ "$(json_get "$TMP/out" '.fusion["fuse-rmsnorm"]')" = 1 ] || fail "llama_mlp: RMSNorm fused"
+# The CNN: convolutions and pools on the window kernels, the two images on a band of PE rows
+# each, their inputs relaid out through the host; BatchNormalization folded on the host.
+expect_exit 0 "$WAFER" run "$MODELS/cnn/model.onnx" --input "x=$MODELS/cnn/inputs/x.npy" --json
+[ "$(json_get "$TMP/out" '.grid')" = 1x2 ] || fail "cnn grid"
+[ "$(json_get "$TMP/out" '.layers | map(.kernel) | join(",")')" = \
+  "conv2d k3s1p1, 2 images,relu,maxpool k2s2p0, 2 images,conv2d k3s1p1, 2 images,maxpool k1s1p0, 2 images,batchnorm, 2 images,relu,avgpool k2s2p0, 2 images,avgpool k4s1p0, 2 images,gemm-bt summa + bias" ] \
+  || fail "cnn's layers: $(json_get "$TMP/out" '.layers | map(.kernel) | join(",")')"
+[ "$(json_get "$TMP/out" '[.layers[] | .relayout_io_cycles > 0] | map(tostring) | join(",")')" = \
+  "true,false,true,true,true,false,false,true,true,false" ] || fail "cnn: relayouts only into window kernels"
 # The GPT-2 block's attention chain (Split, head Reshapes and Transposes, attention) is one layer.
 expect_exit 0 "$WAFER" run "$MODELS/gpt2_block_op17/model.onnx" --input "x=$MODELS/gpt2_block_op17/inputs/x.npy" --json
 [ "$(json_get "$TMP/out" '.layers[2].kernel')" = "attention 4x16 heads (3 slices, 2 relayouts)" ] || fail "gpt2 attention layer"
@@ -78,9 +88,11 @@ expect_exit 0 "$WAFER" run "$MODELS/llama_block/model.onnx" --input "x=$MODELS/l
 # In fp16 and bf16 (GEMMs accumulating in their type): within the types' default tolerances
 # of the interpreter rounded to the same type and of PyTorch's fp32.
 for dtype in fp16 bf16; do
-  expect_exit 0 "$WAFER" run "$MODELS/gpt2_mlp_op17/model.onnx" --input "x=$MODELS/gpt2_mlp_op17/inputs/x.npy" \
-    --expect "y=$MODELS/gpt2_mlp_op17/outputs/y.npy" --dtype $dtype --json
-  [ "$(json_get "$TMP/out" '.verified')" = true ] || fail "gpt2_mlp in $dtype: $(cat "$TMP/out")"
+  for model in gpt2_mlp_op17 cnn; do
+    expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" --input "x=$MODELS/$model/inputs/x.npy" \
+      --expect "y=$MODELS/$model/outputs/y.npy" --dtype $dtype --json
+    [ "$(json_get "$TMP/out" '.verified')" = true ] || fail "$model in $dtype: $(cat "$TMP/out")"
+  done
 done
 
 expect_exit 0 "$WAFER" run "$MODELS/mlp/model.onnx" --seed 3

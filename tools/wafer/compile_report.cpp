@@ -40,6 +40,7 @@ Json plan_json(const graph::Graph& g, const compiler::Plan& plan, const std::str
                       {"tasks", l.tasks},
                       {"weight_bytes", l.weight_bytes},
                       {"weight_io_cycles", l.weight_io_cycles},
+                      {"relayout_io_cycles", l.relayout_io_cycles},
                       {"estimated_cycles", l.estimated_cycles}});
   const int64_t pes = int64_t(plan.grid_w) * plan.grid_h;
   const double seconds = plan.arch.seconds(plan.estimated_cycles);
@@ -71,6 +72,7 @@ void print_plan(const Json& p) {
                  {"colors", "colors"},
                  {"weight_bytes", "weight B"},
                  {"weight_io_cycles", "weight I/O cyc"},
+                 {"relayout_io_cycles", "relayout I/O cyc"},
                  {"estimated_cycles", "est. cycles"}},
                 {p["layers"].begin(), p["layers"].end()}};
   print_table(t, TableFormat::text);
@@ -91,6 +93,7 @@ Json run_json(const graph::Graph& g, const compiler::Plan& plan, const compiler:
     row["cycles"] = l.cycles;
     row["compute_cycles"] = l.compute_cycles;
     row["weight_io_cycles"] = l.weight_io_cycles;
+    row["relayout_io_cycles"] = l.relayout_io_cycles;
     row["max_rel_error"] = l.max_rel_error;
   }
   const double seconds = plan.arch.seconds(run.cycles);
@@ -111,6 +114,7 @@ void print_run_layers(const Json& r) {
                  {"cycles", "cycles"},
                  {"compute_cycles", "compute"},
                  {"weight_io_cycles", "weight I/O"},
+                 {"relayout_io_cycles", "relayout I/O"},
                  {"max_rel_error", "max rel err", error_cell}},
                 {r["layers"].begin(), r["layers"].end()}};
   print_table(t, TableFormat::text);

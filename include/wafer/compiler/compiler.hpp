@@ -47,6 +47,11 @@ struct Binding {
   int value = -1;             // graph value id (after views: the producer's)
   kernels::DistTensor layout;  // symbol name, type, shape, PEs
   bool weight = false;        // a constant streamed in through the host I/O
+  bool image = false;         // an N x C x H x W value seen channels-last (N·H·W x C)
+  // An activation the kernel takes in a layout of its own (the window kernels' padded input
+  // bands): the host reads it out of the producer's layout and writes it in, both at the
+  // arch's I/O bandwidth (Layer::relayout_io_cycles).
+  bool via_host = false;
 };
 
 // One kernel launch of the compiled model.
@@ -68,6 +73,9 @@ struct Layer {
   double flops = 0;                // an FMA is 2; 0 for data movement
   uint64_t estimated_cycles = 0;   // the cost model's (plan.cpp)
   uint64_t weight_io_cycles = 0;   // weight_bytes at the arch's host bandwidth
+  // The via-host inputs' bytes, read out and written in at the host bandwidth; it cannot
+  // overlap the producer's compute, so it adds to the streamed time.
+  uint64_t relayout_io_cycles = 0;
 };
 
 struct Plan {
@@ -76,6 +84,7 @@ struct Plan {
   DType dtype = DType::f32;
   std::vector<Layer> layers;
   std::map<int, int> alias;     // value id -> the value whose blocks it reads (views)
+  std::map<int, int> relaid;    // value id -> the image it reorders, read through the host
   int views = 0;                // nodes that became views
   uint64_t estimated_cycles = 0;  // streaming: weights of layer i + 1 arrive during layer i
   int64_t max_sram_bytes_per_pe = 0;
@@ -86,14 +95,16 @@ struct Plan {
 // the layer, its rectangle and the number that is wrong.
 Expected<Plan> compile(const graph::Graph& g, const arch::Arch& arch, const CompileOptions& o);
 
-// Streaming time of a list of layers: the first layer's weights, then each layer's compute
-// or the next layer's weights, whichever is longer.
-uint64_t streamed_cycles(const std::vector<uint64_t>& compute, const std::vector<uint64_t>& weight_io);
+// Streaming time of a list of layers: the first layer's weights, then each layer's relayout
+// through the host and its compute or the next layer's weights, whichever is longer.
+uint64_t streamed_cycles(const std::vector<uint64_t>& compute, const std::vector<uint64_t>& weight_io,
+                         const std::vector<uint64_t>& relayout_io);
 
 struct LayerRun {
   uint64_t cycles = 0;           // fabric cycles from launch to completion
   uint64_t compute_cycles = 0;   // the busiest PE's compute (sim::Stats::compute)
   uint64_t weight_io_cycles = 0;  // the simulator's host-copy cycles for the weights
+  uint64_t relayout_io_cycles = 0;  // the via-host inputs: the read-out and the simulator's write
   double max_rel_error = 0;      // normwise, against the reference's value of the same node
   double sim_wall_seconds = 0;
 };
@@ -104,7 +115,7 @@ struct ModelRun {
   // The layers' runs added up: fabric cycles, active PE-cycles and wall seconds (threads:
   // the last layer's).
   sim::RunResult total;
-  uint64_t cycles = 0;  // streamed_cycles of the layers' cycles and weight I/O
+  uint64_t cycles = 0;  // streamed_cycles of the layers' cycles, weight I/O and relayouts
 };
 
 // Runs the plan on the simulator: `inputs` by graph input name, `reference` every value the

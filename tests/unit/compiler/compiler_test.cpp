@@ -175,8 +175,10 @@ TEST(Compiler, SaysWhyNoGridHoldsAModelWhoseSizesDoNotDivide) {
 
 TEST(Compiler, StreamingOverlapsEachLayerWithTheNextLayersWeights) {
   // 30 for the first weights, then max(100, 120) + max(50, 10) + 80.
-  EXPECT_EQ(streamed_cycles({100, 50, 80}, {30, 120, 10}), 280u);
-  EXPECT_EQ(streamed_cycles({}, {}), 0u);
+  EXPECT_EQ(streamed_cycles({100, 50, 80}, {30, 120, 10}, {0, 0, 0}), 280u);
+  // A relayout through the host overlaps nothing: + 7 before the second layer.
+  EXPECT_EQ(streamed_cycles({100, 50, 80}, {30, 120, 10}, {0, 7, 0}), 287u);
+  EXPECT_EQ(streamed_cycles({}, {}, {}), 0u);
 }
 
 // The GPT-2 block (tests/models/gpt2_block_op17, fused): the Split, the head Reshapes and

@@ -3,7 +3,7 @@
 // that do not divide the grid; the window spec and the errors; one pinned cycle count.
 #include <gtest/gtest.h>
 
-#include "../../../src/kernels/conv.hpp"
+#include "wafer/kernels/conv.hpp"
 #include "kernel_params.hpp"
 
 namespace wafer::kernels {

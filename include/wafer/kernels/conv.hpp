@@ -74,6 +74,7 @@ struct WindowEmitted {
   int entry = -1;
   std::string out;  // the output symbol: cb x ob x OW per PE in the accumulation type
   int out_symbol = -1;  // its index in the code
+  std::string in, weights, bias;  // the symbols `inputs` writes (weights and bias: conv only)
   // Host copies of each PE's input band (cin_pe x s² planes x Rq x Wq: its ob output rows'
   // input rows with the halo, padding included, replicated over x for conv), the weights of its
   // cb output channels (cb x cin x k x k) and their bias.
@@ -113,6 +114,7 @@ Expected<BatchNormShape> batchnorm_shape(const arch::Arch& arch, BatchNormShape 
 struct BatchNormEmitted {
   int entry = -1;
   std::string out;
+  std::string in, scale, shift;  // the symbols `inputs` writes
   // x: the input; scale, shift: the folded per-channel factors.
   std::function<std::vector<HostCopy>(const ImageFn& x, const ChannelFn& scale, const ChannelFn& shift)> inputs;
 };
