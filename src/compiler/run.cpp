@@ -7,6 +7,7 @@
 // bytes from one simulated program to the next and the cycles of that copy are not counted.
 // The layer is launched on its rectangle and run to quiescence; its output is read back into
 // a host tensor (element e of PE (px, py) is (row_of(py, e), col_of(px, e)) of the 2-D view).
+// An observer, when given, sees each layer's simulator after its run (a failed one too).
 // An input the kernel takes in a layout of its own (Binding::via_host: the window kernels'
 // bands, a reordered image) is written after the weights, and its copy's I/O cycles and the
 // read-out of its bytes are the layer's relayout I/O. Totals: the layers' fabric cycles, and
@@ -56,7 +57,8 @@ double normwise_error(const graph::Tensor& got, const graph::Tensor& want) {
 }  // namespace
 
 Expected<ModelRun> run(const graph::Graph& g, const Plan& plan, const std::map<std::string, graph::Tensor>& inputs,
-                       const std::map<std::string, graph::Tensor>& reference, const sim::Options& options) {
+                       const std::map<std::string, graph::Tensor>& reference, const sim::Options& options,
+                       const LayerObserver& observe) {
   std::map<int, graph::Tensor> held;  // value id -> its values, for activations
   for (int id : g.inputs) {
     const graph::Value& v = g.values[size_t(id)];
@@ -112,6 +114,7 @@ Expected<ModelRun> run(const graph::Graph& g, const Plan& plan, const std::map<s
       if (!is_weight(c) && !is_relayout(c)) WAFER_TRY(kernels::write_host_copy(s, c).with_context(where));
     WAFER_TRY(s.launch(layer.launch, layer.rect).with_context(where));
     auto r = s.run();
+    if (observe) WAFER_TRY(observe(out.layers.size(), s).with_context(where));
     if (!r) return r.status().with_context(where);
     lr.cycles = r->cycles;
     const std::vector<uint64_t>& compute = s.stats().compute;

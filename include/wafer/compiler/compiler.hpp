@@ -118,10 +118,15 @@ struct ModelRun {
   uint64_t cycles = 0;  // streamed_cycles of the layers' cycles, weight I/O and relayouts
 };
 
+// Called after each layer's simulation, also one that failed, with the layer's index in
+// Plan::layers and its simulator (stats and trace as `options` asked); an error stops the run.
+using LayerObserver = std::function<Status(size_t layer, const sim::Simulator&)>;
+
 // Runs the plan on the simulator: `inputs` by graph input name, `reference` every value the
 // reference interpreter computed (EvalOptions::all_values, rounded to the plan's dtype) for
-// the per-layer errors.
+// the per-layer errors; `observe`, when given, sees every layer's simulator after its run.
 Expected<ModelRun> run(const graph::Graph& g, const Plan& plan, const std::map<std::string, graph::Tensor>& inputs,
-                       const std::map<std::string, graph::Tensor>& reference, const sim::Options& options);
+                       const std::map<std::string, graph::Tensor>& reference, const sim::Options& options,
+                       const LayerObserver& observe = {});
 
 }  // namespace wafer::compiler
