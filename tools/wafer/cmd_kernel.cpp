@@ -171,23 +171,13 @@ Expected<Json> compare_with_perfect(const KernelFlags& f, const arch::Arch& a,
   perfect.collect_stats = false;
   auto base = kernels::run_case(a, p, kc, perfect);
   if (!base) return base.status().with_context("perfect wafer");
-  const bool identical = base->output == r.output;
-  const int64_t diff = int64_t(r.cycles) - int64_t(base->cycles);
+  const RepairCost cost{base->cycles, r.cycles, base->output == r.output};
   if (!f.run.json) {
     fmt::print("defects:       {}\n", describe_defects(f.defects, wafer));
-    fmt::print("perfect wafer: {} cycles; this wafer {:+} ({:+.2f}%), outputs {}\n", base->cycles,
-               diff, 100.0 * double(diff) / double(std::max<uint64_t>(1, base->cycles)),
-               identical ? "identical" : "DIFFERENT");
+    fmt::print("{}\n", describe_repair_cost(cost));
   }
-  if (!identical) return make_error("outputs differ between the perfect and the repaired wafer");
-  return Json{{"defects", wafer.defects},
-              {"dead_pes", wafer.repair.dead_pes},
-              {"scheme", fabric::scheme_name(wafer.repair.scheme)},
-              {"longer_links", wafer.longer_links},
-              {"extra_hops_max", wafer.extra_hops_max},
-              {"cycles_perfect", base->cycles},
-              {"cycle_difference", diff},
-              {"outputs_identical", identical}};
+  if (!cost.outputs_identical) return make_error("outputs differ between the perfect and the repaired wafer");
+  return defects_json(wafer, &cost);
 }
 
 int run_kernel_cmd(const KernelFlags& f) {

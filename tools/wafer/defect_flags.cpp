@@ -87,4 +87,25 @@ std::string describe_defects(const DefectFlags& f, const RepairedWafer& w) {
                      w.longer_links, w.extra_hops_max);
 }
 
+std::string describe_repair_cost(const RepairCost& c) {
+  const int64_t diff = int64_t(c.cycles) - int64_t(c.cycles_perfect);
+  return fmt::format("perfect wafer: {} cycles; this wafer {:+} ({:+.2f}%), outputs {}", c.cycles_perfect, diff,
+                     100.0 * double(diff) / double(std::max<uint64_t>(1, c.cycles_perfect)),
+                     c.outputs_identical ? "identical" : "DIFFERENT");
+}
+
+nlohmann::ordered_json defects_json(const RepairedWafer& w, const RepairCost* cost) {
+  nlohmann::ordered_json j = {{"defects", w.defects},
+                              {"dead_pes", w.repair.dead_pes},
+                              {"scheme", fabric::scheme_name(w.repair.scheme)},
+                              {"longer_links", w.longer_links},
+                              {"extra_hops_max", w.extra_hops_max}};
+  if (cost) {
+    j["cycles_perfect"] = cost->cycles_perfect;
+    j["cycle_difference"] = int64_t(cost->cycles) - int64_t(cost->cycles_perfect);
+    j["outputs_identical"] = cost->outputs_identical;
+  }
+  return j;
+}
+
 }  // namespace wafer::cli

@@ -1,4 +1,4 @@
-// `--defects MAP | --defect-density D` for verbs that run programs (`kernel`): the program
+// `--defects MAP | --defect-density D` for verbs that run programs (`kernel`, `run`): the program
 // runs on a repaired defective wafer instead of a perfect one.
 //
 // The defect map is loaded (fabric::load_defect_map) or drawn from the density with the
@@ -13,6 +13,7 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "wafer/arch/arch.hpp"
 #include "wafer/fabric/defects.hpp"
@@ -48,5 +49,15 @@ void check_defect_flags(const DefectFlags& flags);
 Expected<RepairedWafer> repaired_wafer(const DefectFlags& flags, const arch::Arch& arch,
                                        uint64_t seed, int width, int height);
 std::string describe_defects(const DefectFlags& flags, const RepairedWafer& w);
+
+// A run on the repaired wafer beside the same run on a perfect one.
+struct RepairCost {
+  uint64_t cycles_perfect = 0, cycles = 0;
+  bool outputs_identical = false;
+};
+// "perfect wafer: 6094 cycles; this wafer +12 (+0.20%), outputs identical".
+std::string describe_repair_cost(const RepairCost& c);
+// The `defects` object of --json: the wafer's figures and, with `cost`, the comparison.
+nlohmann::ordered_json defects_json(const RepairedWafer& w, const RepairCost* cost);
 
 }  // namespace wafer::cli

@@ -226,24 +226,35 @@ Expected<sim::Options> sim_options(const RunFlags& f) {
   return o;
 }
 
-Status write_observations(const sim::Simulator& sim, const RunFlags& f, const std::string& what) {
-  if (f.stats) fmt::print(f.json ? stderr : stdout, "\n{}", sim::stats_summary(sim.stats(), sim.arch()));
+void print_stats_summary(const sim::Stats& stats, const arch::Arch& arch, const RunFlags& f) {
+  if (f.stats) fmt::print(f.json ? stderr : stdout, "\n{}", sim::stats_summary(stats, arch));
   std::fflush(stdout);  // the result and summary before the notes on stderr, even on a pipe
+}
+
+void note_trace_written(const std::string& path, size_t events, uint64_t dropped) {
+  fmt::print(stderr, "wafer: wrote trace {} ({} events, {} dropped over --trace-max-events)\n", path, events,
+             dropped);
+}
+
+Status write_heatmap(const sim::Stats& stats, const RunFlags& f, const std::string& title) {
+  sim::HeatmapOptions o;
+  o.title = title;
+  o.scale_max = f.heatmap_scale.empty() ? 0 : *sim::parse_heatmap_scale(f.heatmap_scale);
+  WAFER_TRY(sim::write_heatmap_png(stats, f.heatmap, o));
+  const auto g = sim::heatmap_geometry(stats.width, stats.height, o);
+  const std::string unit = g.block > 1 ? fmt::format("a pixel averages {0}x{0} PEs", g.block)
+                                       : fmt::format("a PE is {0}x{0} px", g.scale);
+  fmt::print(stderr, "wafer: wrote heatmap {} ({}x{} px, {})\n", f.heatmap, g.width, g.height, unit);
+  return Status::ok();
+}
+
+Status write_observations(const sim::Simulator& sim, const RunFlags& f, const std::string& what) {
+  print_stats_summary(sim.stats(), sim.arch(), f);
   if (!f.trace.empty()) {
     WAFER_TRY(sim::write_trace_json(sim, f.trace));
-    fmt::print(stderr, "wafer: wrote trace {} ({} events, {} dropped over --trace-max-events)\n", f.trace,
-               sim.trace_events().size(), sim.trace_dropped());
+    note_trace_written(f.trace, sim.trace_events().size(), sim.trace_dropped());
   }
-  if (!f.heatmap.empty()) {
-    sim::HeatmapOptions o;
-    o.title = sim::heatmap_title(what, sim);
-    o.scale_max = f.heatmap_scale.empty() ? 0 : *sim::parse_heatmap_scale(f.heatmap_scale);
-    WAFER_TRY(sim::write_heatmap_png(sim.stats(), f.heatmap, o));
-    const auto g = sim::heatmap_geometry(sim.stats().width, sim.stats().height, o);
-    const std::string unit = g.block > 1 ? fmt::format("a pixel averages {0}x{0} PEs", g.block)
-                                         : fmt::format("a PE is {0}x{0} px", g.scale);
-    fmt::print(stderr, "wafer: wrote heatmap {} ({}x{} px, {})\n", f.heatmap, g.width, g.height, unit);
-  }
+  if (!f.heatmap.empty()) WAFER_TRY(write_heatmap(sim.stats(), f, sim::heatmap_title(what, sim)));
   return Status::ok();
 }
 

@@ -1,4 +1,4 @@
-// Flags and outputs shared by the verbs that run the simulator (`kernel`, `sim`, `bench`).
+// Flags and outputs shared by the verbs that run the simulator (`kernel`, `sim`, `bench`, `run`).
 //
 // RunFlags holds the engine and observability flags (--threads, --superstep, --max-cycles,
 // --json, --stats, --trace and its filters, --heatmap); add_run_flags registers them on a
@@ -56,6 +56,12 @@ Expected<sim::Options> sim_options(const RunFlags& flags);
 // the JSON object), then writes the trace and heatmap files, saying where on stderr. `what`
 // (the kernel or program) heads the heatmap's title. Also called after a failed run.
 Status write_observations(const sim::Simulator& sim, const RunFlags& flags, const std::string& what);
+// The parts of write_observations, for a run of several simulators (a model's layers) that
+// observes their counters added up: the stats summary (with --stats), the note that a trace
+// was written, and the heatmap of `stats` headed by `title`.
+void print_stats_summary(const sim::Stats& stats, const arch::Arch& arch, const RunFlags& flags);
+void note_trace_written(const std::string& path, size_t events, uint64_t dropped);
+Status write_heatmap(const sim::Stats& stats, const RunFlags& flags, const std::string& title);
 // A run that failed (a deadlock, --max-cycles): writes what it observed when `sim` survived
 // it, then reports `error`; returns exit code 1.
 int report_failed_run(const Status& error, const sim::Simulator* sim, const RunFlags& flags,
