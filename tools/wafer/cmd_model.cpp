@@ -15,6 +15,14 @@
 // with the default engine, `wafer`, runs the plan on the simulator and compares every output
 // with the reference interpreter (rounded to --dtype after every node) and with --expect;
 // `--engine reference` runs the interpreter alone (double precision by default).
+//
+// Both take --placement FILE.png (model_placement.hpp: the grid on the fabric and each
+// layer's rectangle) and --defects MAP | --defect-density D (defect_flags.hpp): `compile`
+// reports the repaired wafer and the links of the plan's grid it lengthens; `run` runs the
+// model on it and again on a perfect wafer, and the outputs must be identical (cycles may
+// differ). `run` also takes the simulator's run flags (run_flags.hpp: --threads,
+// --max-cycles, --stats, --trace, --heatmap, ...), observed over all layers as one run
+// (model_observe.hpp: one trace time line, per-PE counters added up over the layers).
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -28,6 +36,10 @@
 
 #include "commands.hpp"
 #include "compile_report.hpp"
+#include "defect_flags.hpp"
+#include "model_observe.hpp"
+#include "model_placement.hpp"
+#include "output_path.hpp"
 #include "run_flags.hpp"
 #include "table.hpp"
 #include "wafer/compiler/compiler.hpp"
@@ -48,7 +60,6 @@ using Json = nlohmann::ordered_json;
 struct ModelFlags {
   std::string model;
   std::vector<std::string> dims;  // NAME=N
-  bool json = false;
 };
 
 // Where and how the model is compiled (compile and run).
@@ -56,6 +67,9 @@ struct TargetFlags {
   std::string arch = "wse3";
   std::string grid;  // WxH or full; empty: the smallest grid that fits
   std::string mode = "streaming";
+  std::string placement;  // --placement FILE.png
+  DefectFlags defects;
+  uint64_t seed = 1;  // of the defect map drawn from --defect-density (and of `run`'s inputs)
 };
 
 struct CompileFlags {
@@ -64,6 +78,7 @@ struct CompileFlags {
   std::string dtype = "fp32";
   std::string emit;
   std::string print_after;  // a pass name
+  bool json = false;
 };
 
 struct ModelRunFlags {
@@ -74,9 +89,7 @@ struct ModelRunFlags {
   std::string dtype;  // empty: fp32 on the wafer, fp64 on the reference interpreter
   std::string engine = "wafer";
   std::optional<double> tolerance;
-  uint64_t seed = 1;
-  int threads = 0;
-  uint64_t max_cycles = 100'000'000;
+  RunFlags run;
 };
 
 // The normwise relative error a dtype's results are accepted within, when --tolerance is not
@@ -116,7 +129,6 @@ void add_model_flags(CLI::App* c, ModelFlags& f) {
   c->add_option("model", f.model, "the ONNX model (.onnx), as torch.onnx.export writes it")->required();
   c->add_option("--dim", f.dims,
                 "a size for a symbolic dimension, by its name or as INPUT:AXIS (batch=1, x:0=1); repeatable");
-  c->add_flag("--json", f.json, "print one JSON object");
 }
 
 // Imports the model; a bad --dim is a usage error (exit 2), a model that does not import a
@@ -207,7 +219,26 @@ Expected<Target> parse_target(const TargetFlags& f, const std::string& dtype) {
     return make_error("--dtype '{}': the wafer computes in fp32, fp16 or bf16{}", dtype,
                       suggestion(dtype, {"fp32", "fp16", "bf16"}));
   t.options.dtype = *d;
+  WAFER_TRY(check_output_path("--placement", f.placement, ".png"));
+  check_defect_flags(f.defects);
   return t;
+}
+
+// The placement picture (--placement), when asked for.
+Status write_placement(const TargetFlags& f, const compiler::Plan& plan, const std::string& model) {
+  if (f.placement.empty()) return Status::ok();
+  const Image img = render_placement(plan, model);
+  WAFER_TRY(write_png(f.placement, img));
+  fmt::print(stderr, "wafer: wrote placement {} ({}x{} px)\n", f.placement, img.width(), img.height());
+  return Status::ok();
+}
+
+// The repaired wafer (--defects, --defect-density) for the plan's grid; nullopt without them.
+Expected<std::optional<RepairedWafer>> plan_wafer(const TargetFlags& f, const compiler::Plan& plan) {
+  if (!f.defects.requested()) return std::optional<RepairedWafer>();
+  auto w = repaired_wafer(f.defects, plan.arch, f.seed, plan.grid_w, plan.grid_h);
+  if (!w) return w.status();
+  return std::optional<RepairedWafer>(std::move(*w));
 }
 
 void add_target_flags(CLI::App* c, TargetFlags& f) {
@@ -216,6 +247,12 @@ void add_target_flags(CLI::App* c, TargetFlags& f) {
       ->check(grid_validator());
   c->add_option("--mode", f.mode, "placement: streaming (one layer at a time on the grid, weights streamed in)")
       ->check(choice_validator({"streaming"}))
+      ->capture_default_str();
+  c->add_option("--placement", f.placement,
+                "draw where the model sits on the fabric (the grid, each layer's PEs) as a PNG in FILE")
+      ->option_text("FILE");
+  add_defect_flags(*c, f.defects);
+  c->add_option("--seed", f.seed, "seed of the random inputs (run) and of the defects drawn by --defect-density")
       ->capture_default_str();
 }
 
@@ -247,7 +284,7 @@ int run_compile(const CompileFlags& f) {
   Json j = model_json(*g, report, f.m.model);
   j["fusion"] = fusion_json(*fused);
   if (!plan) {
-    if (!f.m.json && f.emit.empty()) print_model(j);
+    if (!f.json && f.emit.empty()) print_model(j);
     return report_error(plan.status());
   }
   if (f.emit == "program") {
@@ -258,7 +295,11 @@ int run_compile(const CompileFlags& f) {
   }
   Json p = plan_json(*g, *plan, f.dtype);
   p["compile_wall_seconds"] = wall;
-  if (f.m.json) {
+  if (Status st = write_placement(f.target, *plan, f.m.model); !st) return report_error(st);
+  auto wafer = plan_wafer(f.target, *plan);
+  if (!wafer) return report_error(wafer.status());
+  if (*wafer) p["defects"] = defects_json(**wafer, nullptr);
+  if (f.json) {
     j["plan"] = p;
     print_json(f.emit == "plan" ? p : j);
     return 0;
@@ -270,6 +311,7 @@ int run_compile(const CompileFlags& f) {
   print_model(j);
   print_fusion(j["fusion"]);
   print_plan(p);
+  if (*wafer) fmt::print("defects: {}\n", describe_defects(f.target.defects, **wafer));
   fmt::print("compile: {:.3f} s wall\n", wall);
   return 0;
 }
@@ -304,7 +346,7 @@ Expected<std::map<std::string, graph::Tensor>> run_inputs(const graph::Graph& g,
     graph::Tensor t{v.type, v.shape, {}};
     const int64_t n = graph::element_count(v.shape);
     t.values.reserve(size_t(n));
-    for (int64_t i = 0; i < n; ++i) t.values.push_back(kernels::random_value(f.seed ^ (stream << 40), uint64_t(i)));
+    for (int64_t i = 0; i < n; ++i) t.values.push_back(kernels::random_value(f.target.seed ^ (stream << 40), uint64_t(i)));
     in[v.name] = std::move(t);
   }
   return in;
@@ -386,11 +428,71 @@ void print_output_lines(const Json& outputs) {
   }
 }
 
+// On a defective wafer the model also runs on a perfect one (without observing it): the
+// outputs must be identical; the cycle difference is the cost of the repair. Returns the
+// `defects` object and its text lines.
+Expected<std::pair<Json, std::string>> compare_with_perfect(const graph::Graph& fused, const compiler::Plan& plan,
+                                                            const std::map<std::string, graph::Tensor>& inputs,
+                                                            const std::map<std::string, graph::Tensor>& reference,
+                                                            sim::Options perfect, const RepairedWafer& wafer,
+                                                            const compiler::ModelRun& run, const ModelRunFlags& f) {
+  perfect.link_extra_hops = nullptr;
+  perfect.trace.enabled = false;
+  perfect.collect_stats = false;
+  auto base = compiler::run(fused, plan, inputs, reference, perfect);
+  if (!base) return base.status().with_context("perfect wafer");
+  bool identical = true;
+  for (const auto& [name, t] : run.outputs)
+    identical = identical && base->outputs.at(name).values == t.values && base->outputs.at(name).shape == t.shape;
+  const RepairCost cost{base->cycles, run.cycles, identical};
+  if (!identical) return make_error("outputs differ between the perfect and the repaired wafer");
+  const std::string text = fmt::format("defects: {}\n{}\n", describe_defects(f.target.defects, wafer),
+                                       describe_repair_cost(cost));
+  return std::make_pair(defects_json(wafer, &cost), text);
+}
+
+// The compiled model on the simulator: on the repaired wafer with defect flags (checked
+// against a perfect one: `defects` in `j`, and its text lines), observed with the run flags
+// (`observation`, still to finish, set even when the run fails).
+Expected<compiler::ModelRun> run_on_wafer(const graph::Graph& fused, const compiler::Plan& plan,
+                                          const std::map<std::string, graph::Tensor>& inputs,
+                                          const std::map<std::string, graph::Tensor>& reference,
+                                          const ModelRunFlags& f, Json& j, std::string& defects_text,
+                                          std::unique_ptr<ModelObservation>& observation) {
+  auto options = sim_options_for_model(f.run);
+  if (!options) return options.status();
+  auto wafer = plan_wafer(f.target, plan);
+  if (!wafer) return wafer.status();
+  if (*wafer) options->link_extra_hops = (*wafer)->hops;
+  if (f.run.wants_simulator()) {
+    auto o = ModelObservation::create(plan, f.run, f.m.model);
+    if (!o) return o.status();
+    observation = std::move(*o);
+  }
+  auto run = compiler::run(fused, plan, inputs, reference, *options,
+                           observation ? observation->observer() : compiler::LayerObserver());
+  if (!run || !*wafer) return run;
+  auto d = compare_with_perfect(fused, plan, inputs, reference, *options, **wafer, *run, f);
+  if (!d) return d.status();
+  j["defects"] = d->first;
+  defects_text = d->second;
+  return run;
+}
+
+// Writes what the run flags asked for; false (the error reported) when that fails.
+bool finish_observation(const ModelObservation& o) {
+  Status st = o.finish();
+  if (!st) report_error(st);
+  return bool(st);
+}
+
 int run_run(const ModelRunFlags& f) {
   const bool wafer = f.engine == "wafer";
   if (!wafer && f.engine != "reference")
     return report_usage_error(fmt::format("--engine '{}': expected wafer or reference{}", f.engine,
                                           suggestion(f.engine, {"wafer", "reference"})));
+  if (!wafer && (f.run.wants_simulator() || f.target.defects.requested() || !f.target.placement.empty()))
+    return report_usage_error("--stats, --trace, --heatmap, --placement and the defect flags need --engine wafer");
   const std::string dtype = !f.dtype.empty() ? f.dtype : wafer ? "fp32" : "fp64";
   graph::EvalOptions eval;
   if (dtype != "fp64") {
@@ -428,17 +530,21 @@ int run_run(const ModelRunFlags& f) {
       return report_usage_error(fmt::format("--expect '{}': the model has no output '{}'", name, name));
   std::map<std::string, graph::Tensor> outputs;
   Json j = {{"model", f.m.model}, {"engine", f.engine}, {"dtype", dtype}};
+  std::unique_ptr<ModelObservation> observation;
+  std::string defects_text;
   if (wafer) {
     graph::Graph fused = *g;  // the reference stays the unfused graph, the stronger oracle
     auto passes = graph::run_passes(fused);
     if (!passes) return report_error(passes.status());
     auto plan = compiler::compile(fused, target->arch, target->options);
     if (!plan) return report_error(plan.status());
-    sim::Options options;
-    options.threads = f.threads;
-    options.max_cycles = f.max_cycles;
-    auto run = compiler::run(fused, *plan, *in, *reference, options);
-    if (!run) return report_error(run.status());
+    if (Status st = check_run_flags(f.run, plan->grid_w, plan->grid_h); !st) return report_usage_error(st);
+    if (Status st = write_placement(f.target, *plan, f.m.model); !st) return report_error(st);
+    auto run = run_on_wafer(fused, *plan, *in, *reference, f, j, defects_text, observation);
+    if (!run) {
+      if (observation) finish_observation(*observation);
+      return report_error(run.status());
+    }
     outputs = std::move(run->outputs);
     j.update(run_json(fused, *plan, *run, dtype));
     j["fusion"] = fusion_json(*passes);
@@ -457,18 +563,20 @@ int run_run(const ModelRunFlags& f) {
   }
   j["outputs"] = out_json;
   j["verified"] = wafer || !expects.empty() ? Json(all_verified) : Json();
-  if (f.m.json) {
+  if (f.run.json) {
     print_json(j);
   } else if (wafer) {
     fmt::print("model {} on the simulated wafer ({}, {} PEs of {}, streaming)\n", f.m.model, dtype,
                j["grid"].get<std::string>(), j["arch"].get<std::string>());
     print_output_lines(out_json);
     print_run_layers(j);
+    fmt::print("{}", defects_text);
     fmt::print("{}\n", j["speed"].get<std::string>());
   } else {
     fmt::print("model {} on the {} interpreter ({})\n", f.m.model, f.engine, dtype);
     print_output_lines(out_json);
   }
+  if (observation && !finish_observation(*observation)) return 1;
   return all_verified ? 0 : 1;
 }
 
@@ -479,6 +587,7 @@ void add_compile(CLI::App& app, Runner& run) {
   CLI::App* c = app.add_subcommand("compile", "compile an ONNX model for the wafer and report the plan (the graph compiler)");
   add_model_flags(c, flags->m);
   add_target_flags(c, flags->target);
+  c->add_flag("--json", flags->json, "print one JSON object");
   c->add_option("--dtype", flags->dtype, "what the kernels compute and store in: fp32, fp16 or bf16")
       ->capture_default_str();
   c->add_option("--emit", flags->emit,
@@ -507,11 +616,7 @@ void add_run(CLI::App& app, Runner& run) {
                 "arithmetic: fp32, fp16, bf16, or fp64 on the reference (default: fp32 on the wafer, fp64 on the reference)");
   c->add_option("--tolerance", flags->tolerance,
                 "the largest normwise relative error accepted (default: 1e-3 for fp32 and fp64, 1e-2 fp16, 5e-2 bf16)");
-  c->add_option("--seed", flags->seed, "seed of the random inputs")->capture_default_str();
-  c->add_option("--threads", flags->threads, "host threads (0: all cores)")->check(count_validator())->capture_default_str();
-  c->add_option("--max-cycles", flags->max_cycles, "stop a layer that takes more fabric cycles than this")
-      ->check(count_validator(1))
-      ->capture_default_str();
+  add_run_flags(*c, flags->run);
   c->callback([&run, flags] { run = [flags] { return run_run(*flags); }; });
 }
 
