@@ -6,7 +6,9 @@
 source "$(dirname "$0")/lib.bash"
 
 MLP="$SRC/tests/models/mlp"
-RUN=("$WAFER" run "$MLP/model.onnx" --input "x=$MLP/inputs/x.npy")
+# Streaming: the 5 layers one at a time on one 2x1 rectangle.
+RUN=("$WAFER" run "$MLP/model.onnx" --mode streaming --input "x=$MLP/inputs/x.npy")
+COMPILE=("$WAFER" compile "$MLP/model.onnx" --mode streaming)
 
 # png_size FILE: "WIDTHxHEIGHT" from the IHDR chunk (bytes 16..23, big-endian), after
 # checking the 8-byte PNG signature.
@@ -19,7 +21,7 @@ png_size() {
 # The placement picture from `compile`: 960 px wide; high: a 2x-scale title (12 + 16 + 14 =
 # 42), the 2x1 grid at 374 px a PE (748 px across) = 374, 28 for its caption, a legend of one
 # rectangle and its 5 layers (6 rows of 14) and a 12 px margin: 42 + 374 + 28 + 84 + 12 = 540.
-expect_exit 0 "$WAFER" compile "$MLP/model.onnx" --placement "$TMP/place.png"
+expect_exit 0 "${COMPILE[@]}" --placement "$TMP/place.png"
 [ "$(png_size "$TMP/place.png")" = 960x540 ] || fail "placement size $(png_size "$TMP/place.png")"
 expect_contains "$TMP/err" "wrote placement $TMP/place.png (960x540 px)"
 
@@ -70,7 +72,7 @@ expect_exit 0 "${RUN[@]}" --trace "$TMP/m.json" --trace-max-events 10
 # one PE east and the grid's one east link is one hop longer. The outputs are those of the
 # perfect wafer, byte for byte.
 printf 'wafer-defects v1 826 1174\ncore 1 0\n' >"$TMP/one.defects"
-expect_exit 0 "$WAFER" compile "$MLP/model.onnx" --defects "$TMP/one.defects" --json
+expect_exit 0 "${COMPILE[@]}" --defects "$TMP/one.defects" --json
 [ "$(json_get "$TMP/out" '.plan.defects | [.defects, .dead_pes, .longer_links, .extra_hops_max] | join(",")')" = 1,1,1,1 ] \
   || fail "compile's defects: $(json_get "$TMP/out" .plan.defects)"
 mkdir -p "$TMP/perfect" "$TMP/defective"
@@ -85,7 +87,7 @@ expect_exit 0 "${RUN[@]}" --defects "$TMP/one.defects"
 expect_contains "$TMP/out" "outputs identical"
 
 # Bad paths are usage errors naming the flag, before any simulation.
-expect_exit 2 "$WAFER" compile "$MLP/model.onnx" --placement "$TMP/no/such/dir/p.png"
+expect_exit 2 "${COMPILE[@]}" --placement "$TMP/no/such/dir/p.png"
 expect_contains "$TMP/err" "--placement"
 expect_exit 2 "${RUN[@]}" --placement "$TMP/no/such/dir/p.png"
 expect_contains "$TMP/err" "--placement"

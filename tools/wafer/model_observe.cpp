@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "model_placement.hpp"
 #include "wafer/sim/observe.hpp"
 #include "wafer/support/atomic_file.hpp"
 #include "wafer/support/json_text.hpp"
@@ -57,10 +58,12 @@ Status flush(std::string& text, std::FILE* f) {
 
 double trace_us(uint64_t cycles, double ghz) { return double(cycles) / (ghz * 1e3); }
 
-// The number after `"key":` in an event line, or -1.
+// The number after `"key":` in an event line, or -1. The search starts at the event's phase,
+// which comes after its name (a task's name could hold any text).
 double field(const std::string& line, const char* key, size_t* at = nullptr, size_t* end = nullptr) {
-  const std::string needle = fmt::format("\"{}\":", key);
-  const size_t pos = line.find(needle);
+  const std::string needle = fmt::format(",\"{}\":", key);
+  const size_t phase = line.find(",\"ph\":");
+  const size_t pos = phase == std::string::npos ? phase : line.find(needle, phase);
   if (pos == std::string::npos) return -1;
   const char* from = line.c_str() + pos + needle.size();
   char* stop = nullptr;
@@ -116,8 +119,9 @@ void add_layer_stats(sim::Stats& total, const sim::Stats& layer) {
 ModelObservation::ModelObservation(const compiler::Plan& plan, const RunFlags& flags, std::string model)
     : arch_(plan.arch), flags_(flags), model_(std::move(model)) {
   for (const compiler::Layer& l : plan.layers) layers_.emplace_back(l.name, l.kernel);
-  total_.width = plan.grid_w;
-  total_.height = plan.grid_h;
+  const ir::Rect used = plan_extent(plan);
+  total_.width = used.w;
+  total_.height = used.h;
 }
 
 Expected<std::unique_ptr<ModelObservation>> ModelObservation::create(const compiler::Plan& plan,

@@ -10,12 +10,11 @@
 // keeps each PE's naming metadata once, keeps at most --trace-max-events events over the
 // whole model (the rest are counted as dropped), and adds a "layers" process with one span
 // per layer (its name, kernel and cycles) above the PE rows. (Each layer's simulator starts
-// at cycle 0: Options::first_cycle is left alone, since a layer's cycle count is not
-// independent of it.) The counters (busy,
+// at cycle 0 as it does unobserved: Options::first_cycle is left alone.) The counters (busy,
 // stall, compute, link wavelets and the totals) are added up over the layers per PE of the
-// plan's grid, each layer's at its own PEs, and so are the cycles they cover: the heatmap
-// and the stats summary show the whole model, a PE's busy fraction being its busy cycles in
-// all layers over all layers' cycles.
+// plan's PEs (model_placement.hpp's plan_extent), each layer's at its own PEs, and so are the
+// cycles they cover: the heatmap and the stats summary show the whole model, a PE's busy
+// fraction being its busy cycles in all layers over all layers' cycles.
 #pragma once
 
 #include <cstdint>
