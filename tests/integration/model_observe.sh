@@ -1,7 +1,8 @@
 # `wafer compile|run MODEL.onnx` with pictures, traces and defects, end to end on the
 # committed MLP (tests/models/mlp: 5 layers on a 2x1 grid, streaming): the placement and
 # heatmap PNGs and their sizes, the trace's layers on one time line (every layer's events
-# inside its span, --trace-window and --trace-max-events over the model's time line), a run
+# inside its span, --trace-window and --trace-max-events over the model's time line), what a
+# failed run writes, a run
 # on a repaired wafer with outputs identical to the perfect wafer's, and bad paths (exit 2).
 source "$(dirname "$0")/lib.bash"
 
@@ -67,6 +68,14 @@ expect_exit 0 "${RUN[@]}" --trace "$TMP/w.json" --trace-window "$RELU_FROM,$RELU
 expect_exit 0 "${RUN[@]}" --trace "$TMP/m.json" --trace-max-events 10
 [ "$(jq -r '[.traceEvents[] | select(.ph == "X" and .cat != "layer")] | length' "$TMP/m.json")" = 10 ] || fail "max events"
 [ "$(json_get "$TMP/m.json" .otherData.dropped_events)" = $((EVENTS - 10)) ] || fail "dropped events"
+
+# A run that fails still writes what it observed: /fc1/Gemm takes 9580 cycles, so
+# --max-cycles 9000 stops it in layer 0 at cycle 9000, the trace's only layer span.
+expect_exit 1 "${RUN[@]}" --max-cycles 9000 --trace "$TMP/f.json" --heatmap "$TMP/f.png"
+expect_contains "$TMP/err" "layer '/fc1/Gemm' (Gemm): the run exceeded --max-cycles 9000"
+[ "$(jq -c '[.traceEvents[] | select(.cat == "layer") | [.name, .args.cycles]]' "$TMP/f.json")" = '[["/fc1/Gemm",9000]]' ] \
+  || fail "failed run's trace: $(jq -c '[.traceEvents[] | select(.cat == "layer")]' "$TMP/f.json")"
+[ "$(png_size "$TMP/f.png")" = 634x317 ] || fail "failed run's heatmap"
 
 # A defective wafer: the core of physical PE (1,0) dead, so shift-2d moves logical column 1
 # one PE east and the grid's one east link is one hop longer. The outputs are those of the
