@@ -87,6 +87,21 @@ Status emit_image_layer(kernels::Emit& e, const LayerContext& c, const Step& s, 
 // bandwidth, or 0 for a model input, which the host has.
 uint64_t readout_cycles(const graph::Graph& g, const arch::Arch& a, DType t, int value);
 
+// Whether two bindings are the same blocks on the same PEs (the symbol aside), and one's
+// description for an error.
+bool same_layout(const Binding& x, const Binding& y);
+std::string describe(const Binding& b);
+// Host copies of each binding's blocks from its element function (Layer::copies).
+using LayerCopies = std::function<std::vector<kernels::HostCopy>(const std::vector<kernels::ElementFn>&)>;
+LayerCopies block_copies(const std::vector<Binding>& bindings);
+
+// The pipelined placement (pipeline.cpp): layer i (emit(i), a program on PEs (0, 0)..(w-1,
+// h-1)) on its own w x h rectangle of the fabric, the moves its inputs need from other
+// rectangles before it, and the fabric's SRAM, colors and task ids checked per PE.
+using EmitLayer = std::function<Expected<Layer>(size_t step)>;
+Expected<std::vector<Layer>> place_pipelined(const LayerContext& c, size_t steps, int w, int h,
+                                             const EmitLayer& emit);
+
 // Every node becomes a step or a view; the error lists every node that cannot, by op.
 Expected<Lowered> lower(const graph::Graph& g);
 

@@ -52,6 +52,47 @@ uint64_t streamed_cycles(const std::vector<uint64_t>& compute, const std::vector
   return total;
 }
 
+uint64_t batch_cycles(Mode m, const std::vector<uint64_t>& compute, const std::vector<uint64_t>& weight_io,
+                      const std::vector<uint64_t>& relayout_io) {
+  if (m != Mode::pipelined) return streamed_cycles(compute, weight_io, relayout_io);
+  uint64_t total = 0;
+  for (size_t i = 0; i < compute.size(); ++i) total += compute[i] + relayout_io[i];
+  return total;
+}
+
+uint64_t interval_cycles(Mode m, const std::vector<uint64_t>& compute, const std::vector<uint64_t>& weight_io,
+                         const std::vector<uint64_t>& relayout_io) {
+  if (m != Mode::pipelined) return streamed_cycles(compute, weight_io, relayout_io);
+  uint64_t slowest = 0;
+  for (size_t i = 0; i < compute.size(); ++i) slowest = std::max(slowest, compute[i] + relayout_io[i]);
+  return slowest;
+}
+
+const char* mode_name(Mode m) {
+  return m == Mode::streaming ? "streaming" : m == Mode::pipelined ? "pipelined" : "auto";
+}
+
+std::string describe(const Binding& b) { return b.layout.describe() + (b.image ? " (an image, channels-last)" : ""); }
+
+bool same_layout(const Binding& x, const Binding& y) {
+  const DistTensor &a = x.layout, &b = y.layout;
+  return x.image == y.image && a.dtype == b.dtype && a.rows == b.rows && a.cols == b.cols && a.rect.x == b.rect.x &&
+         a.rect.y == b.rect.y && a.rect.w == b.rect.w && a.rect.h == b.rect.h && a.rows_over_y == b.rows_over_y &&
+         a.cols_over_x == b.cols_over_x && a.col_major == b.col_major;
+}
+
+LayerCopies block_copies(const std::vector<Binding>& bindings) {
+  return [bindings](const std::vector<kernels::ElementFn>& f) {
+    std::vector<kernels::HostCopy> copies;
+    for (size_t i = 0; i < bindings.size(); ++i) {
+      const DistTensor t = bindings[i].layout;
+      const kernels::ElementFn fn = f[i];
+      copies.push_back({t.name, t.rect, {}, [t, fn](int px, int py) { return kernels::block_values(t, px, py, fn); }});
+    }
+    return copies;
+  };
+}
+
 namespace {
 
 // Cycles per element of an element-wise op computing in fp32 (vmath's table, docs/vmath.md)
@@ -137,18 +178,26 @@ class Placer {
  public:
   Placer(const Graph& g, const Lowered& l, const arch::Arch& a, DType t) : g_(g), l_(l), arch_(a), t_(t) {}
 
-  // Every layer on W x H; the first layer's error otherwise.
+  // Layer i on PEs (0, 0)..(w-1, h-1), its inputs that reorder an image read through the
+  // host; the error names the layer.
+  Expected<Layer> layer(size_t i, int w, int h) const {
+    auto layer = emit(l_.steps[i], int(i), {0, 0, w, h});
+    if (!layer) return layer.status().with_context(label(l_.steps[i]));
+    for (Binding& in : layer->inputs)
+      if (l_.relaid.count(in.value)) {
+        in.via_host = true;
+        layer->relayout_io_cycles += 2 * readout_cycles(g_, arch_, t_, in.value);  // out and back in
+      }
+    return layer;
+  }
+
+  // Streaming: every layer on W x H; the first layer's error otherwise.
   Expected<std::vector<Layer>> place(int w, int h) const {
     std::vector<Layer> layers;
     std::map<int, Binding> produced;  // value id -> where a layer left it
     for (size_t i = 0; i < l_.steps.size(); ++i) {
-      auto layer = emit(l_.steps[i], int(i), {0, 0, w, h});
-      if (!layer) return layer.status().with_context(label(l_.steps[i]));
-      for (Binding& in : layer->inputs)
-        if (l_.relaid.count(in.value)) {
-          in.via_host = true;
-          layer->relayout_io_cycles += 2 * readout_cycles(g_, arch_, t_, in.value);  // out and back in
-        }
+      auto layer = this->layer(i, w, h);
+      if (!layer) return layer.status();
       for (const Binding& in : layer->inputs) {
         auto p = produced.find(in.value);
         if (in.weight || in.via_host || p == produced.end()) continue;
@@ -162,6 +211,11 @@ class Placer {
     return layers;
   }
 
+  Expected<std::vector<Layer>> place_pipelined(int w, int h) const {
+    return compiler::place_pipelined(LayerContext{g_, arch_, t_}, l_.steps.size(), w, h,
+                                     [&](size_t i) { return layer(i, w, h); });
+  }
+
  private:
   const Graph& g_;
   const Lowered& l_;
@@ -173,17 +227,6 @@ class Placer {
     return fmt::format("layer '{}' ({})", n.name, n.op);
   }
   const Value& value(int id) const { return g_.values[size_t(id)]; }
-
-  static std::string describe(const Binding& b) {
-    return b.layout.describe() + (b.image ? " (an image, channels-last)" : "");
-  }
-
-  static bool same_layout(const Binding& x, const Binding& y) {
-    const DistTensor &a = x.layout, &b = y.layout;
-    return x.image == y.image && a.dtype == b.dtype && a.rows == b.rows && a.cols == b.cols && a.rect.x == b.rect.x &&
-           a.rect.y == b.rect.y && a.rect.w == b.rect.w && a.rect.h == b.rect.h && a.rows_over_y == b.rows_over_y &&
-           a.cols_over_x == b.cols_over_x && a.col_major == b.col_major;
-  }
 
   bool image(int id) const { return l_.images.count(id) > 0; }
 
@@ -380,19 +423,6 @@ class Placer {
     return Status::ok();
   }
 
-  // Host copies of each binding's blocks from its element function.
-  static std::function<std::vector<kernels::HostCopy>(const std::vector<kernels::ElementFn>&)> block_copies(
-      const std::vector<Binding>& bindings) {
-    return [bindings](const std::vector<kernels::ElementFn>& f) {
-      std::vector<kernels::HostCopy> copies;
-      for (size_t i = 0; i < bindings.size(); ++i) {
-        const DistTensor t = bindings[i].layout;
-        const kernels::ElementFn fn = f[i];
-        copies.push_back({t.name, t.rect, {}, [t, fn](int px, int py) { return kernels::block_values(t, px, py, fn); }});
-      }
-      return copies;
-    };
-  }
 };
 
 // Grids by PE count, squarer first.
@@ -427,6 +457,41 @@ Expected<GridChoice> smallest_grid(const Placer& placer, const arch::Arch& arch)
                     last.message());
 }
 
+// The streaming placement on the grid given (with the grid that would fit in the error) or
+// on the smallest that fits.
+Expected<GridChoice> place_streaming(const Placer& placer, const arch::Arch& arch, const CompileOptions& o) {
+  if (o.grid_w == 0) return smallest_grid(placer, arch);
+  if (o.grid_w > arch.fabric_width || o.grid_h > arch.fabric_height)
+    return make_error("a {}x{} grid does not fit the {} fabric of {}x{} PEs", o.grid_w, o.grid_h, arch.name,
+                      arch.fabric_width, arch.fabric_height);
+  auto layers = placer.place(o.grid_w, o.grid_h);
+  if (layers) return GridChoice{o.grid_w, o.grid_h, std::move(*layers)};
+  auto found = smallest_grid(placer, arch);
+  const std::string hint = found ? fmt::format("; {}x{} PEs hold every layer (the smallest grid; omit the grid to "
+                                               "take it)", found->w, found->h)
+                                 : "; " + found.message();
+  return make_error("on {}x{} PEs: {}{}", o.grid_w, o.grid_h, layers.message(), hint);
+}
+
+// The pipelined placement on the grid given, or on the first candidate grid from the
+// streaming one on (the moves need room beside the layers, so it may take a larger one).
+Expected<GridChoice> place_pipelined(const Placer& placer, const arch::Arch& arch, const CompileOptions& o, int w,
+                                     int h) {
+  if (o.grid_w > 0) {
+    auto layers = placer.place_pipelined(w, h);
+    if (!layers) return layers.status().with_context(fmt::format("pipelined on {}x{} PEs a layer", w, h));
+    return GridChoice{w, h, std::move(*layers)};
+  }
+  Status first = Status::ok();
+  for (const auto& [cw, ch] : candidate_grids(arch)) {
+    if (int64_t(cw) * ch < int64_t(w) * h) continue;
+    auto layers = placer.place_pipelined(cw, ch);
+    if (layers) return GridChoice{cw, ch, std::move(*layers)};
+    if (cw == w && ch == h) first = layers.status();
+  }
+  return first.with_context(fmt::format("pipelined on {}x{} PEs a layer (and no larger grid up to 64x64)", w, h));
+}
+
 }  // namespace
 
 Expected<Plan> compile(const Graph& g, const arch::Arch& arch, const CompileOptions& o) {
@@ -435,27 +500,31 @@ Expected<Plan> compile(const Graph& g, const arch::Arch& arch, const CompileOpti
   if (!lowered) return lowered.status();
   if (lowered->steps.empty()) return make_error("graph '{}' has no node to run on the wafer", g.name);
   const Placer placer(g, *lowered, arch, o.dtype);
-  Plan plan{arch, o.grid_w, o.grid_h, o.dtype, {}, lowered->alias, lowered->relaid, lowered->views, 0, 0};
-  if (o.grid_w > 0) {
-    if (o.grid_w > arch.fabric_width || o.grid_h > arch.fabric_height)
-      return make_error("a {}x{} grid does not fit the {} fabric of {}x{} PEs", o.grid_w, o.grid_h, arch.name,
-                        arch.fabric_width, arch.fabric_height);
-    auto layers = placer.place(o.grid_w, o.grid_h);
-    if (!layers) {
-      // What would fit: the grid the search picks without --grid.
-      auto found = smallest_grid(placer, arch);
-      const std::string hint = found ? fmt::format("; {}x{} PEs hold every layer (the smallest grid; omit the grid to "
-                                                   "take it)", found->w, found->h)
-                                     : "; " + found.message();
-      return make_error("on {}x{} PEs: {}{}", o.grid_w, o.grid_h, layers.message(), hint);
+  Plan plan;
+  plan.arch = arch;
+  plan.dtype = o.dtype;
+  plan.alias = lowered->alias;
+  plan.relaid = lowered->relaid;
+  plan.views = lowered->views;
+  auto streaming = place_streaming(placer, arch, o);
+  if (!streaming) return streaming.status();
+  plan.grid_w = streaming->w;
+  plan.grid_h = streaming->h;
+  plan.mode = Mode::streaming;
+  plan.layers = std::move(streaming->layers);
+  if (o.mode != Mode::streaming) {
+    auto pipelined = place_pipelined(placer, arch, o, streaming->w, streaming->h);
+    if (!pipelined && o.mode == Mode::pipelined) return pipelined.status();
+    if (pipelined) {
+      plan.mode_reason = fmt::format("every layer fits the fabric on a {}x{} rectangle of its own, with its weights "
+                                     "resident", pipelined->w, pipelined->h);
+      plan.mode = Mode::pipelined;
+      plan.grid_w = pipelined->w;
+      plan.grid_h = pipelined->h;
+      plan.layers = std::move(pipelined->layers);
+    } else {
+      plan.mode_reason = "pipelined does not fit: " + pipelined.message();
     }
-    plan.layers = std::move(*layers);
-  } else {
-    auto found = smallest_grid(placer, arch);
-    if (!found) return found.status();
-    plan.grid_w = found->w;
-    plan.grid_h = found->h;
-    plan.layers = std::move(found->layers);
   }
   std::vector<uint64_t> compute, io, relayout;
   for (const Layer& l : plan.layers) {
@@ -464,7 +533,8 @@ Expected<Plan> compile(const Graph& g, const arch::Arch& arch, const CompileOpti
     relayout.push_back(l.relayout_io_cycles);
     plan.max_sram_bytes_per_pe = std::max(plan.max_sram_bytes_per_pe, l.sram_bytes_per_pe);
   }
-  plan.estimated_cycles = streamed_cycles(compute, io, relayout);
+  plan.estimated_cycles = batch_cycles(plan.mode, compute, io, relayout);
+  plan.estimated_interval = interval_cycles(plan.mode, compute, io, relayout);
   return plan;
 }
 

@@ -112,7 +112,8 @@ Expected<ModelRun> run(const graph::Graph& g, const Plan& plan, const std::map<s
       if (b.via_host) lr.relayout_io_cycles += readout_cycles(g, plan.arch, plan.dtype, b.value);
     for (const kernels::HostCopy& c : copies)
       if (!is_weight(c) && !is_relayout(c)) WAFER_TRY(kernels::write_host_copy(s, c).with_context(where));
-    WAFER_TRY(s.launch(layer.launch, layer.rect).with_context(where));
+    const ir::Rect local{layer.rect.x - layer.origin_x, layer.rect.y - layer.origin_y, layer.rect.w, layer.rect.h};
+    WAFER_TRY(s.launch(layer.launch, local).with_context(where));
     auto r = s.run();
     if (observe) WAFER_TRY(observe(out.layers.size(), s).with_context(where));
     if (!r) return r.status().with_context(where);
@@ -120,7 +121,7 @@ Expected<ModelRun> run(const graph::Graph& g, const Plan& plan, const std::map<s
     const std::vector<uint64_t>& compute = s.stats().compute;
     lr.compute_cycles = compute.empty() ? 0 : std::min(r->cycles, *std::max_element(compute.begin(), compute.end()));
     lr.sim_wall_seconds = r->wall_seconds;
-    auto blocks = s.read_symbol(layer.output.layout.name, layer.rect);
+    auto blocks = s.read_symbol(layer.output.layout.name, layer.output.layout.rect);
     if (!blocks) return blocks.status().with_context(where);
     const graph::Value& yv = g.values[size_t(layer.output.value)];
     graph::Tensor result = read_tensor(layer.output, yv, *blocks);
@@ -135,7 +136,8 @@ Expected<ModelRun> run(const graph::Graph& g, const Plan& plan, const std::map<s
     relayout.push_back(lr.relayout_io_cycles);
     out.layers.push_back(lr);
   }
-  out.cycles = streamed_cycles(cycles, io, relayout);
+  out.cycles = batch_cycles(plan.mode, cycles, io, relayout);
+  out.interval = interval_cycles(plan.mode, cycles, io, relayout);
   for (int id : g.outputs) {
     const graph::Value& v = g.values[size_t(id)];
     const int from = resolve(plan, id);

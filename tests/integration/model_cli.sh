@@ -15,7 +15,7 @@ compare_golden compile_mlp_graph.txt "$TMP/out"
 expect_exit 0 "$WAFER" compile "$MODELS/mlp/model.onnx" --emit plan
 compare_golden compile_mlp_plan.txt "$TMP/out"
 
-expect_exit 0 "$WAFER" compile "$MODELS/gpt2_mlp_op17/model.onnx" --json
+expect_exit 0 "$WAFER" compile "$MODELS/gpt2_mlp_op17/model.onnx" --mode streaming --json
 [ "$(json_get "$TMP/out" '.opset')" = 17 ] || fail "gpt2 opset"
 [ "$(json_get "$TMP/out" '.ops.LayerNormalization')" = 1 ] || fail "one LayerNormalization node"
 [ "$(json_get "$TMP/out" '.inputs[0].shape | join(",")')" = "1,16,64" ] || fail "input shape"
@@ -48,11 +48,11 @@ for model in mlp gpt2_block_op13 gpt2_block_op17 llama_block cnn gpt2_mlp_op17 l
   [ "$(json_get "$TMP/out" '.outputs.y.max_abs_error')" = 0 ] || fail "$model: y.npy does not read back exactly"
 done
 
-# Compiled onto the simulated wafer (fp32): each output against the interpreter (rounded to
-# fp32 after every node) and against PyTorch, within 1e-6 of both.
+# Compiled onto the simulated wafer (fp32, streaming): each output against the interpreter
+# (rounded to fp32 after every node) and against PyTorch, within 1e-6 of both.
 for model in mlp gpt2_block_op13 gpt2_block_op17 llama_block cnn gpt2_mlp_op17 llama_mlp; do
   expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" --input "x=$MODELS/$model/inputs/x.npy" \
-    --expect "y=$MODELS/$model/outputs/y.npy" --output-dir "$TMP" --json
+    --expect "y=$MODELS/$model/outputs/y.npy" --output-dir "$TMP" --mode streaming --json
   for key in model arch mode grid pes_used cycles seconds sim_wall_seconds layers; do
     [ "$(json_get "$TMP/out" "has(\"$key\")")" = true ] || fail "$model: no '$key' in the run's JSON"
   done
@@ -69,7 +69,7 @@ done
 [ "$(json_get "$TMP/out" '.fusion["fuse-rmsnorm"]')" = 1 ] || fail "llama_mlp: RMSNorm fused"
 # The CNN: convolutions and pools on the window kernels, the two images on a band of PE rows
 # each, their inputs relaid out through the host; BatchNormalization folded on the host.
-expect_exit 0 "$WAFER" run "$MODELS/cnn/model.onnx" --input "x=$MODELS/cnn/inputs/x.npy" --json
+expect_exit 0 "$WAFER" run "$MODELS/cnn/model.onnx" --input "x=$MODELS/cnn/inputs/x.npy" --mode streaming --json
 [ "$(json_get "$TMP/out" '.grid')" = 1x2 ] || fail "cnn grid"
 [ "$(json_get "$TMP/out" '.layers | map(.kernel) | join(",")')" = \
   "conv2d k3s1p1, 2 images,relu,maxpool k2s2p0, 2 images,conv2d k3s1p1, 2 images,maxpool k1s1p0, 2 images,batchnorm, 2 images,relu,avgpool k2s2p0, 2 images,avgpool k4s1p0, 2 images,gemm-bt summa + bias" ] \
@@ -77,11 +77,13 @@ expect_exit 0 "$WAFER" run "$MODELS/cnn/model.onnx" --input "x=$MODELS/cnn/input
 [ "$(json_get "$TMP/out" '[.layers[] | .relayout_io_cycles > 0] | map(tostring) | join(",")')" = \
   "true,false,true,true,true,false,false,true,true,false" ] || fail "cnn: relayouts only into window kernels"
 # The GPT-2 block's attention chain (Split, head Reshapes and Transposes, attention) is one layer.
-expect_exit 0 "$WAFER" run "$MODELS/gpt2_block_op17/model.onnx" --input "x=$MODELS/gpt2_block_op17/inputs/x.npy" --json
+expect_exit 0 "$WAFER" run "$MODELS/gpt2_block_op17/model.onnx" --input "x=$MODELS/gpt2_block_op17/inputs/x.npy" \
+  --mode streaming --json
 [ "$(json_get "$TMP/out" '.layers[2].kernel')" = "attention 4x16 heads (3 slices, 2 relayouts)" ] || fail "gpt2 attention layer"
 [ "$(json_get "$TMP/out" '.layers | length')" = 10 ] || fail "gpt2 block: 10 layers"
 # The Llama block's: three projections, RoPE on Q and K, 4 heads reading 2 key-value heads.
-expect_exit 0 "$WAFER" run "$MODELS/llama_block/model.onnx" --input "x=$MODELS/llama_block/inputs/x.npy" --json
+expect_exit 0 "$WAFER" run "$MODELS/llama_block/model.onnx" --input "x=$MODELS/llama_block/inputs/x.npy" \
+  --mode streaming --json
 [ "$(json_get "$TMP/out" '.layers[4].kernel')" = "attention 4x16 heads, 2 kv (2 ropes, 2 relayouts)" ] \
   || fail "llama attention layer: $(json_get "$TMP/out" '.layers[4].kernel')"
 
@@ -97,14 +99,37 @@ done
 
 expect_exit 0 "$WAFER" run "$MODELS/mlp/model.onnx" --seed 3
 expect_contains "$TMP/out" "output y [4,16]"
-expect_contains "$TMP/out" "/fc1/Gemm     gemm-bt summa + bias"
+expect_contains "$TMP/out" "fp32, 2x1 PEs a layer of wse3, pipelined"
+expect_contains "$TMP/out" "move /fc1/Gemm_output_0  move by (2,0)"
 expect_contains "$TMP/out" "speed: "
 
 # A grid too small names the layer and the bytes; modes not built are usage errors.
 expect_exit 1 "$WAFER" compile "$MODELS/mlp/model.onnx" --grid 1x1
 expect_contains "$TMP/err" "layer '/fc2/Gemm' (Gemm): code 'layer2' needs 54584 bytes of SRAM"
-expect_exit 2 "$WAFER" compile "$MODELS/mlp/model.onnx" --mode pipelined
-expect_contains "$TMP/err" "--mode"
+expect_exit 2 "$WAFER" compile "$MODELS/mlp/model.onnx" --mode pipelind
+expect_contains "$TMP/err" "--mode: expected one of auto|streaming|pipelined, got 'pipelind'"
+
+# Pipelined, auto's choice when every layer fits the fabric: each layer on a rectangle of its
+# own, activations moved between them; the same outputs as streaming, bit for bit, and a
+# batch every slowest-stage interval.
+mkdir -p "$TMP/streaming" "$TMP/pipelined"
+for model in mlp gpt2_block_op17 llama_block cnn; do
+  run=("$WAFER" run "$MODELS/$model/model.onnx" --input "x=$MODELS/$model/inputs/x.npy")
+  expect_exit 0 "${run[@]}" --mode streaming --output-dir "$TMP/streaming"
+  expect_exit 0 "${run[@]}" --output-dir "$TMP/pipelined" --json
+  [ "$(json_get "$TMP/out" '.mode')" = pipelined ] || fail "$model: auto did not pipeline"
+  [ "$(json_get "$TMP/out" '.verified')" = true ] || fail "$model pipelined not verified"
+  [ "$(json_get "$TMP/out" '.interval_cycles < .cycles')" = true ] || fail "$model: no overlap between batches"
+  [ "$(json_get "$TMP/out" '[.layers[] | select(.kernel | startswith("move by"))] | length > 0')" = true ] \
+    || fail "$model: no moves"
+  cmp -s "$TMP/streaming/y.npy" "$TMP/pipelined/y.npy" || fail "$model: pipelined and streaming outputs differ"
+done
+# On the smallest streaming grid the GPT-2 block's residual move finds a full PE: the PE, the
+# programs and the bytes.
+expect_exit 1 "$WAFER" compile "$MODELS/gpt2_block_op17/model.onnx" --grid 4x1 --mode pipelined
+expect_contains "$TMP/err" "pipelined on 4x1 PEs a layer: move /Add_output_0: PE (32,0) would hold 3284 bytes of "
+expect_exit 0 "$WAFER" compile "$MODELS/gpt2_block_op17/model.onnx"
+expect_contains "$TMP/out" "mode: pipelined (every layer fits the fabric on a 4x2 rectangle of its own"
 expect_exit 0 "$WAFER" compile "$MODELS/mlp/model.onnx" --print-after fuse-gelu
 expect_contains "$TMP/out" 'wafer.Gelu(%9) {approximate="none"}'
 expect_exit 2 "$WAFER" compile "$MODELS/mlp/model.onnx" --print-after fuse-gelo

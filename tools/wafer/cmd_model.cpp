@@ -66,7 +66,7 @@ struct ModelFlags {
 struct TargetFlags {
   std::string arch = "wse3";
   std::string grid;  // WxH or full; empty: the smallest grid that fits
-  std::string mode = "streaming";
+  std::string mode = compiler::mode_name(compiler::CompileOptions{}.mode);
   std::string placement;  // --placement FILE.png
   DefectFlags defects;
   uint64_t seed = 1;  // of the defect map drawn from --defect-density (and of `run`'s inputs)
@@ -219,6 +219,8 @@ Expected<Target> parse_target(const TargetFlags& f, const std::string& dtype) {
     return make_error("--dtype '{}': the wafer computes in fp32, fp16 or bf16{}", dtype,
                       suggestion(dtype, {"fp32", "fp16", "bf16"}));
   t.options.dtype = *d;
+  for (compiler::Mode m : {compiler::Mode::streaming, compiler::Mode::pipelined, compiler::Mode::automatic})
+    if (f.mode == compiler::mode_name(m)) t.options.mode = m;
   WAFER_TRY(check_output_path("--placement", f.placement, ".png"));
   check_defect_flags(f.defects);
   return t;
@@ -245,8 +247,10 @@ void add_target_flags(CLI::App* c, TargetFlags& f) {
   c->add_option("--arch", f.arch, "preset name (wse2, wse3) or arch file (.toml, .json)")->capture_default_str();
   c->add_option("--grid", f.grid, "PEs the model runs on, WxH or full (default: the smallest grid that fits)")
       ->check(grid_validator());
-  c->add_option("--mode", f.mode, "placement: streaming (one layer at a time on the grid, weights streamed in)")
-      ->check(choice_validator({"streaming"}))
+  c->add_option("--mode", f.mode,
+                "placement: streaming (one layer at a time on the grid, weights streamed in), pipelined (each layer "
+                "on a rectangle of its own, weights resident) or auto (pipelined when it fits)")
+      ->check(choice_validator({"auto", "streaming", "pipelined"}))
       ->capture_default_str();
   c->add_option("--placement", f.placement,
                 "draw where the model sits on the fabric (the grid, each layer's PEs) as a PNG in FILE")
@@ -566,8 +570,9 @@ int run_run(const ModelRunFlags& f) {
   if (f.run.json) {
     print_json(j);
   } else if (wafer) {
-    fmt::print("model {} on the simulated wafer ({}, {} PEs of {}, streaming)\n", f.m.model, dtype,
-               j["grid"].get<std::string>(), j["arch"].get<std::string>());
+    fmt::print("model {} on the simulated wafer ({}, {} PEs{} of {}, {})\n", f.m.model, dtype,
+               j["grid"].get<std::string>(), j["mode"] == "pipelined" ? " a layer" : "", j["arch"].get<std::string>(),
+               j["mode"].get<std::string>());
     print_output_lines(out_json);
     print_run_layers(j);
     fmt::print("{}", defects_text);

@@ -42,11 +42,18 @@ Json plan_json(const graph::Graph& g, const compiler::Plan& plan, const std::str
                       {"weight_io_cycles", l.weight_io_cycles},
                       {"relayout_io_cycles", l.relayout_io_cycles},
                       {"estimated_cycles", l.estimated_cycles}});
-  const int64_t pes = int64_t(plan.grid_w) * plan.grid_h;
-  const double seconds = plan.arch.seconds(plan.estimated_cycles);
+  // PEs in use: the grid, or (pipelined) every layer's rectangle (the moves cross them).
+  int64_t pes = int64_t(plan.grid_w) * plan.grid_h;
+  if (plan.mode == compiler::Mode::pipelined) {
+    pes = 0;
+    for (const compiler::Layer& l : plan.layers)
+      if (l.op != "move") pes += l.rect.area();
+  }
+  const double seconds = plan.arch.seconds(plan.estimated_interval);
   const Throughput tp = throughput_of(g);
   return {{"arch", plan.arch.name},
-          {"mode", "streaming"},
+          {"mode", compiler::mode_name(plan.mode)},
+          {"mode_reason", plan.mode_reason},
           {"grid", fmt::format("{}x{}", plan.grid_w, plan.grid_h)},
           {"dtype", dtype},
           {"pes_used", pes},
@@ -56,15 +63,19 @@ Json plan_json(const graph::Graph& g, const compiler::Plan& plan, const std::str
           {"sram_bytes_per_pe", plan.arch.sram_bytes},
           {"layers", layers},
           {"estimated_cycles", plan.estimated_cycles},
-          {"estimated_seconds", seconds},
+          {"estimated_interval_cycles", plan.estimated_interval},
+          {"estimated_seconds", plan.arch.seconds(plan.estimated_cycles)},
           {tp.unit + "_per_s", seconds > 0 ? Json(double(tp.items) / seconds) : Json()}};
 }
 
 void print_plan(const Json& p) {
-  fmt::print("plan: {} mode on {} PEs of {} ({:.4f}% of the fabric), {}; {} layers, {} views\n",
-             p["mode"].get<std::string>(), p["grid"].get<std::string>(), p["arch"].get<std::string>(),
+  fmt::print("plan: {} mode on {} PEs{} of {} ({:.4f}% of the fabric), {}; {} layers, {} views\n",
+             p["mode"].get<std::string>(), p["grid"].get<std::string>(), p["mode"] == "pipelined" ? " a layer" : "",
+             p["arch"].get<std::string>(),
              p["active_pes_percent"].get<double>(), p["dtype"].get<std::string>(), p["layers"].size(),
              p["views"].get<int>());
+  if (!p["mode_reason"].get<std::string>().empty())
+    fmt::print("mode: {} ({})\n", p["mode"].get<std::string>(), p["mode_reason"].get<std::string>());
   const Table t{{{"name", "layer"},
                  {"kernel", "kernel"},
                  {"rect", "PEs", rect_cell},
@@ -76,8 +87,8 @@ void print_plan(const Json& p) {
                  {"estimated_cycles", "est. cycles"}},
                 {p["layers"].begin(), p["layers"].end()}};
   print_table(t, TableFormat::text);
-  fmt::print("estimated: {} cycles ({:.3g} s)", p["estimated_cycles"].get<uint64_t>(),
-             p["estimated_seconds"].get<double>());
+  fmt::print("estimated: {} cycles a batch ({:.3g} s), one every {} cycles", p["estimated_cycles"].get<uint64_t>(),
+             p["estimated_seconds"].get<double>(), p["estimated_interval_cycles"].get<uint64_t>());
   for (const char* unit : {"samples_per_s", "tokens_per_s"})
     if (p.contains(unit) && !p[unit].is_null()) fmt::print(", {:.4g} {}", p[unit].get<double>(), unit);
   fmt::print("; SRAM per PE at most {} of {} bytes\n", p["max_sram_bytes_per_pe"].get<int64_t>(),
@@ -96,12 +107,13 @@ Json run_json(const graph::Graph& g, const compiler::Plan& plan, const compiler:
     row["relayout_io_cycles"] = l.relayout_io_cycles;
     row["max_rel_error"] = l.max_rel_error;
   }
-  const double seconds = plan.arch.seconds(run.cycles);
+  const double seconds = plan.arch.seconds(run.cycles), interval = plan.arch.seconds(run.interval);
   const Throughput tp = throughput_of(g);
   j["cycles"] = run.cycles;
+  j["interval_cycles"] = run.interval;
   j["fabric_cycles"] = run.total.cycles;
   j["seconds"] = seconds;
-  j[tp.unit + "_per_s"] = seconds > 0 ? Json(double(tp.items) / seconds) : Json();
+  j[tp.unit + "_per_s"] = interval > 0 ? Json(double(tp.items) / interval) : Json();
   j["sim_wall_seconds"] = run.total.wall_seconds;
   return j;
 }
@@ -119,8 +131,10 @@ void print_run_layers(const Json& r) {
                 {r["layers"].begin(), r["layers"].end()}};
   print_table(t, TableFormat::text);
   const std::string unit = r.contains("tokens_per_s") ? "tokens_per_s" : "samples_per_s";
-  fmt::print("cycles: {} with weight streaming ({} on the fabric), {:.4g} s", r["cycles"].get<uint64_t>(),
-             r["fabric_cycles"].get<uint64_t>(), r["seconds"].get<double>());
+  const bool pipelined = r["mode"].get<std::string>() == "pipelined";
+  fmt::print("cycles: {} a batch {} ({} on the fabric), {:.4g} s, one batch every {} cycles",
+             r["cycles"].get<uint64_t>(), pipelined ? "through the pipeline, weights resident" : "with weight streaming",
+             r["fabric_cycles"].get<uint64_t>(), r["seconds"].get<double>(), r["interval_cycles"].get<uint64_t>());
   if (!r[unit].is_null()) fmt::print(", {:.4g} {}", r[unit].get<double>(), unit);
   fmt::print("; estimated {} cycles\n", r["estimated_cycles"].get<uint64_t>());
 }

@@ -47,7 +47,7 @@ std::vector<std::string> kernels_of(const Plan& p) {
 
 TEST(Compiler, LowersAnMlpOntoKernelsAndRunsItAsTheReferenceDoes) {
   const graph::Graph g = small_mlp();
-  auto plan = compile(g, wse3(), CompileOptions{2, 2, DType::f32});
+  auto plan = compile(g, wse3(), CompileOptions{2, 2, DType::f32, Mode::streaming});
   ASSERT_TRUE(plan.has_value()) << plan.message();
   EXPECT_EQ(kernels_of(*plan), (std::vector<std::string>{"gemm summa", "add bcast=row", "relu", "gemm-bt summa + bias"}));
   EXPECT_EQ(plan->layers[0].name, "/fc1/MatMul");
@@ -85,7 +85,7 @@ TEST(Compiler, AFusedMatMulAddIsOneGemmWithItsBiasAndTheSameOutputs) {
   ASSERT_TRUE(ref.has_value()) << ref.message();
   auto passes = graph::run_passes(g);
   ASSERT_TRUE(passes.has_value()) << passes.message();
-  auto plan = compile(g, wse3(), CompileOptions{2, 2, DType::f32});
+  auto plan = compile(g, wse3(), CompileOptions{2, 2, DType::f32, Mode::streaming});
   ASSERT_TRUE(plan.has_value()) << plan.message();
   EXPECT_EQ(kernels_of(*plan), (std::vector<std::string>{"gemm summa + bias", "relu", "gemm-bt summa + bias"}));
   EXPECT_EQ(plan->layers[0].weight_bytes, 512 + 32);

@@ -72,7 +72,7 @@ void expect_runs_as_the_reference(const graph::Graph& g, const Plan& plan, const
 
 TEST(Images, ASmallCnnRunsOnTheWindowKernelsWithOneBandOfRowsPerImage) {
   const graph::Graph g = small_cnn();
-  auto plan = compile(g, wse3(), CompileOptions{});
+  auto plan = compile(g, wse3(), CompileOptions{0, 0, DType::f32, Mode::streaming});
   ASSERT_TRUE(plan.has_value()) << plan.message();
   // Two images need two bands of rows; the GlobalAveragePool's one output row per image
   // makes each band one row, so 1 x 2 PEs.

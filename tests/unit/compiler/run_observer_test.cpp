@@ -30,7 +30,7 @@ TwoLayers two_layers() {
   b.g.outputs = {b.node("Gemm", {h, w, bias}, {{"transB", int64_t(1)}}, "/fc/Gemm")};
   EXPECT_TRUE(graph::infer_shapes(b.g));
   TwoLayers m{b.g, {}, {{"x", tensor({4, 8}, kernels::random_values(3, 32))}}, {}};
-  auto plan = compile(m.g, *arch::preset("wse3"), CompileOptions{2, 2, DType::f32});
+  auto plan = compile(m.g, *arch::preset("wse3"), CompileOptions{2, 2, DType::f32, Mode::streaming});
   EXPECT_TRUE(plan.has_value()) << plan.message();
   m.plan = std::move(*plan);
   m.reference = *graph::evaluate(m.g, m.inputs, {DType::f32, true});

@@ -1,0 +1,237 @@
+// The pipelined placement: every layer on a w x h rectangle of its own, weights resident,
+// activations moved between the rectangles (docs/compiler.md, "Modes").
+//
+// Rectangles go in snake order over the fabric: left to right along the first band of h
+// rows, right to left along the next, so layer i + 1 always touches layer i. Each layer is
+// the same program streaming would run, emitted on PEs (0, 0)..(w-1, h-1), placed with its
+// origin at its rectangle. An input produced on another rectangle is moved to the layer's
+// before it runs: a translation (kernels/movement.hpp) of the producer's blocks by the
+// offset between the two rectangles, a program of its own on their bounding rectangle, which
+// the plan lists as a layer ("move") so that it is simulated, timed and checked like one. A
+// value read by several layers is moved once to each rectangle that needs it (from where it
+// was made), and a layer whose input already lies on its rectangle reads it in place.
+//
+// One resource map covers the fabric: per PE, the SRAM bytes of every program placed there,
+// and the colors and task ids of their codes. A program is added only if every PE it covers
+// keeps its SRAM within the arch's and no color or task id is taken twice; a move takes its
+// colors and task ids from those the programs already on its rectangle leave free. Errors
+// name the PE, the programs and the number.
+#include <algorithm>
+#include <bit>
+
+#include <fmt/format.h>
+
+#include "lower.hpp"
+#include "wafer/ir/verify.hpp"
+#include "wafer/kernels/movement.hpp"
+
+namespace wafer::compiler {
+
+using kernels::DistTensor;
+
+namespace {
+
+// What the programs placed so far take on each PE of the fabric.
+class FabricUse {
+ public:
+  explicit FabricUse(const arch::Arch& a)
+      : arch_(a), width_(a.fabric_width), pes_(size_t(a.fabric_width) * size_t(a.fabric_height)) {}
+
+  // The colors and task ids some program uses on a PE of r (fabric coordinates).
+  std::pair<uint64_t, uint64_t> used_on(const ir::Rect& r) const {
+    uint64_t colors = 0, tasks = 0;
+    for (int y = r.y; y < r.y + r.h; ++y)
+      for (int x = r.x; x < r.x + r.w; ++x) {
+        colors |= at(x, y).colors;
+        tasks |= at(x, y).tasks;
+      }
+    return {colors, tasks};
+  }
+
+  // Adds l's codes and routes, or says where it does not fit beside what is there.
+  Status add(const Layer& l) {
+    WAFER_TRY(check_routes(l));
+    const int owner = int(names_.size());
+    names_.push_back(l.name);
+    for (const ir::Placement& p : l.program.placements) {
+      const ir::Code& code = l.program.codes[size_t(p.code)];
+      const int64_t bytes = ir::layout_code(code).bytes;
+      uint64_t tasks = 0;
+      for (const ir::Task& t : code.tasks) tasks |= uint64_t(1) << t.id;
+      WAFER_TRY(each_pe(l, p.rect, [&](PeUse& u, int x, int y) -> Status {
+        const std::string& other = u.owner < 0 ? "" : names_[size_t(u.owner)];
+        if (u.sram + bytes > arch_.sram_bytes)
+          return make_error("PE ({},{}) would hold {} bytes of '{}' beside {} bytes of '{}', more than its {} bytes "
+                            "of SRAM", x, y, bytes, l.name, u.sram, other, arch_.sram_bytes);
+        if (u.tasks & tasks) return make_error("PE ({},{}): '{}' and '{}' take the same task id", x, y, l.name, other);
+        u.sram += bytes;
+        u.tasks |= tasks;
+        if (u.owner < 0) u.owner = owner;
+        return Status::ok();
+      }));
+    }
+    for (const ir::Route& r : l.program.routes)
+      WAFER_TRY(each_pe(l, r.rect, [&](PeUse& u, int, int) {
+        u.colors |= uint64_t(1) << r.color;
+        return Status::ok();
+      }));
+    return Status::ok();
+  }
+
+ private:
+  struct PeUse {
+    int64_t sram = 0;
+    uint64_t colors = 0, tasks = 0;
+    int owner = -1;  // the first program placed here (names_)
+  };
+  const arch::Arch& arch_;
+  int width_;
+  std::vector<PeUse> pes_;
+  std::vector<std::string> names_;
+
+  const PeUse& at(int x, int y) const { return pes_[size_t(y) * size_t(width_) + size_t(x)]; }
+
+  // A color l routes on a PE where an earlier program routes it too.
+  Status check_routes(const Layer& l) {
+    for (const ir::Route& r : l.program.routes)
+      WAFER_TRY(each_pe(l, r.rect, [&](PeUse& u, int x, int y) -> Status {
+        if (u.colors >> r.color & 1)
+          return make_error("PE ({},{}): '{}' routes color {}, which a program already there routes (the first: "
+                            "'{}')", x, y, l.name, r.color, names_[size_t(u.owner)]);
+        return Status::ok();
+      }));
+    return Status::ok();
+  }
+
+  // f on every PE of r (the program's coordinates) on the fabric.
+  template <class F>
+  Status each_pe(const Layer& l, const ir::Rect& r, F f) {
+    for (int y = r.y; y < r.y + r.h; ++y)
+      for (int x = r.x; x < r.x + r.w; ++x) {
+        const int fx = l.origin_x + x, fy = l.origin_y + y;
+        WAFER_TRY(f(pes_[size_t(fy) * size_t(width_) + size_t(fx)], fx, fy));
+      }
+    return Status::ok();
+  }
+};
+
+// Layer i's rectangle: band i / per_band of h rows, in snake order along it.
+Expected<std::vector<ir::Rect>> snake(const arch::Arch& a, size_t layers, int w, int h) {
+  const size_t per_band = size_t(a.fabric_width / w), bands = (layers + per_band - 1) / per_band;
+  if (int64_t(bands) * h > a.fabric_height)
+    return make_error("{} layers of {}x{} PEs need {} bands of {} rows, more than the fabric's {} (streaming runs them "
+                      "one at a time)", layers, w, h, bands, h, a.fabric_height);
+  std::vector<ir::Rect> rects;
+  for (size_t i = 0; i < layers; ++i) {
+    const size_t band = i / per_band, along = i % per_band;
+    const size_t slot = band % 2 == 0 ? along : per_band - 1 - along;
+    rects.push_back({int(slot) * w, int(band) * h, w, h});
+  }
+  return rects;
+}
+
+ir::Rect shifted(const ir::Rect& r, int dx, int dy) { return {r.x + dx, r.y + dy, r.w, r.h}; }
+
+ir::Rect bounding(const ir::Rect& a, const ir::Rect& b) {
+  const int x = std::min(a.x, b.x), y = std::min(a.y, b.y);
+  return {x, y, std::max(a.x + a.w, b.x + b.w) - x, std::max(a.y + a.h, b.y + b.h) - y};
+}
+
+// A binding of a layer with its rectangle on the fabric.
+Binding on_fabric(Binding b, const Layer& l) {
+  b.layout.rect = shifted(b.layout.rect, l.origin_x, l.origin_y);
+  return b;
+}
+
+// Every PE of a layer's blocks moves by the offset to `to` (the rectangle of its reader).
+Expected<Layer> emit_move(const LayerContext& c, const Binding& from, const ir::Rect& to, const FabricUse& use,
+                          size_t index) {
+  const ir::Rect src = from.layout.rect, box = bounding(src, to);
+  Layer m;
+  m.name = fmt::format("move {}", c.g.values[size_t(from.value)].name);
+  m.op = "move";
+  m.rect = box;
+  m.origin_x = box.x;
+  m.origin_y = box.y;
+  m.program.width = box.w;
+  m.program.height = box.h;
+  kernels::Pools pools = kernels::Pools::for_arch(c.arch);
+  const auto [colors, tasks] = use.used_on(box);
+  for (int i = 0; i < pools.colors.size(); ++i)
+    if (colors >> i & 1) WAFER_TRY(pools.colors.reserve(i, "the layers on its rectangle"));
+  for (int i = 0; i < pools.tasks.size(); ++i)
+    if (tasks >> i & 1) WAFER_TRY(pools.tasks.reserve(i, "the layers on its rectangle"));
+  ir::CodeBuilder code(fmt::format("move{}", index));
+  kernels::Emit e{code, m.program, pools, c.arch, "m"};
+  DistTensor x = from.layout;
+  x.name = "x";
+  x.rect = shifted(src, -box.x, -box.y);
+  kernels::RelayoutSpec spec{x, -1, x.rows_over_y, x.cols_over_x, to.x - src.x, to.y - src.y, "y"};
+  auto em = kernels::emit_relayout(e, kernels::Site{kernels::relayout_rect(spec), -1, -1}, spec);
+  if (!em) return em.status();
+  m.launch = e.name("entry");
+  m.program.codes.push_back(code.finish());
+  m.program.placements.push_back(ir::Placement{{0, 0, box.w, box.h}, 0, {}});
+  WAFER_TRY(ir::verify(m.program, c.arch));
+  m.kernel = fmt::format("move by ({},{})", to.x - src.x, to.y - src.y);
+  m.inputs = {Binding{from.value, x, false, from.image}};
+  m.output = Binding{from.value, em->y, false, from.image};
+  m.sram_bytes_per_pe = ir::layout_code(m.program.codes[0]).bytes;
+  m.colors = pools.colors.in_use() - std::popcount(colors);
+  m.tasks = pools.tasks.in_use() - std::popcount(tasks);
+  auto inputs = block_copies(m.inputs);
+  m.copies = [inputs, tables = em->tables](const std::vector<kernels::ElementFn>& f) {
+    std::vector<kernels::HostCopy> copies = inputs(f);
+    copies.insert(copies.end(), tables.begin(), tables.end());
+    return copies;
+  };
+  // A pass along each axis the move crosses: a line's blocks one element a cycle after another
+  // over one link, and the hops of the distance.
+  const int dx = std::abs(to.x - src.x), dy = std::abs(to.y - src.y);
+  const int64_t lines = (dx > 0 ? src.w : 0) + (dy > 0 ? src.h : 0);
+  m.estimated_cycles = uint64_t(x.block_elements() * lines + (dx + dy) * int64_t(c.arch.hop_latency) +
+                                4 * int64_t(c.arch.vector_setup_cycles));
+  return m;
+}
+
+}  // namespace
+
+Expected<std::vector<Layer>> place_pipelined(const LayerContext& c, size_t steps, int w, int h, const EmitLayer& emit) {
+  if (c.arch.colors > 64 || c.arch.task_ids > 64)
+    return make_error("the resource map holds 64 colors and task ids per PE; {} has {} and {}", c.arch.name,
+                      c.arch.colors, c.arch.task_ids);
+  auto rects = snake(c.arch, steps, w, h);
+  if (!rects) return rects.status();
+  FabricUse use(c.arch);
+  std::vector<Layer> layers;
+  std::map<int, std::vector<Binding>> copies;  // value -> its blocks on the fabric, first where it was made
+  for (size_t i = 0; i < steps; ++i) {
+    auto layer = emit(i);
+    if (!layer) return layer.status();
+    const std::string where = fmt::format("layer '{}' ({})", layer->name, layer->op);
+    layer->rect = (*rects)[i];
+    layer->origin_x = layer->rect.x;
+    layer->origin_y = layer->rect.y;
+    WAFER_TRY(use.add(*layer).with_context(where));
+    for (const Binding& in : layer->inputs) {
+      auto made = copies.find(in.value);
+      if (in.weight || in.via_host || made == copies.end()) continue;
+      const Binding want = on_fabric(in, *layer);
+      if (std::any_of(made->second.begin(), made->second.end(), [&](const Binding& b) { return same_layout(b, want); }))
+        continue;
+      auto move = emit_move(c, made->second.front(), want.layout.rect, use, layers.size());
+      if (!move) return move.status().with_context(where);
+      const Binding moved = on_fabric(move->output, *move);
+      if (!same_layout(moved, want))
+        return make_error("{}: reads {} but its producer left {}", where, describe(want), describe(made->second.front()));
+      WAFER_TRY(use.add(*move).with_context(move->name));
+      made->second.push_back(moved);
+      layers.push_back(std::move(*move));
+    }
+    copies[layer->output.value].push_back(on_fabric(layer->output, *layer));
+    layers.push_back(std::move(*layer));
+  }
+  return layers;
+}
+
+}  // namespace wafer::compiler
