@@ -457,6 +457,21 @@ Expected<GridChoice> smallest_grid(const Placer& placer, const arch::Arch& arch)
                     last.message());
 }
 
+// The estimated cycles of a batch and between batches.
+struct Timing {
+  uint64_t batch = 0, interval = 0;
+};
+
+Timing timing_of(Mode m, const std::vector<Layer>& layers) {
+  std::vector<uint64_t> compute, io, relayout;
+  for (const Layer& l : layers) {
+    compute.push_back(l.estimated_cycles);
+    io.push_back(l.weight_io_cycles);
+    relayout.push_back(l.relayout_io_cycles);
+  }
+  return {batch_cycles(m, compute, io, relayout), interval_cycles(m, compute, io, relayout)};
+}
+
 // The streaming placement on the grid given (with the grid that would fit in the error) or
 // on the smallest that fits.
 Expected<GridChoice> place_streaming(const Placer& placer, const arch::Arch& arch, const CompileOptions& o) {
@@ -492,6 +507,34 @@ Expected<GridChoice> place_pipelined(const Placer& placer, const arch::Arch& arc
   return first.with_context(fmt::format("pipelined on {}x{} PEs a layer (and no larger grid up to 64x64)", w, h));
 }
 
+// --mode pipelined, or auto: the pipelined placement when it fits and (auto) is estimated at
+// no more cycles between batches than the streaming plan already in `plan`; why, in
+// plan.mode_reason.
+Status choose_pipelined(const Placer& placer, const arch::Arch& arch, const CompileOptions& o, Plan& plan) {
+  auto pipelined = place_pipelined(placer, arch, o, plan.grid_w, plan.grid_h);
+  if (!pipelined && o.mode == Mode::pipelined)
+    return make_error("{}; --mode streaming runs it on {}x{} PEs", pipelined.message(), plan.grid_w, plan.grid_h);
+  if (!pipelined) {
+    plan.mode_reason = "pipelined does not fit: " + pipelined.message();
+    return Status::ok();
+  }
+  const uint64_t piped = timing_of(Mode::pipelined, pipelined->layers).interval;
+  const uint64_t streamed = timing_of(Mode::streaming, plan.layers).interval;
+  const std::string fits = fmt::format("every layer fits the fabric on a {}x{} rectangle of its own, with its weights "
+                                       "resident; an estimated {} cycles between batches against streaming's {}",
+                                       pipelined->w, pipelined->h, piped, streamed);
+  if (o.mode == Mode::automatic && piped > streamed) {
+    plan.mode_reason = "streaming is faster: " + fits;
+    return Status::ok();
+  }
+  plan.mode_reason = fits;
+  plan.mode = Mode::pipelined;
+  plan.grid_w = pipelined->w;
+  plan.grid_h = pipelined->h;
+  plan.layers = std::move(pipelined->layers);
+  return Status::ok();
+}
+
 }  // namespace
 
 Expected<Plan> compile(const Graph& g, const arch::Arch& arch, const CompileOptions& o) {
@@ -508,33 +551,15 @@ Expected<Plan> compile(const Graph& g, const arch::Arch& arch, const CompileOpti
   plan.views = lowered->views;
   auto streaming = place_streaming(placer, arch, o);
   if (!streaming) return streaming.status();
+  plan.mode = Mode::streaming;
   plan.grid_w = streaming->w;
   plan.grid_h = streaming->h;
-  plan.mode = Mode::streaming;
   plan.layers = std::move(streaming->layers);
-  if (o.mode != Mode::streaming) {
-    auto pipelined = place_pipelined(placer, arch, o, streaming->w, streaming->h);
-    if (!pipelined && o.mode == Mode::pipelined) return pipelined.status();
-    if (pipelined) {
-      plan.mode_reason = fmt::format("every layer fits the fabric on a {}x{} rectangle of its own, with its weights "
-                                     "resident", pipelined->w, pipelined->h);
-      plan.mode = Mode::pipelined;
-      plan.grid_w = pipelined->w;
-      plan.grid_h = pipelined->h;
-      plan.layers = std::move(pipelined->layers);
-    } else {
-      plan.mode_reason = "pipelined does not fit: " + pipelined.message();
-    }
-  }
-  std::vector<uint64_t> compute, io, relayout;
-  for (const Layer& l : plan.layers) {
-    compute.push_back(l.estimated_cycles);
-    io.push_back(l.weight_io_cycles);
-    relayout.push_back(l.relayout_io_cycles);
-    plan.max_sram_bytes_per_pe = std::max(plan.max_sram_bytes_per_pe, l.sram_bytes_per_pe);
-  }
-  plan.estimated_cycles = batch_cycles(plan.mode, compute, io, relayout);
-  plan.estimated_interval = interval_cycles(plan.mode, compute, io, relayout);
+  if (o.mode != Mode::streaming) WAFER_TRY(choose_pipelined(placer, arch, o, plan));
+  const Timing t = timing_of(plan.mode, plan.layers);
+  plan.estimated_cycles = t.batch;
+  plan.estimated_interval = t.interval;
+  for (const Layer& l : plan.layers) plan.max_sram_bytes_per_pe = std::max(plan.max_sram_bytes_per_pe, l.sram_bytes_per_pe);
   return plan;
 }
 
