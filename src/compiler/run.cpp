@@ -54,6 +54,27 @@ double normwise_error(const graph::Tensor& got, const graph::Tensor& want) {
   return kernels::max_rel_error(got.values, want.values);
 }
 
+// The part of the fabric's link map (Options::link_extra_hops, from PE (0, 0)) under a
+// layer's program, which lies at the layer's origin.
+Expected<std::shared_ptr<const fabric::LinkExtraHops>> hops_under(const Layer& l, const sim::Options& o) {
+  const auto& all = o.link_extra_hops;
+  if (!all || (l.origin_x == 0 && l.origin_y == 0)) return all;
+  const int w = l.program.width, h = l.program.height;
+  if (all->width < l.origin_x + w || all->height < l.origin_y + h)
+    return make_error("the link map of the repaired wafer covers {}x{} PEs; the layer reaches ({},{})", all->width,
+                      all->height, l.origin_x + w - 1, l.origin_y + h - 1);
+  auto part = std::make_shared<fabric::LinkExtraHops>();
+  part->width = w;
+  part->height = h;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const size_t from = size_t(l.origin_y + y) * size_t(all->width) + size_t(l.origin_x + x);
+      part->east.push_back(all->east[from]);
+      part->south.push_back(all->south[from]);
+    }
+  return std::shared_ptr<const fabric::LinkExtraHops>(std::move(part));
+}
+
 }  // namespace
 
 Expected<ModelRun> run(const graph::Graph& g, const Plan& plan, const std::map<std::string, graph::Tensor>& inputs,
@@ -88,7 +109,11 @@ Expected<ModelRun> run(const graph::Graph& g, const Plan& plan, const std::map<s
       }
       fns.push_back(element_fn(t, v, b.image));
     }
-    auto sim = sim::Simulator::create(plan.arch, layer.program, options);
+    sim::Options layer_options = options;
+    auto hops = hops_under(layer, options);
+    if (!hops) return hops.status().with_context(where);
+    layer_options.link_extra_hops = *hops;
+    auto sim = sim::Simulator::create(plan.arch, layer.program, layer_options);
     if (!sim) return sim.status().with_context(where);
     sim::Simulator& s = **sim;
     std::vector<kernels::HostCopy> copies = layer.copies(fns);

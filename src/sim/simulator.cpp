@@ -77,6 +77,9 @@ Expected<std::unique_ptr<Simulator>> Simulator::create(const arch::Arch& arch,
                                                        const Options& options) {
   WAFER_TRY(ir::verify(program, arch));
   WAFER_TRY(check_simulator_memory(arch, program, options));
+  if (const auto& h = options.link_extra_hops; h && (h->width < program.width || h->height < program.height))
+    return make_error("the link map of the repaired wafer covers {}x{} PEs, less than the {}x{} program", h->width,
+                      h->height, program.width, program.height);
   auto map = fabric::build_fabric_map(program, arch);
   if (!map) return map.status();
   auto machine = std::make_unique<Machine>(arch, program, std::move(*map), options);

@@ -94,6 +94,12 @@ expect_exit 0 "${RUN[@]}" --output-dir "$TMP/defective" --defects "$TMP/one.defe
 cmp -s "$TMP/perfect/y.npy" "$TMP/defective/y.npy" || fail "y.npy differs between the perfect and the defective wafer"
 expect_exit 0 "${RUN[@]}" --defects "$TMP/one.defects"
 expect_contains "$TMP/out" "outputs identical"
+# Pipelined, each layer at its own place: a dead core at (5,0), under the Relu's move and the
+# second GEMM's rectangle (layers at x = 0, 2, 4, ...), lengthens one link there.
+printf 'wafer-defects v1 826 1174\ncore 5 0\n' >"$TMP/five.defects"
+expect_exit 0 "$WAFER" run "$MLP/model.onnx" --mode pipelined --input "x=$MLP/inputs/x.npy" --defects "$TMP/five.defects" --json
+[ "$(json_get "$TMP/out" '.defects | [.outputs_identical, .longer_links] | map(tostring) | join(",")')" = true,1 ] \
+  || fail "pipelined on a defective wafer: $(json_get "$TMP/out" .defects)"
 
 # Bad paths are usage errors naming the flag, before any simulation.
 expect_exit 2 "${COMPILE[@]}" --placement "$TMP/no/such/dir/p.png"

@@ -235,10 +235,12 @@ Status write_placement(const TargetFlags& f, const compiler::Plan& plan, const s
   return Status::ok();
 }
 
-// The repaired wafer (--defects, --defect-density) for the plan's grid; nullopt without them.
+// The repaired wafer (--defects, --defect-density) under the plan's PEs (every layer's
+// rectangle, from PE (0, 0)); nullopt without them.
 Expected<std::optional<RepairedWafer>> plan_wafer(const TargetFlags& f, const compiler::Plan& plan) {
   if (!f.defects.requested()) return std::optional<RepairedWafer>();
-  auto w = repaired_wafer(f.defects, plan.arch, f.seed, plan.grid_w, plan.grid_h);
+  const ir::Rect used = plan_extent(plan);
+  auto w = repaired_wafer(f.defects, plan.arch, f.seed, used.w, used.h);
   if (!w) return w.status();
   return std::optional<RepairedWafer>(std::move(*w));
 }

@@ -80,5 +80,18 @@ TEST(DefectiveWafer, ExtraHopsCostHopLatencyEach) {
   }
 }
 
+TEST(DefectiveWafer, ALinkMapSmallerThanTheProgramIsAnError) {
+  Options o;
+  auto h = std::make_shared<fabric::LinkExtraHops>();
+  h->width = 1;
+  h->height = 1;
+  h->east = {0};
+  h->south = {0};
+  o.link_extra_hops = h;
+  auto sim = Simulator::create(*arch::preset("wse3"), transfer(), o);
+  ASSERT_FALSE(sim.has_value());
+  EXPECT_EQ(sim.message(), "the link map of the repaired wafer covers 1x1 PEs, less than the 2x1 program");
+}
+
 }  // namespace
 }  // namespace wafer::sim
