@@ -3,7 +3,7 @@
 // equal the reference interpreter.
 #include <gtest/gtest.h>
 
-#include "../graph/graph_test_util.hpp"
+#include "compiler_test_util.hpp"
 #include "wafer/compiler/compiler.hpp"
 #include "wafer/graph/npy.hpp"
 #include "wafer/graph/passes.hpp"
@@ -15,14 +15,9 @@ namespace {
 using graph::Tensor;
 using graph::testing::Builder;
 using graph::testing::tensor;
-
-arch::Arch wse3() { return *arch::preset("wse3"); }
-
-// Seeded values in [-1, 1) of a shape.
-Tensor random_tensor(graph::Shape shape, uint64_t seed) {
-  const int64_t n = graph::element_count(shape);
-  return tensor(std::move(shape), kernels::random_values(seed, size_t(n)));
-}
+using testing::kernels_of;
+using testing::random_tensor;
+using testing::wse3;
 
 // x[8,16] -> MatMul(W1[16,8]) -> Add(b1[8]) -> Relu -> Gemm(transB: W2[4,8], b2[4]) -> y[8,4].
 graph::Graph small_mlp() {
@@ -37,12 +32,6 @@ graph::Graph small_mlp() {
   b.g.outputs = {y};
   EXPECT_TRUE(graph::infer_shapes(b.g));
   return b.g;
-}
-
-std::vector<std::string> kernels_of(const Plan& p) {
-  std::vector<std::string> k;
-  for (const Layer& l : p.layers) k.push_back(l.kernel);
-  return k;
 }
 
 TEST(Compiler, LowersAnMlpOntoKernelsAndRunsItAsTheReferenceDoes) {

@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "../graph/graph_test_util.hpp"
+#include "compiler_test_util.hpp"
 #include "wafer/compiler/compiler.hpp"
 
 namespace wafer::compiler {
@@ -16,13 +16,9 @@ using graph::Attr;
 using graph::Tensor;
 using graph::testing::Builder;
 using graph::testing::tensor;
-
-arch::Arch wse3() { return *arch::preset("wse3"); }
-
-Tensor random_tensor(graph::Shape shape, uint64_t seed) {
-  const int64_t n = graph::element_count(shape);
-  return tensor(std::move(shape), kernels::random_values(seed, size_t(n)));
-}
+using testing::kernels_of;
+using testing::random_tensor;
+using testing::wse3;
 
 std::map<std::string, Attr> window(int64_t k, int64_t s, int64_t p) {
   return {{"kernel_shape", std::vector<int64_t>{k, k}},
@@ -51,12 +47,6 @@ graph::Graph small_cnn() {
                         {{"transB", int64_t(1)}}, "/fc")};
   EXPECT_TRUE(graph::infer_shapes(b.g));
   return b.g;
-}
-
-std::vector<std::string> kernels_of(const Plan& p) {
-  std::vector<std::string> k;
-  for (const Layer& l : p.layers) k.push_back(l.kernel);
-  return k;
 }
 
 void expect_runs_as_the_reference(const graph::Graph& g, const Plan& plan, const std::string& output) {

@@ -3,7 +3,7 @@
 // of a batch and between batches, and auto's choice.
 #include <gtest/gtest.h>
 
-#include "../graph/graph_test_util.hpp"
+#include "compiler_test_util.hpp"
 #include "wafer/compiler/compiler.hpp"
 
 namespace wafer::compiler {
@@ -12,13 +12,9 @@ namespace {
 using graph::Tensor;
 using graph::testing::Builder;
 using graph::testing::tensor;
-
-arch::Arch wse3() { return *arch::preset("wse3"); }
-
-Tensor random_tensor(graph::Shape shape, uint64_t seed) {
-  const int64_t n = graph::element_count(shape);
-  return tensor(std::move(shape), kernels::random_values(seed, size_t(n)));
-}
+using testing::kernels_of;
+using testing::random_tensor;
+using testing::wse3;
 
 // x[8,16] -> MatMul(W1[16,8]) -> Relu -> Add(x·W1) -> y[8,8]: the Add reads the MatMul's output
 // two layers on (a residual).
