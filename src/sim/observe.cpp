@@ -145,9 +145,13 @@ void append_event(BufferedFile& out, const TraceEvent& ev, const TraceNames& nam
   }
 }
 
-void write_trace(BufferedFile& out, const Simulator& sim) {
+void write_trace(BufferedFile& out, const Simulator& sim, int origin_x, int origin_y) {
   // Metadata lines end with a comma: they exist only when events follow them.
-  const std::vector<TraceEvent> events = sorted_events(sim.trace_events());
+  std::vector<TraceEvent> events = sorted_events(sim.trace_events());
+  for (TraceEvent& ev : events) {
+    ev.x += origin_x;
+    ev.y += origin_y;
+  }
   const TraceNames names(sim.program());
   const double ghz = sim.arch().clock_ghz;
   fmt::format_to(std::back_inserter(out.buf()), "{{\"traceEvents\":[\n");
@@ -376,10 +380,10 @@ nlohmann::ordered_json pe_json(const PeFigure& p, const char* key) {
 
 }  // namespace
 
-Status write_trace_json(const Simulator& sim, const std::string& path) {
-  return write_file_atomically(path, "trace", [&sim](std::FILE* f) {
+Status write_trace_json(const Simulator& sim, const std::string& path, int origin_x, int origin_y) {
+  return write_file_atomically(path, "trace", [&](std::FILE* f) {
     BufferedFile out(f);
-    write_trace(out, sim);
+    write_trace(out, sim, origin_x, origin_y);
     return out.error() ? Status::error(os_error_text(out.error())) : Status::ok();
   });
 }

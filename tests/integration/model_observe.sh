@@ -94,6 +94,13 @@ expect_exit 0 "${RUN[@]}" --output-dir "$TMP/defective" --defects "$TMP/one.defe
 cmp -s "$TMP/perfect/y.npy" "$TMP/defective/y.npy" || fail "y.npy differs between the perfect and the defective wafer"
 expect_exit 0 "${RUN[@]}" --defects "$TMP/one.defects"
 expect_contains "$TMP/out" "outputs identical"
+# Pipelined, each layer at its own place on the fabric: the trace names the PEs where they lie
+# (the last GEMM on PEs (8,0) and (9,0)), and the heatmap covers all ten columns.
+expect_exit 0 "$WAFER" run "$MLP/model.onnx" --mode pipelined --input "x=$MLP/inputs/x.npy" --trace "$TMP/p.json" \
+  --heatmap "$TMP/p.png" --stats
+expect_contains "$TMP/err" "a PE is 52x52 px"
+[ "$(json_get "$TMP/p.json" '[.traceEvents[] | select(.name == "thread_name") | .args.name] | map(select(. == "PE (9,0)")) | length')" = 1 ] \
+  || fail "pipelined trace: no PE (9,0)"
 # Pipelined, each layer at its own place: a dead core at (5,0), under the Relu's move and the
 # second GEMM's rectangle (layers at x = 0, 2, 4, ...), lengthens one link there.
 printf 'wafer-defects v1 826 1174\ncore 5 0\n' >"$TMP/five.defects"

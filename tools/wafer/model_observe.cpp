@@ -25,12 +25,14 @@ namespace {
 // The "layers" process of the trace: above every PE row (whose pid is its row number).
 constexpr int kLayersPid = 1 << 30;
 
+// A layer's per-PE counters added to the model's at the layer's origin on the fabric.
 template <typename T>
-void add_per_pe(std::vector<T>& total, const std::vector<T>& layer, int total_w, int total_h, int layer_w) {
+void add_per_pe(std::vector<T>& total, const std::vector<T>& layer, int total_w, int total_h, int layer_w,
+                int origin_x, int origin_y) {
   if (layer.empty()) return;
   if (total.empty()) total.assign(size_t(total_w) * size_t(total_h), T{});
   for (size_t i = 0; i < layer.size(); ++i) {
-    const int x = int(i % size_t(layer_w)), y = int(i / size_t(layer_w));
+    const int x = origin_x + int(i % size_t(layer_w)), y = origin_y + int(i / size_t(layer_w));
     if (x >= total_w || y >= total_h) continue;
     T& into = total[size_t(y) * size_t(total_w) + size_t(x)];
     if constexpr (std::is_same_v<T, uint64_t>) {
@@ -104,12 +106,12 @@ Expected<sim::Options> sim_options_for_model(const RunFlags& flags) {
   return o;
 }
 
-void add_layer_stats(sim::Stats& total, const sim::Stats& layer) {
+void add_layer_stats(sim::Stats& total, const sim::Stats& layer, int origin_x, int origin_y) {
   const int w = total.width, h = total.height;
-  add_per_pe(total.busy, layer.busy, w, h, layer.width);
-  add_per_pe(total.stall, layer.stall, w, h, layer.width);
-  add_per_pe(total.compute, layer.compute, w, h, layer.width);
-  add_per_pe(total.link_out, layer.link_out, w, h, layer.width);
+  add_per_pe(total.busy, layer.busy, w, h, layer.width, origin_x, origin_y);
+  add_per_pe(total.stall, layer.stall, w, h, layer.width, origin_x, origin_y);
+  add_per_pe(total.compute, layer.compute, w, h, layer.width, origin_x, origin_y);
+  add_per_pe(total.link_out, layer.link_out, w, h, layer.width, origin_x, origin_y);
   total.cycles += layer.cycles;
   total.wavelets_moved += layer.wavelets_moved;
   total.instructions += layer.instructions;
@@ -118,7 +120,7 @@ void add_layer_stats(sim::Stats& total, const sim::Stats& layer) {
 
 ModelObservation::ModelObservation(const compiler::Plan& plan, const RunFlags& flags, std::string model)
     : arch_(plan.arch), flags_(flags), model_(std::move(model)) {
-  for (const compiler::Layer& l : plan.layers) layers_.emplace_back(l.name, l.kernel);
+  for (const compiler::Layer& l : plan.layers) layers_.push_back({l.name, l.kernel, l.origin_x, l.origin_y});
   const ir::Rect used = plan_extent(plan);
   total_.width = used.w;
   total_.height = used.h;
@@ -145,13 +147,13 @@ compiler::LayerObserver ModelObservation::observer() {
 }
 
 Status ModelObservation::observe(size_t layer, const sim::Simulator& sim) {
-  const auto& [name, kernel] = layers_.at(layer);
+  const LayerInfo& l = layers_.at(layer);
   const uint64_t start = spans_.empty() ? 0 : spans_.back().end;
-  LayerSpan span{name, kernel, start, start + sim.now(), {}, sim.trace_dropped()};
-  add_layer_stats(total_, sim.stats());
+  LayerSpan span{l.name, l.kernel, start, start + sim.now(), {}, sim.trace_dropped()};
+  add_layer_stats(total_, sim.stats(), l.origin_x, l.origin_y);
   if (!scratch_.empty()) {
     span.trace_file = (scratch_ / fmt::format("layer{}.json", layer)).string();
-    WAFER_TRY(sim::write_trace_json(sim, span.trace_file));
+    WAFER_TRY(sim::write_trace_json(sim, span.trace_file, l.origin_x, l.origin_y));
   }
   spans_.push_back(std::move(span));
   return Status::ok();

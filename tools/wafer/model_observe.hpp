@@ -36,8 +36,9 @@ namespace wafer::cli {
 Expected<sim::Options> sim_options_for_model(const RunFlags& flags);
 
 // Adds `layer`'s per-PE counters into `total` (a grid of total.width x total.height PEs; PEs
-// outside it are left out) and its totals and cycles into total's.
-void add_layer_stats(sim::Stats& total, const sim::Stats& layer);
+// outside it are left out) with the layer's PE (0, 0) at (origin_x, origin_y), and its totals
+// and cycles into total's.
+void add_layer_stats(sim::Stats& total, const sim::Stats& layer, int origin_x = 0, int origin_y = 0);
 
 class ModelObservation {
  public:
@@ -67,7 +68,11 @@ class ModelObservation {
   Status write_trace() const;
 
   arch::Arch arch_;
-  std::vector<std::pair<std::string, std::string>> layers_;  // name and kernel, per plan layer
+  struct LayerInfo {
+    std::string name, kernel;
+    int origin_x, origin_y;  // where its program's PE (0, 0) lies on the fabric
+  };
+  std::vector<LayerInfo> layers_;  // per plan layer
   RunFlags flags_;
   std::string model_;
   std::filesystem::path scratch_;

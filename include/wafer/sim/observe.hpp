@@ -20,8 +20,9 @@
 
 namespace wafer::sim {
 
-// Writes the trace of `sim` (collected with Options::trace enabled) to `path`.
-Status write_trace_json(const Simulator& sim, const std::string& path);
+// Writes the trace of `sim` (collected with Options::trace enabled) to `path`, each PE named
+// by its coordinates plus the origin (where the program lies on a larger fabric).
+Status write_trace_json(const Simulator& sim, const std::string& path, int origin_x = 0, int origin_y = 0);
 
 struct HeatmapOptions {
   int min_width = 512;    // small grids are enlarged by an integer factor to at least this
