@@ -112,11 +112,13 @@ TEST(Pipeline, AutoStreamsWhenMovingTheActivationsCostsMoreThanTheLayers) {
   ASSERT_TRUE(plan.has_value()) << plan.message();
   EXPECT_EQ(plan->mode, Mode::streaming);
   EXPECT_EQ(plan->layers.size(), size_t(2));
-  // Streaming: 2 Relus of 512 elements (0.51 cycles each, docs/vmath.md, and a setup); the
-  // pipeline's slowest stage is the move of a block over one link (512 + hops and setups).
+  // Streaming: 2 Relus of 512 elements (0.51 cycles each, docs/vmath.md, and a setup: 2 x 276).
+  // Pipelined, the slowest stage is the move: the 2 PEs of the line send their 512 elements
+  // one after the other, each after 5 setups of 15, and 2 hops at 3 x 2 cycles:
+  // 2 x (512 + 75) + 12 = 1186.
   EXPECT_EQ(plan->mode_reason,
             "streaming is faster: every layer fits the fabric on a 2x1 rectangle of its own, with its weights "
-            "resident; an estimated 1088 cycles between batches against streaming's 552");
+            "resident; an estimated 1186 cycles between batches against streaming's 552");
 }
 
 }  // namespace
