@@ -488,23 +488,28 @@ Expected<GridChoice> place_streaming(const Placer& placer, const arch::Arch& arc
   return make_error("on {}x{} PEs: {}{}", o.grid_w, o.grid_h, layers.message(), hint);
 }
 
-// The pipelined placement on the grid given, or on the first candidate grid from the
-// streaming one on (the moves need room beside the layers, so it may take a larger one).
+// The pipelined placement on the grid given, or on the first of the next candidate grids
+// from the streaming one on (the moves need room beside the layers, so it may take a larger
+// one; a bounded number, each try emitting every layer).
 Expected<GridChoice> place_pipelined(const Placer& placer, const arch::Arch& arch, const CompileOptions& o, int w,
                                      int h) {
+  constexpr int kTries = 32;
   if (o.grid_w > 0) {
     auto layers = placer.place_pipelined(w, h);
     if (!layers) return layers.status().with_context(fmt::format("pipelined on {}x{} PEs a layer", w, h));
     return GridChoice{w, h, std::move(*layers)};
   }
+  const std::vector<std::pair<int, int>> grids = candidate_grids(arch);
+  const auto from = std::find(grids.begin(), grids.end(), std::pair<int, int>{w, h});
+  const auto to = grids.end() - from > kTries ? from + kTries : grids.end();
   Status first = Status::ok();
-  for (const auto& [cw, ch] : candidate_grids(arch)) {
-    if (int64_t(cw) * ch < int64_t(w) * h) continue;
-    auto layers = placer.place_pipelined(cw, ch);
-    if (layers) return GridChoice{cw, ch, std::move(*layers)};
-    if (cw == w && ch == h) first = layers.status();
+  for (auto g = from; g != to; ++g) {
+    auto layers = placer.place_pipelined(g->first, g->second);
+    if (layers) return GridChoice{g->first, g->second, std::move(*layers)};
+    if (g == from) first = layers.status();
   }
-  return first.with_context(fmt::format("pipelined on {}x{} PEs a layer (and no larger grid up to 64x64)", w, h));
+  return first.with_context(
+      fmt::format("pipelined on {}x{} PEs a layer (and on the next {} grids)", w, h, kTries - 1));
 }
 
 // --mode pipelined, or auto: the pipelined placement when it fits and (auto) is estimated at
