@@ -126,21 +126,29 @@ EltwiseCost eltwise_cost(kernels::EltwiseOp op, DType t) {
 }
 
 // The attention layer on one PE: per query row (sq per PE, hp heads) the d score FMAs of S
-// keys (fp32 accumulation), two scalar passes over the S scores (~4 cycles an element), exp
+// keys (fp32 accumulation), two scalar passes over the S scores, exp
 // (vmath's cycles per element and a setup per op), and on average S/2 strided FMAs of d
 // elements (one a cycle) for P·V, each op with its setup; before it, three slices (GPT-2) or
-// two RoPEs (Llama: 5 ops per head over a block) and two relayouts, each moving about a
-// block (sq x hp·d, or S x hp·d for the replicated K and V) through the SRAM port, plus the
-// line's hops.
+// two RoPEs (Llama: 5 ops per head over a block) moving about a block each, and the two
+// relayouts that gather K and V to the first PE row and multicast them down the columns.
 uint64_t estimate_attention(const arch::Arch& a, const Step& s, int64_t sq, int64_t cols, int w, int h, DType t) {
   const double setup = a.vector_setup_cycles, S = double(sq) * h, hp = double(s.heads / w), d = double(cols) / hp;
   const double lanes = std::max(1.0, kernels::fma_lanes(a, t, DType::f32));
   const EltwiseCost exp = eltwise_cost(kernels::EltwiseOp::exp, t);
-  const double row = d * (std::ceil(S / lanes) + setup) + 2 * 4 * S + S * exp.per_element + exp.ops * setup +
-                     S / 2 * (d + setup) + 4 * setup;
+  // The score ops' two setups, the passes' ~7.8 cycles an element and the strided P·V ops'
+  // 1.375 cycles an element are fitted on the kernel alone (`wafer kernel attention --grid 4x1
+  // --m S --n 4 --k d`, S and d of 16 and 32: within 4%).
+  const double row = d * (std::ceil(S / lanes) + 2 * setup) + 2 * 7.8 * S + S * exp.per_element +
+                     exp.ops * setup + S / 2 * (1.375 * d + setup) + 4 * setup;
   const double block = double(sq * cols);
   const double prologue = s.k < 0 ? 3 * block : (s.rope_cos >= 0 ? 2 * 5 * (block / 2 + hp * setup) : 0);
-  const double moves = prologue + 2 * (S * double(cols) + double(w + h) * a.hop_latency);
+  // K and V (kv_cols per PE) replicated down the PE columns: the h - 1 blocks below row 0
+  // gathered to it one after another, a vector op per block column (a setup and ~25 cycles of
+  // the table's work, docs/kernels.md "Data movement") and its elements, then the S-row
+  // multicast (on one PE row, a local copy).
+  const double kv_cols = double(cols) * double(s.kv_heads) / double(s.heads);
+  const double gather = double(h - 1) * kv_cols * (setup + 25 + double(sq));
+  const double moves = prologue + 2 * (gather + S * kv_cols + double(w + h) * a.hop_latency);
   return uint64_t(double(sq) * hp * row + moves);
 }
 
