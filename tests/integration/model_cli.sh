@@ -97,6 +97,11 @@ for dtype in fp16 bf16; do
   done
 done
 
+# --output-dir is made when missing; a file in its place is a usage error.
+expect_exit 0 "$WAFER" run "$MODELS/mlp/model.onnx" --seed 3 --output-dir "$TMP/made/here"
+[ -f "$TMP/made/here/y.npy" ] || fail "--output-dir not made"
+expect_exit 2 "$WAFER" run "$MODELS/mlp/model.onnx" --output-dir "$MODELS/mlp/model.onnx"
+expect_contains "$TMP/err" "--output-dir '$MODELS/mlp/model.onnx': not a directory (Not a directory)"
 expect_exit 0 "$WAFER" run "$MODELS/mlp/model.onnx" --seed 3
 expect_contains "$TMP/out" "output y [4,16]"
 expect_contains "$TMP/out" "fp32, 2x1 PEs a layer of wse3, pipelined"

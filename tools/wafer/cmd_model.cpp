@@ -520,8 +520,13 @@ int run_run(const ModelRunFlags& f) {
     if (!kv) return report_usage_error(kv.status());
     expects[kv->first] = kv->second;
   }
-  if (!f.output_dir.empty() && !std::filesystem::is_directory(f.output_dir))
-    return report_usage_error(fmt::format("--output-dir '{}': not a directory", f.output_dir));
+  if (!f.output_dir.empty()) {  // made when missing, as `mkdir -p` would
+    std::error_code ec;
+    std::filesystem::create_directories(f.output_dir, ec);
+    if (!std::filesystem::is_directory(f.output_dir))
+      return report_usage_error(fmt::format("--output-dir '{}': not a directory{}", f.output_dir,
+                                            ec ? " (" + ec.message() + ")" : ""));
+  }
   onnx_import::ImportReport report;
   int exit_code = 0;
   auto g = load(f.m, report, exit_code);
