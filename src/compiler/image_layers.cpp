@@ -79,13 +79,10 @@ DistTensor image_tensor(const std::string& symbol, DType t, const Value& v, cons
   return DistTensor{symbol, t, rows_of(v, true), cols_of(v, true), r};
 }
 
-uint64_t host_cycles(const arch::Arch& a, double bytes) { return uint64_t(std::ceil(bytes / a.host_bytes_per_cycle())); }
-
 uint64_t estimate_window(const arch::Arch& a, const kernels::WindowShape& s) {
   const bool conv = s.op == kernels::TapOp::conv;
-  const double port = a.mem_write_ports * a.mem_port_bits / 8.0 / dtype_bytes(s.acc);
-  const double lanes =
-      std::max(1.0, std::min(port, conv ? kernels::fma_lanes(a, s.t, s.acc) : kernels::arith_lanes(a, s.acc)));
+  const double lanes = std::max(1.0, std::min(write_port_elements(a, s.acc),
+                                              conv ? kernels::fma_lanes(a, s.t, s.acc) : kernels::arith_lanes(a, s.acc)));
   const double taps = double(s.cb) * (conv ? double(s.cin) : 1.0) * s.win.k * s.win.k;
   const double op = std::ceil(double(s.op_length()) / lanes) + a.vector_setup_cycles / 4;
   const double compaction = s.separate_acc() ? double(s.cb * s.ob) * (std::ceil(double(s.OW) / lanes) + 4) : 0;
@@ -136,7 +133,7 @@ Status emit_window_layer(kernels::Emit& e, const LayerContext& c, const Step& s,
     return per_image(N, band, [&](int64_t n) { return inputs(image_of(f[0], x, n), w, bias); });
   };
   layer.relayout_io_cycles = readout_cycles(c.g, c.arch, c.t, s.a) +
-                             host_cycles(c.arch, double(dtype_bytes(c.t) * r.w * r.h * shape->in_elements()));
+                             host_io_cycles(c.arch, double(dtype_bytes(c.t) * r.w * r.h * shape->in_elements()));
   layer.estimated_cycles = estimate_window(c.arch, *shape);
   layer.flops = double(N) * double(shape->macs()) * (conv ? 2 : 1);
   return Status::ok();
@@ -177,7 +174,7 @@ Status emit_batchnorm_layer(kernels::Emit& e, const LayerContext& c, const Step&
 
 uint64_t readout_cycles(const graph::Graph& g, const arch::Arch& a, DType t, int value) {
   if (std::find(g.inputs.begin(), g.inputs.end(), value) != g.inputs.end()) return 0;
-  return host_cycles(a, double(graph::element_count(g.values[size_t(value)].shape) * dtype_bytes(t)));
+  return host_io_cycles(a, double(graph::element_count(g.values[size_t(value)].shape) * dtype_bytes(t)));
 }
 
 Status emit_image_layer(kernels::Emit& e, const LayerContext& c, const Step& s, Layer& layer) {

@@ -122,8 +122,11 @@ class Lowering {
   }
   const Value& value(int id) const { return g_.values[size_t(id)]; }
   bool image(int id) const { return out_.images.count(resolve(id)) > 0; }
-  // An image of one pixel (GlobalAveragePool's) is the same matrix whether channels-last or not.
-  bool pixel_image(int id) const { return image(id) && value(resolve(id)).shape[2] * value(resolve(id)).shape[3] == 1; }
+  // An image of more than one pixel: held channels-last, unlike the graph's order (an image of
+  // one pixel, GlobalAveragePool's, is the same matrix either way).
+  bool pixels_reordered(int id) const {
+    return image(id) && value(resolve(id)).shape[2] * value(resolve(id)).shape[3] > 1;
+  }
   // The window kernels write images; element-wise ops keep their first operand's view.
   bool leaves_image(const Step& s) const {
     return s.kind == StepKind::window || s.kind == StepKind::batchnorm ||
@@ -166,7 +169,7 @@ class Lowering {
   Outcome view(const Node& n) {
     const Value &in = value(n.inputs[0]), &out = value(n.outputs[0]);
     const bool held_as_image = image(n.inputs[0]);
-    if (held_as_image && out.shape.size() != 4 && !pixel_image(n.inputs[0])) {
+    if (out.shape.size() != 4 && pixels_reordered(n.inputs[0])) {
       out_.relaid[n.outputs[0]] = resolve(n.inputs[0]);
       return Outcome{std::nullopt, "", true};
     }
@@ -198,7 +201,7 @@ class Lowering {
     if (!constant(s.b) || value(s.b).shape.size() != 2)
       return refuse("the right operand is not a constant matrix (attention's products need the Q·Kᵀ lowering)");
     if (value(n.inputs[0]).shape.size() < 2) return refuse("a vector left operand");
-    if (image(n.inputs[0]) && !pixel_image(n.inputs[0])) return refuse("an image held channels-last (Flatten it first)");
+    if (pixels_reordered(n.inputs[0])) return refuse("an image held channels-last (Flatten it first)");
     if (n.op == "Gemm") {
       if (n.attr_int("transA", 0).value_or(1) != 0) return refuse("transA");
       if (n.attr_float("alpha", 1.0).value_or(0) != 1.0 || n.attr_float("beta", 1.0).value_or(0) != 1.0)
@@ -275,7 +278,7 @@ class Lowering {
     const int64_t rank = int64_t(x.shape.size());
     const int64_t axis = n.attr_int("axis", -1).value_or(0);
     if (rank == 0 || (axis != -1 && axis != rank - 1)) return refuse("an axis other than the last");
-    if (image(n.inputs[0]) && !pixel_image(n.inputs[0])) return refuse("an image held channels-last");
+    if (pixels_reordered(n.inputs[0])) return refuse("an image held channels-last");
     for (size_t i = 1; i < n.outputs.size(); ++i)
       if (n.outputs[i] >= 0 && used_[size_t(n.outputs[i])]) return refuse("the mean or inverse deviation as outputs");
     Step s;

@@ -60,9 +60,8 @@ int64_t cols_of(const graph::Value& v, bool image = false);
 // Where element (row, col) of that matrix lies in the value's row-major values.
 size_t element_index(const graph::Value& v, bool image, int64_t row, int64_t col);
 
-// Conv, MaxPool, AveragePool, BatchNormalization and GlobalAveragePool onto the window,
-// batch-norm and global-pooling kernels (lower_image.cpp); the error says what the kernels
-// do not take.
+// Conv, MaxPool, AveragePool, BatchNormalization and GlobalAveragePool onto the window and
+// batch-norm kernels (lower_image.cpp); the error says what the kernels do not take.
 Expected<Step> lower_image_op(const graph::Graph& g, const graph::Node& n);
 bool is_image_op(const std::string& op);
 
@@ -87,13 +86,19 @@ Status emit_image_layer(kernels::Emit& e, const LayerContext& c, const Step& s, 
 // bandwidth, or 0 for a model input, which the host has.
 uint64_t readout_cycles(const graph::Graph& g, const arch::Arch& a, DType t, int value);
 
+// The cost model's rates (plan.cpp): `bytes` through the host I/O, in cycles; elements of `t`
+// the PE's write port stores a cycle.
+uint64_t host_io_cycles(const arch::Arch& a, double bytes);
+double write_port_elements(const arch::Arch& a, DType t);
+
 // Whether two bindings are the same blocks on the same PEs (the symbol aside), and one's
 // description for an error.
 bool same_layout(const Binding& x, const Binding& y);
 std::string describe(const Binding& b);
-// Host copies of each binding's blocks from its element function (Layer::copies).
+// Host copies of each binding's blocks from its element function (Layer::copies), then
+// `tables` (the move kernels' per-PE tables, which do not depend on the values).
 using LayerCopies = std::function<std::vector<kernels::HostCopy>(const std::vector<kernels::ElementFn>&)>;
-LayerCopies block_copies(const std::vector<Binding>& bindings);
+LayerCopies block_copies(const std::vector<Binding>& bindings, std::vector<kernels::HostCopy> tables = {});
 
 // The pipelined placement (pipeline.cpp): layer i (emit(i), a program on PEs (0, 0)..(w-1,
 // h-1)) on its own w x h rectangle of the fabric, the moves its inputs need from other

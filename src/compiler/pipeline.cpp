@@ -179,12 +179,7 @@ Expected<Layer> emit_move(const LayerContext& c, const Binding& from, const ir::
   m.sram_bytes_per_pe = ir::layout_code(m.program.codes[0]).bytes;
   m.colors = pools.colors.in_use() - std::popcount(colors);
   m.tasks = pools.tasks.in_use() - std::popcount(tasks);
-  auto inputs = block_copies(m.inputs);
-  m.copies = [inputs, tables = em->tables](const std::vector<kernels::ElementFn>& f) {
-    std::vector<kernels::HostCopy> copies = inputs(f);
-    copies.insert(copies.end(), tables.begin(), tables.end());
-    return copies;
-  };
+  m.copies = block_copies(m.inputs, em->tables);
   // A pass along each axis the move crosses: the PEs of a line send their blocks one after
   // another over one link, one element a cycle, each after about 5 vector setups (its rows of
   // the move's table), and the stream crosses the distance at 3 hop latencies a PE; both

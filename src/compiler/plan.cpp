@@ -81,16 +81,23 @@ bool same_layout(const Binding& x, const Binding& y) {
          a.cols_over_x == b.cols_over_x && a.col_major == b.col_major;
 }
 
-LayerCopies block_copies(const std::vector<Binding>& bindings) {
-  return [bindings](const std::vector<kernels::ElementFn>& f) {
+LayerCopies block_copies(const std::vector<Binding>& bindings, std::vector<kernels::HostCopy> tables) {
+  return [bindings, tables = std::move(tables)](const std::vector<kernels::ElementFn>& f) {
     std::vector<kernels::HostCopy> copies;
     for (size_t i = 0; i < bindings.size(); ++i) {
       const DistTensor t = bindings[i].layout;
       const kernels::ElementFn fn = f[i];
       copies.push_back({t.name, t.rect, {}, [t, fn](int px, int py) { return kernels::block_values(t, px, py, fn); }});
     }
+    copies.insert(copies.end(), tables.begin(), tables.end());
     return copies;
   };
+}
+
+uint64_t host_io_cycles(const arch::Arch& a, double bytes) { return uint64_t(std::ceil(bytes / a.host_bytes_per_cycle())); }
+
+double write_port_elements(const arch::Arch& a, DType t) {
+  return a.mem_write_ports * a.mem_port_bits / 8.0 / dtype_bytes(t);
 }
 
 namespace {
@@ -158,8 +165,7 @@ uint64_t estimate_layer(const arch::Arch& a, const Step& s, int64_t mb, int64_t 
   if (s.kind == StepKind::gemm) {
     // K·nb asynchronous FMAs of mb elements, at the FMA lanes or the write port's elements
     // per cycle, whichever is fewer; the microthreads hide about 3/4 of each setup.
-    const double port = a.mem_write_ports * a.mem_port_bits / 8.0 / dtype_bytes(t);
-    const double lanes = std::max(1.0, std::min(kernels::fma_lanes(a, t, t), port));
+    const double lanes = std::max(1.0, std::min(kernels::fma_lanes(a, t, t), write_port_elements(a, t)));
     const int rounds = std::lcm(w, h);
     const double fmas = double(K) * double(nb) * (std::ceil(double(mb) / lanes) + setup / 4);
     const double broadcast = double(rounds) * (double(w + h) * a.hop_latency + 2 * setup);
@@ -271,7 +277,7 @@ class Placer {
     layer.tasks = pools.tasks.in_use();
     for (const Binding& b : layer.inputs)
       if (b.weight && b.value >= 0) layer.weight_bytes += graph::element_count(value(b.value).shape) * dtype_bytes(t_);
-    layer.weight_io_cycles = uint64_t(std::ceil(double(layer.weight_bytes) / arch_.host_bytes_per_cycle()));
+    layer.weight_io_cycles = host_io_cycles(arch_, double(layer.weight_bytes));
     if (image_layer) return layer;  // its estimate and flops come with it
     const DistTensor& y = layer.output.layout;
     const int64_t K = s.kind == StepKind::gemm ? cols_of(value(s.a), image(s.a)) : 0;
@@ -303,6 +309,10 @@ class Placer {
       return Emit{e.code, e.program, e.pools, e.arch, step == 0 ? e.scope : e.name(part)};
     };
     std::vector<kernels::HostCopy> tables;
+    auto keep = [&](const kernels::MoveEmitted& m) {
+      tables.insert(tables.end(), m.tables.begin(), m.tables.end());
+      m.held.release(e.pools);
+    };
     struct Operand {
       DistTensor t;
       int symbol;
@@ -321,8 +331,7 @@ class Placer {
         Emit pe = scoped(names[i]);
         auto m = kernels::emit_slice(pe, site(), kernels::SliceSpec{qkv, qkv_symbol, kernels::MoveAxis::cols, i * D, D, names[i]});
         if (!m) return m.status();
-        tables.insert(tables.end(), m->tables.begin(), m->tables.end());
-        m->held.release(e.pools);
+        keep(*m);
         *parts[i] = Operand{m->y, m->y_symbol};
       }
     } else {
@@ -352,8 +361,7 @@ class Placer {
       spec.y = "all";
       auto m = kernels::emit_relayout(pe, site(), spec);
       if (!m) return m.status();
-      tables.insert(tables.end(), m->tables.begin(), m->tables.end());
-      m->held.release(e.pools);
+      keep(*m);
       *x = Operand{m->y, m->y_symbol};
     }
     Emit pe = scoped("attn");
@@ -365,12 +373,7 @@ class Placer {
                          : fmt::format("attention {}x{} heads, {} kv ({}2 relayouts)", s.heads, D / s.heads,
                                        s.kv_heads, rope ? "2 ropes, " : "");
     layer.output = Binding{s.out, em->y, false};
-    auto inputs = block_copies(layer.inputs);
-    layer.copies = [inputs, tables](const std::vector<kernels::ElementFn>& f) {
-      std::vector<kernels::HostCopy> copies = inputs(f);
-      copies.insert(copies.end(), tables.begin(), tables.end());
-      return copies;
-    };
+    layer.copies = block_copies(layer.inputs, tables);
     return Status::ok();
   }
 
@@ -430,7 +433,6 @@ class Placer {
     layer.copies = block_copies(layer.inputs);
     return Status::ok();
   }
-
 };
 
 // Grids by PE count, squarer first.

@@ -10,9 +10,10 @@
 // An observer, when given, sees each layer's simulator after its run (a failed one too).
 // An input the kernel takes in a layout of its own (Binding::via_host: the window kernels'
 // bands, a reordered image) is written after the weights, and its copy's I/O cycles and the
-// read-out of its bytes are the layer's relayout I/O. Totals: the layers' fabric cycles, and
-// streamed_cycles() of those, the weight I/O (the next layer's weights arrive while a layer
-// computes) and the relayouts.
+// read-out of its bytes are the layer's relayout I/O. A pipelined layer's program lies at its
+// origin on the fabric, and runs under that part of a repaired wafer's link map. Totals: the
+// layers' fabric cycles, and batch_cycles() and interval_cycles() of those, the weight I/O
+// and the relayouts in the plan's mode.
 #include <algorithm>
 #include <cmath>
 
