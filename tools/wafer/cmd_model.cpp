@@ -204,6 +204,16 @@ struct Target {
   compiler::CompileOptions options;
 };
 
+// --mode's values, by compiler::mode_name.
+constexpr compiler::Mode kModes[] = {compiler::Mode::automatic, compiler::Mode::streaming,
+                                      compiler::Mode::pipelined};
+
+std::vector<std::string> mode_names() {
+  std::vector<std::string> names;
+  for (compiler::Mode m : kModes) names.push_back(compiler::mode_name(m));
+  return names;
+}
+
 Expected<Target> parse_target(const TargetFlags& f, const std::string& dtype) {
   auto a = arch::load_arch(f.arch);
   if (!a) return a.status().with_context("--arch");
@@ -219,7 +229,7 @@ Expected<Target> parse_target(const TargetFlags& f, const std::string& dtype) {
     return make_error("--dtype '{}': the wafer computes in fp32, fp16 or bf16{}", dtype,
                       suggestion(dtype, {"fp32", "fp16", "bf16"}));
   t.options.dtype = *d;
-  for (compiler::Mode m : {compiler::Mode::streaming, compiler::Mode::pipelined, compiler::Mode::automatic})
+  for (compiler::Mode m : kModes)
     if (f.mode == compiler::mode_name(m)) t.options.mode = m;
   WAFER_TRY(check_output_path("--placement", f.placement, ".png"));
   check_defect_flags(f.defects);
@@ -252,7 +262,7 @@ void add_target_flags(CLI::App* c, TargetFlags& f) {
   c->add_option("--mode", f.mode,
                 "placement: streaming (one layer at a time on the grid, weights streamed in), pipelined (each layer "
                 "on a rectangle of its own, weights resident) or auto (pipelined when it fits)")
-      ->check(choice_validator({"auto", "streaming", "pipelined"}))
+      ->check(choice_validator(mode_names()))
       ->capture_default_str();
   c->add_option("--placement", f.placement,
                 "draw where the model sits on the fabric (the grid, each layer's PEs) as a PNG in FILE")
