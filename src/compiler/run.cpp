@@ -11,7 +11,8 @@
 // An input the kernel takes in a layout of its own (Binding::via_host: the window kernels'
 // bands, a reordered image) is written after the weights, and its copy's I/O cycles and the
 // read-out of its bytes are the layer's relayout I/O. A pipelined layer's program lies at its
-// origin on the fabric, and runs under that part of a repaired wafer's link map. Totals: the
+// origin on the fabric, and runs under that part of a repaired wafer's link map and of the
+// trace region. Totals: the
 // layers' fabric cycles, and batch_cycles() and interval_cycles() of those, the weight I/O
 // and the relayouts in the plan's mode.
 #include <algorithm>
@@ -114,6 +115,8 @@ Expected<ModelRun> run(const graph::Graph& g, const Plan& plan, const std::map<s
     auto hops = hops_under(layer, options);
     if (!hops) return hops.status().with_context(where);
     layer_options.link_extra_hops = *hops;
+    layer_options.trace.region.x -= layer.origin_x;  // the region is on the fabric
+    layer_options.trace.region.y -= layer.origin_y;
     auto sim = sim::Simulator::create(plan.arch, layer.program, layer_options);
     if (!sim) return sim.status().with_context(where);
     sim::Simulator& s = **sim;

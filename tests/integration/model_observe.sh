@@ -101,6 +101,11 @@ expect_exit 0 "$WAFER" run "$MLP/model.onnx" --mode pipelined --input "x=$MLP/in
 expect_contains "$TMP/err" "a PE is 52x52 px"
 [ "$(json_get "$TMP/p.json" '[.traceEvents[] | select(.name == "thread_name") | .args.name] | map(select(. == "PE (9,0)")) | length')" = 1 ] \
   || fail "pipelined trace: no PE (9,0)"
+# --trace-region is on the fabric: (8,0) and (9,0) hold the last GEMM and the end of its move.
+expect_exit 0 "$WAFER" run "$MLP/model.onnx" --mode pipelined --input "x=$MLP/inputs/x.npy" --trace "$TMP/r.json" \
+  --trace-region 8,0,2,1
+[ "$(json_get "$TMP/r.json" '[.traceEvents[] | select(.name == "thread_name") | .args.name | .[0:6]] | unique | join(",")')" = \
+  "PE (8,,PE (9," ] || fail "pipelined trace region: $(json_get "$TMP/r.json" '[.traceEvents[] | select(.name == "thread_name") | .args.name] | unique')"
 # Pipelined, each layer at its own place: a dead core at (5,0), under the Relu's move and the
 # second GEMM's rectangle (layers at x = 0, 2, 4, ...), lengthens one link there.
 printf 'wafer-defects v1 826 1174\ncore 5 0\n' >"$TMP/five.defects"

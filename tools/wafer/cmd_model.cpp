@@ -559,7 +559,8 @@ int run_run(const ModelRunFlags& f) {
     if (!passes) return report_error(passes.status());
     auto plan = compiler::compile(fused, target->arch, target->options);
     if (!plan) return report_error(plan.status());
-    if (Status st = check_run_flags(f.run, plan->grid_w, plan->grid_h); !st) return report_usage_error(st);
+    const ir::Rect used = plan_extent(*plan);
+    if (Status st = check_run_flags(f.run, used.w, used.h); !st) return report_usage_error(st);
     if (Status st = write_placement(f.target, *plan, f.m.model); !st) return report_error(st);
     auto run = run_on_wafer(fused, *plan, *in, *reference, f, j, defects_text, observation);
     if (!run) {
