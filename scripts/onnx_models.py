@@ -18,7 +18,9 @@ Tests and CI read these files and never need torch. Run with Debian's interprete
 The models are what ../shared/COMPILER.md asks for: an MLP; a GPT-2-style block (LayerNorm,
 causal masked attention, GELU) at opset 13 (LayerNorm as the ReduceMean/Sub/Pow/Sqrt/Div chain,
 exact erf GELU) and at opset 17 (LayerNormalization, tanh GELU); a Llama-style block (RMSNorm,
-rotate-half RoPE, grouped-query attention, SwiGLU); a small CNN (Conv, BatchNorm, ReLU,
+rotate-half RoPE, grouped-query attention, SwiGLU), also as Hugging Face writes it (repeat_interleave,
+a softmax in .float(), 2-D tables) over a batch of two sequences; the GPT-2 block over a batch of
+two; a small CNN (Conv, BatchNorm, ReLU,
 max and average pooling, global average pooling, Linear); and the second halves of the GPT-2
 and Llama blocks (norm, MLP, residual), which the wafer engine runs before attention lowers.
 """
@@ -89,9 +91,12 @@ def rotate_half(x):
 
 
 class LlamaBlock(nn.Module):
-    def __init__(self, hidden=64, heads=4, kv_heads=2, ffn=128, seq=16):
+    """hf=True writes it as Hugging Face's Llama does: 2-D rotary tables and mask, the key-value
+    heads repeated by repeat_interleave, the softmax taken in .float() and cast back."""
+
+    def __init__(self, hidden=64, heads=4, kv_heads=2, ffn=128, seq=16, hf=False):
         super().__init__()
-        self.heads, self.kv_heads, self.head_dim = heads, kv_heads, hidden // heads
+        self.heads, self.kv_heads, self.head_dim, self.hf = heads, kv_heads, hidden // heads, hf
         self.norm1, self.norm2 = RmsNorm(hidden), RmsNorm(hidden)
         self.q = nn.Linear(hidden, hidden, bias=False)
         self.k = nn.Linear(hidden, kv_heads * self.head_dim, bias=False)
@@ -103,9 +108,10 @@ class LlamaBlock(nn.Module):
         inv = 1.0 / (10000 ** (torch.arange(0, self.head_dim, 2).float() / self.head_dim))
         angles = torch.outer(torch.arange(seq).float(), inv)
         emb = torch.cat((angles, angles), dim=-1)
-        self.register_buffer("cos", emb.cos()[None, None])
-        self.register_buffer("sin", emb.sin()[None, None])
-        self.register_buffer("mask", torch.full((seq, seq), float("-inf")).triu(1)[None, None])
+        lead = (lambda t: t) if hf else (lambda t: t[None, None])
+        self.register_buffer("cos", lead(emb.cos()))
+        self.register_buffer("sin", lead(emb.sin()))
+        self.register_buffer("mask", lead(torch.full((seq, seq), float("-inf")).triu(1)))
 
     def attention(self, x):
         b, t, _ = x.shape
@@ -115,10 +121,14 @@ class LlamaBlock(nn.Module):
         q = q * self.cos + rotate_half(q) * self.sin
         k = k * self.cos + rotate_half(k) * self.sin
         rep = self.heads // self.kv_heads
-        k = k[:, :, None].expand(b, self.kv_heads, rep, t, self.head_dim).reshape(b, self.heads, t, self.head_dim)
-        v = v[:, :, None].expand(b, self.kv_heads, rep, t, self.head_dim).reshape(b, self.heads, t, self.head_dim)
+        if self.hf:
+            k, v = torch.repeat_interleave(k, rep, dim=1), torch.repeat_interleave(v, rep, dim=1)
+        else:
+            k = k[:, :, None].expand(b, self.kv_heads, rep, t, self.head_dim).reshape(b, self.heads, t, self.head_dim)
+            v = v[:, :, None].expand(b, self.kv_heads, rep, t, self.head_dim).reshape(b, self.heads, t, self.head_dim)
         att = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim) + self.mask
-        y = F.softmax(att, dim=-1) @ v
+        p = F.softmax(att.float(), dim=-1).type_as(q) if self.hf else F.softmax(att, dim=-1)
+        y = p @ v
         return self.o(y.transpose(1, 2).reshape(b, t, -1))
 
     def forward(self, x):
@@ -188,6 +198,8 @@ MODELS = {
     "gpt2_block_op13": (lambda: Gpt2Block(gelu="none"), (1, 16, 64), 13),
     "gpt2_block_op17": (lambda: Gpt2Block(gelu="tanh"), (1, 16, 64), 17),
     "llama_block": (LlamaBlock, (1, 16, 64), 14),
+    "llama_block_hf": (lambda: LlamaBlock(hidden=48, heads=6, kv_heads=3, ffn=96, seq=8, hf=True), (2, 8, 48), 17),
+    "gpt2_block_b2": (lambda: Gpt2Block(gelu="tanh"), (2, 16, 64), 14),
     "cnn": (SmallCnn, (2, 3, 16, 16), 13),
     "gpt2_mlp_op17": (lambda: Gpt2Mlp(gelu="tanh"), (1, 16, 64), 17),
     "llama_mlp": (LlamaMlp, (1, 16, 64), 14),

@@ -32,8 +32,9 @@ struct Step {
   kernels::NormKind norm = kernels::NormKind::softmax;
   double eps = 1e-5;
   // attention: with k = v = -1, a is the S x 3D QKV matrix; else a, k and v are Q (S x D)
-  // and K and V (S x kv_heads·d); rope_cos/sin: the rotary tables' constants, or -1.
-  int64_t heads = 0, kv_heads = 0;
+  // and K and V (S x kv_heads·d), each of `batch` sequences of S rows one after another;
+  // rope_cos/sin: the rotary tables' constants, or -1.
+  int64_t heads = 0, kv_heads = 0, batch = 1;
   int k = -1, v = -1, rope_cos = -1, rope_sin = -1;
   // window (Conv, MaxPool, AveragePool, GlobalAveragePool): the operation and its window;
   // conv's weight is b and its bias `bias`. batchnorm: gamma, beta, mean, var (eps above).

@@ -1,15 +1,17 @@
 // The attention layer: the chains torch exports around scaled dot-product attention, lowered
 // to one step (docs/compiler.md, "Attention").
 //
-// After fusion, attention reads Q, Kᵀ and V as [1, H, S, d] tensors that come from S x D
-// activations through head splits: Reshape [1, S, h, d] then Transpose (0,2,1,3). Two forms:
-//   GPT-2: one QKV projection [1, S, 3D], Split (last axis) into Q, K, V; Kᵀ is the head
+// After fusion, attention reads Q, Kᵀ and V as [B, H, S, d] tensors that come from B·S x D
+// activations (B sequences of S) through head splits: Reshape [B, S, h, d] then Transpose
+// (0,2,1,3). Two forms:
+//   GPT-2: one QKV projection [B, S, 3D], Split (last axis) into Q, K, V; Kᵀ is the head
 //          split with Transpose (0,2,3,1) instead.
 //   Llama: three projections; Q and K rotated by wafer.Rope (fuse-rope) after the head split;
-//          K and V repeated to H heads (Unsqueeze at axis 2, Expand, Reshape [1, H, S, d])
-//          when there are fewer key-value heads (grouped-query); Kᵀ = Transpose (0,1,3,2).
+//          K and V repeated to H heads when there are fewer key-value heads (grouped-query),
+//          by Unsqueeze at axis 2, Expand, Reshape [B, H, S, d], or by repeat_interleave's
+//          Split per head, the same three per head, Concat; Kᵀ = Transpose (0,1,3,2).
 //   then wafer.Attention (Q, Kᵀ, V, causal mask) {scale = 1/sqrt(d)},
-//   Transpose (0,2,1,3) -> Reshape [1, S, D].
+//   Transpose (0,2,1,3) -> Reshape [B, S, D].
 // In the compiler's 2-D layout every Split, Reshape, Transpose and head repetition of the
 // chain only chooses columns (head h is columns h·d..(h+1)·d), so the chain becomes one
 // layer of kernels (plan.cpp). The walk goes back from the attention node's inputs and
@@ -68,10 +70,10 @@ class ChainWalk {
   std::vector<std::vector<int>> consumers_;
 };
 
-// A head split: `value` = Transpose(perm)(Reshape [1, S, h, d](source)).
+// A head split: `value` = Transpose(perm)(Reshape [B, S, h, d](source)).
 struct HeadSplit {
-  int source = -1;  // the [1, S, h·d] (or [S, h·d]) value
-  int64_t heads = 0, d = 0;
+  int source = -1;  // the [B, S, h·d] (or [S, h·d]) value
+  int64_t batch = 1, seq = 0, heads = 0, d = 0;
 };
 
 Expected<HeadSplit> head_split(const Graph& g, const ChainWalk& w, int value, const std::vector<int64_t>& perm,
@@ -82,20 +84,50 @@ Expected<HeadSplit> head_split(const Graph& g, const ChainWalk& w, int value, co
   const int r = w.producer(g.nodes[size_t(t)].inputs[0], "Reshape");
   if (r < 0) return make_error("{} is not a Reshape into heads", what);
   const graph::Shape& hs = g.values[size_t(g.nodes[size_t(r)].outputs[0])].shape;
-  if (hs.size() != 4 || hs[0] != 1) return make_error("{} is not a Reshape [1, S, heads, d]", what);
+  if (hs.size() != 4) return make_error("{} is not a Reshape [batch, S, heads, d]", what);
   nodes.insert(nodes.end(), {t, r});
-  return HeadSplit{g.nodes[size_t(r)].inputs[0], hs[2], hs[3]};
+  return HeadSplit{g.nodes[size_t(r)].inputs[0], hs[0], hs[1], hs[2], hs[3]};
 }
 
-// The heads repeated for grouped-query attention: Reshape [1, H, S, d](Expand(Unsqueeze(x,
-// axis 2))) gives x; any other value is itself.
-int unrepeat(const Graph& g, const ChainWalk& w, int value, std::vector<int>& nodes) {
+// Reshape [B, k·r, S, d](Expand [B, k, r, S, d](Unsqueeze [B, k, 1, S, d](x))): each of x's k
+// heads r times in a row. The Unsqueeze's input, or -1 for any other value.
+int repeated_heads(const Graph& g, const ChainWalk& w, int value, std::vector<int>& nodes) {
   const int r = w.producer(value, "Reshape");
   const int e = r < 0 ? -1 : w.producer(g.nodes[size_t(r)].inputs[0], "Expand");
   const int u = e < 0 ? -1 : w.producer(g.nodes[size_t(e)].inputs[0], "Unsqueeze");
-  if (u < 0) return value;
+  if (u < 0) return -1;
+  const graph::Shape &once = g.values[size_t(g.nodes[size_t(u)].outputs[0])].shape,
+                     &times = g.values[size_t(g.nodes[size_t(e)].outputs[0])].shape,
+                     &heads = g.values[size_t(value)].shape;
+  if (once.size() != 5 || times.size() != 5 || heads.size() != 4 || once[2] != 1 || times[0] != once[0] || times[1] != once[1] ||
+      times[3] != once[3] || times[4] != once[4] || heads[1] != times[1] * times[2])
+    return -1;
   nodes.insert(nodes.end(), {r, e, u});
   return g.nodes[size_t(u)].inputs[0];
+}
+
+// The heads repeated for grouped-query attention (head h reads key-value head h / r), as
+// repeated_heads, or as torch's repeat_interleave exports it: Concat (axis 1) of each head of
+// Split(x, axis 1) repeated r times. Gives x; any other value is itself.
+int unrepeat(const Graph& g, const ChainWalk& w, int value, std::vector<int>& nodes) {
+  if (const int x = repeated_heads(g, w, value, nodes); x >= 0) return x;
+  const int c = w.producer(value, "Concat");
+  if (c < 0 || g.nodes[size_t(c)].attr_int("axis", 0).value_or(0) != 1) return value;
+  const std::vector<int>& pieces = g.nodes[size_t(c)].inputs;
+  std::vector<int> found = {c};
+  int split = -1;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const int head = repeated_heads(g, w, pieces[i], found);
+    const int s = head < 0 ? -1 : w.producer(head, "Split");
+    if (s < 0 || (split >= 0 && s != split) || g.values[size_t(pieces[i])].shape != g.values[size_t(pieces[0])].shape)
+      return value;
+    const Node& sn = g.nodes[size_t(s)];
+    if (sn.attr_int("axis", 0).value_or(0) != 1 || sn.outputs.size() != pieces.size() || sn.outputs[i] != head) return value;
+    split = s;
+  }
+  found.push_back(split);
+  nodes.insert(nodes.end(), found.begin(), found.end());
+  return g.nodes[size_t(split)].inputs[0];
 }
 
 // A wafer.Rope's input, with its tables in `cos` and `sin`; any other value is itself.
@@ -160,7 +192,10 @@ Expected<AttentionChain> match_attention(const Graph& g, int node) {
   if (!v) return v.status();
   if (k->heads != v->heads || k->d != q->d || v->d != q->d || q->heads % k->heads != 0)
     return make_error("Q has {} heads of {}, K {} of {} and V {} of {}", q->heads, q->d, k->heads, k->d, v->heads, v->d);
-  const int64_t S = rows_of(g.values[size_t(q->source)]), d = q->d, D = q->heads * d;
+  if (k->batch != q->batch || v->batch != q->batch || k->seq != q->seq || v->seq != q->seq)
+    return make_error("Q holds {} sequences of {}, K {} of {} and V {} of {}", q->batch, q->seq, k->batch, k->seq,
+                      v->batch, v->seq);
+  const int64_t B = q->batch, S = q->seq, d = q->d, D = q->heads * d;
   // One Split into Q, K, V (GPT-2), or three activations.
   const int sq = w.producer(q->source, "Split");
   const bool split = sq >= 0 && g.nodes[size_t(sq)].outputs.size() == 3 &&
@@ -191,7 +226,8 @@ Expected<AttentionChain> match_attention(const Graph& g, int node) {
   const int merge = w.consumer(g.nodes[size_t(back)].outputs[0], "Reshape");
   if (merge < 0) return make_error("the heads are not merged by one Reshape");
   const Value& o = g.values[size_t(g.nodes[size_t(merge)].outputs[0])];
-  if (rows_of(o) != S || cols_of(o) != D) return make_error("the merged result is {}, not S x {}", graph::shape_text(o.shape), D);
+  if (rows_of(o) != B * S || cols_of(o) != D)
+    return make_error("the merged result is {}, not {} x {}", graph::shape_text(o.shape), B * S, D);
   chain.nodes.insert(chain.nodes.end(), {back, merge});
   // The kernel's mask and scale.
   const bool fills = att.attr_string("mask_mode", "add").value_or("add") == "fill";
@@ -204,6 +240,7 @@ Expected<AttentionChain> match_attention(const Graph& g, int node) {
   step.out = g.nodes[size_t(merge)].outputs[0];
   step.heads = q->heads;
   step.kv_heads = k->heads;
+  step.batch = B;
   return chain;
 }
 

@@ -188,6 +188,60 @@ uint64_t estimate_layer(const arch::Arch& a, const Step& s, int64_t mb, int64_t 
   return uint64_t(6 * elems + function + double(nb) * setup + tree);
 }
 
+// Gives `layer` what its parts emitted, one part per band of its PE rows (a batch of
+// sequences in attention; one part is the whole layer). An activation the parts read or
+// write, each its band's rows, is bound over the whole rectangle: band b's rows are rows
+// b·R..(b+1)·R of the value. Every band's weights are bound (each band holds its own copy)
+// and every band's host copies made, each part's activations seen from its first row.
+void join_bands(Layer& layer, std::vector<Layer>& parts) {
+  Layer& first = parts[0];
+  layer.kernel = first.kernel;
+  layer.estimated_cycles = first.estimated_cycles;
+  layer.flops = first.flops;
+  layer.relayout_io_cycles = first.relayout_io_cycles;
+  layer.inputs = first.inputs;
+  layer.output = first.output;
+  layer.copies = first.copies;
+  const int bands = int(parts.size());
+  if (bands == 1) return;
+  layer.kernel += fmt::format(", {} sequences on a band of PE rows each", bands);
+  auto widen = [&](Binding& b) {
+    b.layout.rows *= bands;
+    b.layout.rect = layer.rect;
+  };
+  widen(layer.output);
+  // Where part b's input j comes from: the joined input and the rows before its band's.
+  struct Source {
+    size_t input;
+    int64_t rows_before;
+  };
+  std::vector<std::vector<Source>> sources(parts.size());
+  for (int b = 0; b < bands; ++b)
+    for (size_t j = 0; j < parts[size_t(b)].inputs.size(); ++j) {
+      const Binding& in = parts[size_t(b)].inputs[j];
+      if (!in.weight) {
+        sources[size_t(b)].push_back({j, b * in.layout.rows});
+        if (b == 0) widen(layer.inputs[j]);
+        continue;
+      }
+      if (b > 0) layer.inputs.push_back(in);
+      sources[size_t(b)].push_back({b == 0 ? j : layer.inputs.size() - 1, 0});
+    }
+  std::vector<LayerCopies> copies;
+  for (const Layer& p : parts) copies.push_back(p.copies);
+  layer.copies = [copies, sources](const std::vector<kernels::ElementFn>& f) {
+    std::vector<kernels::HostCopy> all;
+    for (size_t b = 0; b < copies.size(); ++b) {
+      std::vector<kernels::ElementFn> own;
+      for (const Source& src : sources[b])
+        own.push_back([fn = f[src.input], shift = src.rows_before](int64_t row, int64_t col) { return fn(row + shift, col); });
+      std::vector<kernels::HostCopy> band = copies[b](own);
+      all.insert(all.end(), std::make_move_iterator(band.begin()), std::make_move_iterator(band.end()));
+    }
+    return all;
+  };
+}
+
 class Placer {
  public:
   Placer(const Graph& g, const Lowered& l, const arch::Arch& a, DType t) : g_(g), l_(l), arch_(a), t_(t) {}
@@ -258,33 +312,47 @@ class Placer {
     layer.rect = rect;
     layer.program.width = rect.w;
     layer.program.height = rect.h;
-    kernels::Pools pools = kernels::Pools::for_arch(arch_);
-    ir::CodeBuilder code(fmt::format("layer{}", index));
-    Emit e{code, layer.program, pools, arch_, "k"};
+    // Attention over a batch of sequences: one emission per sequence, on its band of PE rows.
+    const int bands = s.kind == StepKind::attention ? int(s.batch) : 1;
+    if (rect.h % bands != 0)
+      return make_error("the batch of {} sequences takes a band of PE rows each, and the height {} is not a multiple of {}",
+                        bands, rect.h, bands);
     const bool image_layer = s.kind == StepKind::window || s.kind == StepKind::batchnorm;
-    Status st = s.kind == StepKind::gemm        ? emit_gemm(e, s, layer)
-                : s.kind == StepKind::eltwise    ? emit_eltwise(e, s, layer)
-                : s.kind == StepKind::attention ? emit_attention_layer(e, s, layer)
-                : image_layer                    ? emit_image_layer(e, LayerContext{g_, arch_, t_}, s, layer)
-                                                 : emit_norm(e, s, layer);
-    WAFER_TRY(st);
-    layer.launch = e.name("entry");
-    layer.program.codes.push_back(code.finish());
-    layer.program.placements.push_back(ir::Placement{rect, 0, {}});
+    std::vector<Layer> parts;
+    for (int b = 0; b < bands; ++b) {
+      Layer part;
+      part.rect = ir::Rect{rect.x, rect.y + b * (rect.h / bands), rect.w, rect.h / bands};
+      kernels::Pools pools = kernels::Pools::for_arch(arch_);
+      ir::CodeBuilder code(bands == 1 ? fmt::format("layer{}", index) : fmt::format("layer{}_seq{}", index, b));
+      Emit e{code, layer.program, pools, arch_, "k"};
+      Status st = s.kind == StepKind::gemm        ? emit_gemm(e, s, part)
+                  : s.kind == StepKind::eltwise    ? emit_eltwise(e, s, part)
+                  : s.kind == StepKind::attention ? emit_attention_layer(e, s, part)
+                  : image_layer                    ? emit_image_layer(e, LayerContext{g_, arch_, t_}, s, part)
+                                                   : emit_norm(e, s, part);
+      WAFER_TRY(st);
+      layer.launch = e.name("entry");
+      layer.program.codes.push_back(code.finish());
+      layer.program.placements.push_back(ir::Placement{part.rect, b, {}});
+      layer.colors = pools.colors.in_use();
+      layer.tasks = pools.tasks.in_use();
+      parts.push_back(std::move(part));
+    }
+    join_bands(layer, parts);
     WAFER_TRY(ir::verify(layer.program, arch_));
     layer.sram_bytes_per_pe = ir::layout_code(layer.program.codes[0]).bytes;
-    layer.colors = pools.colors.in_use();
-    layer.tasks = pools.tasks.in_use();
     for (const Binding& b : layer.inputs)
       if (b.weight && b.value >= 0) layer.weight_bytes += graph::element_count(value(b.value).shape) * dtype_bytes(t_);
     layer.weight_io_cycles = host_io_cycles(arch_, double(layer.weight_bytes));
     if (image_layer) return layer;  // its estimate and flops come with it
     const DistTensor& y = layer.output.layout;
     const int64_t K = s.kind == StepKind::gemm ? cols_of(value(s.a), image(s.a)) : 0;
-    layer.estimated_cycles = estimate_layer(arch_, s, y.block_rows(), y.block_cols(), K, rect.w, rect.h, t_);
+    layer.estimated_cycles = estimate_layer(arch_, s, y.block_rows(), y.block_cols(), K, rect.w, rect.h / bands, t_);
     if (s.kind == StepKind::gemm) layer.flops = 2.0 * double(y.rows) * double(y.cols) * double(K);
-    if (s.kind == StepKind::attention)  // causal: query i takes i + 1 keys, QKᵀ and PV
-      layer.flops = 2.0 * 2.0 * double(y.cols) * double(y.rows) * double(y.rows + 1) / 2;
+    if (s.kind == StepKind::attention) {  // causal: query i takes i + 1 keys, QKᵀ and PV
+      const double S = double(y.rows / bands);
+      layer.flops = double(bands) * 2.0 * 2.0 * double(y.cols) * S * (S + 1) / 2;
+    }
     return layer;
   }
 
@@ -293,9 +361,14 @@ class Placer {
   // activations (Llama); RoPE on Q and K when the model rotates them; K and V replicated down
   // the columns of PEs (a gather and a multicast); the attention kernel.
   Status emit_attention_layer(Emit& e, const Step& s, Layer& layer) const {
-    const ir::Rect& r = layer.rect;
+    const ir::Rect& r = layer.rect;  // one sequence's band
     const bool split = s.k < 0, rope = s.rope_cos >= 0;
     const int64_t D = cols_of(value(s.out));
+    auto sequence = [&](int id, const std::string& symbol) {
+      DistTensor t = activation(id, symbol, r);
+      t.rows /= s.batch;
+      return t;
+    };
     const int kernels = (split ? 3 : 0) + (rope ? 2 : 0) + 3;
     auto links = e.pools.tasks.take(kernels - 1, e.name("attention"));
     if (!links) return links.status();
@@ -319,7 +392,7 @@ class Placer {
     };
     Operand q, k, v;
     if (split) {
-      const DistTensor qkv = activation(s.a, "qkv", r);
+      const DistTensor qkv = sequence(s.a, "qkv");
       if (qkv.block_cols() > 0 && D % qkv.block_cols() == 0)
         return make_error("on {} columns of PEs each of Q, K and V ({} columns of {}) lies on a third of them; the "
                           "attention kernel needs all {}: a width that 3 does not divide", r.w, D, qkv.cols, r.w);
@@ -336,7 +409,7 @@ class Placer {
       }
     } else {
       auto declare = [&](int id, const char* name) {
-        const DistTensor t = activation(id, name, r);
+        const DistTensor t = sequence(id, name);
         layer.inputs.push_back(Binding{id, t, false});
         return Operand{t, e.code.symbol(t.name, t_, uint32_t(t.block_elements()))};
       };

@@ -250,6 +250,51 @@ TEST(Compiler, TheLlamaBlocksRopeAndGroupedQueryAttentionAreOneLayer) {
       << bad.message();
 }
 
+// A batch of two sequences: the attention layer is one program per sequence, each on its band
+// of PE rows (4 x 1 of the 4 x 2), so it takes the cycles and the estimate of one sequence on
+// 4 x 1 (the test above) and twice its flops. One row does not split into two bands.
+TEST(Compiler, AttentionOverABatchRunsEachSequenceOnABandOfPeRows) {
+  const FusedModel m = fused_model("gpt2_block_b2");
+  ASSERT_FALSE(m.ref.empty());
+  auto plan = compile(m.g, wse3(), CompileOptions{4, 2, DType::f32, Mode::streaming});
+  ASSERT_TRUE(plan.has_value()) << plan.message();
+  const Layer& attn = plan->layers[2];
+  EXPECT_EQ(attn.kernel, "attention 4x16 heads (3 slices, 2 relayouts), 2 sequences on a band of PE rows each");
+  ASSERT_EQ(attn.program.placements.size(), size_t(2));
+  const ir::Rect second = attn.program.placements[1].rect;
+  EXPECT_EQ(std::vector<int>({second.x, second.y, second.w, second.h}), std::vector<int>({0, 1, 4, 1}));
+  EXPECT_EQ(attn.output.layout.rows, 32);
+  EXPECT_EQ(attn.flops, 2 * 34816.0);
+  EXPECT_EQ(attn.estimated_cycles, 28359u);
+  auto r = run(m.g, *plan, m.in, m.ref, sim::Options{});
+  ASSERT_TRUE(r.has_value()) << r.message();
+  EXPECT_LT(kernels::max_rel_error(r->outputs.at("y").values, m.ref.at("y").values), 1e-6);
+  EXPECT_EQ(r->layers[2].cycles, 28518u);
+
+  auto odd = compile(m.g, wse3(), CompileOptions{4, 1, DType::f32, Mode::streaming});
+  ASSERT_FALSE(odd.has_value());
+  EXPECT_NE(odd.message().find("layer '/MatMul../MatMul_1' (wafer.Attention): the batch of 2 sequences "
+                               "takes a band of PE rows each, and the height 1 is not a multiple of 2"),
+            std::string::npos)
+      << odd.message();
+}
+
+// Hugging Face's form: 6 heads reading 3 key-value heads repeated by repeat_interleave, the
+// Cast around the softmax dropped, over 2 sequences on 1 x 2 PEs.
+TEST(Compiler, TheHuggingFaceLlamaBlockIsOneAttentionLayer) {
+  const FusedModel m = fused_model("llama_block_hf");
+  ASSERT_FALSE(m.ref.empty());
+  auto plan = compile(m.g, wse3(), CompileOptions{1, 2, DType::f32, Mode::streaming});
+  ASSERT_TRUE(plan.has_value()) << plan.message();
+  EXPECT_EQ(plan->layers[4].kernel,
+            "attention 6x8 heads, 3 kv (2 ropes, 2 relayouts), 2 sequences on a band of PE rows each");
+  // cos and sin (8 x 8 fp32) for each rope kernel of each band.
+  EXPECT_EQ(plan->layers[4].weight_bytes, 2 * 2 * 2 * 8 * 8 * 4);
+  auto r = run(m.g, *plan, m.in, m.ref, sim::Options{});
+  ASSERT_TRUE(r.has_value()) << r.message();
+  EXPECT_LT(kernels::max_rel_error(r->outputs.at("y").values, m.ref.at("y").values), 1e-6);
+}
+
 TEST(Compiler, AnAttentionWhoseMaskIsNotCausalOrWhoseScaleDiffersIsRefused) {
   for (const char* change : {"mask", "scale"}) {
     graph::Graph g = gpt2_block();

@@ -76,6 +76,8 @@ INSTANTIATE_TEST_SUITE_P(Onnx, ReferenceModels,
                                            ModelCase{"gpt2_block_op13", 13, {1, 16, 64}, {1, 16, 64}},
                                            ModelCase{"gpt2_block_op17", 17, {1, 16, 64}, {1, 16, 64}},
                                            ModelCase{"llama_block", 14, {1, 16, 64}, {1, 16, 64}},
+                                           ModelCase{"gpt2_block_b2", 14, {2, 16, 64}, {2, 16, 64}},
+                                           ModelCase{"llama_block_hf", 17, {2, 8, 48}, {2, 8, 48}},
                                            ModelCase{"cnn", 13, {2, 3, 16, 16}, {2, 10}}),
                          [](const auto& info) { return std::string(info.param.name); });
 
