@@ -15,7 +15,8 @@ Tests and CI read these files and never need torch. Run with Debian's interprete
     /usr/bin/python3 scripts/onnx_models.py            # all models
     /usr/bin/python3 scripts/onnx_models.py mlp cnn    # some
 
-The models are what ../shared/COMPILER.md asks for: an MLP; a GPT-2-style block (LayerNorm,
+The models are what ../shared/COMPILER.md asks for: an MLP, and one over a flattened 12 x 12 image
+with one sample and sizes (144, 100, 10) that grids must pad; a GPT-2-style block (LayerNorm,
 causal masked attention, GELU) at opset 13 (LayerNorm as the ReduceMean/Sub/Pow/Sqrt/Div chain,
 exact erf GELU) and at opset 17 (LayerNormalization, tanh GELU); a Llama-style block (RMSNorm,
 rotate-half RoPE, grouped-query attention, SwiGLU), also as Hugging Face writes it (repeat_interleave,
@@ -45,6 +46,18 @@ class Mlp(nn.Module):
 
     def forward(self, x):
         return self.fc3(F.gelu(self.fc2(F.relu(self.fc1(x)))))
+
+
+class FlatMlp(nn.Module):
+    """A classifier over a flattened image, one sample: sizes the grid must pad."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(144, 100)
+        self.fc2 = nn.Linear(100, 10)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(torch.flatten(x, 1))))
 
 
 class Gpt2Block(nn.Module):
@@ -195,6 +208,7 @@ def randomize_batchnorm(module):
 MODELS = {
     # name: (constructor, input shape, opset)
     "mlp": (Mlp, (4, 32), 13),
+    "mlp_flat_b1": (FlatMlp, (1, 1, 12, 12), 17),
     "gpt2_block_op13": (lambda: Gpt2Block(gelu="none"), (1, 16, 64), 13),
     "gpt2_block_op17": (lambda: Gpt2Block(gelu="tanh"), (1, 16, 64), 17),
     "llama_block": (LlamaBlock, (1, 16, 64), 14),

@@ -20,6 +20,8 @@
 //                                    ops on them and their views are too; a Pad of zeros is
 //                                    a view; a view that reorders one (Flatten of C x H x W)
 //                                    is read by its consumers through the host
+//   a view of a model input that changes its rows and columns (a Flatten of an input image)
+//                                 -> the host writes the input in the view's shape
 // A node that matches nothing is recorded with the reason, and the error lists them all,
 // grouped by op, so one compile shows everything a model still needs.
 #include "lower.hpp"
@@ -133,6 +135,7 @@ class Lowering {
            (s.kind == StepKind::eltwise && image(s.a));
   }
   bool constant(int id) const { return id >= 0 && value(id).constant.has_value(); }
+  bool model_input(int id) const { return std::find(g_.inputs.begin(), g_.inputs.end(), id) != g_.inputs.end(); }
   bool is_float(int id) const { return graph::elem_is_float(value(id).type); }
 
   Outcome classify(const Node& n) {
@@ -173,8 +176,13 @@ class Lowering {
       out_.relaid[n.outputs[0]] = resolve(n.inputs[0]);
       return Outcome{std::nullopt, "", true};
     }
-    if (rows_of(in, held_as_image) != rows_of(out, held_as_image && out.shape.size() == 4) ||
-        cols_of(in, held_as_image) != cols_of(out, held_as_image && out.shape.size() == 4))
+    const bool reshapes = rows_of(in, held_as_image) != rows_of(out, held_as_image && out.shape.size() == 4) ||
+                          cols_of(in, held_as_image) != cols_of(out, held_as_image && out.shape.size() == 4);
+    if (reshapes && model_input(resolve(n.inputs[0]))) {  // the host writes it in the new shape
+      out_.relaid[n.outputs[0]] = resolve(n.inputs[0]);
+      return Outcome{std::nullopt, "", true};
+    }
+    if (reshapes)
       return refuse(fmt::format("{} -> {} changes the last dimension; needs a relayout kernel",
                                 graph::shape_text(in.shape), graph::shape_text(out.shape)));
     out_.alias[n.outputs[0]] = resolve(n.inputs[0]);

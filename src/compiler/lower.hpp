@@ -47,8 +47,10 @@ struct Lowered {
   std::vector<Step> steps;
   std::map<int, int> alias;  // view value -> the value whose blocks it is
   std::set<int> images;      // values a step leaves channels-last (see rows_of)
-  // A view that reorders an image (Flatten of C x H x W): its consumers read it through the
-  // host, which holds it in the graph's order (view value -> the image).
+  // A view that reorders an image (Flatten of C x H x W), or that reshapes a model input:
+  // its consumers read it through the host, which holds it in the graph's order (view value
+  // -> the image or the input). The host has a model input already, so that costs no more
+  // than any input.
   std::map<int, int> relaid;
   int views = 0;
 };

@@ -242,6 +242,8 @@ void join_bands(Layer& layer, std::vector<Layer>& parts) {
   };
 }
 
+int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
 class Placer {
  public:
   Placer(const Graph& g, const Lowered& l, const arch::Arch& a, DType t) : g_(g), l_(l), arch_(a), t_(t) {}
@@ -252,7 +254,7 @@ class Placer {
     auto layer = emit(l_.steps[i], int(i), {0, 0, w, h});
     if (!layer) return layer.status().with_context(label(l_.steps[i]));
     for (Binding& in : layer->inputs)
-      if (l_.relaid.count(in.value)) {
+      if (auto r = l_.relaid.find(in.value); r != l_.relaid.end() && !is_model_input(r->second)) {
         in.via_host = true;
         layer->relayout_io_cycles += 2 * readout_cycles(g_, arch_, t_, in.value);  // out and back in
       }
@@ -297,9 +299,27 @@ class Placer {
   const Value& value(int id) const { return g_.values[size_t(id)]; }
 
   bool image(int id) const { return l_.images.count(id) > 0; }
+  bool is_model_input(int id) const { return std::find(g_.inputs.begin(), g_.inputs.end(), id) != g_.inputs.end(); }
 
+  // The activation layout: the value's rows split over the PE rows, its columns over the PE
+  // columns. Sizes the grid does not divide are padded at the end (docs/compiler.md,
+  // "Padding"): the rows to a multiple of the height (a batch of one on several PE rows), the
+  // columns to a multiple of lcm(W, H), which SUMMA's K panels need too. The host writes the
+  // padding as zeros and never reads it back. Rows never mix; padded columns meet real ones
+  // only in a GEMM, whose weights are zero there, and the kernels that would mix them
+  // otherwise (row reductions, attention) or make them infinite (division) refuse them. An
+  // image (pixels in bands, channels) is not padded.
   DistTensor activation(int id, const std::string& symbol, const ir::Rect& rect) const {
-    return DistTensor{symbol, t_, rows_of(value(id), image(id)), cols_of(value(id), image(id)), rect};
+    const int64_t rows = rows_of(value(id), image(id)), cols = cols_of(value(id), image(id));
+    if (image(id)) return DistTensor{symbol, t_, rows, cols, rect};
+    const int64_t lcm = std::lcm(rect.w, rect.h);
+    return DistTensor{symbol, t_, round_up(rows, rect.h), round_up(cols, lcm), rect};
+  }
+  // An error when `t` pads value `id`'s columns, which `what` needs whole.
+  Status unpadded_columns(int id, const DistTensor& t, const char* what) const {
+    if (t.cols == cols_of(value(id), image(id))) return Status::ok();
+    return make_error("{} needs all {} columns of a row, and on {} PE columns they are padded to {}", what,
+                      cols_of(value(id), image(id)), t.rect.w, t.cols);
   }
   // An activation a layer reads or writes in the activation layout, in its value's view.
   Binding bind(int id, const DistTensor& t) const { return Binding{id, t, false, image(id)}; }
@@ -348,7 +368,8 @@ class Placer {
     const DistTensor& y = layer.output.layout;
     const int64_t K = s.kind == StepKind::gemm ? cols_of(value(s.a), image(s.a)) : 0;
     layer.estimated_cycles = estimate_layer(arch_, s, y.block_rows(), y.block_cols(), K, rect.w, rect.h / bands, t_);
-    if (s.kind == StepKind::gemm) layer.flops = 2.0 * double(y.rows) * double(y.cols) * double(K);
+    if (s.kind == StepKind::gemm)
+      layer.flops = 2.0 * double(rows_of(value(s.out))) * double(cols_of(value(s.out))) * double(cols_of(value(s.a)));
     if (s.kind == StepKind::attention) {  // causal: query i takes i + 1 keys, QKᵀ and PV
       const double S = double(y.rows / bands);
       layer.flops = double(bands) * 2.0 * 2.0 * double(y.cols) * S * (S + 1) / 2;
@@ -364,9 +385,10 @@ class Placer {
     const ir::Rect& r = layer.rect;  // one sequence's band
     const bool split = s.k < 0, rope = s.rope_cos >= 0;
     const int64_t D = cols_of(value(s.out));
-    auto sequence = [&](int id, const std::string& symbol) {
+    auto sequence = [&](int id, const std::string& symbol) {  // never padded
       DistTensor t = activation(id, symbol, r);
-      t.rows /= s.batch;
+      t.rows = rows_of(value(id)) / s.batch;
+      t.cols = cols_of(value(id));
       return t;
     };
     const int kernels = (split ? 3 : 0) + (rope ? 2 : 0) + 3;
@@ -452,15 +474,16 @@ class Placer {
 
   Status emit_gemm(Emit& e, const Step& s, Layer& layer) const {
     const ir::Rect& r = layer.rect;
-    const int64_t M = rows_of(value(s.a), image(s.a)), K = cols_of(value(s.a), image(s.a)), N = cols_of(value(s.out));
-    const kernels::GemmShape shape{r.w, r.h, M, N, K, t_, t_, -1, s.b_transposed};
+    const DistTensor a = activation(s.a, e.name("A"), r), c = activation(s.out, e.name("C"), r);
+    const int64_t K = a.cols, N = c.cols;  // padded: the weights are zero there
+    const kernels::GemmShape shape{r.w, r.h, a.rows, N, K, t_, t_, -1, s.b_transposed};
     auto em = kernels::emit_summa_gemm(e, Site{r, -1, -1}, shape);
     if (!em) return em.status();
     layer.kernel = fmt::format("{} summa{}", s.b_transposed ? "gemm-bt" : "gemm", s.bias >= 0 ? " + bias" : "");
-    layer.inputs = {bind(s.a, activation(s.a, e.name("A"), r)),
+    layer.inputs = {bind(s.a, a),
                     Binding{s.b, DistTensor{e.name("B"), t_, K, N, r}, true}};
     if (s.bias >= 0) layer.inputs.push_back(Binding{s.bias, DistTensor{e.name("bias"), t_, 1, N, r}, true});
-    layer.output = bind(s.out, activation(s.out, e.name("C"), r));
+    layer.output = bind(s.out, c);
     layer.copies = [inputs = em->inputs](const std::vector<kernels::ElementFn>& f) {
       return inputs(f[0], f[1], f.size() > 2 ? f[2] : kernels::ElementFn([](int64_t, int64_t) { return 0.0; }));
     };
@@ -474,6 +497,8 @@ class Placer {
     spec.y = "y";
     layer.inputs = {bind(s.a, spec.a)};
     const bool binary = kernels::eltwise_is_binary(s.op);
+    if (s.op == kernels::EltwiseOp::reciprocal || (s.op == kernels::EltwiseOp::div && s.form != kernels::Broadcast::scalar))
+      WAFER_TRY(unpadded_columns(s.a, spec.a, "a division (its padding would be infinite)"));
     if (binary) {
       spec.b = kernels::broadcast_operand(spec.a, s.form, "b", t_);
       const bool constant = value(s.b).constant.has_value();
@@ -496,6 +521,7 @@ class Placer {
     spec.x = activation(s.a, "x", layer.rect);
     spec.y = "y";
     spec.eps = s.eps;
+    WAFER_TRY(unpadded_columns(s.a, spec.x, kernels::norm_name(s.norm)));
     auto em = kernels::emit_norm(e, Site{layer.rect, -1, -1}, spec);
     if (!em) return em.status();
     layer.kernel = kernels::norm_name(s.norm);
@@ -536,8 +562,9 @@ Expected<GridChoice> smallest_grid(const Placer& placer, const arch::Arch& arch)
     last = layers.status();
     if (w * h == 1) first = last;
   }
-  return make_error("no grid up to 64x64 PEs holds every layer: on one PE, {}; on 64x64 PEs, {}", first.message(),
-                    last.message());
+  const auto [w, h] = candidate_grids(arch).back();
+  return make_error("no grid up to {}x{} PEs holds every layer: on one PE, {}; on {}x{} PEs, {}", w, h, first.message(),
+                    w, h, last.message());
 }
 
 // The estimated cycles of a batch and between batches.

@@ -32,21 +32,27 @@ int resolve(const Plan& plan, int id) {
   return it == plan.alias.end() ? id : it->second;
 }
 
-// Element (row, col) of the value's matrix (lower.hpp's rows_of: channels-last for an image).
+// Element (row, col) of the value's matrix (lower.hpp's rows_of: channels-last for an image);
+// 0 in the rows and columns that pad it to the grid.
 kernels::ElementFn element_fn(const graph::Tensor* t, const graph::Value* v, bool image) {
   if (!t) return [](int64_t, int64_t) { return 0.0; };
-  return [t, v, image](int64_t r, int64_t c) { return t->values[element_index(*v, image, r, c)]; };
+  return [t, v, image, rows = rows_of(*v, image), cols = cols_of(*v, image)](int64_t r, int64_t c) {
+    return r < rows && c < cols ? t->values[element_index(*v, image, r, c)] : 0.0;
+  };
 }
 
 graph::Tensor read_tensor(const Binding& out, const graph::Value& v, const std::vector<double>& blocks) {
   const kernels::DistTensor& y = out.layout;
-  graph::Tensor t{v.type, v.shape, std::vector<double>(size_t(y.rows * y.cols), 0.0)};
-  const int64_t per_pe = y.block_elements();
+  graph::Tensor t{v.type, v.shape, std::vector<double>(size_t(graph::element_count(v.shape)), 0.0)};
+  const int64_t per_pe = y.block_elements(), rows = rows_of(v, out.image), cols = cols_of(v, out.image);
   for (int py = 0; py < y.rect.h; ++py)
     for (int px = 0; px < y.rect.w; ++px) {
       const size_t base = size_t((int64_t(py) * y.rect.w + px) * per_pe);
-      for (int64_t e = 0; e < per_pe; ++e)
-        t.values[element_index(v, out.image, y.row_of(py, e), y.col_of(px, e))] = blocks[base + size_t(e)];
+      for (int64_t e = 0; e < per_pe; ++e) {
+        const int64_t row = y.row_of(py, e), col = y.col_of(px, e);
+        if (row < rows && col < cols)  // the rest pads it
+          t.values[element_index(v, out.image, row, col)] = blocks[base + size_t(e)];
+      }
     }
   return t;
 }

@@ -34,7 +34,7 @@ expect_exit 1 "$WAFER" compile "$MODELS/errors/no_kernel.onnx"
 expect_contains "$TMP/err" "Conv (groups (group = 4)): /depthwise/Conv"
 expect_contains "$TMP/err" "Pad (padding (the window kernels pad: give the Conv or pool its pads)): /Pad"
 
-for model in mlp gpt2_block_op13 gpt2_block_op17 gpt2_block_b2 llama_block llama_block_hf cnn gpt2_mlp_op17 llama_mlp; do
+for model in mlp mlp_flat_b1 gpt2_block_op13 gpt2_block_op17 gpt2_block_b2 llama_block llama_block_hf cnn gpt2_mlp_op17 llama_mlp; do
   ref=(--engine reference)
   expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" "${ref[@]}" --input "x=$MODELS/$model/inputs/x.npy" \
     --expect "y=$MODELS/$model/outputs/y.npy" --output-dir "$TMP" --json
@@ -50,7 +50,7 @@ done
 
 # Compiled onto the simulated wafer (fp32, streaming): each output against the interpreter
 # (rounded to fp32 after every node) and against PyTorch, within 1e-6 of both.
-for model in mlp gpt2_block_op13 gpt2_block_op17 gpt2_block_b2 llama_block llama_block_hf cnn gpt2_mlp_op17 llama_mlp; do
+for model in mlp mlp_flat_b1 gpt2_block_op13 gpt2_block_op17 gpt2_block_b2 llama_block llama_block_hf cnn gpt2_mlp_op17 llama_mlp; do
   expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" --input "x=$MODELS/$model/inputs/x.npy" \
     --expect "y=$MODELS/$model/outputs/y.npy" --output-dir "$TMP" --mode streaming --json
   for key in model arch mode grid pes_used cycles seconds sim_wall_seconds layers; do
@@ -81,6 +81,12 @@ expect_exit 0 "$WAFER" run "$MODELS/gpt2_block_op17/model.onnx" --input "x=$MODE
   --mode streaming --json
 [ "$(json_get "$TMP/out" '.layers[2].kernel')" = "attention 4x16 heads (3 slices, 2 relayouts)" ] || fail "gpt2 attention layer"
 [ "$(json_get "$TMP/out" '.layers | length')" = 10 ] || fail "gpt2 block: 10 layers"
+# One sample of a flattened image, 144 -> 100 -> 10: the host writes the input flattened, and
+# on 3 x 1 PEs the 1 row, 100 and 10 columns are padded (to 3 x 102 and 3 x 12).
+expect_exit 0 "$WAFER" run "$MODELS/mlp_flat_b1/model.onnx" --input "x=$MODELS/mlp_flat_b1/inputs/x.npy" \
+  --expect "y=$MODELS/mlp_flat_b1/outputs/y.npy" --mode streaming --json
+[ "$(json_get "$TMP/out" '.grid')" = 3x1 ] || fail "mlp_flat_b1 grid"
+[ "$(json_get "$TMP/out" '.verified')" = true ] || fail "mlp_flat_b1 padded on 3x1: $(cat "$TMP/out")"
 # Over a batch of two sequences, each sequence's attention on a band of PE rows.
 expect_exit 0 "$WAFER" run "$MODELS/gpt2_block_b2/model.onnx" --input "x=$MODELS/gpt2_block_b2/inputs/x.npy" \
   --mode streaming --json
@@ -124,7 +130,7 @@ expect_contains "$TMP/err" "--mode: expected one of auto|streaming|pipelined, go
 # own, activations moved between them; the same outputs as streaming, bit for bit, and a
 # batch every slowest-stage interval.
 mkdir -p "$TMP/streaming" "$TMP/pipelined"
-for model in mlp gpt2_block_op17 llama_block llama_block_hf cnn; do
+for model in mlp mlp_flat_b1 gpt2_block_op17 llama_block llama_block_hf cnn; do
   run=("$WAFER" run "$MODELS/$model/model.onnx" --input "x=$MODELS/$model/inputs/x.npy")
   expect_exit 0 "${run[@]}" --mode streaming --output-dir "$TMP/streaming"
   expect_exit 0 "${run[@]}" --output-dir "$TMP/pipelined" --json

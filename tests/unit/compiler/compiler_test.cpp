@@ -97,16 +97,28 @@ TEST(Compiler, ViewsThatKeepTheLastDimensionAreFreeAndOthersAreRefused) {
   ASSERT_EQ(plan->layers.size(), size_t(1));
   EXPECT_EQ(plan->layers[0].inputs[0].value, x);  // the relu reads x's blocks
 
-  Builder c;
-  const int x2 = c.input("x", {8, 8});
-  const int s2 = c.constant("shape", graph::testing::ints({4, 16}));
-  c.g.outputs = {c.node("Relu", {c.node("Reshape", {x2, s2}, {}, "/wide")}, {}, "/act")};
-  ASSERT_TRUE(graph::infer_shapes(c.g));
-  auto bad = compile(c.g, wse3(), CompileOptions{2, 2, DType::f32});
-  ASSERT_FALSE(bad.has_value());
-  EXPECT_EQ(bad.message(),
-            "the wafer engine cannot lower 1 node of graph '' yet (the reference interpreter runs them):\n"
-            "  Reshape ([8,8] -> [4,16] changes the last dimension; needs a relayout kernel): /wide");
+  // A model input the host writes in the view's shape; an activation made on the wafer would
+  // need a relayout kernel.
+  for (const bool on_wafer : {false, true}) {
+    Builder c;
+    const int x2 = c.input("x", {8, 8});
+    const int s2 = c.constant("shape", graph::testing::ints({4, 16}));
+    const int in = on_wafer ? c.node("Relu", {x2}, {}, "/pre") : x2;
+    c.g.outputs = {c.node("Relu", {c.node("Reshape", {in, s2}, {}, "/wide")}, {}, "/act")};
+    ASSERT_TRUE(graph::infer_shapes(c.g));
+    auto wide = compile(c.g, wse3(), CompileOptions{2, 2, DType::f32});
+    if (!on_wafer) {
+      ASSERT_TRUE(wide.has_value()) << wide.message();
+      EXPECT_EQ(wide->relaid.size(), size_t(1));
+      EXPECT_EQ(wide->layers[0].inputs[0].layout.rows, 4);
+      EXPECT_FALSE(wide->layers[0].inputs[0].via_host);  // no dearer than any input
+      continue;
+    }
+    ASSERT_FALSE(wide.has_value());
+    EXPECT_EQ(wide.message(),
+              "the wafer engine cannot lower 1 node of graph '' yet (the reference interpreter runs them):\n"
+              "  Reshape ([8,8] -> [4,16] changes the last dimension; needs a relayout kernel): /wide");
+  }
 }
 
 TEST(Compiler, ListsEveryNodeItCannotLowerAtOnce) {
@@ -145,21 +157,57 @@ TEST(Compiler, PicksTheSmallestGridEveryLayerFitsOn) {
             "the arch has 49152; 2x1 PEs hold every layer (the smallest grid; omit the grid to take it)");
 }
 
-TEST(Compiler, SaysWhyNoGridHoldsAModelWhoseSizesDoNotDivide) {
-  // K = 37 is prime and must divide over W and H, so only one PE (or a row of 37, which 400
-  // columns do not divide over) holds the GEMM; on one PE the 37 x 400 fp32 weight and SUMMA's
-  // two panel halves of it alone are 177,600 bytes of 49,152. The largest grid tried, 64 x 64,
-  // fails first on M = 5 rows.
+// 5 rows and K = 37 (prime) divide over no grid but one PE, where the 37 x 400 fp32 weight
+// with SUMMA's panels does not fit; padded, the rows go to a multiple of the height and the
+// columns to one of lcm(W, H), with zeros the host writes (and zero weights there), and the
+// result is the reference's.
+TEST(Compiler, PadsSizesTheGridDoesNotDivide) {
   Builder b;
   const int x = b.input("x", {5, 37});
   b.g.outputs = {b.node("MatMul", {x, b.constant("w", random_tensor({37, 400}, 1))}, {}, "/fc")};
   ASSERT_TRUE(graph::infer_shapes(b.g));
-  auto plan = compile(b.g, wse3(), CompileOptions{});
+  auto plan = compile(b.g, wse3(), CompileOptions{4, 2, DType::f32, Mode::streaming});
+  ASSERT_TRUE(plan.has_value()) << plan.message();
+  const kernels::DistTensor& a = plan->layers[0].inputs[0].layout;
+  EXPECT_EQ(std::vector<int64_t>({a.rows, a.cols}), std::vector<int64_t>({6, 40}));
+  EXPECT_EQ(plan->layers[0].flops, 2.0 * 5 * 37 * 400);  // the model's, not the padding's
+  const std::map<std::string, Tensor> in = {{"x", random_tensor({5, 37}, 2)}};
+  auto ref = graph::evaluate(b.g, in, {DType::f32, true});
+  ASSERT_TRUE(ref.has_value()) << ref.message();
+  auto r = run(b.g, *plan, in, *ref, sim::Options{});
+  ASSERT_TRUE(r.has_value()) << r.message();
+  EXPECT_EQ(r->outputs.at("/fc_out0").shape, (graph::Shape{5, 400}));
+  EXPECT_LT(kernels::max_rel_error(r->outputs.at("/fc_out0").values, ref->at("/fc_out0").values), 1e-6);
+
+  // A row reduction needs its columns whole: a softmax over the 37 columns is refused on 4 x 2.
+  Builder c;
+  const int x2 = c.input("x", {5, 37});
+  c.g.outputs = {c.node("Softmax", {x2}, {{"axis", int64_t(-1)}}, "/softmax")};
+  ASSERT_TRUE(graph::infer_shapes(c.g));
+  auto soft = compile(c.g, wse3(), CompileOptions{4, 2, DType::f32, Mode::streaming});
+  ASSERT_FALSE(soft.has_value());
+  EXPECT_NE(soft.message().find("layer '/softmax' (Softmax): softmax needs all 37 columns of a row, and on 4 PE "
+                                "columns they are padded to 40"),
+            std::string::npos)
+      << soft.message();
+}
+
+// On a fabric of 4 x 4 PEs the 37 x 4000 weight (592 KB in fp32, twice that with SUMMA's
+// panels, against 16 x 48 KiB) fits no grid; the error gives the reasons on one PE and on the
+// largest grid.
+TEST(Compiler, SaysWhyNoGridHoldsAModel) {
+  Builder b;
+  const int x = b.input("x", {5, 37});
+  b.g.outputs = {b.node("MatMul", {x, b.constant("w", random_tensor({37, 4000}, 1))}, {}, "/fc")};
+  ASSERT_TRUE(graph::infer_shapes(b.g));
+  arch::Arch small = wse3();
+  small.fabric_width = small.fabric_height = 4;
+  auto plan = compile(b.g, small, CompileOptions{});
   ASSERT_FALSE(plan.has_value());
   EXPECT_EQ(plan.message(),
-            "no grid up to 64x64 PEs holds every layer: on one PE, layer '/fc' (MatMul): code 'layer0' needs "
-            "190500 bytes of SRAM on PE (0,0)..(0,0) but the arch has 49152; on 64x64 PEs, layer '/fc' (MatMul): "
-            "k.gemm: M = 5 does not divide evenly over 64 rows of PEs");
+            "no grid up to 4x4 PEs holds every layer: on one PE, layer '/fc' (MatMul): code 'layer0' needs 1875300 "
+            "bytes of SRAM on PE (0,0)..(0,0) but the arch has 49152; on 4x4 PEs, layer '/fc' (MatMul): code "
+            "'layer0' needs 133320 bytes of SRAM on PE (0,0)..(3,3) but the arch has 49152");
 }
 
 TEST(Compiler, StreamingOverlapsEachLayerWithTheNextLayersWeights) {

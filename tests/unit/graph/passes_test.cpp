@@ -645,6 +645,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         // Gemm carries its bias already; the GELU between fc2 and fc3 fuses.
         ModelCase{"mlp", {{"Gemm", 3}, {"Relu", 1}, {"wafer.Gelu", 1}}},
+        ModelCase{"mlp_flat_b1", {{"Flatten", 1}, {"Gemm", 2}, {"Relu", 1}}},
         ModelCase{"gpt2_block_op13", kGpt2}, ModelCase{"gpt2_block_op17", kGpt2}, ModelCase{"gpt2_block_b2", kGpt2},
         // Two RMSNorms, the SwiGLU's SiLU, and attention (MatMul, Div by √16, Add of the mask,
         // Softmax, MatMul); no Linear has a bias, so q, k, v, o, gate, up and down stay

@@ -73,6 +73,7 @@ TEST_P(ReferenceModels, ImportAndMatchPyTorch) {
 
 INSTANTIATE_TEST_SUITE_P(Onnx, ReferenceModels,
                          ::testing::Values(ModelCase{"mlp", 13, {4, 32}, {4, 16}},
+                                           ModelCase{"mlp_flat_b1", 17, {1, 1, 12, 12}, {1, 10}},
                                            ModelCase{"gpt2_block_op13", 13, {1, 16, 64}, {1, 16, 64}},
                                            ModelCase{"gpt2_block_op17", 17, {1, 16, 64}, {1, 16, 64}},
                                            ModelCase{"llama_block", 14, {1, 16, 64}, {1, 16, 64}},
