@@ -103,11 +103,12 @@ std::string describe(const Binding& b);
 using LayerCopies = std::function<std::vector<kernels::HostCopy>(const std::vector<kernels::ElementFn>&)>;
 LayerCopies block_copies(const std::vector<Binding>& bindings, std::vector<kernels::HostCopy> tables = {});
 
-// The pipelined placement (pipeline.cpp): layer i (emit(i), a program on PEs (0, 0)..(w-1,
-// h-1)) on its own w x h rectangle of the fabric, the moves its inputs need from other
+// The pipelined placement (pipeline.cpp): layer i (emit(i, w, h), a program on PEs (0, 0)..
+// (w-1, h-1)) on a rectangle of its own of sizes[i], the moves its inputs need from other
 // rectangles before it, and the fabric's SRAM, colors and task ids checked per PE.
-using EmitLayer = std::function<Expected<Layer>(size_t step)>;
-Expected<std::vector<Layer>> place_pipelined(const LayerContext& c, size_t steps, int w, int h,
+using GridSize = std::pair<int, int>;  // PEs: width, height
+using EmitLayer = std::function<Expected<Layer>(size_t step, int w, int h)>;
+Expected<std::vector<Layer>> place_pipelined(const LayerContext& c, const std::vector<GridSize>& sizes,
                                              const EmitLayer& emit);
 
 // Every node becomes a step or a view; the error lists every node that cannot, by op.

@@ -1,15 +1,18 @@
-// The pipelined placement: every layer on a w x h rectangle of its own, weights resident,
-// activations moved between the rectangles (docs/compiler.md, "Modes").
+// The pipelined placement: every layer on a rectangle of its own, of the size plan.cpp's
+// balance gives it, weights resident, activations moved between the rectangles
+// (docs/compiler.md, "Modes").
 //
-// Rectangles go in snake order over the fabric: left to right along the first band of h
-// rows, right to left along the next, so layer i + 1 always touches layer i. Each layer is
-// the same program streaming would run, emitted on PEs (0, 0)..(w-1, h-1), placed with its
-// origin at its rectangle. An input produced on another rectangle is moved to the layer's
-// before it runs: a translation (kernels/movement.hpp) of the producer's blocks by the
-// offset between the two rectangles, a program of its own on their bounding rectangle, which
-// the plan lists as a layer ("move") so that it is simulated, timed and checked like one. A
-// value read by several layers is moved once to each rectangle that needs it (from where it
-// was made), and a layer whose input already lies on its rectangle reads it in place.
+// Rectangles go in snake order on shelves over the fabric: left to right along the first
+// shelf (as tall as its tallest rectangle), right to left along the next, so layer i + 1
+// always touches layer i. Each layer is the program streaming would run on its size, emitted
+// on PEs (0, 0)..(w-1, h-1), placed with its origin at its rectangle. An input produced on
+// another rectangle is moved to the layer's before it runs (kernels/movement.hpp): a
+// translation of the producer's blocks when both rectangles have one shape, else a reshard
+// to the reader's split (and padding); a program of its own on their bounding rectangle,
+// which the plan lists as a layer ("move") so that it is simulated, timed and checked like
+// one. A value read by several layers is moved once to each rectangle that needs it (from
+// where it was made), and a layer whose input already lies on its rectangle reads it in
+// place.
 //
 // One resource map covers the fabric: per PE, the SRAM bytes of every program placed there,
 // and the colors and task ids of their codes. A program is added only if every PE it covers
@@ -115,17 +118,28 @@ class FabricUse {
   }
 };
 
-// Layer i's rectangle: band i / per_band of h rows, in snake order along it.
-Expected<std::vector<ir::Rect>> snake(const arch::Arch& a, size_t layers, int w, int h) {
-  const size_t per_band = size_t(a.fabric_width / w), bands = (layers + per_band - 1) / per_band;
-  if (int64_t(bands) * h > a.fabric_height)
-    return make_error("{} layers of {}x{} PEs need {} bands of {} rows, more than the fabric's {} (streaming runs them "
-                      "one at a time)", layers, w, h, bands, h, a.fabric_height);
+// The layers' rectangles in snake order on shelves: left to right along the first shelf
+// (as tall as its tallest rectangle), then right to left along the next from where the first
+// ended, and so on, so that layer i + 1 touches layer i.
+Expected<std::vector<ir::Rect>> shelves(const arch::Arch& a, const std::vector<GridSize>& sizes) {
   std::vector<ir::Rect> rects;
-  for (size_t i = 0; i < layers; ++i) {
-    const size_t band = i / per_band, along = i % per_band;
-    const size_t slot = band % 2 == 0 ? along : per_band - 1 - along;
-    rects.push_back({int(slot) * w, int(band) * h, w, h});
+  int y = 0, shelf_h = 0, cursor = 0;
+  bool rightward = true;
+  for (const auto& [w, h] : sizes) {
+    const bool fits = rightward ? cursor + w <= a.fabric_width : cursor - w >= 0;
+    if (!fits && !rects.empty()) {
+      y += shelf_h;
+      shelf_h = 0;
+      rightward = !rightward;
+      cursor = rightward ? 0 : rects.back().x + rects.back().w;
+    }
+    if (y + h > a.fabric_height || w > a.fabric_width || (!rightward && cursor - w < 0))
+      return make_error("{} layers on rectangles of their own (from {}x{} PEs) need more than the fabric's {}x{} PEs "
+                        "(streaming runs them one at a time)", sizes.size(), sizes[0].first, sizes[0].second,
+                        a.fabric_width, a.fabric_height);
+    rects.push_back({rightward ? cursor : cursor - w, y, w, h});
+    cursor += rightward ? w : -w;
+    shelf_h = std::max(shelf_h, h);
   }
   return rects;
 }
@@ -143,10 +157,38 @@ Binding on_fabric(Binding b, const Layer& l) {
   return b;
 }
 
-// Every PE of a layer's blocks moves by the offset to `to` (the rectangle of its reader).
-Expected<Layer> emit_move(const LayerContext& c, const Binding& from, const ir::Rect& to, const FabricUse& use,
+// The estimated cycles of a move. A translation: a pass along each axis it crosses, the PEs
+// of a line sending their blocks one after another over one link, one element a cycle, each
+// after about 5 vector setups (its rows of the move's table), and the stream crossing the
+// distance at 3 hop latencies a PE; both constants fitted on the GPT-2 block's and the CNN's
+// moves (within 1%, docs/compiler.md). A reshard: along x, a PE row of x sends all its
+// columns across, a table row (a vector op's setup and ~25 cycles of the interpreter's work,
+// as the gather's) per block it meets; along y, a local copy when the rows are split alike,
+// else each of y's column blocks goes as runs of contiguous rows, one table row each, a run
+// per column of y's block for each PE row of the taller rectangle, of which the busiest PE of
+// a column (forwarding first) handles about 1 - 1/(2·the shorter height) (fitted on the reshards of the MLP, GPT-2 and Llama blocks, docs/compiler.md).
+uint64_t move_estimate(const arch::Arch& a, const DistTensor& x, const DistTensor& y, int64_t rows, int64_t cols) {
+  const int dx = std::abs(y.rect.x - x.rect.x), dy = std::abs(y.rect.y - x.rect.y);
+  const int64_t setup = 5 * int64_t(a.vector_setup_cycles), hops = (dx + dy) * 3 * int64_t(a.hop_latency);
+  if (x.rect.w == y.rect.w && x.rect.h == y.rect.h) {
+    const int64_t senders = (dx > 0 ? x.rect.w : 0) + (dy > 0 ? x.rect.h : 0);
+    return uint64_t(senders * (x.block_elements() + setup) + hops);
+  }
+  const double op = a.vector_setup_cycles + 25;
+  const double along_x = double(x.block_rows() * cols) + double(x.rect.w + y.rect.w) * op;
+  const bool rows_alike = x.block_rows() == y.block_rows() && x.rect.y == y.rect.y;
+  const int taller = std::max(x.rect.h, y.rect.h), shorter = std::min(x.rect.h, y.rect.h);
+  const double runs = double(y.block_cols() * taller) * (1 - 1.0 / (2 * shorter));
+  const double along_y = rows_alike ? double(y.block_elements()) + op : double(rows * y.block_cols()) + runs * op;
+  return uint64_t(along_x + along_y) + uint64_t(hops);
+}
+
+// A layer's input moved from where it was made (`from`) to where its reader wants it
+// (`want`, on the fabric): a translation when both rectangles have one shape (and so one
+// layout), a reshard otherwise.
+Expected<Layer> emit_move(const LayerContext& c, const Binding& from, const Binding& want, const FabricUse& use,
                           size_t index) {
-  const ir::Rect src = from.layout.rect, box = bounding(src, to);
+  const ir::Rect src = from.layout.rect, to = want.layout.rect, box = bounding(src, to);
   Layer m;
   m.name = fmt::format("move {}", c.g.values[size_t(from.value)].name);
   m.op = "move";
@@ -163,47 +205,54 @@ Expected<Layer> emit_move(const LayerContext& c, const Binding& from, const ir::
     if (tasks >> i & 1) WAFER_TRY(pools.tasks.reserve(i, "the layers on its rectangle"));
   ir::CodeBuilder code(fmt::format("move{}", index));
   kernels::Emit e{code, m.program, pools, c.arch, "m"};
-  DistTensor x = from.layout;
+  DistTensor x = from.layout, y = want.layout;
   x.name = "x";
+  y.name = "y";
   x.rect = shifted(src, -box.x, -box.y);
-  kernels::RelayoutSpec spec{x, -1, x.rows_over_y, x.cols_over_x, to.x - src.x, to.y - src.y, "y"};
-  auto em = kernels::emit_relayout(e, kernels::Site{kernels::relayout_rect(spec), -1, -1}, spec);
+  y.rect = shifted(to, -box.x, -box.y);
+  const graph::Value& v = c.g.values[size_t(from.value)];
+  const int64_t rows = rows_of(v, from.image), cols = cols_of(v, from.image);
+  const bool translation = src.w == to.w && src.h == to.h;
+  Expected<kernels::MoveEmitted> em = make_error("");
+  if (translation) {
+    kernels::RelayoutSpec spec{x, -1, x.rows_over_y, x.cols_over_x, to.x - src.x, to.y - src.y, "y"};
+    em = kernels::emit_relayout(e, kernels::Site{kernels::relayout_rect(spec), -1, -1}, spec);
+  } else {
+    kernels::ReshardSpec spec{x, -1, y, rows, cols};
+    em = kernels::emit_reshard(e, kernels::Site{kernels::reshard_rect(spec), -1, -1}, spec);
+  }
   if (!em) return em.status();
   m.launch = e.name("entry");
   m.program.codes.push_back(code.finish());
   m.program.placements.push_back(ir::Placement{{0, 0, box.w, box.h}, 0, {}});
   WAFER_TRY(ir::verify(m.program, c.arch));
-  m.kernel = fmt::format("move by ({},{})", to.x - src.x, to.y - src.y);
+  m.kernel = translation ? fmt::format("move by ({},{})", to.x - src.x, to.y - src.y)
+                         : fmt::format("reshard {}x{} to {}x{} at ({},{})", src.w, src.h, to.w, to.h, to.x - src.x,
+                                       to.y - src.y);
   m.inputs = {Binding{from.value, x, false, from.image}};
   m.output = Binding{from.value, em->y, false, from.image};
   m.sram_bytes_per_pe = ir::layout_code(m.program.codes[0]).bytes;
   m.colors = pools.colors.in_use() - std::popcount(colors);
   m.tasks = pools.tasks.in_use() - std::popcount(tasks);
   m.copies = block_copies(m.inputs, em->tables);
-  // A pass along each axis the move crosses: the PEs of a line send their blocks one after
-  // another over one link, one element a cycle, each after about 5 vector setups (its rows of
-  // the move's table), and the stream crosses the distance at 3 hop latencies a PE; both
-  // constants fitted on the GPT-2 block's and the CNN's moves (within 1%, docs/compiler.md).
-  const int dx = std::abs(to.x - src.x), dy = std::abs(to.y - src.y);
-  const int64_t senders = (dx > 0 ? src.w : 0) + (dy > 0 ? src.h : 0);
-  m.estimated_cycles = uint64_t(senders * (x.block_elements() + 5 * int64_t(c.arch.vector_setup_cycles)) +
-                                (dx + dy) * 3 * int64_t(c.arch.hop_latency));
+  m.estimated_cycles = move_estimate(c.arch, x, y, rows, cols);
   return m;
 }
 
 }  // namespace
 
-Expected<std::vector<Layer>> place_pipelined(const LayerContext& c, size_t steps, int w, int h, const EmitLayer& emit) {
+Expected<std::vector<Layer>> place_pipelined(const LayerContext& c, const std::vector<GridSize>& sizes,
+                                             const EmitLayer& emit) {
   if (c.arch.colors > 64 || c.arch.task_ids > 64)
     return make_error("the resource map holds 64 colors and task ids per PE; {} has {} and {}", c.arch.name,
                       c.arch.colors, c.arch.task_ids);
-  auto rects = snake(c.arch, steps, w, h);
+  auto rects = shelves(c.arch, sizes);
   if (!rects) return rects.status();
   FabricUse use(c.arch);
   std::vector<Layer> layers;
   std::map<int, std::vector<Binding>> copies;  // value -> its blocks on the fabric, first where it was made
-  for (size_t i = 0; i < steps; ++i) {
-    auto layer = emit(i);
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    auto layer = emit(i, sizes[i].first, sizes[i].second);
     if (!layer) return layer.status();
     const std::string where = fmt::format("layer '{}' ({})", layer->name, layer->op);
     layer->rect = (*rects)[i];
@@ -216,7 +265,7 @@ Expected<std::vector<Layer>> place_pipelined(const LayerContext& c, size_t steps
       const Binding want = on_fabric(in, *layer);
       if (std::any_of(made->second.begin(), made->second.end(), [&](const Binding& b) { return same_layout(b, want); }))
         continue;
-      auto move = emit_move(c, made->second.front(), want.layout.rect, use, layers.size());
+      auto move = emit_move(c, made->second.front(), want, use, layers.size());
       if (!move) return move.status().with_context(where);
       const Binding moved = on_fabric(move->output, *move);
       if (!same_layout(moved, want))

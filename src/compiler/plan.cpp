@@ -281,10 +281,12 @@ class Placer {
     return layers;
   }
 
-  Expected<std::vector<Layer>> place_pipelined(int w, int h) const {
-    return compiler::place_pipelined(LayerContext{g_, arch_, t_}, l_.steps.size(), w, h,
-                                     [&](size_t i) { return layer(i, w, h); });
+  // Pipelined: layer i on a rectangle of sizes[i] of its own; the first error otherwise.
+  Expected<std::vector<Layer>> place_pipelined(const std::vector<GridSize>& sizes) const {
+    return compiler::place_pipelined(LayerContext{g_, arch_, t_}, sizes,
+                                     [&](size_t i, int w, int h) { return layer(i, w, h); });
   }
+  size_t steps() const { return l_.steps.size(); }
 
  private:
   const Graph& g_;
@@ -598,24 +600,77 @@ Expected<GridChoice> place_streaming(const Placer& placer, const arch::Arch& arc
   return make_error("on {}x{} PEs: {}{}", o.grid_w, o.grid_h, layers.message(), hint);
 }
 
-// The pipelined placement on the grid given, or on the first of the next candidate grids
-// from the streaming one on (the moves need room beside the layers, so it may take a larger
-// one; a bounded number, each try emitting every layer).
+uint64_t stage_cycles(const Layer& l) { return l.estimated_cycles + l.relayout_io_cycles; }
+
+// The pipelined layers with rectangles sized by their share of the work. From every layer on
+// the base size, the layer of the slowest stage gets twice the PEs, twice its width or its
+// height, whichever it is estimated faster on, as long as that stage gets faster, the layers
+// still fit the fabric and the estimated interval does not grow; each layer up to 4 x 4 times
+// the base, at most kGrowths times. A move as the slowest stage ends it (a larger rectangle
+// would only add reshards). The best placement seen (shortest interval, then fewest PEs) is
+// the result.
+GridChoice balance(const Placer& placer, GridChoice base) {
+  constexpr int kGrowths = 16, kMostTimes = 4;
+  std::vector<GridSize> sizes(placer.steps(), GridSize{base.w, base.h});
+  std::vector<Layer> layers = base.layers;
+  uint64_t interval = timing_of(Mode::pipelined, layers).interval;
+  for (int round = 0; round < kGrowths; ++round) {
+    const Layer* slowest = nullptr;
+    size_t step = 0, slowest_step = 0;
+    for (const Layer& l : layers) {
+      if (!slowest || stage_cycles(l) > stage_cycles(*slowest)) {
+        slowest = &l;
+        slowest_step = step;
+      }
+      if (l.op != "move") ++step;
+    }
+    if (!slowest || slowest->op == "move") break;
+    const auto [w, h] = sizes[slowest_step];
+    std::optional<GridSize> grown;
+    uint64_t fastest = stage_cycles(*slowest);
+    for (const GridSize& g : {GridSize{2 * w, h}, GridSize{w, 2 * h}}) {
+      if (g.first > kMostTimes * base.w || g.second > kMostTimes * base.h) continue;
+      auto l = placer.layer(slowest_step, g.first, g.second);
+      if (l && stage_cycles(*l) < fastest) {
+        fastest = stage_cycles(*l);
+        grown = g;
+      }
+    }
+    if (!grown) break;
+    std::vector<GridSize> next = sizes;
+    next[slowest_step] = *grown;
+    auto placed = placer.place_pipelined(next);
+    if (!placed) break;
+    const uint64_t t = timing_of(Mode::pipelined, *placed).interval;
+    if (t > interval) break;
+    sizes = std::move(next);
+    layers = std::move(*placed);
+    interval = t;
+  }
+  base.layers = std::move(layers);
+  return base;
+}
+
+// The pipelined placement from the grid given, or from the first of the next candidate grids
+// from the streaming one on on which every layer fits (the moves need room beside the layers,
+// so it may take a larger one; a bounded number, each try emitting every layer); then the
+// rectangles sized by the layers' work (balance).
 Expected<GridChoice> place_pipelined(const Placer& placer, const arch::Arch& arch, const CompileOptions& o, int w,
                                      int h) {
   constexpr int kTries = 32;
+  auto uniform = [&](int gw, int gh) { return placer.place_pipelined(std::vector<GridSize>(placer.steps(), {gw, gh})); };
   if (o.grid_w > 0) {
-    auto layers = placer.place_pipelined(w, h);
+    auto layers = uniform(w, h);
     if (!layers) return layers.status().with_context(fmt::format("pipelined on {}x{} PEs a layer", w, h));
-    return GridChoice{w, h, std::move(*layers)};
+    return balance(placer, GridChoice{w, h, std::move(*layers)});
   }
   const std::vector<std::pair<int, int>> grids = candidate_grids(arch);
   const auto from = std::find(grids.begin(), grids.end(), std::pair<int, int>{w, h});
   const auto to = grids.end() - from > kTries ? from + kTries : grids.end();
   Status first = Status::ok();
   for (auto g = from; g != to; ++g) {
-    auto layers = placer.place_pipelined(g->first, g->second);
-    if (layers) return GridChoice{g->first, g->second, std::move(*layers)};
+    auto layers = uniform(g->first, g->second);
+    if (layers) return balance(placer, GridChoice{g->first, g->second, std::move(*layers)});
     if (g == from) first = layers.status();
   }
   return first.with_context(
@@ -635,9 +690,9 @@ Status choose_pipelined(const Placer& placer, const arch::Arch& arch, const Comp
   }
   const uint64_t piped = timing_of(Mode::pipelined, pipelined->layers).interval;
   const uint64_t streamed = timing_of(Mode::streaming, plan.layers).interval;
-  const std::string fits = fmt::format("every layer fits the fabric on a {}x{} rectangle of its own, with its weights "
-                                       "resident; an estimated {} cycles between batches against streaming's {}",
-                                       pipelined->w, pipelined->h, piped, streamed);
+  const std::string fits = fmt::format("every layer fits the fabric on a rectangle of its own, from {}x{} PEs up by its "
+                                       "share of the work, with its weights resident; an estimated {} cycles between "
+                                       "batches against streaming's {}", pipelined->w, pipelined->h, piped, streamed);
   if (o.mode == Mode::automatic && piped > streamed) {
     plan.mode_reason = "streaming is faster: " + fits;
     return Status::ok();

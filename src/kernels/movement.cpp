@@ -247,6 +247,68 @@ Expected<MoveEmitted> emit_relayout(Emit& e, const Site& site, const RelayoutSpe
   return out;
 }
 
+ir::Rect reshard_rect(const ReshardSpec& s) {
+  const ir::Rect &a = s.x.rect, &b = s.y.rect;
+  const int x0 = std::min(a.x, b.x), y0 = std::min(a.y, b.y);
+  return {x0, y0, std::max(a.x + a.w, b.x + b.w) - x0, std::max(a.y + a.h, b.y + b.h) - y0};
+}
+
+namespace {
+
+// `h`'s blocks within rows [0, rows) x columns [0, cols): a block cut short in its rows
+// becomes one block per column, each at its column's place in the block.
+Holding clipped(const Holding& h, int64_t rows, int64_t cols) {
+  return [=](int px, int py) {
+    std::vector<HeldBlock> out;
+    for (const HeldBlock& b : h(px, py)) {
+      const int64_t r1 = std::min(b.r1, rows), c1 = std::min(b.c1, cols);
+      if (r1 <= b.r0 || c1 <= b.c0) continue;
+      if (r1 == b.r1) {
+        out.push_back({b.r0, r1, b.c0, c1, b.buf, b.base});
+        continue;
+      }
+      for (int64_t c = b.c0; c < c1; ++c) out.push_back({b.r0, r1, c, c + 1, b.buf, b.base + (c - b.c0) * b.rows()});
+    }
+    return out;
+  };
+}
+
+}  // namespace
+
+Expected<MoveEmitted> emit_reshard(Emit& e, const Site& site, const ReshardSpec& s) {
+  const std::string user = e.name("reshard");
+  WAFER_TRY(check_input(user, s.x, e));
+  DistTensor y = s.y;
+  y.name = e.name(s.y.name);
+  WAFER_TRY(check_input(user, y, e));
+  for (const DistTensor* t : {&s.x, static_cast<const DistTensor*>(&y)})
+    if (t->rows_over_y != Spread::split || t->cols_over_x != Spread::split)
+      return make_error("{}: {} must have rows split over y and columns over x", user, t->describe());
+  if (s.rows < 1 || s.cols < 1 || s.rows > std::min(s.x.rows, y.rows) || s.cols > std::min(s.x.cols, y.cols))
+    return make_error("{}: rows [0, {}) x columns [0, {}) do not lie within both {} and {}", user, s.rows, s.cols,
+                      s.x.describe(), y.describe());
+  const ir::Rect hull = reshard_rect(s);
+  WAFER_TRY(check_site(user, site, hull, fmt::format("resharding {} into {}", s.x.describe(), y.describe())));
+  // Buffers: 0 x, 1 the staging (X's row block of PE row py, Y's column block of PE column px),
+  // 2 y.
+  const DistTensor &x = s.x;
+  const Holding stage = [=](int px, int py) -> std::vector<HeldBlock> {
+    const int ay = py + hull.y - x.rect.y, ax = px + hull.x - y.rect.x;
+    if (ay < 0 || ay >= x.rect.h || ax < 0 || ax >= y.rect.w) return {};
+    const int64_t r0 = ay * x.block_rows(), r1 = std::min(r0 + x.block_rows(), s.rows);
+    const int64_t c0 = ax * y.block_cols(), c1 = std::min(c0 + y.block_cols(), s.cols);
+    if (r1 <= r0 || c1 <= c0) return {};
+    return {HeldBlock{r0, r1, c0, c1, 1, 0}};
+  };
+  MovePlan plan(hull, user);
+  WAFER_TRY(plan.add_pass(true, tensor_holding(x, hull, 0), stage, e.pools.colors));
+  WAFER_TRY(plan.add_pass(false, stage, clipped(tensor_holding(y, hull, 2), s.rows, s.cols), e.pools.colors));
+  const int xs = symbol_of(e, x, s.x_symbol), ys = declare(e, y);
+  auto out = emit_plan(e, site, plan, {xs, -1, ys}, {"stage"}, x.dtype, y, ys);
+  if (out) out->data_bytes += y.block_bytes();
+  return out;
+}
+
 Expected<MoveEmitted> emit_slice(Emit& e, const Site& site, const SliceSpec& s) {
   const std::string user = e.name("slice");
   const DistTensor& x = s.x;

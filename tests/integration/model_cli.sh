@@ -116,8 +116,8 @@ expect_exit 2 "$WAFER" run "$MODELS/mlp/model.onnx" --output-dir "$MODELS/mlp/mo
 expect_contains "$TMP/err" "--output-dir '$MODELS/mlp/model.onnx': not a directory (Not a directory)"
 expect_exit 0 "$WAFER" run "$MODELS/mlp/model.onnx" --seed 3
 expect_contains "$TMP/out" "output y [4,16]"
-expect_contains "$TMP/out" "fp32, 2x1 PEs a layer of wse3, pipelined"
-expect_contains "$TMP/out" "move /fc1/Gemm_output_0  move by (2,0)"
+expect_contains "$TMP/out" "fp32, 2x1 PEs or more a layer of wse3, pipelined"
+expect_contains "$TMP/out" "move /fc1/Gemm_output_0  reshard 8x1 to 2x1 at (8,0)"
 expect_contains "$TMP/out" "speed: "
 
 # A grid too small names the layer and the bytes; modes not built are usage errors.
@@ -137,7 +137,7 @@ for model in mlp mlp_flat_b1 gpt2_block_op17 llama_block llama_block_hf cnn; do
   [ "$(json_get "$TMP/out" '.mode')" = pipelined ] || fail "$model: auto did not pipeline"
   [ "$(json_get "$TMP/out" '.verified')" = true ] || fail "$model pipelined not verified"
   [ "$(json_get "$TMP/out" '.interval_cycles < .cycles')" = true ] || fail "$model: no overlap between batches"
-  [ "$(json_get "$TMP/out" '[.layers[] | select(.kernel | startswith("move by"))] | length > 0')" = true ] \
+  [ "$(json_get "$TMP/out" '[.layers[] | select(.name | startswith("move "))] | length > 0')" = true ] \
     || fail "$model: no moves"
   cmp -s "$TMP/streaming/y.npy" "$TMP/pipelined/y.npy" || fail "$model: pipelined and streaming outputs differ"
 done
@@ -146,7 +146,7 @@ done
 expect_exit 1 "$WAFER" compile "$MODELS/gpt2_block_op17/model.onnx" --grid 4x1 --mode pipelined
 expect_contains "$TMP/err" "pipelined on 4x1 PEs a layer: move /Add_output_0: PE (32,0) would hold 3284 bytes of "
 expect_exit 0 "$WAFER" compile "$MODELS/gpt2_block_op17/model.onnx"
-expect_contains "$TMP/out" "mode: pipelined (every layer fits the fabric on a 4x2 rectangle of its own"
+expect_contains "$TMP/out" "mode: pipelined (every layer fits the fabric on a rectangle of its own, from 4x2 PEs up by its share of the work"
 expect_exit 0 "$WAFER" compile "$MODELS/mlp/model.onnx" --print-after fuse-gelu
 expect_contains "$TMP/out" 'wafer.Gelu(%9) {approximate="none"}'
 expect_exit 2 "$WAFER" compile "$MODELS/mlp/model.onnx" --print-after fuse-gelo

@@ -589,7 +589,7 @@ int run_run(const ModelRunFlags& f) {
     print_json(j);
   } else if (wafer) {
     fmt::print("model {} on the simulated wafer ({}, {} PEs{} of {}, {})\n", f.m.model, dtype,
-               j["grid"].get<std::string>(), j["mode"] == "pipelined" ? " a layer" : "", j["arch"].get<std::string>(),
+               j["grid"].get<std::string>(), j["mode"] == "pipelined" ? " or more a layer" : "", j["arch"].get<std::string>(),
                j["mode"].get<std::string>());
     print_output_lines(out_json);
     print_run_layers(j);

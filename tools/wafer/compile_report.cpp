@@ -70,7 +70,7 @@ Json plan_json(const graph::Graph& g, const compiler::Plan& plan, const std::str
 
 void print_plan(const Json& p) {
   fmt::print("plan: {} mode on {} PEs{} of {} ({:.4f}% of the fabric), {}; {} layers, {} views\n",
-             p["mode"].get<std::string>(), p["grid"].get<std::string>(), p["mode"] == "pipelined" ? " a layer" : "",
+             p["mode"].get<std::string>(), p["grid"].get<std::string>(), p["mode"] == "pipelined" ? " or more a layer" : "",
              p["arch"].get<std::string>(),
              p["active_pes_percent"].get<double>(), p["dtype"].get<std::string>(), p["layers"].size(),
              p["views"].get<int>());

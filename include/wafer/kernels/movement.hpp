@@ -22,6 +22,11 @@
 //   A translation by (dx, dy) moves every block along x, then along y: in one pass when the
 //   move is at least the rectangle's extent, else one PE per pass (systolic, through two
 //   staging buffers); it runs on the bounding rectangle of both rectangles.
+// - reshard: X on its rectangle into Y's split on another rectangle of another shape (layers of
+//   different sizes), the rows and columns both hold: a pass along x takes every element to
+//   the column of PEs that holds its Y column, on X's row of PEs (a staging block there), and
+//   a pass along y to the row that holds its Y row. Y's padding past X's extent is left as
+//   SRAM starts (zeros). It runs on the bounding rectangle of both rectangles.
 // - slice of a range of rows or columns: a view (the sub-rectangle of PEs, the same symbol,
 //   no code but an entry that activates done) when the range is aligned to the blocks,
 //   otherwise moved into a new tensor on the same rectangle (the length must divide over it).
@@ -67,6 +72,12 @@ struct RelayoutSpec {
   std::string y = "y";
 };
 
+struct ReshardSpec {
+  DistTensor x;       // rows split over y, columns over x, column-major
+  int x_symbol = -1;
+  DistTensor y;       // the same, on its own rectangle and split; its name is scoped by Emit::name
+  int64_t rows = 0, cols = 0;  // what moves: rows [0, rows) x columns [0, cols), within both
+};
 enum class MoveAxis : uint8_t { rows, cols };
 
 struct SliceSpec {
@@ -91,6 +102,9 @@ Expected<MoveEmitted> emit_concat(Emit& e, const Site& site, const ConcatSpec& s
 
 // The rectangle a relayout runs on: x's, or the bounding rectangle of x's and the translated one.
 ir::Rect relayout_rect(const RelayoutSpec& s);
+Expected<MoveEmitted> emit_reshard(Emit& e, const Site& site, const ReshardSpec& s);
+// The bounding rectangle of x's and y's rectangles, which a reshard runs on.
+ir::Rect reshard_rect(const ReshardSpec& s);
 
 // The registered kernels (`wafer kernel transpose|relayout|slice|concat`); --m rows, --n
 // columns, --algo the case (movement_kernels.cpp).

@@ -1,6 +1,7 @@
-// The pipelined mode (pipeline.cpp): every layer on its own rectangle in snake order, the
-// moves between rectangles as layers of their own, outputs equal to streaming's, the timing
+// The pipelined mode (pipeline.cpp): every layer on its own rectangle in snake order, sized by
+// its share of the work, the moves between rectangles as layers of their own, outputs equal to streaming's, the timing
 // of a batch and between batches, and auto's choice.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "compiler_test_util.hpp"
@@ -46,15 +47,18 @@ TEST(Pipeline, EachLayerHasItsRectangleAndEveryInputIsMovedToItsReader) {
   auto plan = compile(g, wse3(), CompileOptions{2, 2, DType::f32, Mode::pipelined});
   ASSERT_TRUE(plan.has_value()) << plan.message();
   EXPECT_EQ(plan->mode, Mode::pipelined);
-  // Layers at x = 0, 2, 4 of the first band; the MatMul's output moves next door for the Relu
-  // and two rectangles on for the Add, whose other input the Relu left next door.
-  EXPECT_EQ(names_of(*plan), (std::vector<std::string>{"/fc @0,0", "move /fc_out0 @0,0", "/relu @2,0",
-                                                       "move /relu_out0 @2,0", "move /fc_out0 @0,0", "/add @4,0"}));
-  EXPECT_EQ(plan->layers[1].kernel, "move by (2,0)");
-  EXPECT_EQ(plan->layers[4].kernel, "move by (4,0)");
-  EXPECT_EQ(plan->layers[4].rect.w, 6);  // it crosses the Relu's rectangle
+  // The MatMul, the slowest stage, grows to 4 x 2 (balance); the Relu and the Add stay 2 x 2
+  // at x = 4 and 6 of the first shelf. The MatMul's output is resharded next door for the Relu
+  // and two rectangles on for the Add, whose other input the Relu left next door, on a
+  // rectangle of the same shape: a translation.
+  EXPECT_EQ(names_of(*plan), (std::vector<std::string>{"/fc @0,0", "move /fc_out0 @0,0", "/relu @4,0",
+                                                       "move /relu_out0 @4,0", "move /fc_out0 @0,0", "/add @6,0"}));
+  EXPECT_EQ(plan->layers[1].kernel, "reshard 4x2 to 2x2 at (4,0)");
+  EXPECT_EQ(plan->layers[3].kernel, "move by (2,0)");
+  EXPECT_EQ(plan->layers[4].kernel, "reshard 4x2 to 2x2 at (6,0)");
+  EXPECT_EQ(plan->layers[4].rect.w, 8);  // it crosses the Relu's rectangle
   EXPECT_EQ(plan->layers[0].origin_x, 0);
-  EXPECT_EQ(plan->layers[2].origin_x, 2);
+  EXPECT_EQ(plan->layers[2].origin_x, 4);
 
   auto piped = run_plan(g, *plan);
   ASSERT_TRUE(piped.has_value()) << piped.message();
@@ -77,14 +81,56 @@ TEST(Pipeline, EachLayerHasItsRectangleAndEveryInputIsMovedToItsReader) {
   EXPECT_EQ(streamed->interval, streamed->cycles);
 }
 
+uint64_t streamed_interval(const graph::Graph& g) {
+  auto plan = compile(g, wse3(), CompileOptions{2, 1, DType::f32, Mode::streaming});
+  EXPECT_TRUE(plan.has_value()) << plan.message();
+  return plan ? plan->estimated_interval : 0;
+}
+
+// x[8,64] -> MatMul(W1[64,128]) -> Relu -> MatMul(W2[128,64]) from 2 x 1 PEs: the GEMMs are the
+// slow stages, so they get larger rectangles (the Relu keeps 2 x 1), and a move between
+// rectangles of two shapes is a reshard; the outputs are streaming's, bit for bit (each GEMM
+// still adds its K products in order), and the interval is shorter than on 2 x 1 for all.
+TEST(Pipeline, TheSlowLayersGetLargerRectanglesAndReshardsBetweenThem) {
+  Builder b;
+  const int x = b.input("x", {8, 64});
+  const int h = b.node("MatMul", {x, b.constant("w1", random_tensor({64, 128}, 1))}, {}, "/fc1");
+  const int r = b.node("Relu", {h}, {}, "/relu");
+  b.g.outputs = {b.node("MatMul", {r, b.constant("w2", random_tensor({128, 64}, 2))}, {}, "/fc2")};
+  ASSERT_TRUE(graph::infer_shapes(b.g));
+  auto plan = compile(b.g, wse3(), CompileOptions{2, 1, DType::f32, Mode::pipelined});
+  ASSERT_TRUE(plan.has_value()) << plan.message();
+  // Each GEMM grew to 4 x 4 times the base (the most), the Relu stayed; a move's rectangle
+  // bounds both of its ends.
+  EXPECT_EQ(kernels_of(*plan), (std::vector<std::string>{"gemm summa", "reshard 8x4 to 2x1 at (8,0)", "relu",
+                                                         "reshard 2x1 to 8x4 at (2,0)", "gemm summa"}));
+  std::vector<std::string> rects;
+  for (const Layer& l : plan->layers) rects.push_back(fmt::format("{}x{}", l.rect.w, l.rect.h));
+  EXPECT_EQ(rects, (std::vector<std::string>{"8x4", "10x4", "2x1", "10x4", "8x4"}));
+  EXPECT_EQ(plan->estimated_interval, 6336u);
+  EXPECT_LT(plan->estimated_interval, streamed_interval(b.g));
+
+  const std::map<std::string, Tensor> in = {{"x", random_tensor({8, 64}, 9)}};
+  auto ref = graph::evaluate(b.g, in, {DType::f32, true});
+  ASSERT_TRUE(ref.has_value()) << ref.message();
+  auto piped = run(b.g, *plan, in, *ref, sim::Options{});
+  ASSERT_TRUE(piped.has_value()) << piped.message();
+  auto streamed_plan = compile(b.g, wse3(), CompileOptions{2, 1, DType::f32, Mode::streaming});
+  ASSERT_TRUE(streamed_plan.has_value()) << streamed_plan.message();
+  auto streamed = run(b.g, *streamed_plan, in, *ref, sim::Options{});
+  ASSERT_TRUE(streamed.has_value()) << streamed.message();
+  EXPECT_EQ(piped->outputs.at("/fc2_out0").values, streamed->outputs.at("/fc2_out0").values);
+  for (const LayerRun& l : piped->layers) EXPECT_LT(l.max_rel_error, 1e-6);
+}
+
 TEST(Pipeline, AutoTakesPipelinedWhenItFitsAndStreamingWhenNot) {
   const graph::Graph g = residual();
   auto fits = compile(g, wse3(), CompileOptions{2, 2, DType::f32});
   ASSERT_TRUE(fits.has_value()) << fits.message();
   EXPECT_EQ(fits->mode, Mode::pipelined);
   EXPECT_EQ(fits->mode_reason,
-            "every layer fits the fabric on a 2x2 rectangle of its own, with its weights resident; an estimated 572 "
-            "cycles between batches against streaming's 622");
+            "every layer fits the fabric on a rectangle of its own, from 2x2 PEs up by its share of the work, with "
+            "its weights resident; an estimated 416 cycles between batches against streaming's 622");
   arch::Arch small = wse3();
   small.fabric_width = 4;
   small.fabric_height = 2;
@@ -92,13 +138,13 @@ TEST(Pipeline, AutoTakesPipelinedWhenItFitsAndStreamingWhenNot) {
   ASSERT_TRUE(cramped.has_value()) << cramped.message();
   EXPECT_EQ(cramped->mode, Mode::streaming);
   EXPECT_EQ(cramped->mode_reason,
-            "pipelined does not fit: pipelined on 2x2 PEs a layer: 3 layers of 2x2 PEs need 2 bands of 2 rows, more "
-            "than the fabric's 2 (streaming runs them one at a time)");
+            "pipelined does not fit: pipelined on 2x2 PEs a layer: 3 layers on rectangles of their own (from 2x2 "
+            "PEs) need more than the fabric's 4x2 PEs (streaming runs them one at a time)");
   auto forced = compile(g, small, CompileOptions{2, 2, DType::f32, Mode::pipelined});
   ASSERT_FALSE(forced.has_value());
-  EXPECT_EQ(forced.message(), "pipelined on 2x2 PEs a layer: 3 layers of 2x2 PEs need 2 bands of 2 rows, more than "
-                              "the fabric's 2 (streaming runs them one at a time); --mode streaming runs it on 2x2 "
-                              "PEs");
+  EXPECT_EQ(forced.message(), "pipelined on 2x2 PEs a layer: 3 layers on rectangles of their own (from 2x2 PEs) need "
+                              "more than the fabric's 4x2 PEs (streaming runs them one at a time); --mode streaming "
+                              "runs it on 2x2 PEs");
 }
 
 TEST(Pipeline, AutoStreamsWhenMovingTheActivationsCostsMoreThanTheLayers) {
@@ -117,8 +163,9 @@ TEST(Pipeline, AutoStreamsWhenMovingTheActivationsCostsMoreThanTheLayers) {
   // one after the other, each after 5 setups of 15, and 2 hops at 3 x 2 cycles:
   // 2 x (512 + 75) + 12 = 1186.
   EXPECT_EQ(plan->mode_reason,
-            "streaming is faster: every layer fits the fabric on a 2x1 rectangle of its own, with its weights "
-            "resident; an estimated 1186 cycles between batches against streaming's 552");
+            "streaming is faster: every layer fits the fabric on a rectangle of its own, from 2x1 PEs up by its "
+            "share of the work, with its weights resident; an estimated 1186 cycles between batches against "
+            "streaming's 552");
 }
 
 }  // namespace

@@ -295,6 +295,49 @@ TEST(Movement, ConcatThenSliceGivesTheSecondTensorBack) {
   expect_chain_exact(kc, rect);
 }
 
+TEST(Movement, AReshardMovesATensorToAnotherSplitWithItsPaddingZero) {
+  // A 5 x 7 tensor held padded as 6 x 8 on 2 x 2 PEs at (0, 0) goes to 3 x 4 PEs at (2, 1),
+  // padded there as 8 x 9 (2 x 3 per PE), fp32: the run is on the bounding 5 x 5 PEs; y holds
+  // X where both hold it and zeros (SRAM as it starts) in its padding.
+  const auto a = preset("wse3");
+  const DistTensor x{"x", DType::f32, 6, 8, {0, 0, 2, 2}};
+  const DistTensor y{"y", DType::f32, 8, 9, {2, 1, 3, 4}};
+  const ReshardSpec spec{x, -1, y, 5, 7};
+  const ir::Rect hull = reshard_rect(spec);
+  EXPECT_EQ(std::vector<int>({hull.x, hull.y, hull.w, hull.h}), std::vector<int>({0, 0, 5, 5}));
+  KernelCase kc;
+  kc.program.width = hull.w;
+  kc.program.height = hull.h;
+  Pools pools = Pools::for_arch(a);
+  ir::CodeBuilder code("chain");
+  Emit e{code, kc.program, pools, a, "r"};
+  auto m = emit_reshard(e, Site{hull, -1, -1}, spec);
+  ASSERT_TRUE(m.has_value()) << m.message();
+  kc.program.codes.push_back(code.finish());
+  kc.program.placements.push_back(ir::Placement{hull, 0, {}});
+  const ElementFn X = [](int64_t i, int64_t j) {
+    return i < 5 && j < 7 ? round_to(DType::f32, random_value(6, uint64_t(i * 7 + j))) : 0.0;
+  };
+  kc.inputs.push_back(HostCopy{"x", x.rect, {}, [x, X](int px, int py) { return block_values(x, px, py, X); }});
+  kc.inputs.insert(kc.inputs.end(), m->tables.begin(), m->tables.end());
+  for (int py = 0; py < y.rect.h; ++py)
+    for (int px = 0; px < y.rect.w; ++px) {
+      const auto v = block_values(m->y, px, py, X);
+      kc.reference.insert(kc.reference.end(), v.begin(), v.end());
+    }
+  kc.rect = hull;
+  kc.launch_task = "r.entry";
+  kc.result_symbol = m->y.name;
+  kc.result_rect = y.rect;
+  kc.tolerance = 0;
+  expect_chain_exact(kc, hull);
+  // Rows past either tensor are refused.
+  EXPECT_EQ(emit_reshard(e, Site{hull, -1, -1}, ReshardSpec{x, -1, y, 7, 7}).message(),
+            "r.reshard: rows [0, 7) x columns [0, 7) do not lie within both tensor 'x' (6x8 f32, rows split over 2, "
+            "columns split over 2) on 2x2 PEs at (0,0) and tensor 'r.y' (8x9 f32, rows split over 4, columns split "
+            "over 3) on 3x4 PEs at (2,1)");
+}
+
 // ---------------------------------------------------------------- errors
 
 TEST(Movement, ErrorsNameTheTensorTheRectangleAndTheNumber) {
