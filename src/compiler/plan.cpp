@@ -287,6 +287,9 @@ class Placer {
                                      [&](size_t i, int w, int h) { return layer(i, w, h); });
   }
   size_t steps() const { return l_.steps.size(); }
+  // Whether step i reduces each row across the PE columns (a norm), so that another width
+  // would sum in another order.
+  bool reduces_across_columns(size_t i) const { return l_.steps[i].kind == StepKind::norm; }
 
  private:
   const Graph& g_;
@@ -604,11 +607,11 @@ uint64_t stage_cycles(const Layer& l) { return l.estimated_cycles + l.relayout_i
 
 // The pipelined layers with rectangles sized by their share of the work. From every layer on
 // the base size, the layer of the slowest stage gets twice the PEs, twice its width or its
-// height, whichever it is estimated faster on, as long as that stage gets faster, the layers
-// still fit the fabric and the estimated interval does not grow; each layer up to 4 x 4 times
-// the base, at most kGrowths times. A move as the slowest stage ends it (a larger rectangle
-// would only add reshards). The best placement seen (shortest interval, then fewest PEs) is
-// the result.
+// height, whichever it is estimated faster on (a norm only its height: its rows' sums then
+// keep their order, so the outputs stay streaming's), as long as that stage gets faster, the
+// layers still fit the fabric and the estimated interval does not grow; each layer up to
+// 4 x 4 times the base, at most kGrowths times. A move as the slowest stage ends it (a larger
+// rectangle would only add reshards).
 GridChoice balance(const Placer& placer, GridChoice base) {
   constexpr int kGrowths = 16, kMostTimes = 4;
   std::vector<GridSize> sizes(placer.steps(), GridSize{base.w, base.h});
@@ -630,6 +633,7 @@ GridChoice balance(const Placer& placer, GridChoice base) {
     uint64_t fastest = stage_cycles(*slowest);
     for (const GridSize& g : {GridSize{2 * w, h}, GridSize{w, 2 * h}}) {
       if (g.first > kMostTimes * base.w || g.second > kMostTimes * base.h) continue;
+      if (g.first != w && placer.reduces_across_columns(slowest_step)) continue;
       auto l = placer.layer(slowest_step, g.first, g.second);
       if (l && stage_cycles(*l) < fastest) {
         fastest = stage_cycles(*l);
