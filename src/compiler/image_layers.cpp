@@ -173,7 +173,7 @@ Status emit_batchnorm_layer(kernels::Emit& e, const LayerContext& c, const Step&
 }  // namespace
 
 uint64_t readout_cycles(const graph::Graph& g, const arch::Arch& a, DType t, int value) {
-  if (std::find(g.inputs.begin(), g.inputs.end(), value) != g.inputs.end()) return 0;
+  if (g.is_input(value)) return 0;
   return host_io_cycles(a, double(graph::element_count(g.values[size_t(value)].shape) * dtype_bytes(t)));
 }
 

@@ -135,7 +135,6 @@ class Lowering {
            (s.kind == StepKind::eltwise && image(s.a));
   }
   bool constant(int id) const { return id >= 0 && value(id).constant.has_value(); }
-  bool model_input(int id) const { return std::find(g_.inputs.begin(), g_.inputs.end(), id) != g_.inputs.end(); }
   bool is_float(int id) const { return graph::elem_is_float(value(id).type); }
 
   Outcome classify(const Node& n) {
@@ -178,7 +177,7 @@ class Lowering {
     }
     const bool reshapes = rows_of(in, held_as_image) != rows_of(out, held_as_image && out.shape.size() == 4) ||
                           cols_of(in, held_as_image) != cols_of(out, held_as_image && out.shape.size() == 4);
-    if (reshapes && model_input(resolve(n.inputs[0]))) {  // the host writes it in the new shape
+    if (reshapes && g_.is_input(resolve(n.inputs[0]))) {  // the host writes it in the new shape
       out_.relaid[n.outputs[0]] = resolve(n.inputs[0]);
       return Outcome{std::nullopt, "", true};
     }

@@ -34,11 +34,12 @@ using kernels::DistTensor;
 
 namespace {
 
-// What the programs placed so far take on each PE of the fabric.
+// What the programs placed so far take on each PE of the fabric's first width x height PEs
+// (those the layers' rectangles, and so the moves between them, cover).
 class FabricUse {
  public:
-  explicit FabricUse(const arch::Arch& a)
-      : arch_(a), width_(a.fabric_width), pes_(size_t(a.fabric_width) * size_t(a.fabric_height)) {}
+  FabricUse(const arch::Arch& a, int width, int height)
+      : arch_(a), width_(width), pes_(size_t(width) * size_t(height)) {}
 
   // The colors and task ids some program uses on a PE of r (fabric coordinates).
   std::pair<uint64_t, uint64_t> used_on(const ir::Rect& r) const {
@@ -146,11 +147,6 @@ Expected<std::vector<ir::Rect>> shelves(const arch::Arch& a, const std::vector<G
 
 ir::Rect shifted(const ir::Rect& r, int dx, int dy) { return {r.x + dx, r.y + dy, r.w, r.h}; }
 
-ir::Rect bounding(const ir::Rect& a, const ir::Rect& b) {
-  const int x = std::min(a.x, b.x), y = std::min(a.y, b.y);
-  return {x, y, std::max(a.x + a.w, b.x + b.w) - x, std::max(a.y + a.h, b.y + b.h) - y};
-}
-
 // A binding of a layer with its rectangle on the fabric.
 Binding on_fabric(Binding b, const Layer& l) {
   b.layout.rect = shifted(b.layout.rect, l.origin_x, l.origin_y);
@@ -166,7 +162,8 @@ Binding on_fabric(Binding b, const Layer& l) {
 // as the gather's) per block it meets; along y, a local copy when the rows are split alike,
 // else each of y's column blocks goes as runs of contiguous rows, one table row each, a run
 // per column of y's block for each PE row of the taller rectangle, of which the busiest PE of
-// a column (forwarding first) handles about 1 - 1/(2·the shorter height) (fitted on the reshards of the MLP, GPT-2 and Llama blocks, docs/compiler.md).
+// a column (forwarding first) handles about 1 - 1/(2·the shorter height) (fitted on the
+// reshards of the MLP, GPT-2 and Llama blocks, docs/compiler.md).
 uint64_t move_estimate(const arch::Arch& a, const DistTensor& x, const DistTensor& y, int64_t rows, int64_t cols) {
   const int dx = std::abs(y.rect.x - x.rect.x), dy = std::abs(y.rect.y - x.rect.y);
   const int64_t setup = 5 * int64_t(a.vector_setup_cycles), hops = (dx + dy) * 3 * int64_t(a.hop_latency);
@@ -188,7 +185,7 @@ uint64_t move_estimate(const arch::Arch& a, const DistTensor& x, const DistTenso
 // layout), a reshard otherwise.
 Expected<Layer> emit_move(const LayerContext& c, const Binding& from, const Binding& want, const FabricUse& use,
                           size_t index) {
-  const ir::Rect src = from.layout.rect, to = want.layout.rect, box = bounding(src, to);
+  const ir::Rect src = from.layout.rect, to = want.layout.rect, box = ir::bounding(src, to);
   Layer m;
   m.name = fmt::format("move {}", c.g.values[size_t(from.value)].name);
   m.op = "move";
@@ -248,7 +245,12 @@ Expected<std::vector<Layer>> place_pipelined(const LayerContext& c, const std::v
                       c.arch.colors, c.arch.task_ids);
   auto rects = shelves(c.arch, sizes);
   if (!rects) return rects.status();
-  FabricUse use(c.arch);
+  int width = 0, height = 0;
+  for (const ir::Rect& r : *rects) {
+    width = std::max(width, r.x + r.w);
+    height = std::max(height, r.y + r.h);
+  }
+  FabricUse use(c.arch, width, height);
   std::vector<Layer> layers;
   std::map<int, std::vector<Binding>> copies;  // value -> its blocks on the fabric, first where it was made
   for (size_t i = 0; i < sizes.size(); ++i) {

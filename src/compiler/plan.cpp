@@ -23,7 +23,9 @@
 // across the row. It is a first-order model: docs/compiler.md compares it with the simulator.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -254,7 +256,7 @@ class Placer {
     auto layer = emit(l_.steps[i], int(i), {0, 0, w, h});
     if (!layer) return layer.status().with_context(label(l_.steps[i]));
     for (Binding& in : layer->inputs)
-      if (auto r = l_.relaid.find(in.value); r != l_.relaid.end() && !is_model_input(r->second)) {
+      if (auto r = l_.relaid.find(in.value); r != l_.relaid.end() && !g_.is_input(r->second)) {
         in.via_host = true;
         layer->relayout_io_cycles += 2 * readout_cycles(g_, arch_, t_, in.value);  // out and back in
       }
@@ -281,11 +283,7 @@ class Placer {
     return layers;
   }
 
-  // Pipelined: layer i on a rectangle of sizes[i] of its own; the first error otherwise.
-  Expected<std::vector<Layer>> place_pipelined(const std::vector<GridSize>& sizes) const {
-    return compiler::place_pipelined(LayerContext{g_, arch_, t_}, sizes,
-                                     [&](size_t i, int w, int h) { return layer(i, w, h); });
-  }
+  LayerContext context() const { return {g_, arch_, t_}; }
   size_t steps() const { return l_.steps.size(); }
   // Whether step i reduces each row across the PE columns (a norm), so that another width
   // would sum in another order.
@@ -304,7 +302,6 @@ class Placer {
   const Value& value(int id) const { return g_.values[size_t(id)]; }
 
   bool image(int id) const { return l_.images.count(id) > 0; }
-  bool is_model_input(int id) const { return std::find(g_.inputs.begin(), g_.inputs.end(), id) != g_.inputs.end(); }
 
   // The activation layout: the value's rows split over the PE rows, its columns over the PE
   // columns. Sizes the grid does not divide are padded at the end (docs/compiler.md,
@@ -391,10 +388,7 @@ class Placer {
     const bool split = s.k < 0, rope = s.rope_cos >= 0;
     const int64_t D = cols_of(value(s.out));
     auto sequence = [&](int id, const std::string& symbol) {  // never padded
-      DistTensor t = activation(id, symbol, r);
-      t.rows = rows_of(value(id)) / s.batch;
-      t.cols = cols_of(value(id));
-      return t;
+      return DistTensor{symbol, t_, rows_of(value(id)) / s.batch, cols_of(value(id)), r};
     };
     const int kernels = (split ? 3 : 0) + (rope ? 2 : 0) + 3;
     auto links = e.pools.tasks.take(kernels - 1, e.name("attention"));
@@ -611,9 +605,18 @@ uint64_t stage_cycles(const Layer& l) { return l.estimated_cycles + l.relayout_i
 // keep their order, so the outputs stay streaming's), as long as that stage gets faster, the
 // layers still fit the fabric and the estimated interval does not grow; each layer up to
 // 4 x 4 times the base, at most kGrowths times. A move as the slowest stage ends it (a larger
-// rectangle would only add reshards).
+// rectangle would only add reshards). Each layer is emitted once per size it is tried on: a
+// growth re-places every layer, most of them on the size they had.
 GridChoice balance(const Placer& placer, GridChoice base) {
   constexpr int kGrowths = 16, kMostTimes = 4;
+  std::map<std::tuple<size_t, int, int>, Layer> made;
+  const EmitLayer emit = [&](size_t i, int w, int h) -> Expected<Layer> {
+    const auto key = std::make_tuple(i, w, h);
+    if (auto it = made.find(key); it != made.end()) return it->second;
+    auto l = placer.layer(i, w, h);
+    if (l) made.emplace(key, *l);
+    return l;
+  };
   std::vector<GridSize> sizes(placer.steps(), GridSize{base.w, base.h});
   std::vector<Layer> layers = base.layers;
   uint64_t interval = timing_of(Mode::pipelined, layers).interval;
@@ -634,7 +637,7 @@ GridChoice balance(const Placer& placer, GridChoice base) {
     for (const GridSize& g : {GridSize{2 * w, h}, GridSize{w, 2 * h}}) {
       if (g.first > kMostTimes * base.w || g.second > kMostTimes * base.h) continue;
       if (g.first != w && placer.reduces_across_columns(slowest_step)) continue;
-      auto l = placer.layer(slowest_step, g.first, g.second);
+      auto l = emit(slowest_step, g.first, g.second);
       if (l && stage_cycles(*l) < fastest) {
         fastest = stage_cycles(*l);
         grown = g;
@@ -643,7 +646,7 @@ GridChoice balance(const Placer& placer, GridChoice base) {
     if (!grown) break;
     std::vector<GridSize> next = sizes;
     next[slowest_step] = *grown;
-    auto placed = placer.place_pipelined(next);
+    auto placed = compiler::place_pipelined(placer.context(), next, emit);
     if (!placed) break;
     const uint64_t t = timing_of(Mode::pipelined, *placed).interval;
     if (t > interval) break;
@@ -662,7 +665,10 @@ GridChoice balance(const Placer& placer, GridChoice base) {
 Expected<GridChoice> place_pipelined(const Placer& placer, const arch::Arch& arch, const CompileOptions& o, int w,
                                      int h) {
   constexpr int kTries = 32;
-  auto uniform = [&](int gw, int gh) { return placer.place_pipelined(std::vector<GridSize>(placer.steps(), {gw, gh})); };
+  auto uniform = [&](int gw, int gh) {
+    return compiler::place_pipelined(placer.context(), std::vector<GridSize>(placer.steps(), {gw, gh}),
+                                     [&](size_t i, int lw, int lh) { return placer.layer(i, lw, lh); });
+  };
   if (o.grid_w > 0) {
     auto layers = uniform(w, h);
     if (!layers) return layers.status().with_context(fmt::format("pipelined on {}x{} PEs a layer", w, h));

@@ -2,6 +2,7 @@
 // defaults (a present attribute of the wrong kind is an error naming the node and the key),
 // and the Graph's value list. The op table, shape inference and verification are in
 // op_table.cpp.
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <fmt/format.h>
@@ -142,6 +143,8 @@ int Graph::add_value(Value v) {
   values.push_back(std::move(v));
   return int(values.size()) - 1;
 }
+
+bool Graph::is_input(int id) const { return std::find(inputs.begin(), inputs.end(), id) != inputs.end(); }
 
 int Graph::find_value(const std::string& value_name) const {
   for (size_t i = 0; i < values.size(); ++i)

@@ -32,8 +32,7 @@ Status bind_sources(const Graph& g, const std::map<std::string, Tensor>& inputs,
                     std::vector<Tensor>& env, std::vector<char>& known) {
   for (const auto& [name, tensor] : inputs) {
     int id = g.find_value(name);
-    bool is_input = id >= 0 && std::find(g.inputs.begin(), g.inputs.end(), id) != g.inputs.end();
-    if (!is_input) return make_error("'{}' is not an input of the graph (its inputs: {})", name, input_list(g));
+    if (!g.is_input(id)) return make_error("'{}' is not an input of the graph (its inputs: {})", name, input_list(g));
   }
   for (int id : g.inputs) {
     const Value& v = g.values[id];

@@ -169,8 +169,7 @@ Expected<MoveEmitted> emit_transpose(Emit& e, const Site& site, const TransposeS
 
 ir::Rect relayout_rect(const RelayoutSpec& s) {
   const ir::Rect& r = s.x.rect;
-  const int x0 = std::min(r.x, r.x + s.dx), y0 = std::min(r.y, r.y + s.dy);
-  return {x0, y0, r.w + std::abs(s.dx), r.h + std::abs(s.dy)};
+  return ir::bounding(r, {r.x + s.dx, r.y + s.dy, r.w, r.h});
 }
 
 Expected<MoveEmitted> emit_relayout(Emit& e, const Site& site, const RelayoutSpec& s) {
@@ -247,11 +246,7 @@ Expected<MoveEmitted> emit_relayout(Emit& e, const Site& site, const RelayoutSpe
   return out;
 }
 
-ir::Rect reshard_rect(const ReshardSpec& s) {
-  const ir::Rect &a = s.x.rect, &b = s.y.rect;
-  const int x0 = std::min(a.x, b.x), y0 = std::min(a.y, b.y);
-  return {x0, y0, std::max(a.x + a.w, b.x + b.w) - x0, std::max(a.y + a.h, b.y + b.h) - y0};
-}
+ir::Rect reshard_rect(const ReshardSpec& s) { return ir::bounding(s.x.rect, s.y.rect); }
 
 namespace {
 

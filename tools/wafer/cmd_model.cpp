@@ -588,9 +588,8 @@ int run_run(const ModelRunFlags& f) {
   if (f.run.json) {
     print_json(j);
   } else if (wafer) {
-    fmt::print("model {} on the simulated wafer ({}, {} PEs{} of {}, {})\n", f.m.model, dtype,
-               j["grid"].get<std::string>(), j["mode"] == "pipelined" ? " or more a layer" : "", j["arch"].get<std::string>(),
-               j["mode"].get<std::string>());
+    fmt::print("model {} on the simulated wafer ({}, {} of {}, {})\n", f.m.model, dtype, grid_text(j),
+               j["arch"].get<std::string>(), j["mode"].get<std::string>());
     print_output_lines(out_json);
     print_run_layers(j);
     fmt::print("{}", defects_text);

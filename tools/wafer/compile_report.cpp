@@ -68,10 +68,13 @@ Json plan_json(const graph::Graph& g, const compiler::Plan& plan, const std::str
           {tp.unit + "_per_s", seconds > 0 ? Json(double(tp.items) / seconds) : Json()}};
 }
 
+std::string grid_text(const Json& p) {
+  return p["grid"].get<std::string>() + (p["mode"] == "pipelined" ? " PEs or more a layer" : " PEs");
+}
+
 void print_plan(const Json& p) {
-  fmt::print("plan: {} mode on {} PEs{} of {} ({:.4f}% of the fabric), {}; {} layers, {} views\n",
-             p["mode"].get<std::string>(), p["grid"].get<std::string>(), p["mode"] == "pipelined" ? " or more a layer" : "",
-             p["arch"].get<std::string>(),
+  fmt::print("plan: {} mode on {} of {} ({:.4f}% of the fabric), {}; {} layers, {} views\n",
+             p["mode"].get<std::string>(), grid_text(p), p["arch"].get<std::string>(),
              p["active_pes_percent"].get<double>(), p["dtype"].get<std::string>(), p["layers"].size(),
              p["views"].get<int>());
   if (!p["mode_reason"].get<std::string>().empty())

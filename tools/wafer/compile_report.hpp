@@ -28,6 +28,8 @@ Throughput throughput_of(const graph::Graph& g);
 // "max_sram_bytes_per_pe".
 Json plan_json(const graph::Graph& g, const compiler::Plan& plan, const std::string& dtype);
 void print_plan(const Json& plan);
+// "2x1 PEs" of a plan's or run's JSON, "2x1 PEs or more a layer" when it is pipelined.
+std::string grid_text(const Json& plan);
 
 // The run's keys: "cycles", "fabric_cycles", "seconds", "<unit>_per_s", "sim_wall_seconds",
 // and in each of plan_json's layers "cycles", "compute_cycles", "weight_io_cycles" (the

@@ -87,6 +87,8 @@ struct Graph {
   int add_value(Value v);     // returns its id
   // The id of the value named `name`, or -1.
   int find_value(const std::string& name) const;
+  // Whether value `id` is one the caller supplies.
+  bool is_input(int id) const;
 };
 
 // One row per op: how many inputs (max -1: variadic) and outputs, how shapes and types

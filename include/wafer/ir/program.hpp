@@ -41,6 +41,14 @@ struct Rect {
   int64_t area() const { return int64_t(w) * h; }
 };
 
+// The smallest rectangle that holds both.
+inline Rect bounding(const Rect& a, const Rect& b) {
+  const int x0 = a.x < b.x ? a.x : b.x, y0 = a.y < b.y ? a.y : b.y;
+  const int x1 = a.x + a.w > b.x + b.w ? a.x + a.w : b.x + b.w;
+  const int y1 = a.y + a.h > b.y + b.h ? a.y + a.h : b.y + b.h;
+  return {x0, y0, x1 - x0, y1 - y0};
+}
+
 struct RoutePosition {
   PortMask rx = 0;  // ports a wavelet may arrive from
   PortMask tx = 0;  // ports every arriving wavelet is copied to (multicast)
