@@ -8,8 +8,11 @@
 // the same code on the data the host wrote to it, and each image's host copies are the
 // first band's moved down to its own. Over the whole grid the outputs are then exactly the
 // compiler's activation layout of the N·H·W x C channels-last matrix (rows over y in bands,
-// channels over x, column-major blocks) when the output rows and channels split evenly,
-// which is checked, so element-wise layers and BatchNormalization read them in place.
+// channels over x, column-major blocks) when an image's output rows split evenly over its
+// band, which is checked, so element-wise layers and BatchNormalization read them in place.
+// The channels are padded as every activation's columns are (to a multiple of lcm(w, h)):
+// the padded output channels have zero weights and bias, or zero inputs, so they hold zeros
+// until an element-wise op, and a GEMM reading them has zero weights there.
 //
 // A window kernel's input is a padded band with its halo rows, held as stride x stride
 // phase planes, with every input channel on every column (conv): a layout of its own. The
@@ -48,11 +51,9 @@ Expected<int> band_of(const Value& x, const ir::Rect& r) {
   return int(r.h / N);
 }
 
-// The output blocks are the activation layout only when channels and rows split evenly.
-Status check_split(int64_t channels, int w, int64_t rows, int band) {
-  if (channels % w != 0)
-    return make_error("the {} channels do not split over {} columns of PEs (their output would not be the "
-                      "activation layout)", channels, w);
+// The output blocks are the activation layout only when an image's rows split evenly over its
+// band (the channels are padded to split).
+Status check_split(int64_t rows, int band) {
   if (rows % band != 0)
     return make_error("the {} output rows of an image do not split over its {} rows of PEs", rows, band);
   return Status::ok();
@@ -75,8 +76,9 @@ std::vector<HostCopy> per_image(int64_t N, int band, const std::function<std::ve
   return all;
 }
 
+// An image in the activation layout, its channels padded (plan.cpp's Placer::activation).
 DistTensor image_tensor(const std::string& symbol, DType t, const Value& v, const ir::Rect& r) {
-  return DistTensor{symbol, t, rows_of(v, true), cols_of(v, true), r};
+  return DistTensor{symbol, t, rows_of(v, true), padded_columns(cols_of(v, true), r), r};
 }
 
 uint64_t estimate_window(const arch::Arch& a, const kernels::WindowShape& s) {
@@ -100,16 +102,17 @@ Status emit_window_layer(kernels::Emit& e, const LayerContext& c, const Step& s,
   ws.h = *band;
   ws.H = x.shape[2];
   ws.W = x.shape[3];
-  ws.cin = x.shape[1];
-  ws.cout = y.shape[1];
+  // Padded output channels get zero weights and bias (a pool's, zero inputs): they are zero.
+  ws.cout = padded_columns(y.shape[1], r);
+  ws.cin = s.tap == kernels::TapOp::conv ? x.shape[1] : ws.cout;
   ws.win = s.window;
   ws.t = ws.acc = c.t;
   auto shape = kernels::window_shape(c.arch, ws);
   if (!shape) return shape.status();
-  if (shape->OH != y.shape[2] || shape->OW != y.shape[3])
-    return make_error("the {} window gives {}x{} outputs where the model has {}x{} (ceil_mode?)",
-                      kernels::window_name(s.window), shape->OH, shape->OW, y.shape[2], y.shape[3]);
-  WAFER_TRY(check_split(ws.cout, r.w, shape->OH, *band));
+  if (shape->OH * shape->OW != pixels_of(y))
+    return make_error("the {} window gives {}x{} outputs where the model has {} (ceil_mode?)",
+                      kernels::window_name(s.window), shape->OH, shape->OW, graph::shape_text(y.shape));
+  WAFER_TRY(check_split(shape->OH, *band));
   auto em = kernels::emit_window(e, kernels::Site{{r.x, r.y, r.w, *band}, -1, -1}, *shape);
   if (!em) return em.status();
   const int64_t N = x.shape[0];
@@ -135,7 +138,7 @@ Status emit_window_layer(kernels::Emit& e, const LayerContext& c, const Step& s,
   layer.relayout_io_cycles = readout_cycles(c.g, c.arch, c.t, s.a) +
                              host_io_cycles(c.arch, double(dtype_bytes(c.t) * r.w * r.h * shape->in_elements()));
   layer.estimated_cycles = estimate_window(c.arch, *shape);
-  layer.flops = double(N) * double(shape->macs()) * (conv ? 2 : 1);
+  layer.flops = double(N) * double(shape->macs()) * (conv ? 2 : 1) * double(y.shape[1]) / double(ws.cout);  // real channels
   return Status::ok();
 }
 
@@ -144,10 +147,10 @@ Status emit_batchnorm_layer(kernels::Emit& e, const LayerContext& c, const Step&
   const ir::Rect& r = layer.rect;
   auto band = band_of(x, r);
   if (!band) return band.status();
-  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
+  const int64_t N = x.shape[0], C = padded_columns(x.shape[1], r), H = x.shape[2], W = x.shape[3];
   auto shape = kernels::batchnorm_shape(c.arch, kernels::BatchNormShape{r.w, *band, H, W, C, c.t});
   if (!shape) return shape.status();
-  WAFER_TRY(check_split(C, r.w, H, *band));
+  WAFER_TRY(check_split(H, *band));
   auto em = kernels::emit_batchnorm(e, kernels::Site{{r.x, r.y, r.w, *band}, -1, -1}, *shape);
   if (!em) return em.status();
   layer.kernel = fmt::format("batchnorm{}", N > 1 ? fmt::format(", {} images", N) : "");

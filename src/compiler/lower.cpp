@@ -40,8 +40,10 @@ using graph::Value;
 using kernels::Broadcast;
 using kernels::EltwiseOp;
 
+int64_t pixels_of(const Value& v) { return v.shape.size() == 4 ? v.shape[2] * v.shape[3] : 1; }
+
 int64_t rows_of(const Value& v, bool image) {
-  if (image) return v.shape[0] * v.shape[2] * v.shape[3];
+  if (image) return v.shape[0] * pixels_of(v);
   int64_t r = 1;
   for (size_t i = 0; i + 1 < v.shape.size(); ++i) r *= v.shape[i];
   return r;
@@ -54,7 +56,7 @@ int64_t cols_of(const Value& v, bool image) {
 
 size_t element_index(const Value& v, bool image, int64_t row, int64_t col) {
   if (!image) return size_t(row * cols_of(v) + col);
-  const int64_t pixels = v.shape[2] * v.shape[3];
+  const int64_t pixels = pixels_of(v);
   return size_t((row / pixels * v.shape[1] + col) * pixels + row % pixels);
 }
 
@@ -127,7 +129,7 @@ class Lowering {
   // An image of more than one pixel: held channels-last, unlike the graph's order (an image of
   // one pixel, GlobalAveragePool's, is the same matrix either way).
   bool pixels_reordered(int id) const {
-    return image(id) && value(resolve(id)).shape[2] * value(resolve(id)).shape[3] > 1;
+    return image(id) && pixels_of(value(resolve(id))) > 1;
   }
   // The window kernels write images; element-wise ops keep their first operand's view.
   bool leaves_image(const Step& s) const {

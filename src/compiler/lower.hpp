@@ -57,7 +57,9 @@ struct Lowered {
 
 // A value as the kernels see it: the leading dimensions flattened into rows, the last one the
 // columns (a scalar is 1 x 1, a vector 1 x n); an image, an N x C x H x W value held
-// channels-last, is the N·H·W x C matrix of its pixels.
+// channels-last, is the N·H·W x C matrix of its pixels (an N x C image, a global pooling's
+// with its 1 x 1 dimensions dropped, is one pixel).
+int64_t pixels_of(const graph::Value& image);
 int64_t rows_of(const graph::Value& v, bool image = false);
 int64_t cols_of(const graph::Value& v, bool image = false);
 // Where element (row, col) of that matrix lies in the value's row-major values.
@@ -92,6 +94,9 @@ uint64_t readout_cycles(const graph::Graph& g, const arch::Arch& a, DType t, int
 // The cost model's rates (plan.cpp): `bytes` through the host I/O, in cycles; elements of `t`
 // the PE's write port stores a cycle.
 uint64_t host_io_cycles(const arch::Arch& a, double bytes);
+// The columns an activation of `cols` columns takes on rectangle `r`: padded at the end to a
+// multiple of lcm(W, H) (docs/compiler.md, "Padding").
+int64_t padded_columns(int64_t cols, const ir::Rect& r);
 double write_port_elements(const arch::Arch& a, DType t);
 
 // Whether two bindings are the same blocks on the same PEs (the symbol aside), and one's

@@ -12,6 +12,10 @@
 //   GlobalAveragePool    the mean of each channel: an AveragePool whose window is the (square)
 //                        image, which leaves each image's means on its own PE row (the
 //                        global-pooling kernel would gather them on the first)
+//   ReduceMean           over axes 2 and 3 (torch's x.mean((2, 3))): GlobalAveragePool, its
+//                        N x C output (keepdims 0) an image of one pixel
+#include <set>
+
 #include <fmt/format.h>
 
 #include "lower.hpp"
@@ -94,7 +98,7 @@ Expected<Step> batchnorm_step(const Graph& g, const Node& n) {
 
 bool is_image_op(const std::string& op) {
   return op == "Conv" || op == "MaxPool" || op == "AveragePool" || op == "BatchNormalization" ||
-         op == "GlobalAveragePool";
+         op == "GlobalAveragePool" || op == "ReduceMean";
 }
 
 Expected<Step> lower_image_op(const Graph& g, const Node& n) {
@@ -105,7 +109,15 @@ Expected<Step> lower_image_op(const Graph& g, const Node& n) {
   for (size_t i = 1; i < n.outputs.size(); ++i)
     if (n.outputs[i] >= 0) return make_error("a second output");
   if (n.op == "BatchNormalization") return batchnorm_step(g, n);
-  if (n.op == "GlobalAveragePool") {
+  if (n.op == "ReduceMean") {
+    auto axes = n.attr_ints("axes", std::vector<int64_t>{});
+    if (!axes) return axes.status();
+    std::set<int64_t> spatial;
+    for (int64_t a : *axes) spatial.insert(a < 0 ? a + 4 : a);
+    if (spatial != std::set<int64_t>{2, 3})
+      return make_error("axes {} (the mean over an image's axes 2 and 3 is a global average pool)", fmt::join(*axes, ", "));
+  }
+  if (n.op == "GlobalAveragePool" || n.op == "ReduceMean") {
     if (x.shape[2] != x.shape[3]) return make_error("a {}x{} image (the window is square)", x.shape[2], x.shape[3]);
     Step s;
     s.kind = StepKind::window;

@@ -104,6 +104,14 @@ double write_port_elements(const arch::Arch& a, DType t) {
 
 namespace {
 
+int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
+}  // namespace
+
+int64_t padded_columns(int64_t cols, const ir::Rect& r) { return round_up(cols, std::lcm(r.w, r.h)); }
+
+namespace {
+
 // Cycles per element of an element-wise op computing in fp32 (vmath's table, docs/vmath.md)
 // and the vector ops it issues; 16-bit types add 0.77 cycles for the two conversions, and
 // one-op kernels run at the port rate (2 fp32 or 4 16-bit elements a cycle).
@@ -244,7 +252,6 @@ void join_bands(Layer& layer, std::vector<Layer>& parts) {
   };
 }
 
-int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 
 class Placer {
  public:
@@ -310,12 +317,11 @@ class Placer {
   // padding as zeros and never reads it back. Rows never mix; padded columns meet real ones
   // only in a GEMM, whose weights are zero there, and the kernels that would mix them
   // otherwise (row reductions, attention) or make them infinite (division) refuse them. An
-  // image (pixels in bands, channels) is not padded.
+  // image's channels are padded so, its pixels never (they lie in a band per image, which the
+  // window kernels check).
   DistTensor activation(int id, const std::string& symbol, const ir::Rect& rect) const {
-    const int64_t rows = rows_of(value(id), image(id)), cols = cols_of(value(id), image(id));
-    if (image(id)) return DistTensor{symbol, t_, rows, cols, rect};
-    const int64_t lcm = std::lcm(rect.w, rect.h);
-    return DistTensor{symbol, t_, round_up(rows, rect.h), round_up(cols, lcm), rect};
+    const int64_t rows = rows_of(value(id), image(id)), cols = padded_columns(cols_of(value(id), image(id)), rect);
+    return DistTensor{symbol, t_, image(id) ? rows : round_up(rows, rect.h), cols, rect};
   }
   // An error when `t` pads value `id`'s columns, which `what` needs whole.
   Status unpadded_columns(int id, const DistTensor& t, const char* what) const {

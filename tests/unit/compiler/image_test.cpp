@@ -1,7 +1,7 @@
 // The compiler's image layers (lower_image.cpp, image_layers.cpp): a small CNN lowered onto
 // the window and batch-norm kernels with the batch over bands of PE rows, its relayouts
-// through the host and their I/O cycles, a Flatten that reorders an image, and what the
-// kernels do not take.
+// through the host and their I/O cycles, channels padded to the grid, a mean over the image
+// as a global pool, a Flatten that reorders an image, and what the kernels do not take.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -92,6 +92,32 @@ TEST(Images, TheBatchTakesABandOfPeRowsPerImage) {
             "split into 2; 1x2 PEs hold every layer (the smallest grid; omit the grid to take it)");
 }
 
+TEST(Images, ChannelsArePaddedToTheGridAndAMeanOverTheImageIsAGlobalPool) {
+  // x[3,2,6,6] -> Conv 3x3 pad 1 (5 channels) -> Relu -> ReduceMean over axes 2, 3 (torch's
+  // x.mean((2, 3)), an N x C output) -> Gemm (transB, 4 x 5) -> y[3,4].
+  Builder b;
+  int h = b.input("x", {3, 2, 6, 6});
+  h = b.node("Conv", {h, b.constant("w", random_tensor({5, 2, 3, 3}, 1)), b.constant("b", random_tensor({5}, 2))},
+             window(3, 1, 1), "/conv");
+  h = b.node("Relu", {h}, {}, "/relu");
+  h = b.node("ReduceMean", {h}, {{"axes", std::vector<int64_t>{-2, -1}}, {"keepdims", int64_t(0)}}, "/mean");
+  b.g.outputs = {b.node("Gemm", {h, b.constant("fc", random_tensor({4, 5}, 3))}, {{"transB", int64_t(1)}}, "/fc")};
+  ASSERT_TRUE(graph::infer_shapes(b.g));
+  auto plan = compile(b.g, wse3(), CompileOptions{0, 0, DType::f32, Mode::streaming});
+  ASSERT_TRUE(plan.has_value()) << plan.message();
+  // Three images take three bands of one PE row (the mean leaves one row per image), and
+  // the 5 channels are padded to lcm(1, 3) = 6: before, no grid held the GEMM's K = 5.
+  EXPECT_EQ(plan->grid_w, 1);
+  EXPECT_EQ(plan->grid_h, 3);
+  EXPECT_EQ(kernels_of(*plan), (std::vector<std::string>{"conv2d k3s1p1, 3 images", "relu", "avgpool k6s1p0, 3 images",
+                                                         "gemm-bt summa"}));
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(plan->layers[i].output.layout.cols, 6) << i;
+  EXPECT_EQ(plan->layers[3].inputs[0].layout.cols, 6);
+  // The model's flops: 3 images x 5 channels x 36 pixels x 2 x 9 taps x 2, not the 6 padded.
+  EXPECT_EQ(plan->layers[0].flops, 3.0 * 5 * 36 * 2 * 9 * 2);
+  expect_runs_as_the_reference(b.g, *plan, "/fc_out0");
+}
+
 TEST(Images, AFlattenThatReordersAnImageIsReadThroughTheHost) {
   // x[1,2,4,4] -> Conv 1x1 -> Flatten (32 values, channel-major) -> Gemm 32 -> 3.
   Builder b;
@@ -119,15 +145,17 @@ TEST(Images, WhatTheWindowKernelsDoNotTakeIsListedByNode) {
   uneven["pads"] = std::vector<int64_t>{1, 0, 1, 0};
   b.node("Conv", {x, b.constant("w2", random_tensor({4, 4, 3, 3}, 2))}, uneven, "/uneven");
   b.node("AveragePool", {x}, window(3, 1, 1), "/avg");
-  b.g.outputs = {b.g.nodes[0].outputs[0], b.g.nodes[1].outputs[0], b.g.nodes[2].outputs[0]};
+  b.node("ReduceMean", {x}, {{"axes", std::vector<int64_t>{1, 2, 3}}}, "/mean");
+  b.g.outputs = {b.g.nodes[0].outputs[0], b.g.nodes[1].outputs[0], b.g.nodes[2].outputs[0], b.g.nodes[3].outputs[0]};
   ASSERT_TRUE(graph::infer_shapes(b.g));
   auto plan = compile(b.g, wse3(), CompileOptions{});
   ASSERT_FALSE(plan.has_value());
   EXPECT_EQ(plan.message(),
-            "the wafer engine cannot lower 3 nodes of graph '' yet (the reference interpreter runs them):\n"
+            "the wafer engine cannot lower 4 nodes of graph '' yet (the reference interpreter runs them):\n"
             "  AveragePool (padding left out of the mean (count_include_pad = 0)): /avg\n"
             "  Conv (groups (group = 2)): /grouped\n"
-            "  Conv (pads that differ (1, 0, 1, 0)): /uneven");
+            "  Conv (pads that differ (1, 0, 1, 0)): /uneven\n"
+            "  ReduceMean (axes 1, 2, 3 (the mean over an image's axes 2 and 3 is a global average pool)): /mean");
 }
 
 }  // namespace
