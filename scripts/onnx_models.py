@@ -22,7 +22,9 @@ exact erf GELU) and at opset 17 (LayerNormalization, tanh GELU); a Llama-style b
 rotate-half RoPE, grouped-query attention, SwiGLU), also as Hugging Face writes it (repeat_interleave,
 a softmax in .float(), 2-D tables) over a batch of two sequences; the GPT-2 block over a batch of
 two; a small CNN (Conv, BatchNorm, ReLU,
-max and average pooling, global average pooling, Linear); and the second halves of the GPT-2
+max and average pooling, global average pooling, Linear), and one over a batch of three
+images with x.mean((2, 3)); torch's nn.TransformerEncoderLayer (attention without a mask, as
+nn.MultiheadAttention exports it); and the second halves of the GPT-2
 and Llama blocks (norm, MLP, residual), which the wafer engine runs before attention lowers.
 """
 import math
@@ -196,6 +198,32 @@ class SmallCnn(nn.Module):
         return self.fc(x)
 
 
+class BatchCnn(nn.Module):
+    """A CNN over a batch of three images, its global pooling written as x.mean((2, 3)): the
+    bands of PE rows need a height 3 divides, and the 4 and 8 channels are padded to it."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2, 2), nn.BatchNorm2d(4),
+                                      nn.Conv2d(4, 8, 3, padding=1), nn.ReLU())
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.fc(self.features(x).mean((2, 3)))
+
+
+class EncoderLayer(nn.Module):
+    """torch's own nn.TransformerEncoderLayer (post-norm, ReLU): attention without a mask, in
+    nn.MultiheadAttention's export (Slices of the QKV projection, Q divided by sqrt(d))."""
+
+    def __init__(self, hidden=32, heads=2, ffn=64):
+        super().__init__()
+        self.layer = nn.TransformerEncoderLayer(hidden, heads, ffn, dropout=0.0, batch_first=True)
+
+    def forward(self, x):
+        return self.layer(x)
+
+
 def randomize_batchnorm(module):
     for m in module.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -215,6 +243,8 @@ MODELS = {
     "llama_block_hf": (lambda: LlamaBlock(hidden=48, heads=6, kv_heads=3, ffn=96, seq=8, hf=True), (2, 8, 48), 17),
     "gpt2_block_b2": (lambda: Gpt2Block(gelu="tanh"), (2, 16, 64), 14),
     "cnn": (SmallCnn, (2, 3, 16, 16), 13),
+    "cnn_b3": (BatchCnn, (3, 1, 10, 10), 13),
+    "encoder_layer": (EncoderLayer, (1, 8, 32), 14),
     "gpt2_mlp_op17": (lambda: Gpt2Mlp(gelu="tanh"), (1, 16, 64), 17),
     "llama_mlp": (LlamaMlp, (1, 16, 64), 14),
 }

@@ -158,6 +158,7 @@ class Lowering {
       return refuse("a constant first operand");
     if (n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze" || n.op == "Identity")
       return view(n);
+    if (n.op == "Transpose" && moves_only_unit_axes(n)) return view(n);
     if (n.op == "Pad") return zero_pad(n);
     if (n.op == "MatMul" || n.op == "Gemm" || n.op == "wafer.MatMulAdd") return gemm(n);
     if (auto it = binary.find(n.op); it != binary.end()) return eltwise_binary(n, it->second);
@@ -168,6 +169,22 @@ class Lowering {
     }
     if (n.op == "Softmax" || n.op == "LayerNormalization" || n.op == "wafer.RMSNorm") return norm(n);
     return refuse("no kernel");
+  }
+
+  // A Transpose whose axes of more than one element keep their order (nn.MultiheadAttention's
+  // [1, S, D] <-> [S, 1, D]): the values keep their order, so it is a view.
+  bool moves_only_unit_axes(const Node& n) const {
+    auto perm = n.attr_ints("perm", std::vector<int64_t>{});
+    if (!perm) return false;
+    const graph::Shape& in = value(n.inputs[0]).shape;
+    int64_t previous = -1;
+    for (int64_t axis : *perm) {
+      if (axis < 0 || axis >= int64_t(in.size())) return false;
+      if (in[size_t(axis)] == 1) continue;
+      if (axis < previous) return false;
+      previous = axis;
+    }
+    return true;
   }
 
   Outcome view(const Node& n) {

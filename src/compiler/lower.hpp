@@ -35,6 +35,7 @@ struct Step {
   // and K and V (S x kv_heads·d), each of `batch` sequences of S rows one after another;
   // rope_cos/sin: the rotary tables' constants, or -1.
   int64_t heads = 0, kv_heads = 0, batch = 1;
+  bool causal = true;  // attention: the causal mask, or none (an encoder's)
   int k = -1, v = -1, rope_cos = -1, rope_sin = -1;
   // window (Conv, MaxPool, AveragePool, GlobalAveragePool): the operation and its window;
   // conv's weight is b and its bias `bias`. batchnorm: gamma, beta, mean, var (eps above).

@@ -3,21 +3,26 @@
 //
 // After fusion, attention reads Q, Kᵀ and V as [B, H, S, d] tensors that come from B·S x D
 // activations (B sequences of S) through head splits: Reshape [B, S, h, d] then Transpose
-// (0,2,1,3). Two forms:
+// (0,2,1,3). Three forms:
 //   GPT-2: one QKV projection [B, S, 3D], Split (last axis) into Q, K, V; Kᵀ is the head
 //          split with Transpose (0,2,3,1) instead.
 //   Llama: three projections; Q and K rotated by wafer.Rope (fuse-rope) after the head split;
 //          K and V repeated to H heads when there are fewer key-value heads (grouped-query),
 //          by Unsqueeze at axis 2, Expand, Reshape [B, H, S, d], or by repeat_interleave's
 //          Split per head, the same three per head, Concat; Kᵀ = Transpose (0,1,3,2).
-//   then wafer.Attention (Q, Kᵀ, V, causal mask) {scale = 1/sqrt(d)},
-//   Transpose (0,2,1,3) -> Reshape [B, S, D].
+//   nn.MultiheadAttention (and the encoder and decoder layers built on it): one QKV
+//          projection [S, 1, 3D] sliced into Q, K, V by three Slices of its last axis; the
+//          head splits are Reshape [S, h, d] then Transpose (1,0,2), (1,2,0) for Kᵀ; Q is
+//          divided (or multiplied) by a scalar there; one sequence (over a batch its rows
+//          are sequence-major, which the layer does not take).
+//   then wafer.Attention (Q, Kᵀ, V, causal mask or none) {scale = 1/sqrt(d), with Q's},
+//   Transpose (0,2,1,3) -> Reshape [B, S, D] (nn.MultiheadAttention: (1,0,2) -> [S, D]).
 // In the compiler's 2-D layout every Split, Reshape, Transpose and head repetition of the
 // chain only chooses columns (head h is columns h·d..(h+1)·d), so the chain becomes one
 // layer of kernels (plan.cpp). The walk goes back from the attention node's inputs and
 // forward from its output; every value in between must have that one consumer. The mask
 // must be the causal one (the kernel's): for "fill", true exactly where key j > query i; for
-// "add", 0 where j <= i and at most -1e4 where j > i. The rotary tables must be the
+// "add", 0 where j <= i and at most -1e4 where j > i; or absent (every query sees every key). The rotary tables must be the
 // rotate-half ones (cos and sin [.., S, d] whose two halves are equal), the same for Q and
 // K. Anything else is refused with the first thing that differs.
 #include <fmt/format.h>
@@ -70,9 +75,10 @@ class ChainWalk {
   std::vector<std::vector<int>> consumers_;
 };
 
-// A head split: `value` = Transpose(perm)(Reshape [B, S, h, d](source)).
+// A head split: `value` = Transpose(perm)(Reshape [B, S, h, d](source)), or in the 3-D form
+// (nn.MultiheadAttention's) Transpose(perm)(Reshape [S, h, d](source)).
 struct HeadSplit {
-  int source = -1;  // the [B, S, h·d] (or [S, h·d]) value
+  int source = -1;  // the [B, S, h·d] (or [S, h·d], [S, 1, h·d]) value
   int64_t batch = 1, seq = 0, heads = 0, d = 0;
 };
 
@@ -84,9 +90,58 @@ Expected<HeadSplit> head_split(const Graph& g, const ChainWalk& w, int value, co
   const int r = w.producer(g.nodes[size_t(t)].inputs[0], "Reshape");
   if (r < 0) return make_error("{} is not a Reshape into heads", what);
   const graph::Shape& hs = g.values[size_t(g.nodes[size_t(r)].outputs[0])].shape;
-  if (hs.size() != 4) return make_error("{} is not a Reshape [batch, S, heads, d]", what);
+  const int source = g.nodes[size_t(r)].inputs[0];
+  if (hs.size() != perm.size()) return make_error("{} is not a Reshape [batch, S, heads, d] or [S, heads, d]", what);
   nodes.insert(nodes.end(), {t, r});
-  return HeadSplit{g.nodes[size_t(r)].inputs[0], hs[0], hs[1], hs[2], hs[3]};
+  if (hs.size() == 4) return HeadSplit{source, hs[0], hs[1], hs[2], hs[3]};
+  if (rows_of(g.values[size_t(source)]) != hs[0])
+    return make_error("{} holds {} sequences with their rows interleaved (nn.MultiheadAttention over a batch); the "
+                      "attention layer takes them one after another", what, rows_of(g.values[size_t(source)]) / hs[0]);
+  return HeadSplit{source, 1, hs[0], hs[1], hs[2]};
+}
+
+// Q divided or multiplied by a scalar constant (nn.MultiheadAttention scales Q, not the
+// scores): its input, the factor in `scale`; any other value is itself.
+int unscale(const Graph& g, const ChainWalk& w, int value, double& scale, std::vector<int>& nodes) {
+  for (const char* op : {"Div", "Mul"}) {
+    const int n = w.producer(value, op);
+    if (n < 0) continue;
+    const Value& c = g.values[size_t(g.nodes[size_t(n)].inputs[1])];
+    if (!c.constant || graph::element_count(c.shape) != 1) return value;
+    const double f = c.constant->values[0];
+    scale = std::string_view(op) == "Div" ? 1 / f : f;
+    nodes.push_back(n);
+    return g.nodes[size_t(n)].inputs[0];
+  }
+  return value;
+}
+
+// Q, K and V as three Slices of one value's last axis, at columns 0, D and 2D: that value
+// (the QKV projection's output), or -1.
+int sliced_thirds(const Graph& g, const ChainWalk& w, const std::vector<int>& parts, int64_t D, std::vector<int>& nodes) {
+  int qkv = -1;
+  std::vector<int> found;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const int n = w.producer(parts[i], "Slice");
+    if (n < 0) return -1;
+    const std::vector<int>& in = g.nodes[size_t(n)].inputs;
+    const Value& x = g.values[size_t(in[0])];
+    auto scalar = [&](size_t k, int64_t absent) -> std::optional<int64_t> {
+      if (in.size() <= k || in[k] < 0) return absent;
+      const Value& c = g.values[size_t(in[k])];
+      if (!c.constant || graph::element_count(c.shape) != 1) return std::nullopt;
+      return int64_t(c.constant->values[0]);
+    };
+    const auto start = scalar(1, -1), axis = scalar(3, 0), step = scalar(4, 1);
+    const int64_t last = int64_t(x.shape.size()) - 1;
+    if ((qkv >= 0 && in[0] != qkv) || !start || *start != int64_t(i) * D || !axis || (*axis != -1 && *axis != last) ||
+        !step || *step != 1 || cols_of(g.values[size_t(parts[i])]) != D || cols_of(x) != 3 * D)
+      return -1;
+    qkv = in[0];
+    found.push_back(n);
+  }
+  nodes.insert(nodes.end(), found.begin(), found.end());
+  return qkv;
 }
 
 // Reshape [B, k·r, S, d](Expand [B, k, r, S, d](Unsqueeze [B, k, 1, S, d](x))): each of x's k
@@ -172,10 +227,15 @@ Expected<AttentionChain> match_attention(const Graph& g, int node) {
   const Node& att = g.nodes[size_t(node)];
   AttentionChain chain;
   Step& step = chain.step;
-  const std::vector<int64_t> to_heads{0, 2, 1, 3};
+  // [B, H, S, d], or nn.MultiheadAttention's [H, S, d].
+  const bool mha = g.values[size_t(att.inputs[0])].shape.size() == 3;
+  const std::vector<int64_t> to_heads = mha ? std::vector<int64_t>{1, 0, 2} : std::vector<int64_t>{0, 2, 1, 3};
+  const std::vector<int64_t> to_kt = mha ? std::vector<int64_t>{1, 2, 0} : std::vector<int64_t>{0, 2, 3, 1};
   int q_cos = -1, q_sin = -1, k_cos = -1, k_sin = -1;
-  // Q: [Rope] <- head split.
-  auto q = head_split(g, w, unrotate(g, w, att.inputs[0], q_cos, q_sin, chain.nodes), to_heads, "Q", chain.nodes);
+  double q_scale = 1;
+  // Q: [Div or Mul by a scalar] <- [Rope] <- head split.
+  const int q_unscaled = unscale(g, w, att.inputs[0], q_scale, chain.nodes);
+  auto q = head_split(g, w, unrotate(g, w, q_unscaled, q_cos, q_sin, chain.nodes), to_heads, "Q", chain.nodes);
   if (!q) return q.status();
   // Kᵀ: GPT-2's head split straight into Kᵀ, or Transpose (0,1,3,2) <- [repeat] <- [Rope] <- head split.
   Expected<HeadSplit> k = make_error("");
@@ -185,7 +245,7 @@ Expected<AttentionChain> match_attention(const Graph& g, int node) {
     const int rotated = unrepeat(g, w, g.nodes[size_t(kt)].inputs[0], chain.nodes);
     k = head_split(g, w, unrotate(g, w, rotated, k_cos, k_sin, chain.nodes), to_heads, "K", chain.nodes);
   } else {
-    k = head_split(g, w, att.inputs[1], {0, 2, 3, 1}, "Kᵀ", chain.nodes);
+    k = head_split(g, w, att.inputs[1], to_kt, "Kᵀ", chain.nodes);
   }
   if (!k) return k.status();
   auto v = head_split(g, w, unrepeat(g, w, att.inputs[2], chain.nodes), to_heads, "V", chain.nodes);
@@ -196,11 +256,14 @@ Expected<AttentionChain> match_attention(const Graph& g, int node) {
     return make_error("Q holds {} sequences of {}, K {} of {} and V {} of {}", q->batch, q->seq, k->batch, k->seq,
                       v->batch, v->seq);
   const int64_t B = q->batch, S = q->seq, d = q->d, D = q->heads * d;
-  // One Split into Q, K, V (GPT-2), or three activations.
+  // One Split into Q, K, V (GPT-2), three Slices (nn.MultiheadAttention), or three activations.
   const int sq = w.producer(q->source, "Split");
   const bool split = sq >= 0 && g.nodes[size_t(sq)].outputs.size() == 3 &&
                      g.nodes[size_t(sq)].outputs == std::vector<int>{q->source, k->source, v->source};
-  if (split) {
+  const int sliced = k->heads == q->heads ? sliced_thirds(g, w, {q->source, k->source, v->source}, D, chain.nodes) : -1;
+  if (sliced >= 0) {
+    step.a = sliced;
+  } else if (split) {
     const Node& sn = g.nodes[size_t(sq)];
     const Value& qkv = g.values[size_t(sn.inputs[0])];
     const int64_t rank = int64_t(qkv.shape.size()), axis = sn.attr_int("axis", 0).value_or(0);
@@ -220,9 +283,10 @@ Expected<AttentionChain> match_attention(const Graph& g, int node) {
     return make_error("the rotary tables are not constants [S, d] = [{}, {}] with equal halves", S, d);
   step.rope_cos = q_cos;
   step.rope_sin = q_sin;
-  // Forward: Transpose (0,2,1,3) -> Reshape [.., S, D].
+  // Forward: Transpose (0,2,1,3) -> Reshape [.., S, D] (nn.MultiheadAttention: (1,0,2)).
   const int back = w.consumer(att.outputs[0], "Transpose");
-  if (back < 0 || !w.perm_is(back, to_heads)) return make_error("the result is not the one use of a Transpose (perm 0,2,1,3)");
+  if (back < 0 || !w.perm_is(back, to_heads))
+    return make_error("the result is not the one use of a Transpose (perm {})", fmt::join(to_heads, ","));
   const int merge = w.consumer(g.nodes[size_t(back)].outputs[0], "Reshape");
   if (merge < 0) return make_error("the heads are not merged by one Reshape");
   const Value& o = g.values[size_t(g.nodes[size_t(merge)].outputs[0])];
@@ -231,9 +295,11 @@ Expected<AttentionChain> match_attention(const Graph& g, int node) {
   chain.nodes.insert(chain.nodes.end(), {back, merge});
   // The kernel's mask and scale.
   const bool fills = att.attr_string("mask_mode", "add").value_or("add") == "fill";
-  if (att.inputs.size() < 4 || att.inputs[3] < 0 || !causal_mask(g.values[size_t(att.inputs[3])], fills, S))
-    return make_error("the mask is not the constant causal mask of {} positions (the kernel is causal)", S);
-  const double scale = att.attr_float("scale", 0.0).value_or(0.0), want = 1.0 / std::sqrt(double(d));
+  const bool masked = att.inputs.size() > 3 && att.inputs[3] >= 0;
+  if (masked && !causal_mask(g.values[size_t(att.inputs[3])], fills, S))
+    return make_error("the mask is not the constant causal mask of {} positions (the kernel is causal, or without a "
+                      "mask full)", S);
+  const double scale = att.attr_float("scale", 0.0).value_or(0.0) * q_scale, want = 1.0 / std::sqrt(double(d));
   if (std::abs(scale - want) > 1e-6 * want) return make_error("scale {} is not 1/sqrt({})", scale, d);
   step.kind = StepKind::attention;
   step.node = node;
@@ -241,6 +307,7 @@ Expected<AttentionChain> match_attention(const Graph& g, int node) {
   step.heads = q->heads;
   step.kv_heads = k->heads;
   step.batch = B;
+  step.causal = masked;
   return chain;
 }
 

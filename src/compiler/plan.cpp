@@ -145,7 +145,7 @@ EltwiseCost eltwise_cost(kernels::EltwiseOp op, DType t) {
 // The attention layer on one PE: per query row (sq per PE, hp heads) the d score FMAs of S
 // keys (fp32 accumulation), two scalar passes over the S scores, exp
 // (vmath's cycles per element and a setup per op), and on average S/2 strided FMAs of d
-// elements (one a cycle) for P·V, each op with its setup; before it, three slices (GPT-2) or
+// elements (one a cycle) for P·V (all S without the causal mask), each op with its setup; before it, three slices (GPT-2) or
 // two RoPEs (Llama: 5 ops per head over a block) moving about a block each, and the two
 // relayouts that gather K and V to the first PE row and multicast them down the columns.
 uint64_t estimate_attention(const arch::Arch& a, const Step& s, int64_t sq, int64_t cols, int w, int h, DType t) {
@@ -156,7 +156,7 @@ uint64_t estimate_attention(const arch::Arch& a, const Step& s, int64_t sq, int6
   // 1.375 cycles an element are fitted on the kernel alone (`wafer kernel attention --grid 4x1
   // --m S --n 4 --k d`, S and d of 16 and 32: within 4%).
   const double row = d * (std::ceil(S / lanes) + 2 * setup) + 2 * 7.8 * S + S * exp.per_element +
-                     exp.ops * setup + S / 2 * (1.375 * d + setup) + 4 * setup;
+                     exp.ops * setup + (s.causal ? S / 2 : S) * (1.375 * d + setup) + 4 * setup;
   const double block = double(sq * cols);
   const double prologue = s.k < 0 ? 3 * block : (s.rope_cos >= 0 ? 2 * 5 * (block / 2 + hp * setup) : 0);
   // K and V (kv_cols per PE) replicated down the PE columns: the h - 1 blocks below row 0
@@ -378,9 +378,9 @@ class Placer {
     layer.estimated_cycles = estimate_layer(arch_, s, y.block_rows(), y.block_cols(), K, rect.w, rect.h / bands, t_);
     if (s.kind == StepKind::gemm)
       layer.flops = 2.0 * double(rows_of(value(s.out))) * double(cols_of(value(s.out))) * double(cols_of(value(s.a)));
-    if (s.kind == StepKind::attention) {  // causal: query i takes i + 1 keys, QKᵀ and PV
+    if (s.kind == StepKind::attention) {  // causal: query i takes i + 1 keys, else all S; QKᵀ and PV
       const double S = double(y.rows / bands);
-      layer.flops = double(bands) * 2.0 * 2.0 * double(y.cols) * S * (S + 1) / 2;
+      layer.flops = double(bands) * 2.0 * 2.0 * double(y.cols) * S * (s.causal ? (S + 1) / 2 : S);
     }
     return layer;
   }
@@ -465,13 +465,14 @@ class Placer {
       *x = Operand{m->y, m->y_symbol};
     }
     Emit pe = scoped("attn");
-    kernels::AttentionSpec spec{q.t, k.t, v.t, q.symbol, k.symbol, v.symbol, s.heads, s.kv_heads};
+    kernels::AttentionSpec spec{q.t, k.t, v.t, q.symbol, k.symbol, v.symbol, s.heads, s.kv_heads, s.causal};
     auto em = kernels::emit_attention(pe, site(), spec);
     if (!em) return em.status();
     em->held.release(e.pools);
-    layer.kernel = split ? fmt::format("attention {}x{} heads (3 slices, 2 relayouts)", s.heads, D / s.heads)
-                         : fmt::format("attention {}x{} heads, {} kv ({}2 relayouts)", s.heads, D / s.heads,
-                                       s.kv_heads, rope ? "2 ropes, " : "");
+    const char* mask = s.causal ? "" : ", no mask";
+    layer.kernel = split ? fmt::format("attention {}x{} heads{} (3 slices, 2 relayouts)", s.heads, D / s.heads, mask)
+                         : fmt::format("attention {}x{} heads, {} kv{} ({}2 relayouts)", s.heads, D / s.heads,
+                                       s.kv_heads, mask, rope ? "2 ropes, " : "");
     layer.output = Binding{s.out, em->y, false};
     layer.copies = block_copies(layer.inputs, tables);
     return Status::ok();

@@ -1,5 +1,5 @@
-// Causal scaled dot-product attention (multi-head and grouped-query) and rotary position
-// embedding (RoPE), as kernels whose work needs no fabric traffic.
+// Scaled dot-product attention (multi-head and grouped-query, causal or over every key) and
+// rotary position embedding (RoPE), as kernels whose work needs no fabric traffic.
 //
 // Attention (attention.hpp, composable: any rectangle, entry and done tasks, resources from
 // the caller's pools): heads are split over the rectangle's columns (H/W heads per PE) and
@@ -10,7 +10,8 @@
 // columns are contiguous runs of S (K, V) or S/H (Q, O) elements. For each query row i: the
 // scores s = K·(q_i / sqrt(d)) over all S keys as d vector FMAs of length S (q_i's elements
 // loaded with stride S/H; fp32 accumulation: the mixed lanes for 16-bit inputs); the keys
-// after i masked to -inf; m = max(s) and l = sum(exp(s - m)) by scalar loops; exp by vmath's
+// after i masked to -inf (causal; without the mask every query is treated as the last, i =
+// S - 1); m = max(s) and l = sum(exp(s - m)) by scalar loops; exp by vmath's
 // routine; o_i = (sum_{j <= i} p_j V[j, :]) / l as i + 1 vector FMAs of length d over V's
 // row (stride S) into an fp32 row, converted into O's row (stride S/H). The vector ops are
 // synchronous: each row's ops depend on the previous ones, so no microthread could hide
@@ -43,25 +44,36 @@ struct AttnShape {
   int64_t S, heads, d, kv_heads;
   int64_t hp, sq;  // heads and query rows per PE
   DType t;
+  bool causal = true;
 };
 
-// "kv=N" in --algo: N key-value heads (grouped-query attention); default: one per head.
-Expected<int64_t> kv_heads(const std::string& algo, int64_t heads) {
-  if (algo.empty()) return heads;
-  long long n = 0;
-  char extra = 0;
-  if (std::sscanf(algo.c_str(), "kv=%lld%c", &n, &extra) != 1 || n < 1)
-    return make_error("--algo '{}': expected kv=N, N key-value heads", algo);
-  if (heads % n != 0) return make_error("{} heads do not divide into {} key-value heads", heads, n);
-  return int64_t(n);
+// --algo: comma-separated "kv=N" (N key-value heads, grouped-query attention; default one per
+// head) and "full" (every query sees every key; default causal).
+Status parse_attention_algo(const std::string& algo, AttnShape& s) {
+  s.kv_heads = s.heads;
+  size_t from = 0;
+  while (from < algo.size()) {
+    const size_t comma = std::min(algo.find(',', from), algo.size());
+    const std::string part = algo.substr(from, comma - from);
+    from = comma + 1;
+    long long n = 0;
+    char extra = 0;
+    if (part == "full") {
+      s.causal = false;
+      continue;
+    }
+    if (std::sscanf(part.c_str(), "kv=%lld%c", &n, &extra) != 1 || n < 1)
+      return make_error("--algo '{}': expected kv=N (N key-value heads) or full (no causal mask), comma-separated", algo);
+    if (s.heads % n != 0) return make_error("{} heads do not divide into {} key-value heads", s.heads, n);
+    s.kv_heads = n;
+  }
+  return Status::ok();
 }
 
 Expected<AttnShape> attn_shape(const arch::Arch& arch, const KernelParams& p) {
   WAFER_TRY(check_grid(arch, p));
   AttnShape s{p.m ? p.m : 8 * int64_t(p.grid_h), p.n ? p.n : int64_t(p.grid_w), p.k ? p.k : 16, 0, 0, 0, p.dtype};
-  auto kv = kv_heads(p.algo, s.heads);
-  if (!kv) return kv.status();
-  s.kv_heads = *kv;
+  WAFER_TRY(parse_attention_algo(p.algo, s));
   if (!dtype_is_float(s.t)) return make_error("takes fp32, fp16 or bf16");
   if (s.heads % p.grid_w != 0)
     return make_error("{} heads do not divide evenly over {} columns of PEs", s.heads, p.grid_w);
@@ -227,7 +239,7 @@ Expected<AttentionEmitted> emit_attention(Emit& e, const Site& site, const Atten
   const ir::Rect rect = site.rect;
   const DistTensor& q = spec.q;
   const int64_t d = q.cols / spec.heads;
-  const AttnShape s{q.rows, spec.heads, d, kv_heads_of(spec), spec.heads / rect.w, q.rows / rect.h, q.dtype};
+  const AttnShape s{q.rows, spec.heads, d, kv_heads_of(spec), spec.heads / rect.w, q.rows / rect.h, q.dtype, spec.causal};
   AttentionEmitted out;
   auto r = take_attn_regs(e.pools, user, out.held);
   if (!r) return r.status();
@@ -251,10 +263,15 @@ Expected<AttentionEmitted> emit_attention(Emit& e, const Site& site, const Atten
   b.place(heads);
   b.emit(Opcode::movi, {reg(r->row), imm(0)});
   b.place(rows);
-  // gi = (y - rect.y)·sq + row: the query's position in the sequence.
-  b.emit(Opcode::sub, {reg(r->gi), ir::special(ir::Special::y), imm(rect.y)});
-  b.emit(Opcode::mul, {reg(r->gi), reg(r->gi), imm(int32_t(s.sq))});
-  b.emit(Opcode::add, {reg(r->gi), reg(r->gi), reg(r->row)});
+  // gi = (y - rect.y)·sq + row: the query's position in the sequence, the last key it sees
+  // (without the causal mask, every query sees all S).
+  if (s.causal) {
+    b.emit(Opcode::sub, {reg(r->gi), ir::special(ir::Special::y), imm(rect.y)});
+    b.emit(Opcode::mul, {reg(r->gi), reg(r->gi), imm(int32_t(s.sq))});
+    b.emit(Opcode::add, {reg(r->gi), reg(r->gi), reg(r->row)});
+  } else {
+    b.emit(Opcode::movi, {reg(r->gi), imm(int32_t(s.S - 1))});
+  }
   emit_scores(b, s, *r, Q, K, sc);
   emit_scalar_fold(b, s, *r, sc, r->m, Opcode::fmax, -INFINITY);
   b.emit(Opcode::fmul, {reg(r->m), reg(r->m), fimm(-1.0f)});
@@ -314,12 +331,13 @@ Expected<KernelCase> build_attention(const arch::Arch& arch, const KernelParams&
   spec.v.name = "V";
   spec.heads = s.heads;
   spec.kv_heads = s.kv_heads;
+  spec.causal = s.causal;
   auto em = emit_attention(e, Site{rect, -1, -1}, spec);
   if (!em) return em.status();
   close_case(kc, code, em->y.name);
   kc.tolerance = attn_tolerance(s.t, s.S);
-  // Causal: query i attends to i + 1 keys, 2 FMAs (QK and PV) of d each.
-  kc.flops = 2.0 * 2.0 * double(s.heads) * double(s.d) * double(s.S) * double(s.S + 1) / 2;
+  // Causal: query i attends to i + 1 keys, 2 FMAs (QK and PV) of d each; else to all S.
+  kc.flops = 2.0 * 2.0 * double(s.heads) * double(s.d) * double(s.S) * (s.causal ? double(s.S + 1) / 2 : double(s.S));
   if (stage == Stage::program) return kc;
 
   const DType t = s.t;
@@ -340,9 +358,10 @@ Expected<KernelCase> build_attention(const arch::Arch& arch, const KernelParams&
   std::vector<double> o(size_t(S * s.heads * d));
   for (int64_t h = 0; h < s.heads; ++h) {
     for (int64_t i = 0; i < S; ++i) {
-      std::vector<double> w(size_t(i + 1));
+      const int64_t last = s.causal ? i : S - 1;
+      std::vector<double> w(size_t(last + 1));
       double m = -INFINITY, l = 0;
-      for (int64_t j = 0; j <= i; ++j) {
+      for (int64_t j = 0; j <= last; ++j) {
         double dot = 0;
         for (int64_t c = 0; c < d; ++c) dot += Q(i, h * d + c) * K(j, h / group * d + c);
         w[size_t(j)] = dot * scale;
@@ -351,7 +370,7 @@ Expected<KernelCase> build_attention(const arch::Arch& arch, const KernelParams&
       for (double& x : w) l += (x = std::exp(x - m));
       for (int64_t c = 0; c < d; ++c) {
         double acc = 0;
-        for (int64_t j = 0; j <= i; ++j) acc += w[size_t(j)] * V(j, h / group * d + c);
+        for (int64_t j = 0; j <= last; ++j) acc += w[size_t(j)] * V(j, h / group * d + c);
         o[size_t(i * s.heads * d + h * d + c)] = acc / l;
       }
     }

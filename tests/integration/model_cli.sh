@@ -34,7 +34,8 @@ expect_exit 1 "$WAFER" compile "$MODELS/errors/no_kernel.onnx"
 expect_contains "$TMP/err" "Conv (groups (group = 4)): /depthwise/Conv"
 expect_contains "$TMP/err" "Pad (padding (the window kernels pad: give the Conv or pool its pads)): /Pad"
 
-for model in mlp mlp_flat_b1 gpt2_block_op13 gpt2_block_op17 gpt2_block_b2 llama_block llama_block_hf cnn gpt2_mlp_op17 llama_mlp; do
+for model in mlp mlp_flat_b1 gpt2_block_op13 gpt2_block_op17 gpt2_block_b2 llama_block llama_block_hf cnn cnn_b3 \
+  encoder_layer gpt2_mlp_op17 llama_mlp; do
   ref=(--engine reference)
   expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" "${ref[@]}" --input "x=$MODELS/$model/inputs/x.npy" \
     --expect "y=$MODELS/$model/outputs/y.npy" --output-dir "$TMP" --json
@@ -50,7 +51,8 @@ done
 
 # Compiled onto the simulated wafer (fp32, streaming): each output against the interpreter
 # (rounded to fp32 after every node) and against PyTorch, within 1e-6 of both.
-for model in mlp mlp_flat_b1 gpt2_block_op13 gpt2_block_op17 gpt2_block_b2 llama_block llama_block_hf cnn gpt2_mlp_op17 llama_mlp; do
+for model in mlp mlp_flat_b1 gpt2_block_op13 gpt2_block_op17 gpt2_block_b2 llama_block llama_block_hf cnn cnn_b3 \
+  encoder_layer gpt2_mlp_op17 llama_mlp; do
   expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" --input "x=$MODELS/$model/inputs/x.npy" \
     --expect "y=$MODELS/$model/outputs/y.npy" --output-dir "$TMP" --mode streaming --json
   for key in model arch mode grid pes_used cycles seconds sim_wall_seconds layers; do
@@ -130,7 +132,7 @@ expect_contains "$TMP/err" "--mode: expected one of auto|streaming|pipelined, go
 # own, activations moved between them; the same outputs as streaming, bit for bit, and a
 # batch every slowest-stage interval.
 mkdir -p "$TMP/streaming" "$TMP/pipelined"
-for model in mlp mlp_flat_b1 gpt2_block_op17 llama_block llama_block_hf cnn; do
+for model in mlp mlp_flat_b1 gpt2_block_op17 llama_block llama_block_hf cnn cnn_b3; do
   run=("$WAFER" run "$MODELS/$model/model.onnx" --input "x=$MODELS/$model/inputs/x.npy")
   expect_exit 0 "${run[@]}" --mode streaming --output-dir "$TMP/streaming"
   expect_exit 0 "${run[@]}" --output-dir "$TMP/pipelined" --json
@@ -141,6 +143,23 @@ for model in mlp mlp_flat_b1 gpt2_block_op17 llama_block llama_block_hf cnn; do
     || fail "$model: no moves"
   cmp -s "$TMP/streaming/y.npy" "$TMP/pipelined/y.npy" || fail "$model: pipelined and streaming outputs differ"
 done
+# The batch of three images: bands of one PE row each on 1x3 PEs, channels padded to 3's
+# multiples (the classifier's K = 8 to 9).
+expect_exit 0 "$WAFER" run "$MODELS/cnn_b3/model.onnx" --input "x=$MODELS/cnn_b3/inputs/x.npy" --mode streaming --json
+[ "$(json_get "$TMP/out" '.grid')" = 1x3 ] || fail "cnn_b3 grid: $(cat "$TMP/out")"
+[ "$(json_get "$TMP/out" '.layers | map(.kernel) | index("avgpool k4s1p0, 3 images") != null')" = true ] \
+  || fail "cnn_b3: the mean is not a global pool"
+# torch's encoder layer: attention without a mask. Its streaming grid (1x1) is smaller than
+# its pipelined one, and a LayerNorm's row sums on another width round differently, so the
+# modes are compared on one grid.
+for mode in streaming pipelined; do
+  expect_exit 0 "$WAFER" run "$MODELS/encoder_layer/model.onnx" --input "x=$MODELS/encoder_layer/inputs/x.npy" \
+    --expect "y=$MODELS/encoder_layer/outputs/y.npy" --grid 2x1 --mode $mode --output-dir "$TMP/$mode" --json
+  [ "$(json_get "$TMP/out" '.verified')" = true ] || fail "encoder_layer $mode not verified: $(cat "$TMP/out")"
+done
+[ "$(json_get "$TMP/out" '[.layers[].kernel | select(startswith("attention"))][0]')" = \
+  "attention 2x16 heads, no mask (3 slices, 2 relayouts)" ] || fail "encoder_layer's attention: $(cat "$TMP/out")"
+cmp -s "$TMP/streaming/y.npy" "$TMP/pipelined/y.npy" || fail "encoder_layer: pipelined and streaming outputs differ"
 # On the smallest streaming grid the GPT-2 block's residual move finds a full PE: the PE, the
 # programs and the bytes.
 expect_exit 1 "$WAFER" compile "$MODELS/gpt2_block_op17/model.onnx" --grid 4x1 --mode pipelined

@@ -1,4 +1,5 @@
-// Causal scaled dot-product attention as a composable kernel (src/kernels/attention.cpp).
+// Scaled dot-product attention as a composable kernel (src/kernels/attention.cpp): causal
+// (query i sees keys 0..i) or full (every query sees every key, an encoder's).
 //
 // Q, K and V are S x heads·d matrices whose column block h·d..(h+1)·d is head h, as a QKV
 // projection leaves them. Heads are split over the rectangle's columns (whole heads per PE)
@@ -21,6 +22,7 @@ struct AttentionSpec {
   int64_t heads = 1;   // d = q.cols / heads; the scores are scaled by 1 / sqrt(d)
   int64_t kv_heads = 0;  // key-value heads, 0: one per head; under grouped-query attention
                          // heads / kv_heads heads share one, and a PE column holds whole groups
+  bool causal = true;  // false: no mask
   std::string y = "O";  // output symbol (scoped by Emit::name)
 };
 

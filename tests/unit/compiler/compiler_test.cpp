@@ -343,6 +343,26 @@ TEST(Compiler, TheHuggingFaceLlamaBlockIsOneAttentionLayer) {
   EXPECT_LT(kernels::max_rel_error(r->outputs.at("y").values, m.ref.at("y").values), 1e-6);
 }
 
+// torch's nn.TransformerEncoderLayer (post-norm): nn.MultiheadAttention's form (the
+// Transposes of the batch axis of one are views, Q, K and V three Slices of the projection,
+// Q divided by √16 before the scores) and no mask: every query sees all 8 keys.
+TEST(Compiler, TorchsEncoderLayerIsOneAttentionLayerWithoutAMask) {
+  const FusedModel m = fused_model("encoder_layer");
+  ASSERT_FALSE(m.ref.empty());
+  auto plan = compile(m.g, wse3(), CompileOptions{2, 1, DType::f32, Mode::streaming});
+  ASSERT_TRUE(plan.has_value()) << plan.message();
+  EXPECT_EQ(kernels_of(*plan),
+            (std::vector<std::string>{"gemm summa + bias", "attention 2x16 heads, no mask (3 slices, 2 relayouts)",
+                                      "gemm-bt summa + bias", "add bcast=full", "layernorm", "gemm summa + bias",
+                                      "relu", "gemm summa + bias", "add bcast=full", "layernorm"}));
+  // 8 queries x 8 keys, 2 heads of 16: 2 x 2 x 32 x 8 x 8 flops.
+  EXPECT_EQ(plan->layers[1].flops, 8192.0);
+  auto r = run(m.g, *plan, m.in, m.ref, sim::Options{});
+  ASSERT_TRUE(r.has_value()) << r.message();
+  for (const LayerRun& l : r->layers) EXPECT_LT(l.max_rel_error, 1e-6);
+  EXPECT_LT(kernels::max_rel_error(r->outputs.at("y").values, m.ref.at("y").values), 1e-6);
+}
+
 TEST(Compiler, AnAttentionWhoseMaskIsNotCausalOrWhoseScaleDiffersIsRefused) {
   for (const char* change : {"mask", "scale"}) {
     graph::Graph g = gpt2_block();
@@ -364,7 +384,7 @@ TEST(Compiler, AnAttentionWhoseMaskIsNotCausalOrWhoseScaleDiffersIsRefused) {
                           "/Split\n  Transpose (no kernel): /Transpose, /Transpose_1, /Transpose_2, /Transpose_3\n  "
                           "wafer.Attention (") +
                   (std::string(change) == "mask" ? "the mask is not the constant causal mask of 16 positions (the "
-                                                   "kernel is causal)"
+                                                   "kernel is causal, or without a mask full)"
                                                  : "scale 0.5 is not 1/sqrt(16)") +
                   "): /MatMul../MatMul_1")
         << change;

@@ -668,7 +668,16 @@ INSTANTIATE_TEST_SUITE_P(
         // Nothing to fuse.
         ModelCase{"cnn",
                   {{"AveragePool", 1}, {"BatchNormalization", 1}, {"Conv", 2}, {"Flatten", 1}, {"Gemm", 1},
-                   {"GlobalAveragePool", 1}, {"MaxPool", 2}, {"Pad", 1}, {"Relu", 2}}}),
+                   {"GlobalAveragePool", 1}, {"MaxPool", 2}, {"Pad", 1}, {"Relu", 2}}},
+        ModelCase{"cnn_b3",
+                  {{"BatchNormalization", 1}, {"Conv", 2}, {"Gemm", 1}, {"MaxPool", 1}, {"ReduceMean", 1}, {"Relu", 2}}},
+        // nn.TransformerEncoderLayer: the two LayerNorms, the QKV projection and the two of the
+        // feed-forward as MatMulAdd (the output projection is a Gemm already), attention
+        // without a mask (MatMul, Softmax, MatMul) as one node; the Slices of Q, K and V, Q's
+        // Div by √16, and the Reshapes and Transposes of nn.MultiheadAttention stay.
+        ModelCase{"encoder_layer",
+                  {{"Add", 2}, {"Div", 1}, {"Gemm", 1}, {"LayerNormalization", 2}, {"Relu", 1}, {"Reshape", 5},
+                   {"Slice", 3}, {"Transpose", 6}, {"wafer.Attention", 1}, {"wafer.MatMulAdd", 3}}}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Causal attention (multi-head, grouped-query) and RoPE: verified against the double
+// Attention (multi-head, grouped-query; causal or full) and RoPE: verified against the double
 // references on several shapes and dtypes, at an origin, and their shape errors.
 #include <gtest/gtest.h>
 
@@ -34,6 +34,22 @@ TEST(Attention, MultiHeadAndGroupedQueryVerify) {
   }
 }
 
+TEST(Attention, WithoutTheMaskEveryQuerySeesEveryKey) {
+  const KernelResult causal = run("wse3", attention(2, 2, 8, 2, 4, DType::f32));
+  const KernelResult full = run("wse3", attention(2, 2, 8, 2, 4, DType::f32, "full"));
+  EXPECT_TRUE(full.verified) << full.max_rel_error;
+  // The same inputs: only the last query of each head (row 7, on PE row 1) sees the same keys.
+  ASSERT_EQ(full.output.size(), causal.output.size());
+  size_t same = 0;
+  for (size_t i = 0; i < full.output.size(); ++i) same += full.output[i] == causal.output[i];
+  // Each PE's block is 4 rows x 4 columns of one head, column-major; its last row is element
+  // 3, 7, 11, 15, and only PE row 1 holds query 7: 2 PEs x 4 columns.
+  EXPECT_EQ(same, 8u);
+  // Every query's P·V loop runs over all 8 keys instead of i + 1: on PE row 1, the slower one
+  // under the mask (queries 4..7), 3 + 2 + 1 + 0 = 6 more vector FMAs of d elements.
+  EXPECT_GT(full.cycles, causal.cycles);
+}
+
 TEST(Attention, AtAnOriginTheSameNumbersAndCycles) {
   KernelParams p = attention(2, 2, 16, 2, 8, DType::f16);
   const KernelResult here = run("wse2", p);
@@ -55,7 +71,7 @@ TEST(Attention, ShapeErrorsNameTheNumbers) {
   EXPECT_EQ(build_kernel(*a, attention(2, 2, 16, 4, 8, DType::f32, "kv=3")).message(),
             "attention: 4 heads do not divide into 3 key-value heads");
   EXPECT_EQ(build_kernel(*a, attention(2, 2, 16, 4, 8, DType::f32, "gqa")).message(),
-            "attention: --algo 'gqa': expected kv=N, N key-value heads");
+            "attention: --algo 'gqa': expected kv=N (N key-value heads) or full (no causal mask), comma-separated");
   // 4 heads on 4 columns of PEs, 2 per key-value head: a group would span two PE columns.
   EXPECT_EQ(build_kernel(*a, attention(4, 1, 16, 4, 8, DType::f32, "kv=2")).message(),
             "attention: a group of 2 heads sharing a key-value head spans PE columns: 1 heads per column of PEs "
