@@ -21,10 +21,11 @@
 // chain only chooses columns (head h is columns h·d..(h+1)·d), so the chain becomes one
 // layer of kernels (plan.cpp). The walk goes back from the attention node's inputs and
 // forward from its output; every value in between must have that one consumer. The mask
-// must be the causal one (the kernel's): for "fill", true exactly where key j > query i; for
-// "add", 0 where j <= i and at most -1e4 where j > i; or absent (every query sees every key). The rotary tables must be the
-// rotate-half ones (cos and sin [.., S, d] whose two halves are equal), the same for Q and
-// K. Anything else is refused with the first thing that differs.
+// must be the causal one (the kernel's): for "fill", true exactly where key j > query i (the
+// fill value is at most -1e4, so the kernel's -inf drops the same scores); for "add", 0 where
+// j <= i and at most -1e4 where j > i; or absent (every query sees every key). The rotary
+// tables must be the rotate-half ones (cos and sin [.., S, d] whose two halves are equal),
+// the same for Q and K. Anything else is refused with the first thing that differs.
 #include <fmt/format.h>
 
 #include <cmath>

@@ -1,7 +1,8 @@
 // The attention fusion: scaled dot-product attention as torch exports it, matched backwards
 // from its last MatMul, to wafer.Attention(Q, Kt, V, [mask]) {scale, mask_mode}:
 //   MatMul(Softmax(m, last axis), V)
-//   m = Where(mask, -inf, s)   (GPT-2: a bool mask, true where a score is dropped) -> "fill"
+//   m = Where(mask, c, s)      (GPT-2: a bool mask, true where a score is dropped, c = -inf or
+//                              a scalar <= -1e4, as masked_fill(mask, -1e9) writes) -> "fill"
 //     | Add(s, mask)           (Llama: an additive float mask, either order)       -> "add"
 //     | s                      (no mask)
 //   s = Mul(scores, c) -> scale c  |  Div(scores, c) -> scale 1/c  |  scores -> scale 1
@@ -47,7 +48,11 @@ struct Masked {
   int s;          // the scaled scores
   int mask = -1;  // -1: none
   const char* mode = "add";
+  double fill = -INFINITY;  // "fill": the value of a dropped score
 };
+
+// The least negative value that still drops a score: e^-1e4 is 0 in double and below.
+constexpr double kDropped = -1e4;
 
 // m as Where(mask, -inf, s), Add(s, mask) or s; the masking node goes into `nodes`. Of an
 // Add's operands, the scores are the one a private Mul, Div or MatMul produces (either way
@@ -55,9 +60,10 @@ struct Masked {
 Masked masked_scores(const Matcher& m, int v, std::vector<int>& nodes) {
   if (std::optional<int> where = m.private_producer(v, "Where")) {
     const std::vector<int>& in = m.graph().nodes[size_t(*where)].inputs;
-    if (!m.is_scalar(in[1], -INFINITY)) return Masked{v};
+    const std::optional<double> fill = m.scalar_value(in[1]);
+    if (!fill || !(*fill <= kDropped)) return Masked{v};
     nodes.push_back(*where);
-    return Masked{in[2], in[0], "fill"};
+    return Masked{in[2], in[0], "fill", *fill};
   }
   if (std::optional<int> add = m.private_producer(v, "Add")) {
     const std::vector<int>& in = m.graph().nodes[size_t(*add)].inputs;
@@ -101,6 +107,7 @@ std::optional<Rewrite> match_attention(const Matcher& m, int last) {
   std::vector<int> inputs = {q, kt, v};
   if (masked.mask >= 0) inputs.push_back(masked.mask);
   Node fused{"", "wafer.Attention", inputs, {}, {{"scale", scaled->scale}, {"mask_mode", std::string(masked.mode)}}};
+  if (masked.mask >= 0 && masked.fill != -INFINITY) fused.attrs["fill"] = masked.fill;
   return Rewrite{nodes, std::move(fused)};
 }
 

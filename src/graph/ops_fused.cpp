@@ -8,10 +8,11 @@
 //   wafer.Rope (X, cos, sin)                      X·cos + rotate_half(X)·sin, rotate_half(X) =
 //                                                 [-X2, X1] for X's last axis in halves X1 | X2;
 //                                                 cos and sin broadcast to X
-//   wafer.Attention (Q, Kt, V, [mask]) {scale, mask_mode "add" | "fill"}
+//   wafer.Attention (Q, Kt, V, [mask]) {scale, mask_mode "add" | "fill", fill}
 //       softmax(scale·Q·Kt ⊕ mask, last axis)·V with Q [..., S, D], Kt [..., D, T] (K already
 //       transposed, as the exported graphs compute it), V [..., T, Dv]; ⊕ adds a float mask
-//       ("add") or sets the scores where a bool mask is true to -inf ("fill")
+//       ("add") or sets the scores where a bool mask is true to `fill` ("fill"; default -inf,
+//       masked_fill(mask, -1e9) gives -1e9)
 //
 // The reference evaluation computes in double in the order the exported chain does, so the
 // graph evaluates to the same outputs (to a few ulps) before and after fusion. GELU's
@@ -226,7 +227,7 @@ Status compute_rope(const Node&, In in, Out out) {
 
 Status compute_attention(const Node& node, In in, Out out) {
   const bool fills = *attention_fills(node);
-  const double scale = *node.attr_float("scale");
+  const double scale = *node.attr_float("scale"), fill = node.attr_float("fill", -INFINITY).value_or(-INFINITY);
   std::vector<Tensor> scores, probs, result;
   WAFER_TRY(evaluate_node(*find_rule("MatMul"), inner_node(node, "MatMul", 2), {in[0], in[1]}, {"Q", "Kt"}, scores));
   Tensor& s = scores[0];
@@ -236,7 +237,7 @@ Status compute_attention(const Node& node, In in, Out out) {
     s.values[i] *= scale;
     if (!mask) continue;
     const double m = mask->values[size_t(at[i])];
-    s.values[i] = fills ? (m != 0 ? -INFINITY : s.values[i]) : s.values[i] + m;
+    s.values[i] = fills ? (m != 0 ? fill : s.values[i]) : s.values[i] + m;
   }
   WAFER_TRY(evaluate_node(*find_rule("Softmax"), inner_node(node, "Softmax", 1, {{"axis", int64_t(-1)}}), {&s},
                           {"scores"}, probs));

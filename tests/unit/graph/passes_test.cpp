@@ -478,10 +478,20 @@ TEST(FusePasses, AttentionWithAnAdditiveMaskBecomesOneNode) {
   EXPECT_LE(f.diff, 1e-12);
 }
 
-TEST(FusePasses, AttentionNeedsAPrivateSoftmaxAndAMinusInfinityFill) {
+// masked_fill(mask, -1e9), as hand-written attention often drops a score: the fused node keeps
+// the fill (the reference then computes what the chain did); a fill of -1e3 keeps a weight.
+TEST(FusePasses, AttentionWithAFillOfMinusABillionKeepsItsFill) {
+  Fused f = attention(true, false, -1e9);
+  ASSERT_EQ(op_list(f.g), (std::vector<std::string>{"Transpose", "Neg", "wafer.Attention"}));
+  EXPECT_EQ(*f.g.nodes[2].attr_float("fill"), -1e9);
+  EXPECT_LE(f.diff, 1e-12);
+  EXPECT_FALSE(attention(true).g.nodes[2].attrs.count("fill"));  // -inf: the default
+}
+
+TEST(FusePasses, AttentionNeedsAPrivateSoftmaxAndAFillThatDropsTheScore) {
   EXPECT_EQ(op_list(attention(true, true).g),
             (std::vector<std::string>{"Transpose", "Neg", "MatMul", "Mul", "Where", "Softmax", "MatMul"}));
-  EXPECT_EQ(op_list(attention(true, false, -1e4).g),
+  EXPECT_EQ(op_list(attention(true, false, -1e3).g),
             (std::vector<std::string>{"Transpose", "Neg", "MatMul", "Mul", "Where", "Softmax", "MatMul"}));
 }
 
