@@ -216,7 +216,7 @@ class EncoderLayer(nn.Module):
     """torch's own nn.TransformerEncoderLayer (post-norm, ReLU): attention without a mask, in
     nn.MultiheadAttention's export (Slices of the QKV projection, Q divided by sqrt(d))."""
 
-    def __init__(self, hidden=32, heads=2, ffn=64):
+    def __init__(self, hidden=48, heads=3, ffn=96):
         super().__init__()
         self.layer = nn.TransformerEncoderLayer(hidden, heads, ffn, dropout=0.0, batch_first=True)
 
@@ -244,7 +244,7 @@ MODELS = {
     "gpt2_block_b2": (lambda: Gpt2Block(gelu="tanh"), (2, 16, 64), 14),
     "cnn": (SmallCnn, (2, 3, 16, 16), 13),
     "cnn_b3": (BatchCnn, (3, 1, 10, 10), 13),
-    "encoder_layer": (EncoderLayer, (1, 8, 32), 14),
+    "encoder_layer": (EncoderLayer, (1, 8, 48), 14),
     "gpt2_mlp_op17": (lambda: Gpt2Mlp(gelu="tanh"), (1, 16, 64), 17),
     "llama_mlp": (LlamaMlp, (1, 16, 64), 14),
 }

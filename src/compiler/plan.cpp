@@ -420,16 +420,16 @@ class Placer {
     Operand q, k, v;
     if (split) {
       const DistTensor qkv = sequence(s.a, "qkv");
-      if (qkv.block_cols() > 0 && D % qkv.block_cols() == 0)
-        return make_error("on {} columns of PEs each of Q, K and V ({} columns of {}) lies on a third of them; the "
-                          "attention kernel needs all {}: a width that 3 does not divide", r.w, D, qkv.cols, r.w);
       layer.inputs = {Binding{s.a, qkv, false}};
       const int qkv_symbol = e.code.symbol(qkv.name, t_, uint32_t(qkv.block_elements()));
       Operand* parts[] = {&q, &k, &v};
       const char* names[] = {"q", "k", "v"};
       for (int i = 0; i < 3; ++i) {
         Emit pe = scoped(names[i]);
-        auto m = kernels::emit_slice(pe, site(), kernels::SliceSpec{qkv, qkv_symbol, kernels::MoveAxis::cols, i * D, D, names[i]});
+        // On a width that 3 divides each third lies on a third of the PE columns; the kernel
+        // needs it on all of them.
+        auto m = kernels::emit_slice(pe, site(), kernels::SliceSpec{qkv, qkv_symbol, kernels::MoveAxis::cols, i * D, D,
+                                                                    names[i], true});
         if (!m) return m.status();
         keep(*m);
         *parts[i] = Operand{m->y, m->y_symbol};

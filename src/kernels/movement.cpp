@@ -319,7 +319,7 @@ Expected<MoveEmitted> emit_slice(Emit& e, const Site& site, const SliceSpec& s) 
   if ((cols ? x.cols_over_x : x.rows_over_y) != Spread::split)
     return make_error("{}: slices {} of {}, which must be split over the PEs", user, word, x.describe());
   const int pes = cols ? x.rect.w : x.rect.h;
-  if (s.offset % block == 0 && s.length % block == 0) {  // the PEs that hold the range already
+  if (s.offset % block == 0 && s.length % block == 0 && !s.whole_rect) {  // the PEs that hold the range already
     DistTensor v = x;
     (cols ? v.cols : v.rows) = s.length;
     (cols ? v.rect.x : v.rect.y) += int(s.offset / block);

@@ -29,7 +29,8 @@
 //   SRAM starts (zeros). It runs on the bounding rectangle of both rectangles.
 // - slice of a range of rows or columns: a view (the sub-rectangle of PEs, the same symbol,
 //   no code but an entry that activates done) when the range is aligned to the blocks,
-//   otherwise moved into a new tensor on the same rectangle (the length must divide over it).
+//   otherwise (or when asked: whole_rect) moved into a new tensor on the same rectangle (the
+//   length must divide over it).
 // - concat of two tensors on the same rectangle along rows or columns (Q|K|V, SwiGLU's gate
 //   and up), any sizes whose sum divides over the rectangle.
 //
@@ -86,6 +87,7 @@ struct SliceSpec {
   MoveAxis axis = MoveAxis::cols;
   int64_t offset = 0, length = 0;  // the range [offset, offset + length) of rows or columns
   std::string y = "y";
+  bool whole_rect = false;  // moved onto all of x's rectangle even when a view would do
 };
 
 struct ConcatSpec {

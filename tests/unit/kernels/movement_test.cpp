@@ -295,6 +295,45 @@ TEST(Movement, ConcatThenSliceGivesTheSecondTensorBack) {
   expect_chain_exact(kc, rect);
 }
 
+TEST(Movement, AnAlignedSliceIsAViewOrMovedOntoTheWholeRectangle) {
+  // Columns [6, 12) of a 4 x 18 fp32 tensor on 3 x 2 PEs (6 columns each) are PE column 1's
+  // blocks: a view there, or with whole_rect 2 columns on each of the 3 PE columns (as the
+  // attention layer takes each third of the QKV matrix on a width that 3 divides).
+  const auto a = preset("wse3");
+  const ir::Rect rect{0, 0, 3, 2};
+  const DistTensor x{"x", DType::f32, 4, 18, rect};
+  for (const bool whole : {false, true}) {
+    KernelCase kc;
+    kc.program.width = rect.w;
+    kc.program.height = rect.h;
+    Pools pools = Pools::for_arch(a);
+    ir::CodeBuilder code("chain");
+    Emit e{code, kc.program, pools, a, "s"};
+    auto m = emit_slice(e, Site{rect, -1, -1}, SliceSpec{x, -1, MoveAxis::cols, 6, 6, "y", whole});
+    ASSERT_TRUE(m.has_value()) << m.message();
+    EXPECT_EQ(m->view, !whole);
+    EXPECT_EQ(m->y.rect.w, whole ? 3 : 1);
+    if (!whole) continue;
+    kc.program.codes.push_back(code.finish());
+    kc.program.placements.push_back(ir::Placement{rect, 0, {}});
+    const ElementFn X = [](int64_t i, int64_t j) { return round_to(DType::f32, random_value(8, uint64_t(i * 18 + j))); };
+    const ElementFn Y = [X](int64_t i, int64_t j) { return X(i, j + 6); };
+    kc.inputs.push_back(HostCopy{"x", rect, {}, [x, X](int px, int py) { return block_values(x, px, py, X); }});
+    kc.inputs.insert(kc.inputs.end(), m->tables.begin(), m->tables.end());
+    for (int py = 0; py < rect.h; ++py)
+      for (int px = 0; px < rect.w; ++px) {
+        const auto v = block_values(m->y, px, py, Y);
+        kc.reference.insert(kc.reference.end(), v.begin(), v.end());
+      }
+    kc.rect = rect;
+    kc.launch_task = "s.entry";
+    kc.result_symbol = m->y.name;
+    kc.result_rect = rect;
+    kc.tolerance = 0;
+    expect_chain_exact(kc, rect);
+  }
+}
+
 TEST(Movement, AReshardMovesATensorToAnotherSplitWithItsPaddingZero) {
   // A 5 x 7 tensor held padded as 6 x 8 on 2 x 2 PEs at (0, 0) goes to 3 x 4 PEs at (2, 1),
   // padded there as 8 x 9 (2 x 3 per PE), fp32: the run is on the bounding 5 x 5 PEs; y holds
