@@ -26,6 +26,7 @@ std::vector<OpRule> build_rules() {
   add_linalg_ops(rows);
   add_pad_ops(rows);
   add_fused_ops(rows);
+  add_activation_ops(rows);
   std::sort(rows.begin(), rows.end(), [](const OpRule& a, const OpRule& b) { return std::string(a.name) < b.name; });
   return rows;
 }

@@ -49,6 +49,7 @@ void add_nn_ops(std::vector<OpRule>& rows);
 void add_linalg_ops(std::vector<OpRule>& rows);
 void add_pad_ops(std::vector<OpRule>& rows);  // ops_pad.cpp
 void add_fused_ops(std::vector<OpRule>& rows);  // ops_fused.cpp: the wafer.* ops fusion produces
+void add_activation_ops(std::vector<OpRule>& rows);  // ops_activation.cpp: LeakyRelu, Clip, ...
 
 const OpRule* find_rule(const std::string& op);
 // "node '/fc1/MatMul' (MatMul)": the prefix of every message about a node.

@@ -1,5 +1,5 @@
 // Reductions and normalisations: ReduceSum, ReduceMean (axes as an attribute or as input 1,
-// keepdims, noop_with_empty_axes), Softmax along one axis (opset 13) and LayerNormalization
+// keepdims, noop_with_empty_axes), Softmax and LogSoftmax along one axis (opset 13) and LayerNormalization
 // (opset 17: over the axes from `axis` on, scale and bias broadcast to them, optional Mean and
 // InvStdDev outputs).
 //
@@ -90,7 +90,8 @@ Expected<Sig> softmax_sig(const Node& node, const Args& in) {
   return Sig{{in[0].type, *in[0].shape}};
 }
 
-Status compute_softmax(const Node& node, In in, Out out) {
+// Softmax, or LogSoftmax: x - max - log(sum(e^(x - max))).
+Status compute_softmax(const Node& node, In in, Out out, bool log) {
   const Shape& s = in[0]->shape;
   int64_t axis = *normalize_axis(*node.attr_int("axis", -1), int64_t(s.size()), "axis");
   int64_t dim = s[axis], inner = element_count(Shape(s.begin() + axis + 1, s.end()));
@@ -103,7 +104,8 @@ Status compute_softmax(const Node& node, In in, Out out) {
       double top = -INFINITY, sum = 0;
       for (int64_t k = 0; k < dim; ++k) top = std::max(top, x[base + k * inner]);
       for (int64_t k = 0; k < dim; ++k) sum += y[base + k * inner] = std::exp(x[base + k * inner] - top);
-      for (int64_t k = 0; k < dim; ++k) y[base + k * inner] /= sum;
+      for (int64_t k = 0; k < dim; ++k)
+        y[base + k * inner] = log ? x[base + k * inner] - top - std::log(sum) : y[base + k * inner] / sum;
     }
   return Status::ok();
 }
@@ -162,7 +164,8 @@ void add_reduce_ops(std::vector<OpRule>& rows) {
   std::vector<OpRule> add = {
       {"ReduceSum", 1, 2, 1, 1, reduce_sig, [](const Node& n, In in, Out out) { return compute_reduce(n, in, out, false); }},
       {"ReduceMean", 1, 2, 1, 1, reduce_sig, [](const Node& n, In in, Out out) { return compute_reduce(n, in, out, true); }},
-      {"Softmax", 1, 1, 1, 1, softmax_sig, compute_softmax},
+      {"Softmax", 1, 1, 1, 1, softmax_sig, [](const Node& n, In in, Out out) { return compute_softmax(n, in, out, false); }},
+      {"LogSoftmax", 1, 1, 1, 1, softmax_sig, [](const Node& n, In in, Out out) { return compute_softmax(n, in, out, true); }},
       {"LayerNormalization", 2, 3, 1, 3, layer_norm_sig, compute_layer_norm},
   };
   rows.insert(rows.end(), add.begin(), add.end());
