@@ -7,9 +7,9 @@
 // host; activations are on the wafer):
 //   MatMul / Gemm / wafer.MatMulAdd  activation x constant 2-D weight (+ constant 1-D bias)
 //                                    -> GEMM; Gemm's transB gives the weight as N x K
-//   Add Sub Mul Div Max              activation op (constant or activation of its shape); the
+//   Add Sub Mul Div Max Min          activation op (constant or activation of its shape); the
 //                                    second operand's shape picks the broadcast form; a
-//                                    constant first operand of Add, Mul or Max is swapped
+//                                    constant first operand of Add, Mul, Max or Min is swapped
 //   Relu Erf Tanh Sigmoid Sqrt Reciprocal Neg Exp wafer.Gelu wafer.Silu -> element-wise
 //   Softmax LayerNormalization wafer.RMSNorm over the last axis         -> row reductions
 //   wafer.Attention with the Split, Reshapes and Transposes around it   -> the attention
@@ -142,7 +142,7 @@ class Lowering {
   Outcome classify(const Node& n) {
     static const std::map<std::string, EltwiseOp> binary = {
         {"Add", EltwiseOp::add}, {"Sub", EltwiseOp::sub}, {"Mul", EltwiseOp::mul},
-        {"Div", EltwiseOp::div}, {"Max", EltwiseOp::max}};
+        {"Div", EltwiseOp::div}, {"Max", EltwiseOp::max}, {"Min", EltwiseOp::min}};
     static const std::map<std::string, EltwiseOp> unary = {
         {"Relu", EltwiseOp::relu},       {"Erf", EltwiseOp::erf},   {"Tanh", EltwiseOp::tanh},
         {"Sigmoid", EltwiseOp::sigmoid}, {"Sqrt", EltwiseOp::sqrt}, {"Reciprocal", EltwiseOp::reciprocal},
@@ -154,7 +154,8 @@ class Lowering {
     if (n.outputs.size() != 1 && n.op != "LayerNormalization") return refuse("several outputs");
     for (int in : n.inputs)
       if (in >= 0 && !constant(in) && !is_float(in)) return refuse("an integer or boolean operand");
-    if (!n.inputs.empty() && constant(n.inputs[0]) && n.op != "Add" && n.op != "Mul" && n.op != "Max")
+    if (!n.inputs.empty() && constant(n.inputs[0]) && n.op != "Add" && n.op != "Mul" && n.op != "Max" &&
+        n.op != "Min")
       return refuse("a constant first operand");
     if (n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze" || n.op == "Identity")
       return view(n);
@@ -273,7 +274,7 @@ class Lowering {
   Outcome eltwise_binary(const Node& n, EltwiseOp op) {
     if (n.inputs.size() != 2) return refuse("not two operands");
     int a = n.inputs[0], b = n.inputs[1];
-    if (constant(a)) std::swap(a, b);  // Add, Mul, Max only (classify)
+    if (constant(a)) std::swap(a, b);  // Add, Mul, Max, Min only (classify)
     if (constant(a)) return refuse("two constant operands");
     if (value(a).shape != value(n.outputs[0]).shape) return refuse("broadcasts its activation operand");
     const std::optional<Broadcast> form = image(a) ? image_form(value(a), value(b)) : form_of(value(a), value(b));

@@ -124,7 +124,7 @@ EltwiseCost eltwise_cost(kernels::EltwiseOp op, DType t) {
   using kernels::EltwiseOp;
   const bool narrow = dtype_bytes(t) == 2;
   switch (op) {
-    case EltwiseOp::add: case EltwiseOp::sub: case EltwiseOp::mul: case EltwiseOp::max:
+    case EltwiseOp::add: case EltwiseOp::sub: case EltwiseOp::mul: case EltwiseOp::max: case EltwiseOp::min:
     case EltwiseOp::relu: case EltwiseOp::neg:
       return {narrow ? 0.26 : 0.51, 1};
     case EltwiseOp::div: case EltwiseOp::reciprocal: return {narrow ? 4.01 : 8.01, 1};

@@ -50,6 +50,7 @@ constexpr OpInfo kOps[] = {
     {"mul", "Y = A · B, B broadcast (--algo bcast=...)", vmath::Func::mul},
     {"div", "Y = A / B, B broadcast (--algo bcast=...)", vmath::Func::div},
     {"max", "Y = max(A, B), B broadcast (--algo bcast=...)", vmath::Func::max},
+    {"min", "Y = min(A, B), B broadcast (--algo bcast=...)", vmath::Func::min},
     {"exp", "Y = e^A, element-wise", vmath::Func::exp},
     {"reciprocal", "Y = 1/A, element-wise", vmath::Func::reciprocal},
     {"sqrt", "Y = sqrt(A), element-wise", vmath::Func::sqrt},
@@ -115,6 +116,7 @@ Opcode binary_opcode(EltwiseOp op) {
     case EltwiseOp::mul: return Opcode::vmul;
     case EltwiseOp::div: return Opcode::vdiv;
     case EltwiseOp::max: return Opcode::vmax;
+    case EltwiseOp::min: return Opcode::vmin;
     default: return Opcode::vadd;
   }
 }

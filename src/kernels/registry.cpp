@@ -76,7 +76,8 @@ const std::vector<KernelInfo>& kernel_list() {
        build_gather, gather_host_bytes, scale_gather_sizes, true},
       // Element-wise (eltwise.cpp): binary ops with broadcasting, then the unary functions.
       eltwise_kernel_info(EltwiseOp::add), eltwise_kernel_info(EltwiseOp::sub), eltwise_kernel_info(EltwiseOp::mul),
-      eltwise_kernel_info(EltwiseOp::div), eltwise_kernel_info(EltwiseOp::max), eltwise_kernel_info(EltwiseOp::exp),
+      eltwise_kernel_info(EltwiseOp::div), eltwise_kernel_info(EltwiseOp::max), eltwise_kernel_info(EltwiseOp::min),
+      eltwise_kernel_info(EltwiseOp::exp),
       eltwise_kernel_info(EltwiseOp::reciprocal), eltwise_kernel_info(EltwiseOp::sqrt),
       eltwise_kernel_info(EltwiseOp::rsqrt), eltwise_kernel_info(EltwiseOp::tanh), eltwise_kernel_info(EltwiseOp::erf),
       eltwise_kernel_info(EltwiseOp::sigmoid), eltwise_kernel_info(EltwiseOp::gelu),

@@ -50,6 +50,7 @@ constexpr FuncInfo kFuncs[] = {
     {"mul", 2, "a·b"},
     {"div", 2, "a/b"},
     {"max", 2, "max(a, b)"},
+    {"min", 2, "min(a, b)"},
 };
 static_assert(sizeof(kFuncs) / sizeof(kFuncs[0]) == size_t(Func::count_));
 
@@ -340,6 +341,7 @@ std::optional<Body> fp32_body(Func f) {
     case Func::mul:
     case Func::div:
     case Func::max:
+    case Func::min:
     case Func::count_: return std::nullopt;
   }
   return std::nullopt;
@@ -355,6 +357,7 @@ Opcode native_op(Func f) {
     case Func::sub: return Opcode::vsub;
     case Func::mul: return Opcode::vmul;
     case Func::max: return Opcode::vmax;
+    case Func::min: return Opcode::vmin;
     case Func::exp: case Func::sqrt: case Func::rsqrt: case Func::tanh: case Func::erf:
     case Func::sigmoid: case Func::gelu_erf: case Func::gelu_tanh: case Func::silu:
     case Func::count_: break;
@@ -485,6 +488,7 @@ long double reference(Func f, long double a, long double b) {
     case Func::mul: return a * b;
     case Func::div: return a / b;
     case Func::max: return fmaxl(a, b);
+    case Func::min: return fminl(a, b);
     case Func::count_: break;
   }
   return 0;

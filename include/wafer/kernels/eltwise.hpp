@@ -41,7 +41,7 @@
 namespace wafer::kernels {
 
 enum class EltwiseOp : uint8_t {
-  add, sub, mul, div, max,
+  add, sub, mul, div, max, min,
   exp, reciprocal, sqrt, rsqrt, tanh, erf, sigmoid, gelu, gelu_tanh, silu, relu, neg,
   count_
 };

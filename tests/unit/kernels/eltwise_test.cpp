@@ -120,6 +120,8 @@ TEST(Eltwise, BinaryOpsGiveExactValuesInEveryBroadcastForm) {
       EXPECT_EQ(sub, expected(y, [&](int64_t i, int64_t j) { return kIota(i, j) - w.b(i, j); })) << what;
       const auto mx = binary_on_iota(EltwiseOp::max, w.form, nullptr, R, D);
       EXPECT_EQ(mx, expected(y, [&](int64_t i, int64_t j) { return std::max(kIota(i, j), w.b(i, j)); })) << what;
+      const auto mn = binary_on_iota(EltwiseOp::min, w.form, nullptr, R, D);
+      EXPECT_EQ(mn, expected(y, [&](int64_t i, int64_t j) { return std::min(kIota(i, j), w.b(i, j)); })) << what;
     }
   }
   // Spot values: row 3, column 5 of A is 35; B's row vector there is 0.5 - 5/4 = -0.75.
@@ -158,8 +160,8 @@ TEST(Eltwise, BMayHaveAnotherTypeAndTheOpRoundsOnceToA) {
 
 TEST(Eltwise, ExactOpsHaveNoErrorAndTheOthersStayWithinTheirUlps) {
   // Correctly rounded ops against the unrounded double reference: within half an ulp of the
-  // type; neg, ReLU and max copy a value, so they are exact.
-  for (const char* k : {"neg", "relu", "max"}) {
+  // type; neg, ReLU, max and min copy a value, so they are exact.
+  for (const char* k : {"neg", "relu", "max", "min"}) {
     const KernelResult r = run(params(k, 3, 2, 0, 0, DType::bf16));
     EXPECT_TRUE(r.verified) << k;
     EXPECT_EQ(r.max_rel_error, 0.0) << k;
@@ -185,7 +187,7 @@ TEST(Eltwise, ScalarAddOnOnePeTakesTheDerivedCycles) {
 
 TEST(Eltwise, EveryBroadcastFormVerifiesAtAnOriginOnBothChips) {
   for (const char* arch : {"wse2", "wse3"}) {
-    for (const char* op : {"add", "sub", "mul", "div", "max"}) {
+    for (const char* op : {"add", "sub", "mul", "div", "max", "min"}) {
       for (const char* form : {"full", "row", "col", "scalar"}) {
         KernelParams p = params(op, 3, 2, 6, 12, DType::f16);
         p.algo = std::string("bcast=") + form;

@@ -51,7 +51,7 @@ TEST(KernelList, NamesAndLookup) {
   EXPECT_EQ(names, (std::vector<std::string>{"bcast-row", "bcast-col", "reduce-chain", "reduce-tree", "allreduce",
                                              "gemv", "gemm", "gemm-bt", "attention", "rope", "stream-fma", "conv2d", "maxpool",
                                              "avgpool", "globalavgpool", "batchnorm", "softmax", "layernorm",
-                                             "rmsnorm", "rowsum", "rowmean", "transpose", "relayout", "slice", "concat", "gather", "add", "sub", "mul", "div", "max", "exp",
+                                             "rmsnorm", "rowsum", "rowmean", "transpose", "relayout", "slice", "concat", "gather", "add", "sub", "mul", "div", "max", "min", "exp",
                                              "reciprocal", "sqrt", "rsqrt", "tanh", "erf", "sigmoid", "gelu",
                                              "gelu-tanh", "silu", "relu", "neg"}));
   ASSERT_NE(find_kernel("gemv"), nullptr);
