@@ -73,11 +73,15 @@ Outcome refuse(std::string why) { return Outcome{std::nullopt, std::move(why), f
 
 class Lowering {
  public:
-  explicit Lowering(const Graph& g) : g_(g), used_(g.values.size(), false) {
+  explicit Lowering(const Graph& g)
+      : g_(g), used_(g.values.size(), false), read_beyond_views_(g.values.size(), false) {
     for (const Node& n : g.nodes)
-      for (int in : n.inputs)
-        if (in >= 0) used_[size_t(in)] = true;
-    for (int out : g.outputs) used_[size_t(out)] = true;
+      for (int in : n.inputs) {
+        if (in < 0) continue;
+        used_[size_t(in)] = true;
+        if (!is_view_op(n.op)) read_beyond_views_[size_t(in)] = true;
+      }
+    for (int out : g.outputs) used_[size_t(out)] = read_beyond_views_[size_t(out)] = true;
   }
 
   Expected<Lowered> run() {
@@ -118,7 +122,12 @@ class Lowering {
  private:
   const Graph& g_;
   std::vector<bool> used_;  // read by a node or a graph output
+  std::vector<bool> read_beyond_views_;  // read by a node other than a view, or a graph output
   Lowered out_;
+
+  static bool is_view_op(const std::string& op) {
+    return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity";
+  }
 
   int resolve(int id) const {
     auto it = out_.alias.find(id);
@@ -157,8 +166,7 @@ class Lowering {
     if (!n.inputs.empty() && constant(n.inputs[0]) && n.op != "Add" && n.op != "Mul" && n.op != "Max" &&
         n.op != "Min")
       return refuse("a constant first operand");
-    if (n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze" || n.op == "Identity")
-      return view(n);
+    if (is_view_op(n.op)) return view(n);
     if (n.op == "Transpose" && moves_only_unit_axes(n)) return view(n);
     if (n.op == "Pad") return zero_pad(n);
     if (n.op == "MatMul" || n.op == "Gemm" || n.op == "wafer.MatMulAdd") return gemm(n);
@@ -188,11 +196,18 @@ class Lowering {
     return true;
   }
 
+  // A view's rows and columns are compared with those of the value it is a view of, where a
+  // step or the graph reads it: a chain of views (x.squeeze(-1).squeeze(-1)) may pass
+  // through shapes of other rows and columns.
   Outcome view(const Node& n) {
-    const Value &in = value(n.inputs[0]), &out = value(n.outputs[0]);
+    const Value &in = value(resolve(n.inputs[0])), &out = value(n.outputs[0]);
     const bool held_as_image = image(n.inputs[0]);
     if (out.shape.size() != 4 && pixels_reordered(n.inputs[0])) {
       out_.relaid[n.outputs[0]] = resolve(n.inputs[0]);
+      return Outcome{std::nullopt, "", true};
+    }
+    if (!read_beyond_views_[size_t(n.outputs[0])]) {
+      out_.alias[n.outputs[0]] = resolve(n.inputs[0]);
       return Outcome{std::nullopt, "", true};
     }
     const bool reshapes = rows_of(in, held_as_image) != rows_of(out, held_as_image && out.shape.size() == 4) ||

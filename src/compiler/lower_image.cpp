@@ -103,20 +103,22 @@ bool is_image_op(const std::string& op) {
 
 Expected<Step> lower_image_op(const Graph& g, const Node& n) {
   const Value& x = g.values[size_t(n.inputs[0])];
+  if (n.op == "ReduceMean") {
+    auto axes = n.attr_ints("axes", std::vector<int64_t>{});
+    if (!axes) return axes.status();
+    std::set<int64_t> spatial;
+    for (int64_t a : *axes) spatial.insert(a < 0 ? a + int64_t(x.shape.size()) : a);
+    if (x.shape.size() != 4 || spatial != std::set<int64_t>{2, 3})
+      return make_error("axes {} of a {}-D input (a mean over an image's axes 2 and 3 is a global average pool; "
+                        "over the last axis, one inside a LayerNorm or RMSNorm)", fmt::join(*axes, ", "),
+                        x.shape.size());
+  }
   if (x.shape.size() != 4) return make_error("a {}-D input (the kernels take N x C x H x W)", x.shape.size());
   if (constant(g, n.inputs[0])) return make_error("a constant input");
   if (!graph::elem_is_float(x.type)) return make_error("an integer input");
   for (size_t i = 1; i < n.outputs.size(); ++i)
     if (n.outputs[i] >= 0) return make_error("a second output");
   if (n.op == "BatchNormalization") return batchnorm_step(g, n);
-  if (n.op == "ReduceMean") {
-    auto axes = n.attr_ints("axes", std::vector<int64_t>{});
-    if (!axes) return axes.status();
-    std::set<int64_t> spatial;
-    for (int64_t a : *axes) spatial.insert(a < 0 ? a + 4 : a);
-    if (spatial != std::set<int64_t>{2, 3})
-      return make_error("axes {} (the mean over an image's axes 2 and 3 is a global average pool)", fmt::join(*axes, ", "));
-  }
   if (n.op == "GlobalAveragePool" || n.op == "ReduceMean") {
     if (x.shape[2] != x.shape[3]) return make_error("a {}x{} image (the window is square)", x.shape[2], x.shape[3]);
     Step s;

@@ -67,8 +67,9 @@ using MatchFn = std::optional<Rewrite> (*)(const Matcher& m, int last);
 // nodes and values are removed as dead code. Returns how many chains were replaced.
 Expected<int> rewrite_all(Graph& g, MatchFn match);
 
-// The passes (drop_identities.cpp, fuse_*.cpp).
+// The passes (drop_identities.cpp, decompose_activations.cpp, fuse_*.cpp).
 Expected<int> drop_identities(Graph& g);
+Expected<int> decompose_activations(Graph& g);
 Expected<int> fuse_gelu(Graph& g);
 Expected<int> fuse_silu(Graph& g);
 Expected<int> fuse_rms_norm(Graph& g);

@@ -67,6 +67,33 @@ TEST(Compiler, LowersAnMlpOntoKernelsAndRunsItAsTheReferenceDoes) {
   EXPECT_GE(r->cycles, fabric);
 }
 
+// torch's LeakyReLU, ReLU6 and Hardswish between Linear layers, after decompose-activations:
+// element-wise kernels with scalar constants (max and min among them), as the reference runs.
+TEST(Compiler, ParametrisedActivationsRunAsElementwiseKernels) {
+  Builder b;
+  int h = b.input("x", {4, 8});
+  h = b.node("MatMul", {h, b.constant("w1", random_tensor({8, 8}, 1))}, {}, "/fc1");
+  h = b.node("LeakyRelu", {h}, {{"alpha", 0.2}}, "/leaky");
+  h = b.node("Clip", {h, b.constant("lo", tensor({}, {0})), b.constant("hi", tensor({}, {0.5}))}, {}, "/relu6");
+  h = b.node("HardSwish", {h}, {}, "/hswish");
+  b.g.outputs = {b.node("MatMul", {h, b.constant("w2", random_tensor({8, 4}, 2))}, {}, "/fc2")};
+  ASSERT_TRUE(graph::infer_shapes(b.g));
+  ASSERT_TRUE(graph::run_passes(b.g).has_value());
+  auto plan = compile(b.g, wse3(), CompileOptions{2, 2, DType::f32, Mode::streaming});
+  ASSERT_TRUE(plan.has_value()) << plan.message();
+  EXPECT_EQ(kernels_of(*plan), (std::vector<std::string>{"gemm summa", "mul bcast=scalar", "max bcast=full",
+                                                         "max bcast=scalar", "min bcast=scalar", "mul bcast=scalar",
+                                                         "add bcast=scalar", "max bcast=scalar", "min bcast=scalar",
+                                                         "mul bcast=full", "gemm summa"}));
+  const std::map<std::string, Tensor> in = {{"x", random_tensor({4, 8}, 3)}};
+  auto ref = graph::evaluate(b.g, in, {DType::f32, true});
+  ASSERT_TRUE(ref.has_value()) << ref.message();
+  auto r = run(b.g, *plan, in, *ref, sim::Options{});
+  ASSERT_TRUE(r.has_value()) << r.message();
+  for (const LayerRun& l : r->layers) EXPECT_LT(l.max_rel_error, 1e-6);
+  EXPECT_LT(kernels::max_rel_error(r->outputs.at("/fc2_out0").values, ref->at("/fc2_out0").values), 1e-6);
+}
+
 TEST(Compiler, AFusedMatMulAddIsOneGemmWithItsBiasAndTheSameOutputs) {
   graph::Graph g = small_mlp();
   const std::map<std::string, Tensor> in = {{"x", random_tensor({8, 16}, 9)}};

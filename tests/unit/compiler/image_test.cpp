@@ -155,7 +155,8 @@ TEST(Images, WhatTheWindowKernelsDoNotTakeIsListedByNode) {
             "  AveragePool (padding left out of the mean (count_include_pad = 0)): /avg\n"
             "  Conv (groups (group = 2)): /grouped\n"
             "  Conv (pads that differ (1, 0, 1, 0)): /uneven\n"
-            "  ReduceMean (axes 1, 2, 3 (the mean over an image's axes 2 and 3 is a global average pool)): /mean");
+            "  ReduceMean (axes 1, 2, 3 of a 4-D input (a mean over an image's axes 2 and 3 is a global average "
+            "pool; over the last axis, one inside a LayerNorm or RMSNorm)): /mean");
 }
 
 }  // namespace

@@ -148,8 +148,8 @@ TEST(FusePasses, ErfGeluBecomesOneNode) {
   EXPECT_EQ(f.g.values.size(), 2u);  // x and the output: the chain's constants and values are gone
   // Same operations in the same order, with √2 as float holds it: equal to the last bit.
   EXPECT_EQ(f.diff, 0.0);
-  EXPECT_EQ(f.report.passes.at(1).pass, "fuse-gelu");
-  EXPECT_EQ(f.report.passes.at(1).rewrites, 1);
+  EXPECT_EQ(f.report.passes.at(2).pass, "fuse-gelu");
+  EXPECT_EQ(f.report.passes.at(2).rewrites, 1);
   EXPECT_EQ(f.report.total(), 1);
 }
 
@@ -565,13 +565,45 @@ TEST(DropIdentities, NoOpsGoAndTheirReadersReadTheirInputs) {
   EXPECT_EQ(f.diff, 0.0);
 }
 
+// LeakyRelu(0.1), Clip(0, 6) (ReLU6), HardSwish, Elu and a batch norm over [N, C], each
+// rewritten as element-wise ops with constants and equal to the node within rounding (x
+// ramps over [-4, 7.5], so every piece of each activation is taken); a LeakyRelu of slope 2
+// (where the max would be a min) stays.
+TEST(DecomposeActivations, ParametrisedActivationsBecomeElementwiseOps) {
+  Builder b;
+  int x = b.input("x", {4, 6});
+  int h = b.node("LeakyRelu", {x}, {{"alpha", 0.1}}, "/leaky");
+  h = b.node("Clip", {h, b.constant("lo", scalar(0)), b.constant("hi", scalar(6))}, {}, "/relu6");
+  h = b.node("HardSwish", {b.node("Sub", {h, b.constant("c3", scalar(3))}, {}, "/shift")}, {}, "/hswish");
+  h = b.node("Elu", {h}, {{"alpha", 0.5}}, "/elu");
+  h = b.node("BatchNormalization",
+             {h, b.constant("gamma", ramp({6})), b.constant("beta", ramp({6})), b.constant("mean", ramp({6})),
+              b.constant("var", tensor({6}, {1, 2, 3, 4, 5, 6}))},
+             {}, "/bn");
+  int steep = b.node("LeakyRelu", {h}, {{"alpha", 2.0}}, "/steep");
+  Tensor in = ramp({4, 6});
+  for (double& v : in.values) v = v / 2 - 4;
+  Fused f = run_pipeline(b, {steep}, in);
+  EXPECT_EQ(op_list(f.g), (std::vector<std::string>{"Mul", "Max",                        // LeakyRelu
+                                                     "Max", "Min",                        // Clip
+                                                     "Sub", "Mul", "Add", "Max", "Min", "Mul",  // HardSwish
+                                                     "Exp", "Sub", "Mul", "Relu", "Min", "Add",  // Elu
+                                                     "Mul", "Add",                        // BatchNormalization
+                                                     "LeakyRelu"}));
+  EXPECT_EQ(f.report.passes.at(1).pass, "decompose-activations");
+  EXPECT_EQ(f.report.passes.at(1).rewrites, 5);
+  EXPECT_EQ(f.g.nodes[0].name, "/leaky/Mul");
+  EXPECT_LE(f.diff, 1e-15);
+}
+
 // --- the pipeline ---
 
 TEST(FusePasses, PipelineOrderAndReport) {
   std::vector<std::string> names;
   for (const PassInfo& p : passes()) names.push_back(p.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"drop-identities", "fuse-gelu", "fuse-silu", "fuse-layernorm", "fuse-rmsnorm", "fuse-rope",
-                                             "fuse-matmul-add", "fuse-attention"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"drop-identities", "decompose-activations", "fuse-gelu", "fuse-silu",
+                                             "fuse-layernorm", "fuse-rmsnorm", "fuse-rope", "fuse-matmul-add",
+                                             "fuse-attention"}));
   Builder b;
   int x = b.input("x", {2, 3});
   int mm = b.node("MatMul", {x, b.constant("w", tensor({3, 2}, {1, 2, 3, 4, 5, 6}))}, {}, "/fc/MatMul");
@@ -583,7 +615,7 @@ TEST(FusePasses, PipelineOrderAndReport) {
   ASSERT_TRUE(report.has_value()) << report.message();
   std::vector<int> counts;
   for (const PassCount& p : report->passes) counts.push_back(p.rewrites);
-  EXPECT_EQ(counts, (std::vector<int>{0, 1, 0, 0, 0, 0, 1, 0}));
+  EXPECT_EQ(counts, (std::vector<int>{0, 0, 1, 0, 0, 0, 0, 1, 0}));
   EXPECT_EQ(op_list(b.g), (std::vector<std::string>{"wafer.MatMulAdd", "wafer.Gelu"}));
   // Printed after fuse-gelu: the GELU is fused, the MatMul and Add are not yet.
   EXPECT_NE(printed.find("= wafer.Gelu(%4) {approximate=\"none\"} : f32[2,2]  # /Div../Mul_1"), std::string::npos)
@@ -599,8 +631,9 @@ TEST(FusePasses, UnknownPassNameIsRefusedBeforeAnyRuns) {
   auto report = run_passes(b.g, "fuse-gleu");
   ASSERT_FALSE(report.has_value());
   EXPECT_EQ(report.message(),
-            "unknown pass 'fuse-gleu' (did you mean 'fuse-gelu'?); the passes are: drop-identities, fuse-gelu, fuse-silu, "
-            "fuse-layernorm, fuse-rmsnorm, fuse-rope, fuse-matmul-add, fuse-attention");
+            "unknown pass 'fuse-gleu' (did you mean 'fuse-gelu'?); the passes are: drop-identities, "
+            "decompose-activations, fuse-gelu, fuse-silu, fuse-layernorm, fuse-rmsnorm, fuse-rope, fuse-matmul-add, "
+            "fuse-attention");
   EXPECT_EQ(b.g.nodes.size(), 5u);
 }
 
