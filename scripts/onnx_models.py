@@ -23,7 +23,8 @@ rotate-half RoPE, grouped-query attention, SwiGLU), also as Hugging Face writes 
 a softmax in .float(), 2-D tables) over a batch of two sequences; the GPT-2 block over a batch of
 two; a small CNN (Conv, BatchNorm, ReLU,
 max and average pooling, global average pooling, Linear), and one over a batch of three
-images with x.mean((2, 3)); torch's nn.TransformerEncoderLayer (attention without a mask, as
+images with x.mean((2, 3)); a whole GPT-2-style model over token ids (embeddings, two blocks,
+LM head); torch's nn.TransformerEncoderLayer (attention without a mask, as
 nn.MultiheadAttention exports it); and the second halves of the GPT-2
 and Llama blocks (norm, MLP, residual), which the wafer engine runs before attention lowers.
 """
@@ -212,6 +213,24 @@ class BatchCnn(nn.Module):
         return self.fc(self.features(x).mean((2, 3)))
 
 
+class TinyGpt(nn.Module):
+    """A whole GPT-2-style model: token and position embeddings, two blocks, the final
+    LayerNorm and the LM head, over 16 token ids (an int64 input) of a vocabulary of 100."""
+
+    def __init__(self, vocab=100, hidden=64, seq=16, blocks=2):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, hidden)
+        self.wpe = nn.Embedding(seq, hidden)
+        self.blocks = nn.Sequential(*[Gpt2Block(hidden=hidden, heads=4, seq=seq, gelu="tanh") for _ in range(blocks)])
+        self.ln = nn.LayerNorm(hidden)
+        self.head = nn.Linear(hidden, vocab, bias=False)
+        self.register_buffer("positions", torch.arange(seq))
+        self.vocab = vocab
+
+    def forward(self, ids):
+        return self.head(self.ln(self.blocks(self.wte(ids) + self.wpe(self.positions))))
+
+
 class EncoderLayer(nn.Module):
     """torch's own nn.TransformerEncoderLayer (post-norm, ReLU): attention without a mask, in
     nn.MultiheadAttention's export (Slices of the QKV projection, Q divided by sqrt(d))."""
@@ -245,6 +264,7 @@ MODELS = {
     "cnn": (SmallCnn, (2, 3, 16, 16), 13),
     "cnn_b3": (BatchCnn, (3, 1, 10, 10), 13),
     "encoder_layer": (EncoderLayer, (1, 8, 48), 14),
+    "gpt2_tiny": (TinyGpt, (1, 16), 17),
     "gpt2_mlp_op17": (lambda: Gpt2Mlp(gelu="tanh"), (1, 16, 64), 17),
     "llama_mlp": (LlamaMlp, (1, 16, 64), 14),
 }
@@ -256,7 +276,7 @@ def make(name):
     model = build()
     randomize_batchnorm(model)
     model.eval()
-    x = torch.randn(*shape)
+    x = torch.randint(0, model.vocab, shape) if hasattr(model, "vocab") else torch.randn(*shape)
     with torch.no_grad():
         y = model(x)
     folder = os.path.join(ROOT, name)

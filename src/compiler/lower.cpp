@@ -22,6 +22,10 @@
 //                                    is read by its consumers through the host
 //   a view of a model input that changes its rows and columns (a Flatten of an input image)
 //                                 -> the host writes the input in the view's shape
+//   Gather (axis 0) of a constant [V, D] table by a model input of token ids -> the gather
+//                                    kernel (an embedding lookup), whose T x D output lies on
+//                                    the first PE row, row-major: its readers read it through
+//                                    the host
 // A node that matches nothing is recorded with the reason, and the error lists them all,
 // grouped by op, so one compile shows everything a model still needs.
 #include "lower.hpp"
@@ -161,6 +165,7 @@ class Lowering {
       return step ? Outcome{*step, "", false} : refuse(step.message());
     }
     if (n.outputs.size() != 1 && n.op != "LayerNormalization") return refuse("several outputs");
+    if (n.op == "Gather") return gather(n);
     for (int in : n.inputs)
       if (in >= 0 && !constant(in) && !is_float(in)) return refuse("an integer or boolean operand");
     if (!n.inputs.empty() && constant(n.inputs[0]) && n.op != "Add" && n.op != "Mul" && n.op != "Max" &&
@@ -232,6 +237,22 @@ class Lowering {
     if (!zero) return refuse("padding (the window kernels pad: give the Conv or pool its pads)");
     out_.alias[n.outputs[0]] = resolve(n.inputs[0]);
     return Outcome{std::nullopt, "", true};
+  }
+
+  // An embedding lookup: rows of a constant [V, D] table (axis 0) picked by a model input of
+  // token ids; its output, [.., D], is T x D with T the number of ids.
+  Outcome gather(const Node& n) {
+    const int table = n.inputs[0], ids = n.inputs[1];
+    if (n.attr_int("axis", 0).value_or(1) != 0) return refuse("an axis other than 0 (the rows of a table)");
+    if (!constant(table) || value(table).shape.size() != 2 || !is_float(table))
+      return refuse("data that is not a constant 2-D float table (an embedding's)");
+    if (!g_.is_input(ids)) return refuse("indices that are not a model input (token ids)");
+    Step s;
+    s.kind = StepKind::gather;
+    s.a = ids;
+    s.b = table;
+    s.out = n.outputs[0];
+    return Outcome{s, "", false};
   }
 
   Outcome gemm(const Node& n) {

@@ -15,14 +15,15 @@
 
 namespace wafer::compiler {
 
-enum class StepKind : uint8_t { gemm, eltwise, norm, attention, window, batchnorm };
+enum class StepKind : uint8_t { gemm, eltwise, norm, attention, window, batchnorm, gather };
 
 // One node lowered to one kernel. Value ids are after views (Lowered::alias applied).
 struct Step {
   StepKind kind = StepKind::eltwise;
   int node = -1;        // index into Graph::nodes
   int a = -1;           // the activation it reads
-  int b = -1;           // gemm: the weight; eltwise: the second operand (activation or constant)
+  int b = -1;           // gemm: the weight; eltwise: the second operand (activation or constant);
+                        // gather: the table (a is the token ids, a model input)
   int bias = -1;        // gemm: 1-D constant of N, or -1
   int gamma = -1, beta = -1;  // norm: the constants of LayerNormalization / wafer.RMSNorm
   int out = -1;

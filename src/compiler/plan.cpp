@@ -34,6 +34,7 @@
 #include "wafer/ir/builder.hpp"
 #include "wafer/ir/verify.hpp"
 #include "wafer/kernels/attention.hpp"
+#include "wafer/kernels/gather.hpp"
 #include "wafer/kernels/gemm_emit.hpp"
 #include "wafer/kernels/movement.hpp"
 
@@ -257,16 +258,18 @@ class Placer {
  public:
   Placer(const Graph& g, const Lowered& l, const arch::Arch& a, DType t) : g_(g), l_(l), arch_(a), t_(t) {}
 
-  // Layer i on PEs (0, 0)..(w-1, h-1), its inputs that reorder an image read through the
-  // host; the error names the layer.
+  // Layer i on PEs (0, 0)..(w-1, h-1), its inputs that reorder an image, or that a gather
+  // left on its first PE row, read through the host; the error names the layer.
   Expected<Layer> layer(size_t i, int w, int h) const {
     auto layer = emit(l_.steps[i], int(i), {0, 0, w, h});
     if (!layer) return layer.status().with_context(label(l_.steps[i]));
-    for (Binding& in : layer->inputs)
-      if (auto r = l_.relaid.find(in.value); r != l_.relaid.end() && !g_.is_input(r->second)) {
+    for (Binding& in : layer->inputs) {
+      auto r = l_.relaid.find(in.value);
+      if ((r != l_.relaid.end() && !g_.is_input(r->second)) || gathered(in.value)) {
         in.via_host = true;
         layer->relayout_io_cycles += 2 * readout_cycles(g_, arch_, t_, in.value);  // out and back in
       }
+    }
     return layer;
   }
 
@@ -309,6 +312,10 @@ class Placer {
   const Value& value(int id) const { return g_.values[size_t(id)]; }
 
   bool image(int id) const { return l_.images.count(id) > 0; }
+  bool gathered(int id) const {
+    return std::any_of(l_.steps.begin(), l_.steps.end(),
+                       [id](const Step& s) { return s.kind == StepKind::gather && s.out == id; });
+  }
 
   // The activation layout: the value's rows split over the PE rows, its columns over the PE
   // columns. Sizes the grid does not divide are padded at the end (docs/compiler.md,
@@ -357,6 +364,7 @@ class Placer {
                   : s.kind == StepKind::eltwise    ? emit_eltwise(e, s, part)
                   : s.kind == StepKind::attention ? emit_attention_layer(e, s, part)
                   : image_layer                    ? emit_image_layer(e, LayerContext{g_, arch_, t_}, s, part)
+                  : s.kind == StepKind::gather    ? emit_gather_layer(e, s, part)
                                                    : emit_norm(e, s, part);
       WAFER_TRY(st);
       layer.launch = e.name("entry");
@@ -372,7 +380,7 @@ class Placer {
     for (const Binding& b : layer.inputs)
       if (b.weight && b.value >= 0) layer.weight_bytes += graph::element_count(value(b.value).shape) * dtype_bytes(t_);
     layer.weight_io_cycles = host_io_cycles(arch_, double(layer.weight_bytes));
-    if (image_layer) return layer;  // its estimate and flops come with it
+    if (image_layer || s.kind == StepKind::gather) return layer;  // its estimate and flops come with it
     const DistTensor& y = layer.output.layout;
     const int64_t K = s.kind == StepKind::gemm ? cols_of(value(s.a), image(s.a)) : 0;
     layer.estimated_cycles = estimate_layer(arch_, s, y.block_rows(), y.block_cols(), K, rect.w, rect.h / bands, t_);
@@ -475,6 +483,31 @@ class Placer {
                                        s.kv_heads, mask, rope ? "2 ropes, " : "");
     layer.output = Binding{s.out, em->y, false};
     layer.copies = block_copies(layer.inputs, tables);
+    return Status::ok();
+  }
+
+  // The gather kernel (kernels/gather.hpp): the table's rows split over the PE rows, its
+  // columns over the PE columns, the ids on every PE. Estimate: about 11 scalar instructions
+  // a token, then the column sum's H steps (two vector setups and a hop each) and its T x Db
+  // elements.
+  Status emit_gather_layer(Emit& e, const Step& s, Layer& layer) const {
+    const Value &table = value(s.b), &ids = value(s.a);
+    const int64_t T = graph::element_count(ids.shape), D = table.shape[1];
+    const kernels::GatherSpec spec{t_, table.shape[0], D, T};
+    auto em = kernels::emit_gather(e, Site{layer.rect, -1, -1}, spec);
+    if (!em) return em.status();
+    layer.kernel = "gather (embedding lookup)";
+    layer.inputs = {Binding{s.a, em->ids, false}, Binding{s.b, em->table, true}};
+    layer.output = Binding{s.out, em->out, false};
+    layer.copies = [inputs = layer.inputs, cols = cols_of(ids)](const std::vector<kernels::ElementFn>& f) {
+      // Token t is element t of the ids in their row-major order.
+      const kernels::ElementFn id = [f0 = f[0], cols](int64_t t, int64_t) { return f0(t / cols, t % cols); };
+      return block_copies(inputs)({id, f[1]});
+    };
+    const double db = double(D) / layer.rect.w;
+    layer.estimated_cycles = uint64_t(11.0 * double(T) + double(layer.rect.h) * (2 * arch_.vector_setup_cycles +
+                                                                                  arch_.hop_latency) +
+                                      double(T) * db);
     return Status::ok();
   }
 

@@ -45,9 +45,10 @@ graph::Tensor read_tensor(const Binding& out, const graph::Value& v, const std::
   const kernels::DistTensor& y = out.layout;
   graph::Tensor t{v.type, v.shape, std::vector<double>(size_t(graph::element_count(v.shape)), 0.0)};
   const int64_t per_pe = y.block_elements(), rows = rows_of(v, out.image), cols = cols_of(v, out.image);
-  for (int py = 0; py < y.rect.h; ++py)
-    for (int px = 0; px < y.rect.w; ++px) {
-      const size_t base = size_t((int64_t(py) * y.rect.w + px) * per_pe);
+  const ir::Rect holders = y.holders();  // the PEs with blocks: all, or the first row or column
+  for (int py = 0; py < holders.h; ++py)
+    for (int px = 0; px < holders.w; ++px) {
+      const size_t base = size_t((int64_t(py) * holders.w + px) * per_pe);
       for (int64_t e = 0; e < per_pe; ++e) {
         const int64_t row = y.row_of(py, e), col = y.col_of(px, e);
         if (row < rows && col < cols)  // the rest pads it
@@ -156,7 +157,7 @@ Expected<ModelRun> run(const graph::Graph& g, const Plan& plan, const std::map<s
     const std::vector<uint64_t>& compute = s.stats().compute;
     lr.compute_cycles = compute.empty() ? 0 : std::min(r->cycles, *std::max_element(compute.begin(), compute.end()));
     lr.sim_wall_seconds = r->wall_seconds;
-    auto blocks = s.read_symbol(layer.output.layout.name, layer.output.layout.rect);
+    auto blocks = s.read_symbol(layer.output.layout.name, layer.output.layout.holders());
     if (!blocks) return blocks.status().with_context(where);
     const graph::Value& yv = g.values[size_t(layer.output.value)];
     graph::Tensor result = read_tensor(layer.output, yv, *blocks);

@@ -8,7 +8,7 @@
 // token, from its table block or from a zero row; the last token's copy starts the column sum
 // into row 0. The loop's last iteration is peeled so that only that copy activates the next
 // step.
-#include "gather.hpp"
+#include "wafer/kernels/gather.hpp"
 
 #include <algorithm>
 #include <cmath>

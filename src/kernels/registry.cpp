@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "wafer/kernels/eltwise.hpp"
-#include "gather.hpp"
+#include "wafer/kernels/gather.hpp"
 #include "kernel_util.hpp"
 #include "wafer/kernels/movement.hpp"
 #include "wafer/kernels/norms.hpp"

@@ -35,7 +35,7 @@ expect_contains "$TMP/err" "Conv (groups (group = 4)): /depthwise/Conv"
 expect_contains "$TMP/err" "Pad (padding (the window kernels pad: give the Conv or pool its pads)): /Pad"
 
 for model in mlp mlp_flat_b1 gpt2_block_op13 gpt2_block_op17 gpt2_block_b2 llama_block llama_block_hf cnn cnn_b3 \
-  encoder_layer gpt2_mlp_op17 llama_mlp; do
+  encoder_layer gpt2_tiny gpt2_mlp_op17 llama_mlp; do
   ref=(--engine reference)
   expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" "${ref[@]}" --input "x=$MODELS/$model/inputs/x.npy" \
     --expect "y=$MODELS/$model/outputs/y.npy" --output-dir "$TMP" --json
@@ -52,7 +52,7 @@ done
 # Compiled onto the simulated wafer (fp32, streaming): each output against the interpreter
 # (rounded to fp32 after every node) and against PyTorch, within 1e-6 of both.
 for model in mlp mlp_flat_b1 gpt2_block_op13 gpt2_block_op17 gpt2_block_b2 llama_block llama_block_hf cnn cnn_b3 \
-  encoder_layer gpt2_mlp_op17 llama_mlp; do
+  encoder_layer gpt2_tiny gpt2_mlp_op17 llama_mlp; do
   expect_exit 0 "$WAFER" run "$MODELS/$model/model.onnx" --input "x=$MODELS/$model/inputs/x.npy" \
     --expect "y=$MODELS/$model/outputs/y.npy" --output-dir "$TMP" --mode streaming --json
   for key in model arch mode grid pes_used cycles seconds sim_wall_seconds layers; do
@@ -132,7 +132,7 @@ expect_contains "$TMP/err" "--mode: expected one of auto|streaming|pipelined, go
 # own, activations moved between them; the same outputs as streaming, bit for bit, and a
 # batch every slowest-stage interval.
 mkdir -p "$TMP/streaming" "$TMP/pipelined"
-for model in mlp mlp_flat_b1 gpt2_block_op17 llama_block llama_block_hf cnn cnn_b3; do
+for model in mlp mlp_flat_b1 gpt2_block_op17 llama_block llama_block_hf cnn cnn_b3 gpt2_tiny; do
   run=("$WAFER" run "$MODELS/$model/model.onnx" --input "x=$MODELS/$model/inputs/x.npy")
   expect_exit 0 "${run[@]}" --mode streaming --output-dir "$TMP/streaming"
   expect_exit 0 "${run[@]}" --output-dir "$TMP/pipelined" --json

@@ -3,6 +3,8 @@
 // equal the reference interpreter.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "compiler_test_util.hpp"
 #include "wafer/compiler/compiler.hpp"
 #include "wafer/graph/npy.hpp"
@@ -388,6 +390,26 @@ TEST(Compiler, TorchsEncoderLayerIsOneAttentionLayerWithoutAMask) {
   auto r = run(m.g, *plan, m.in, m.ref, sim::Options{});
   ASSERT_TRUE(r.has_value()) << r.message();
   for (const LayerRun& l : r->layers) EXPECT_LT(l.max_rel_error, 1e-6);
+  EXPECT_LT(kernels::max_rel_error(r->outputs.at("y").values, m.ref.at("y").values), 1e-6);
+}
+
+// A whole GPT-2-style model over token ids: the token embedding is the gather kernel on the
+// wafer, whose 16 x 64 output on the first PE row its reader (the Add of the position
+// embeddings) reads through the host; the rest as in the block, twice.
+TEST(Compiler, AnEmbeddingLookupIsTheGatherKernel) {
+  const FusedModel m = fused_model("gpt2_tiny");
+  ASSERT_FALSE(m.ref.empty());
+  auto plan = compile(m.g, wse3(), CompileOptions{4, 1, DType::f32, Mode::streaming});
+  ASSERT_TRUE(plan.has_value()) << plan.message();
+  ASSERT_EQ(plan->layers.size(), size_t(24));
+  EXPECT_EQ(plan->layers[0].kernel, "gather (embedding lookup)");
+  EXPECT_EQ(plan->layers[0].weight_bytes, 100 * 64 * 4);  // the table
+  EXPECT_TRUE(plan->layers[1].inputs[0].via_host);
+  // 16 x 64 fp32 out to the host and back in, at the arch's host bandwidth.
+  EXPECT_EQ(plan->layers[1].relayout_io_cycles, 2 * uint64_t(std::ceil(16 * 64 * 4 / wse3().host_bytes_per_cycle())));
+  auto r = run(m.g, *plan, m.in, m.ref, sim::Options{});
+  ASSERT_TRUE(r.has_value()) << r.message();
+  EXPECT_EQ(r->layers[0].max_rel_error, 0.0);  // rows copied
   EXPECT_LT(kernels::max_rel_error(r->outputs.at("y").values, m.ref.at("y").values), 1e-6);
 }
 

@@ -720,7 +720,12 @@ INSTANTIATE_TEST_SUITE_P(
         // Div by √16, and the Reshapes and Transposes of nn.MultiheadAttention stay.
         ModelCase{"encoder_layer",
                   {{"Add", 2}, {"Div", 1}, {"Gemm", 1}, {"LayerNormalization", 2}, {"Relu", 1}, {"Reshape", 5},
-                   {"Slice", 3}, {"Transpose", 6}, {"wafer.Attention", 1}, {"wafer.MatMulAdd", 3}}}),
+                   {"Slice", 3}, {"Transpose", 6}, {"wafer.Attention", 1}, {"wafer.MatMulAdd", 3}}},
+        // Two GPT-2 blocks between the embeddings (the position lookup folded to a constant)
+        // and the final LayerNorm and LM head (a MatMul: no bias).
+        ModelCase{"gpt2_tiny",
+                  {{"Add", 5}, {"Gather", 1}, {"LayerNormalization", 5}, {"MatMul", 1}, {"Reshape", 8}, {"Split", 2},
+                   {"Transpose", 8}, {"wafer.Attention", 2}, {"wafer.Gelu", 2}, {"wafer.MatMulAdd", 8}}}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

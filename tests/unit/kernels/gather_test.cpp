@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "../../../src/kernels/gather.hpp"
+#include "wafer/kernels/gather.hpp"
 #include "kernel_params.hpp"
 #include "wafer/sim/simulator.hpp"
 

@@ -81,7 +81,8 @@ INSTANTIATE_TEST_SUITE_P(Onnx, ReferenceModels,
                                            ModelCase{"llama_block_hf", 17, {2, 8, 48}, {2, 8, 48}},
                                            ModelCase{"cnn", 13, {2, 3, 16, 16}, {2, 10}},
                                            ModelCase{"cnn_b3", 13, {3, 1, 10, 10}, {3, 3}},
-                                           ModelCase{"encoder_layer", 14, {1, 8, 48}, {1, 8, 48}}),
+                                           ModelCase{"encoder_layer", 14, {1, 8, 48}, {1, 8, 48}},
+                                           ModelCase{"gpt2_tiny", 17, {1, 16}, {1, 16, 100}}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 // What torch exported (scripts/onnx_models.py prints the file's histogram): the MLP's three
