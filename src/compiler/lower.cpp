@@ -159,7 +159,8 @@ class Lowering {
     static const std::map<std::string, EltwiseOp> unary = {
         {"Relu", EltwiseOp::relu},       {"Erf", EltwiseOp::erf},   {"Tanh", EltwiseOp::tanh},
         {"Sigmoid", EltwiseOp::sigmoid}, {"Sqrt", EltwiseOp::sqrt}, {"Reciprocal", EltwiseOp::reciprocal},
-        {"Neg", EltwiseOp::neg},         {"Exp", EltwiseOp::exp},   {"wafer.Silu", EltwiseOp::silu}};
+        {"Neg", EltwiseOp::neg},         {"Exp", EltwiseOp::exp},   {"wafer.Silu", EltwiseOp::silu},
+        {"Log", EltwiseOp::log}};
     if (is_image_op(n.op)) {
       auto step = lower_image_op(g_, n);
       return step ? Outcome{*step, "", false} : refuse(step.message());

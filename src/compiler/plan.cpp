@@ -138,6 +138,7 @@ EltwiseCost eltwise_cost(kernels::EltwiseOp op, DType t) {
     case EltwiseOp::gelu: return {52.71, 54};
     case EltwiseOp::gelu_tanh: return {25.72, 25};
     case EltwiseOp::silu: return {23.68, 22};
+    case EltwiseOp::log: return {30.28, 27};
     case EltwiseOp::count_: break;
   }
   return {0, 0};
@@ -322,8 +323,9 @@ class Placer {
   // "Padding"): the rows to a multiple of the height (a batch of one on several PE rows), the
   // columns to a multiple of lcm(W, H), which SUMMA's K panels need too. The host writes the
   // padding as zeros and never reads it back. Rows never mix; padded columns meet real ones
-  // only in a GEMM, whose weights are zero there, and the kernels that would mix them
-  // otherwise (row reductions, attention) or make them infinite (division) refuse them. An
+  // in a GEMM, whose weights are zero there, and in the row reductions, which are told the
+  // real length and mask the padding (kernels/norms.hpp); attention, which would mix them,
+  // and division, which would make them infinite, refuse them. An
   // image's channels are padded so, its pixels never (they lie in a band per image, which the
   // window kernels check).
   DistTensor activation(int id, const std::string& symbol, const ir::Rect& rect) const {
@@ -560,7 +562,7 @@ class Placer {
     spec.x = activation(s.a, "x", layer.rect);
     spec.y = "y";
     spec.eps = s.eps;
-    WAFER_TRY(unpadded_columns(s.a, spec.x, kernels::norm_name(s.norm)));
+    spec.length = cols_of(value(s.a), image(s.a));  // the padding past it is masked
     auto em = kernels::emit_norm(e, Site{layer.rect, -1, -1}, spec);
     if (!em) return em.status();
     layer.kernel = kernels::norm_name(s.norm);
@@ -568,7 +570,7 @@ class Placer {
     if (!em->gamma.name.empty()) layer.inputs.push_back(Binding{s.gamma, em->gamma, true});
     if (!em->beta.name.empty()) layer.inputs.push_back(Binding{s.beta, em->beta, true});  // -1: zeros
     layer.output = bind(s.out, em->y);
-    layer.copies = block_copies(layer.inputs);
+    layer.copies = block_copies(layer.inputs, em->tables);
     return Status::ok();
   }
 };

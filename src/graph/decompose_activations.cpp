@@ -1,11 +1,16 @@
-// decompose-activations: the parametrised activations torch's nn modules export, and a batch
-// norm over [N, C] (BatchNorm1d), rewritten as the element-wise ops a backend has kernels for,
+// decompose-activations: the parametrised activations torch's nn modules export, log_softmax,
+// and a batch norm over [N, C] (BatchNorm1d), rewritten as the ops a backend has kernels for,
 // with the parameters as scalar (or per-channel) constants:
 //   LeakyRelu(x) {0 <= alpha <= 1}  Max(x, Mul(x, alpha))
 //   Clip(x, lo, hi)                  Min(Max(x, lo), hi), a bound only where it is given
 //   HardSigmoid(x) {alpha, beta}     Min(Max(Add(Mul(x, alpha), beta), 0), 1)
 //   HardSwish(x)                     Mul(x, HardSigmoid(x) {1/6, 1/2})
 //   Elu(x) {alpha}                   Add(Relu(x), Min(Mul(Sub(Exp(x), 1), alpha), 0))
+//   Softplus(x)                      Add(Relu(x), Log(Add(Exp(Neg(Max(x, Neg(x)))), 1))), so
+//                                    e^x never overflows
+//   LogSoftmax(x) {axis}             Log(Softmax(x) {axis}): the same where no probability
+//                                    underflows (the logits of a row within about 87 of
+//                                    their maximum in fp32), -inf where one does
 //   BatchNormalization of [N, C]     Add(Mul(x, scale), shift), scale = gamma / sqrt(var + eps)
 //                                    and shift = beta - mean·scale folded in double
 // Each is the node's value in exact arithmetic (Elu's e^x - 1 loses the relative precision of
@@ -54,6 +59,11 @@ class Expansion {
   int hard_sigmoid(int x, double alpha, double beta, bool last) {
     const int lin = op("Add", {op("Mul", {x, constant(alpha)}), constant(beta)});
     return op("Min", {op("Max", {lin, constant(0.0)}), constant(1.0)}, last);
+  }
+  // Sets an attribute of the node that made `value`.
+  void attr(int value, const std::string& key, Attr a) {
+    for (Node& n : nodes_)
+      if (n.outputs[0] == value) n.attrs[key] = std::move(a);
   }
   std::vector<Node> take() { return std::move(nodes_); }
 
@@ -104,6 +114,16 @@ std::optional<std::vector<Node>> expand(Graph& g, const Node& n) {
     if (!alpha) return std::nullopt;
     const int below = e.op("Mul", {e.op("Sub", {e.op("Exp", {x}), e.constant(1.0)}), e.constant(*alpha)});
     e.op("Add", {e.op("Relu", {x}), e.op("Min", {below, e.constant(0.0)})}, true);
+  } else if (n.op == "Softplus") {
+    const int abs = e.op("Max", {x, e.op("Neg", {x})});
+    const int tail = e.op("Log", {e.op("Add", {e.op("Exp", {e.op("Neg", {abs})}), e.constant(1.0)})});
+    e.op("Add", {e.op("Relu", {x}), tail}, true);
+  } else if (n.op == "LogSoftmax") {
+    auto axis = n.attr_int("axis", -1);
+    if (!axis) return std::nullopt;
+    const int p = e.op("Softmax", {x});
+    e.attr(p, "axis", *axis);
+    e.op("Log", {p}, true);
   } else if (n.op == "BatchNormalization") {
     const Value& in = g.values[size_t(x)];
     const Tensor *gamma = constant_input(g, n, 1), *beta = constant_input(g, n, 2), *mean = constant_input(g, n, 3),

@@ -175,8 +175,9 @@ Expected<int> rewrite_all(Graph& g, MatchFn match) {
 const std::vector<PassInfo>& passes() {
   static const std::vector<PassInfo> list = {
       {"drop-identities", "Identity, and Cast to the type its input has -> its input", drop_identities},
-      {"decompose-activations", "LeakyRelu, Clip, HardSigmoid, HardSwish, Elu, BatchNormalization of [N, C] -> "
-                                "Mul/Add/Max/Min/Relu/Exp with constants", decompose_activations},
+      {"decompose-activations", "LeakyRelu, Clip, HardSigmoid, HardSwish, Elu, Softplus, LogSoftmax, "
+                                "BatchNormalization of [N, C] -> element-wise ops (and Softmax) with constants",
+       decompose_activations},
       {"fuse-gelu", "erf GELU (Div/Erf/Add/Mul/Mul) and tanh GELU chains -> wafer.Gelu", fuse_gelu},
       {"fuse-silu", "Mul(x, Sigmoid(x)) -> wafer.Silu", fuse_silu},
       {"fuse-layernorm", "ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add -> LayerNormalization", fuse_layer_norm},

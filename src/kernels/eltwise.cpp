@@ -63,6 +63,7 @@ constexpr OpInfo kOps[] = {
     {"silu", "Y = A · sigmoid(A), element-wise", vmath::Func::silu},
     {"relu", "Y = max(A, 0), element-wise", vmath::Func::relu},
     {"neg", "Y = -A, element-wise", std::nullopt},
+    {"log", "Y = ln(A), element-wise", vmath::Func::log},
 };
 static_assert(sizeof(kOps) / sizeof(kOps[0]) == size_t(EltwiseOp::count_));
 
@@ -357,8 +358,8 @@ Expected<Broadcast> parse_bcast(const std::string& algo) {
 }
 
 // Inputs that exercise each function where it matters and keep the check meaningful: exp's
-// e^-8..e^8, GELU's and SiLU's negative tails, positive arguments for the roots, divisors
-// away from 0.
+// e^-8..e^8, GELU's and SiLU's negative tails, positive arguments for the roots and the
+// logarithm, divisors away from 0.
 struct Range {
   double lo, hi;
 };
@@ -373,7 +374,8 @@ Range input_range(EltwiseOp op) {
     case EltwiseOp::erf: return {-3, 3};
     case EltwiseOp::reciprocal: return {0.25, 4};
     case EltwiseOp::sqrt:
-    case EltwiseOp::rsqrt: return {1.0 / 64, 64};
+    case EltwiseOp::rsqrt:
+    case EltwiseOp::log: return {1.0 / 64, 64};
     default: return {-1, 1};
   }
 }
@@ -384,7 +386,8 @@ int table_ulps(EltwiseOp op, DType t) {
   if (t == DType::bf16) return 0;
   const bool f32 = t == DType::f32;
   switch (op) {
-    case EltwiseOp::exp: return 1;
+    case EltwiseOp::exp:
+    case EltwiseOp::log: return 1;
     case EltwiseOp::rsqrt: return f32 ? 1 : 0;
     case EltwiseOp::tanh: return f32 ? 2 : 0;
     case EltwiseOp::erf:

@@ -123,9 +123,9 @@ void emit_rows_op(Ctx& c, Opcode op, int next) {
 
 }  // namespace
 
-int64_t norm_data_bytes(NormKind k, int64_t mb, int64_t nb, DType t, bool separate_y) {
+int64_t norm_data_bytes(NormKind k, int64_t mb, int64_t nb, DType t, bool separate_y, bool masked) {
   const int64_t n = mb * nb, tb = dtype_bytes(t);
-  int64_t bytes = n * tb + std::max<int64_t>(1, (nb + 1) / 2) * mb * 4;  // x, t
+  int64_t bytes = n * tb + std::max<int64_t>(1, (nb + 1) / 2) * mb * 4 + (masked ? nb * 4 : 0);  // x, t, mask
   if (reduce_only(k)) return bytes + (separate_y ? mb * tb : 0);
   bytes += n * 4 + (separate_y ? n * tb : 0);                            // F, y
   if (k == NormKind::softmax) bytes += int64_t(vmath::scratch_vectors(vmath::Func::exp, DType::f32, DType::f32)) * n * 4;
@@ -147,6 +147,10 @@ Expected<NormEmitted> emit_norm(Emit& e, const Site& site, const NormSpec& s) {
   WAFER_TRY(check_layout(x, e.program.width, e.program.height));
   const ir::Rect rect = site.rect;
   const int64_t mb = x.block_rows(), nb = x.block_cols(), n = mb * nb, D = x.cols;
+  const int64_t L = s.length > 0 ? s.length : D;
+  if (L > D) return make_error("{}: a row length of {} is more than the {} columns of {}", user, L, D, x.describe());
+  if (L < D && reduce_only(s.kind)) return make_error("{}: takes no row length (only softmax and the norms do)", user);
+  const bool masked = L < D;
   const DType t = x.dtype;
   const NormKind k = s.kind;
   ir::CodeBuilder& b = e.code;
@@ -159,7 +163,7 @@ Expected<NormEmitted> emit_norm(Emit& e, const Site& site, const NormSpec& s) {
     out.y.cols = 1;
     out.y.cols_over_x = Spread::replicate;
   }
-  out.data_bytes = norm_data_bytes(k, mb, nb, t, y_name != x.name);
+  out.data_bytes = norm_data_bytes(k, mb, nb, t, y_name != x.name, masked);
 
   // Symbols.
   const int xs = s.x_symbol >= 0 ? s.x_symbol : b.symbol(x.name, t, uint32_t(n));
@@ -213,7 +217,30 @@ Expected<NormEmitted> emit_norm(Emit& e, const Site& site, const NormSpec& s) {
     mdsd(c, c.db, xs, 0, n);
     b.emit(t == DType::f32 ? Opcode::vmov : Opcode::vcvt, {dsd(c.da), dsd(c.db)});
   };
-  const float inv_d = float(1.0 / double(D));
+  const float inv_d = float(1.0 / double(L));
+  // The padding's mask, a value per block column: softmax adds 0 or -inf, the norms multiply
+  // by 1 or 0; F[:, j] = F[:, j] op mask[j] in a loop over the columns.
+  int ms = -1;
+  if (masked) {
+    const DistTensor mask{e.name("mask"), DType::f32, 1, D, rect, Spread::replicate, Spread::split, true};
+    ms = b.symbol(mask.name, DType::f32, uint32_t(nb));
+    const bool add = k == NormKind::softmax;
+    const ElementFn value = [L, add](int64_t, int64_t col) { return col < L ? (add ? 0.0 : 1.0) : (add ? -INFINITY : 0.0); };
+    out.tables.push_back(HostCopy{mask.name, rect, {}, [mask, value](int px, int py) { return block_values(mask, px, py, value); }});
+  }
+  auto mask_padding = [&]() {
+    if (!masked) return;
+    const int loop = b.new_label();
+    b.emit(Opcode::movi, {reg(c.j), imm(0)});
+    b.emit(Opcode::movi, {reg(c.off), imm(0)});
+    b.place(loop);
+    column_dsd(c, c.da, fs);
+    b.emit(Opcode::ld, {reg(c.s1), ir::sym_op(ms), reg(c.j)});
+    b.emit(k == NormKind::softmax ? Opcode::vadd : Opcode::vmul, {dsd(c.da), dsd(c.da), reg(c.s1)});
+    b.emit(Opcode::add, {reg(c.off), reg(c.off), imm(int32_t(c.mb))});
+    b.emit(Opcode::add, {reg(c.j), reg(c.j), imm(1)});
+    b.emit(Opcode::blt, {reg(c.j), imm(int32_t(c.nb)), b.label(loop)});
+  };
 
   switch (k) {
     case NormKind::rowsum:
@@ -229,6 +256,7 @@ Expected<NormEmitted> emit_norm(Emit& e, const Site& site, const NormSpec& s) {
     }
     case NormKind::softmax: {
       to_f32();
+      mask_padding();
       emit_local_reduce(c, fs, DType::f32, ReduceOp::max, false);
       WAFER_TRY(allreduce(ReduceOp::max));
       emit_rows_op(c, Opcode::vsub, (*tasks)[1]);  // F -= row max
@@ -250,6 +278,7 @@ Expected<NormEmitted> emit_norm(Emit& e, const Site& site, const NormSpec& s) {
     case NormKind::layernorm:
     case NormKind::rmsnorm: {
       to_f32();
+      mask_padding();
       int phase = 1;
       if (k == NormKind::layernorm) {
         emit_local_reduce(c, fs, DType::f32, ReduceOp::add, false);
@@ -258,6 +287,7 @@ Expected<NormEmitted> emit_norm(Emit& e, const Site& site, const NormSpec& s) {
         b.emit(Opcode::vmul, {dsd(c.dr), dsd(c.dr), fimm(inv_d)});  // the row mean
         emit_rows_op(c, Opcode::vsub, (*tasks)[size_t(phase)]);     // F -= mean
         begin_phase(phase++);
+        mask_padding();
       }
       emit_local_reduce(c, fs, DType::f32, ReduceOp::add, true);
       WAFER_TRY(allreduce(ReduceOp::add));

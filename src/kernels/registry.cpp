@@ -82,7 +82,7 @@ const std::vector<KernelInfo>& kernel_list() {
       eltwise_kernel_info(EltwiseOp::rsqrt), eltwise_kernel_info(EltwiseOp::tanh), eltwise_kernel_info(EltwiseOp::erf),
       eltwise_kernel_info(EltwiseOp::sigmoid), eltwise_kernel_info(EltwiseOp::gelu),
       eltwise_kernel_info(EltwiseOp::gelu_tanh), eltwise_kernel_info(EltwiseOp::silu),
-      eltwise_kernel_info(EltwiseOp::relu), eltwise_kernel_info(EltwiseOp::neg),
+      eltwise_kernel_info(EltwiseOp::relu), eltwise_kernel_info(EltwiseOp::neg), eltwise_kernel_info(EltwiseOp::log),
   };
   return kKernels;
 }

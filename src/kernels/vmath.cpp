@@ -17,6 +17,9 @@
 //   the numerator by x before the one division.
 // - rsqrt and sqrt: x = m·4^h with m in [1, 4) by vlogb and vscale, a quadratic seed for
 //   1/sqrt(m), three Newton steps, and for sqrt a last residual step s + (m - s²)·y/2.
+// - log: x = m·2^e with m in [sqrt(1/2), sqrt(2)) by vlogb, vscale and one halving, f = m - 1
+//   exact, s = f/(2 + f), log(1 + f) = f - (f²/2 - s·(f²/2 + R)) with R = Σ 2s^2k/(2k + 1) to
+//   s⁸ (fdlibm's reduction), plus e·ln2 in two parts; x < 0 gives NaN, ±0 -inf, +inf +inf.
 // - reciprocal and division: vdiv (the iterative divider, correctly rounded); ReLU: vclamp.
 // fp16 and bf16 sources are converted into an fp32 scratch vector that also takes the fp32
 // result, which one vcvt writes back.
@@ -45,6 +48,7 @@ constexpr FuncInfo kFuncs[] = {
     {"gelu_tanh", 1, "0.5x(1+tanh(sqrt(2/pi)(x+0.044715x^3)))"},
     {"silu", 1, "x·sigmoid(x)"},
     {"relu", 1, "max(x, 0)"},
+    {"log", 1, "ln(x)"},
     {"add", 2, "a+b"},
     {"sub", 2, "a-b"},
     {"mul", 2, "a·b"},
@@ -317,6 +321,35 @@ void sqrt_body(Work& w) {
   e.op(Opcode::vscale, w.out, {s, h});
 }
 
+void log_body(Work& w) {
+  Emitter& e = w.e;
+  const V k = w.t[0], m = w.t[1], f = w.t[2], s = w.t[3], r = w.t[4];
+  e.op(Opcode::vlogb, k, {w.x});
+  e.op(Opcode::vneg, m, {k});
+  e.op(Opcode::vscale, m, {w.x, m});  // [1, 2)
+  e.op(Opcode::vsub, f, {m, 0x1.6a09e6p+0});
+  e.op(Opcode::vmul, s, {m, 0.5});
+  e.op(Opcode::vsel, m, {f, m, s});  // [sqrt(1/2), sqrt(2))
+  e.op(Opcode::vadd, s, {k, 1.0});
+  e.op(Opcode::vsel, k, {f, k, s});
+  e.op(Opcode::vsub, f, {m, 1.0});
+  e.op(Opcode::vadd, s, {f, 2.0});
+  e.op(Opcode::vdiv, s, {f, s});
+  e.op(Opcode::vmul, m, {s, s});
+  e.horner(r, m, {0.0, 2.0 / 3, 2.0 / 5, 2.0 / 7, 2.0 / 9});  // R
+  e.op(Opcode::vmul, m, {f, f});
+  e.op(Opcode::vmul, m, {m, 0.5});  // f²/2
+  e.op(Opcode::vadd, r, {m, r});
+  e.op(Opcode::vneg, s, {s});
+  e.op(Opcode::vfma, r, {s, r, m});  // f²/2 - s·(f²/2 + R)
+  e.op(Opcode::vsub, r, {f, r});     // log(1 + f)
+  e.op(Opcode::vfma, r, {k, kLn2Lo, r});
+  e.op(Opcode::vfma, r, {k, kLn2Hi, r});
+  e.op(Opcode::vsel, r, {w.x, NAN, r});
+  e.op(Opcode::vsub, s, {0x1.fffffep+127, w.x});  // below 0 only for +inf
+  e.op(Opcode::vsel, w.out, {s, w.x, r});
+}
+
 // A routine computed in fp32 and the scratch vectors it needs besides x and out.
 struct Body {
   void (*emit)(Work&);
@@ -334,6 +367,7 @@ std::optional<Body> fp32_body(Func f) {
     case Func::gelu_erf: return Body{gelu_erf_body, 7};
     case Func::gelu_tanh: return Body{gelu_tanh_body, 4};
     case Func::silu: return Body{silu_body, 3};
+    case Func::log: return Body{log_body, 5};
     case Func::reciprocal:
     case Func::relu:
     case Func::add:
@@ -359,7 +393,7 @@ Opcode native_op(Func f) {
     case Func::max: return Opcode::vmax;
     case Func::min: return Opcode::vmin;
     case Func::exp: case Func::sqrt: case Func::rsqrt: case Func::tanh: case Func::erf:
-    case Func::sigmoid: case Func::gelu_erf: case Func::gelu_tanh: case Func::silu:
+    case Func::sigmoid: case Func::gelu_erf: case Func::gelu_tanh: case Func::silu: case Func::log:
     case Func::count_: break;
   }
   return Opcode::nop;
@@ -482,6 +516,7 @@ long double reference(Func f, long double a, long double b) {
       return a / (1.0L + expl(-2.0L * u));
     }
     case Func::silu: return a / (1.0L + expl(-a));
+    case Func::log: return logl(a);
     case Func::relu: return std::isnan(a) ? a : a > 0 ? a : 0.0L;
     case Func::add: return a + b;
     case Func::sub: return a - b;

@@ -57,6 +57,7 @@ Domain domain(Func f) {
     case Func::gelu_erf: return {20, -40, false};
     case Func::gelu_tanh: return {15, -40, false};
     case Func::relu: return {100, -40, false};
+    case Func::log: return {0x1p127, -149, true};
     case Func::add: case Func::sub: case Func::mul: case Func::div: case Func::max: case Func::min:
       return {0x1p60, -60, false};
     case Func::count_: break;

@@ -42,7 +42,7 @@ namespace wafer::kernels {
 
 enum class EltwiseOp : uint8_t {
   add, sub, mul, div, max, min,
-  exp, reciprocal, sqrt, rsqrt, tanh, erf, sigmoid, gelu, gelu_tanh, silu, relu, neg,
+  exp, reciprocal, sqrt, rsqrt, tanh, erf, sigmoid, gelu, gelu_tanh, silu, relu, neg, log,
   count_
 };
 const char* eltwise_name(EltwiseOp op);  // as `wafer kernel` names it: "gelu-tanh"

@@ -23,6 +23,12 @@
 // the result is rounded once to the output type by the op that writes it. exp and rsqrt are
 // the vmath routines (fp32). LayerNorm is two-pass: the mean, then the mean of (x - mean)².
 //
+// A row whose real length L is less than X's columns (a compiler's padding at the end) is
+// reduced over its L columns only: a per-PE mask of the block's columns (NormEmitted::tables,
+// written with the code) sets the padding to -inf before softmax's max, or to 0 before the
+// norms' sums (and again after LayerNorm's centring), and the means divide by L. The
+// output's padding is then 0 (softmax) or unspecified (the norms).
+//
 // The kernels start at the Site's entry task and activate its done task on every PE when the
 // output is written. Their registers are in NormEmitted::held: a kernel that runs after this
 // one on the same PEs may have them once the caller releases them (compose.hpp).
@@ -46,6 +52,7 @@ struct NormSpec {
   int x_symbol = -1;        // the symbol that holds x's blocks (a producer's); -1: declared as x.name
   std::string y = "y";      // output symbol (scoped by Emit::name); may be x.name for in place
   double eps = 1e-5;        // layernorm, rmsnorm
+  int64_t length = 0;       // softmax, layernorm, rmsnorm: the row's real columns; 0: all x.cols
 };
 
 struct NormEmitted {
@@ -58,10 +65,11 @@ struct NormEmitted {
   DistTensor gamma, beta;
   int64_t data_bytes = 0;   // SRAM per PE of the kernel's symbols (x included)
   Held held;                // registers and DSD registers the kernel holds while it runs
+  std::vector<HostCopy> tables;  // the padding's mask (length < x.cols), copied in with the code
 };
 
 // Data bytes per PE the kernel declares for a block of mb x nb of type t (x included).
-int64_t norm_data_bytes(NormKind k, int64_t mb, int64_t nb, DType t, bool separate_y);
+int64_t norm_data_bytes(NormKind k, int64_t mb, int64_t nb, DType t, bool separate_y, bool masked = false);
 
 Expected<NormEmitted> emit_norm(Emit& e, const Site& site, const NormSpec& s);
 

@@ -24,7 +24,7 @@
 namespace wafer::kernels::vmath {
 
 enum class Func : uint8_t {
-  exp, reciprocal, sqrt, rsqrt, tanh, erf, sigmoid, gelu_erf, gelu_tanh, silu, relu,
+  exp, reciprocal, sqrt, rsqrt, tanh, erf, sigmoid, gelu_erf, gelu_tanh, silu, relu, log,
   add, sub, mul, div, max, min,
   count_
 };

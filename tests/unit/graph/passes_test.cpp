@@ -565,7 +565,8 @@ TEST(DropIdentities, NoOpsGoAndTheirReadersReadTheirInputs) {
   EXPECT_EQ(f.diff, 0.0);
 }
 
-// LeakyRelu(0.1), Clip(0, 6) (ReLU6), HardSwish, Elu and a batch norm over [N, C], each
+// LeakyRelu(0.1), Clip(0, 6) (ReLU6), HardSwish, Elu, a batch norm over [N, C], Softplus
+// and LogSoftmax, each
 // rewritten as element-wise ops with constants and equal to the node within rounding (x
 // ramps over [-4, 7.5], so every piece of each activation is taken); a LeakyRelu of slope 2
 // (where the max would be a min) stays.
@@ -580,6 +581,8 @@ TEST(DecomposeActivations, ParametrisedActivationsBecomeElementwiseOps) {
              {h, b.constant("gamma", ramp({6})), b.constant("beta", ramp({6})), b.constant("mean", ramp({6})),
               b.constant("var", tensor({6}, {1, 2, 3, 4, 5, 6}))},
              {}, "/bn");
+  h = b.node("Softplus", {h}, {}, "/softplus");
+  h = b.node("LogSoftmax", {h}, {{"axis", int64_t(-1)}}, "/logsoftmax");
   int steep = b.node("LeakyRelu", {h}, {{"alpha", 2.0}}, "/steep");
   Tensor in = ramp({4, 6});
   for (double& v : in.values) v = v / 2 - 4;
@@ -589,9 +592,11 @@ TEST(DecomposeActivations, ParametrisedActivationsBecomeElementwiseOps) {
                                                      "Sub", "Mul", "Add", "Max", "Min", "Mul",  // HardSwish
                                                      "Exp", "Sub", "Mul", "Relu", "Min", "Add",  // Elu
                                                      "Mul", "Add",                        // BatchNormalization
+                                                     "Neg", "Max", "Neg", "Exp", "Add", "Log", "Relu", "Add",  // Softplus
+                                                     "Softmax", "Log",                    // LogSoftmax
                                                      "LeakyRelu"}));
   EXPECT_EQ(f.report.passes.at(1).pass, "decompose-activations");
-  EXPECT_EQ(f.report.passes.at(1).rewrites, 5);
+  EXPECT_EQ(f.report.passes.at(1).rewrites, 7);
   EXPECT_EQ(f.g.nodes[0].name, "/leaky/Mul");
   EXPECT_LE(f.diff, 1e-15);
 }

@@ -53,7 +53,7 @@ TEST(KernelList, NamesAndLookup) {
                                              "avgpool", "globalavgpool", "batchnorm", "softmax", "layernorm",
                                              "rmsnorm", "rowsum", "rowmean", "transpose", "relayout", "slice", "concat", "gather", "add", "sub", "mul", "div", "max", "min", "exp",
                                              "reciprocal", "sqrt", "rsqrt", "tanh", "erf", "sigmoid", "gelu",
-                                             "gelu-tanh", "silu", "relu", "neg"}));
+                                             "gelu-tanh", "silu", "relu", "neg", "log"}));
   ASSERT_NE(find_kernel("gemv"), nullptr);
   EXPECT_EQ(std::string(find_kernel("gemv")->sizes), "--m --n");
   EXPECT_EQ(find_kernel("nope"), nullptr);

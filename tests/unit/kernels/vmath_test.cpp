@@ -32,7 +32,7 @@ const std::map<Func, Bound>& bounds() {
       {Func::sigmoid, {2, 1, 0}},   {Func::gelu_erf, {6, 1, 0}},   {Func::gelu_tanh, {205, 1, 0}},
       {Func::silu, {3, 1, 0}},      {Func::relu, {0, 0, 0}},       {Func::add, {0, 0, 0}},
       {Func::sub, {0, 0, 0}},       {Func::mul, {0, 0, 0}},        {Func::div, {0, 0, 0}},
-      {Func::max, {0, 0, 0}},       {Func::min, {0, 0, 0}},
+      {Func::max, {0, 0, 0}},       {Func::min, {0, 0, 0}},       {Func::log, {1, 1, 0}},
   };
   return b;
 }
