@@ -10,7 +10,9 @@
 // epsilon}: Add(Mul(Div(d, s), gamma), beta), each binary op in either order, with
 // d = Sub(x, ReduceMean(x)) read by exactly the Pow and the Div, and
 // s = Sqrt(Add(ReduceMean(Pow(d, 2)), eps)); both ReduceMeans over the last axis only with
-// keepdims, gamma and beta shaped [N].
+// keepdims, gamma and beta shaped [N]. Then, in a second scan (so that an affine chain is
+// never taken apart), Div(d, s) alone, nn.LayerNorm without its affine parameters, to
+// LayerNormalization(x, ones) with a new constant scale of ones.
 //
 // eps is any one-element float constant; the fused op's epsilon attribute is its value.
 #include "fusion.hpp"
@@ -150,9 +152,30 @@ std::optional<Rewrite> match_layer_norm(const Matcher& m, int last) {
   return std::nullopt;
 }
 
+std::optional<Rewrite> match_plain_layer_norm(const Matcher& m, int last) {
+  const Node& div = m.graph().nodes[size_t(last)];
+  if (div.op != "Div" || div.inputs.size() != 2) return std::nullopt;
+  Chain c{m, {last}};
+  const int d = div.inputs[0];
+  std::optional<int> x = centred_input(c, d);
+  if (!x) return std::nullopt;
+  std::optional<double> eps = sqrt_mean_square(c, div.inputs[1], d);
+  if (!eps || !m.same_type_and_shape(div.outputs[0], *x) || m.value(*x).shape.empty()) return std::nullopt;
+  const Value& in = m.value(*x);
+  Tensor ones{in.type, {in.shape.back()}, std::vector<double>(size_t(in.shape.back()), 1.0)};
+  Node fused{"", "LayerNormalization", {*x, new_constant(0)}, {}, {{"axis", int64_t(-1)}, {"epsilon", *eps}}};
+  return Rewrite{c.nodes, std::move(fused), {std::move(ones)}};
+}
+
 }  // namespace
 
 Expected<int> fuse_rms_norm(Graph& g) { return rewrite_all(g, match_rms_norm); }
-Expected<int> fuse_layer_norm(Graph& g) { return rewrite_all(g, match_layer_norm); }
+Expected<int> fuse_layer_norm(Graph& g) {
+  Expected<int> affine = rewrite_all(g, match_layer_norm);
+  if (!affine) return affine;
+  Expected<int> plain = rewrite_all(g, match_plain_layer_norm);
+  if (!plain) return plain;
+  return *affine + *plain;
+}
 
 }  // namespace wafer::graph

@@ -53,11 +53,15 @@ bool take_leaf(std::vector<int>& leaves, int id);
 bool take_scalar_leaf(const Matcher& m, std::vector<int>& leaves, double want);
 
 // A matched chain: its nodes (any order) and the node replacing them, whose outputs are the
-// last node's.
+// last node's. An input id of new_constant(k) stands for `constants[k]`, added to the graph
+// as a constant named after the fused node (a LayerNorm's scale of ones where the chain has
+// none).
 struct Rewrite {
   std::vector<int> nodes;
   Node fused;
+  std::vector<Tensor> constants;
 };
+constexpr int new_constant(int k) { return -2 - k; }
 
 // One pass's matcher: the rewrite for the chain ending at node `last`, or nullopt.
 using MatchFn = std::optional<Rewrite> (*)(const Matcher& m, int last);

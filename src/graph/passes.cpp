@@ -43,6 +43,11 @@ std::string fused_name(const Graph& g, const std::vector<int>& nodes) {
 void apply(Graph& g, Rewrite r) {
   const int last = *std::max_element(r.nodes.begin(), r.nodes.end());
   r.fused.name = fused_name(g, r.nodes);
+  for (int& in : r.fused.inputs) {
+    if (in > new_constant(0)) continue;
+    Tensor& t = r.constants[size_t(new_constant(0) - in)];
+    in = g.add_value(Value{fmt::format("{}/{}", r.fused.name, new_constant(0) - in), t.type, t.shape, std::move(t)});
+  }
   r.fused.outputs = g.nodes[size_t(last)].outputs;
   g.nodes[size_t(last)] = std::move(r.fused);
   remove_dead_code(g);
@@ -180,7 +185,8 @@ const std::vector<PassInfo>& passes() {
        decompose_activations},
       {"fuse-gelu", "erf GELU (Div/Erf/Add/Mul/Mul) and tanh GELU chains -> wafer.Gelu", fuse_gelu},
       {"fuse-silu", "Mul(x, Sigmoid(x)) -> wafer.Silu", fuse_silu},
-      {"fuse-layernorm", "ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add -> LayerNormalization", fuse_layer_norm},
+      {"fuse-layernorm", "ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div[/Mul/Add] -> LayerNormalization",
+       fuse_layer_norm},
       {"fuse-rmsnorm", "Pow/ReduceMean/Add/Sqrt/Div/Mul/Mul -> wafer.RMSNorm", fuse_rms_norm},
       {"fuse-rope", "Add(Mul(x, cos), Mul(Concat(Neg(x2), x1), sin)) (rotate-half) -> wafer.Rope", fuse_rope},
       {"fuse-matmul-add", "MatMul by a constant [K,N] then Add of a constant [N] -> wafer.MatMulAdd", fuse_matmul_add},

@@ -357,6 +357,26 @@ TEST(FusePasses, LayerNormBecomesLayerNormalization) {
   EXPECT_LE(f.diff, 1e-12);
 }
 
+// nn.LayerNorm(elementwise_affine=False): the chain ends at the Div; the fused node gets a new
+// constant scale of ones (and no bias).
+TEST(FusePasses, LayerNormWithoutAffineGetsAScaleOfOnes) {
+  Builder b;
+  int x = b.input("x", {3, 4});
+  layer_norm(b, x);
+  const int div = b.g.nodes[6].outputs[0];
+  b.g.nodes.resize(7);  // up to the Div
+  Fused f = run_pipeline(b, {div}, ramp({3, 4}));
+  ASSERT_EQ(op_list(f.g), std::vector<std::string>{"LayerNormalization"});
+  const Node& n = f.g.nodes[0];
+  EXPECT_EQ(n.name, "/ln/ReduceMean../ln/Div");
+  ASSERT_EQ(n.inputs.size(), 2u);
+  const Value& scale = f.g.values[size_t(n.inputs[1])];
+  EXPECT_EQ(scale.name, "/ln/ReduceMean../ln/Div/0");
+  ASSERT_TRUE(scale.constant.has_value());
+  EXPECT_EQ(scale.constant->values, (std::vector<double>{1, 1, 1, 1}));
+  EXPECT_LE(f.diff, 1e-12);
+}
+
 TEST(FusePasses, LayerNormNeedsItsExactChain) {
   const std::vector<std::string> chain = {"ReduceMean", "Sub", "Pow", "ReduceMean", "Add",
                                           "Sqrt",       "Div", "Mul", "Add"};
