@@ -138,7 +138,8 @@ Status emit_window_layer(kernels::Emit& e, const LayerContext& c, const Step& s,
   layer.relayout_io_cycles = readout_cycles(c.g, c.arch, c.t, s.a) +
                              host_io_cycles(c.arch, double(dtype_bytes(c.t) * r.w * r.h * shape->in_elements()));
   layer.estimated_cycles = estimate_window(c.arch, *shape);
-  layer.flops = double(N) * double(shape->macs()) * (conv ? 2 : 1) * double(y.shape[1]) / double(ws.cout);  // real channels
+  // The model's channels, not the padding's.
+  layer.flops = double(N) * double(shape->macs()) * (conv ? 2 : 1) * double(y.shape[1]) / double(ws.cout);
   return Status::ok();
 }
 

@@ -119,7 +119,8 @@ int unscale(const Graph& g, const ChainWalk& w, int value, double& scale, std::v
 
 // Q, K and V as three Slices of one value's last axis, at columns 0, D and 2D: that value
 // (the QKV projection's output), or -1.
-int sliced_thirds(const Graph& g, const ChainWalk& w, const std::vector<int>& parts, int64_t D, std::vector<int>& nodes) {
+int sliced_thirds(const Graph& g, const ChainWalk& w, const std::vector<int>& parts, int64_t D,
+                  std::vector<int>& nodes) {
   int qkv = -1;
   std::vector<int> found;
   for (size_t i = 0; i < parts.size(); ++i) {

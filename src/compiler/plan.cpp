@@ -145,11 +145,12 @@ EltwiseCost eltwise_cost(kernels::EltwiseOp op, DType t) {
 }
 
 // The attention layer on one PE: per query row (sq per PE, hp heads) the d score FMAs of S
-// keys (fp32 accumulation), two scalar passes over the S scores, exp
-// (vmath's cycles per element and a setup per op), and on average S/2 strided FMAs of d
-// elements (one a cycle) for P·V (all S without the causal mask), each op with its setup; before it, three slices (GPT-2) or
-// two RoPEs (Llama: 5 ops per head over a block) moving about a block each, and the two
-// relayouts that gather K and V to the first PE row and multicast them down the columns.
+// keys (fp32 accumulation), two scalar passes over the S scores, exp (vmath's cycles per
+// element and a setup per op), and on average S/2 strided FMAs of d elements (one a cycle)
+// for P·V (all S without the causal mask), each op with its setup; before it, three slices
+// (GPT-2) or two RoPEs (Llama: 5 ops per head over a block) moving about a block each, and
+// the two relayouts that gather K and V to the first PE row and multicast them down the
+// columns.
 uint64_t estimate_attention(const arch::Arch& a, const Step& s, int64_t sq, int64_t cols, int w, int h, DType t) {
   const double setup = a.vector_setup_cycles, S = double(sq) * h, hp = double(s.heads / w), d = double(cols) / hp;
   const double lanes = std::max(1.0, kernels::fma_lanes(a, t, DType::f32));
@@ -254,7 +255,6 @@ void join_bands(Layer& layer, std::vector<Layer>& parts) {
   };
 }
 
-
 class Placer {
  public:
   Placer(const Graph& g, const Lowered& l, const arch::Arch& a, DType t) : g_(g), l_(l), arch_(a), t_(t) {}
@@ -325,9 +325,9 @@ class Placer {
   // padding as zeros and never reads it back. Rows never mix; padded columns meet real ones
   // in a GEMM, whose weights are zero there, and in the row reductions, which are told the
   // real length and mask the padding (kernels/norms.hpp); attention, which would mix them,
-  // and division, which would make them infinite, refuse them. An
-  // image's channels are padded so, its pixels never (they lie in a band per image, which the
-  // window kernels check).
+  // and division, which would make them infinite, refuse them. An image's channels are
+  // padded so, its pixels never (they lie in a band per image, which the window kernels
+  // check).
   DistTensor activation(int id, const std::string& symbol, const ir::Rect& rect) const {
     const int64_t rows = rows_of(value(id), image(id)), cols = padded_columns(cols_of(value(id), image(id)), rect);
     return DistTensor{symbol, t_, image(id) ? rows : round_up(rows, rect.h), cols, rect};

@@ -164,8 +164,10 @@ void add_reduce_ops(std::vector<OpRule>& rows) {
   std::vector<OpRule> add = {
       {"ReduceSum", 1, 2, 1, 1, reduce_sig, [](const Node& n, In in, Out out) { return compute_reduce(n, in, out, false); }},
       {"ReduceMean", 1, 2, 1, 1, reduce_sig, [](const Node& n, In in, Out out) { return compute_reduce(n, in, out, true); }},
-      {"Softmax", 1, 1, 1, 1, softmax_sig, [](const Node& n, In in, Out out) { return compute_softmax(n, in, out, false); }},
-      {"LogSoftmax", 1, 1, 1, 1, softmax_sig, [](const Node& n, In in, Out out) { return compute_softmax(n, in, out, true); }},
+      {"Softmax", 1, 1, 1, 1, softmax_sig,
+       [](const Node& n, In in, Out out) { return compute_softmax(n, in, out, false); }},
+      {"LogSoftmax", 1, 1, 1, 1, softmax_sig,
+       [](const Node& n, In in, Out out) { return compute_softmax(n, in, out, true); }},
       {"LayerNormalization", 2, 3, 1, 3, layer_norm_sig, compute_layer_norm},
   };
   rows.insert(rows.end(), add.begin(), add.end());

@@ -63,7 +63,8 @@ Status parse_attention_algo(const std::string& algo, AttnShape& s) {
       continue;
     }
     if (std::sscanf(part.c_str(), "kv=%lld%c", &n, &extra) != 1 || n < 1)
-      return make_error("--algo '{}': expected kv=N (N key-value heads) or full (no causal mask), comma-separated", algo);
+      return make_error("--algo '{}': expected kv=N (N key-value heads) or full (no causal mask), comma-separated",
+                        algo);
     if (s.heads % n != 0) return make_error("{} heads do not divide into {} key-value heads", s.heads, n);
     s.kv_heads = n;
   }
@@ -239,7 +240,8 @@ Expected<AttentionEmitted> emit_attention(Emit& e, const Site& site, const Atten
   const ir::Rect rect = site.rect;
   const DistTensor& q = spec.q;
   const int64_t d = q.cols / spec.heads;
-  const AttnShape s{q.rows, spec.heads, d, kv_heads_of(spec), spec.heads / rect.w, q.rows / rect.h, q.dtype, spec.causal};
+  const AttnShape s{q.rows, spec.heads, d, kv_heads_of(spec), spec.heads / rect.w, q.rows / rect.h,
+                    q.dtype, spec.causal};
   AttentionEmitted out;
   auto r = take_attn_regs(e.pools, user, out.held);
   if (!r) return r.status();

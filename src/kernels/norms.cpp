@@ -225,8 +225,11 @@ Expected<NormEmitted> emit_norm(Emit& e, const Site& site, const NormSpec& s) {
     const DistTensor mask{e.name("mask"), DType::f32, 1, D, rect, Spread::replicate, Spread::split, true};
     ms = b.symbol(mask.name, DType::f32, uint32_t(nb));
     const bool add = k == NormKind::softmax;
-    const ElementFn value = [L, add](int64_t, int64_t col) { return col < L ? (add ? 0.0 : 1.0) : (add ? -INFINITY : 0.0); };
-    out.tables.push_back(HostCopy{mask.name, rect, {}, [mask, value](int px, int py) { return block_values(mask, px, py, value); }});
+    const ElementFn value = [L, add](int64_t, int64_t col) {
+      return col < L ? (add ? 0.0 : 1.0) : (add ? -INFINITY : 0.0);
+    };
+    out.tables.push_back(
+        HostCopy{mask.name, rect, {}, [mask, value](int px, int py) { return block_values(mask, px, py, value); }});
   }
   auto mask_padding = [&]() {
     if (!masked) return;

@@ -31,7 +31,8 @@ const std::vector<KernelInfo>& kernel_list() {
       {"gemm-bt", "C = A·Bᵀ + bias, B given as Bᵀ (N x K; ONNX Gemm transB=1; --algo cannon|summa as gemm, "
                   "summa-diag: Bᵀ as a producer leaves it, square grids)",
        "--m --n --k", build_gemm_bt, gemm_host_bytes, scale_gemm_sizes, true},
-      {"attention", "causal softmax(Q·Kᵀ/sqrt(d))·V per head; --m seq, --n heads, --k head dim, --algo kv=N (GQA), full (no mask)",
+      {"attention",
+       "causal softmax(Q·Kᵀ/sqrt(d))·V per head; --m seq, --n heads, --k head dim, --algo kv=N (GQA), full (no mask)",
        "--m --n --k", build_attention, attention_host_bytes, scale_attention_sizes, true},
       {"rope", "rotary position embedding, rotate-half form; --m tokens, --n heads, --k head dim", "--m --n --k",
        build_rope, rope_host_bytes, scale_attention_sizes, true},
