@@ -42,6 +42,16 @@ struct OpRule {
 
 // The families' rows (ops_elementwise.cpp, ops_shape.cpp, ops_reduce.cpp, ops_nn.cpp,
 // ops_linalg.cpp).
+// The element-wise maps' shared parts (ops_elementwise.cpp, ops_activation.cpp): the output
+// has the first input's type and shape, and is f of each of its elements.
+Expected<Sig> same_as_input(const Node& node, const Args& in);
+template <class F>
+Status map_unary(const std::vector<const Tensor*>& in, std::vector<Tensor>& out, F f) {
+  const std::vector<double>& x = in[0]->values;
+  for (size_t i = 0; i < x.size(); ++i) out[0].values[i] = f(x[i]);
+  return Status::ok();
+}
+
 void add_elementwise_ops(std::vector<OpRule>& rows);
 void add_reduce_ops(std::vector<OpRule>& rows);
 void add_shape_ops(std::vector<OpRule>& rows);

@@ -7,8 +7,8 @@
 //   Clip (x, [min], [max])            min(max(x, min), max); an absent bound does not clip
 // Each maps every element through one double-precision function of the element and the
 // node's parameters, so one loop serves them all.
+#include <algorithm>
 #include <cmath>
-#include <functional>
 
 #include "ops.hpp"
 
@@ -19,41 +19,33 @@ namespace {
 using In = const std::vector<const Tensor*>&;
 using Out = std::vector<Tensor>&;
 
-Expected<Sig> same_as_input(const Node&, const Args& in) { return Sig{{in[0].type, *in[0].shape}}; }
-
-Status map(In in, Out out, const std::function<double(double)>& f) {
-  const std::vector<double>& x = in[0]->values;
-  for (size_t i = 0; i < x.size(); ++i) out[0].values[i] = f(x[i]);
-  return Status::ok();
-}
-
 double hard_sigmoid(double x, double alpha, double beta) { return std::max(0.0, std::min(1.0, alpha * x + beta)); }
 
 Status compute_leaky_relu(const Node& node, In in, Out out) {
   Expected<double> alpha = node.attr_float("alpha", 0.01);
   if (!alpha) return alpha.status();
-  return map(in, out, [a = *alpha](double x) { return x >= 0 ? x : a * x; });
+  return map_unary(in, out, [a = *alpha](double x) { return x >= 0 ? x : a * x; });
 }
 
 Status compute_elu(const Node& node, In in, Out out) {
   Expected<double> alpha = node.attr_float("alpha", 1.0);
   if (!alpha) return alpha.status();
-  return map(in, out, [a = *alpha](double x) { return x > 0 ? x : a * std::expm1(x); });
+  return map_unary(in, out, [a = *alpha](double x) { return x > 0 ? x : a * std::expm1(x); });
 }
 
 Status compute_hard_sigmoid(const Node& node, In in, Out out) {
   Expected<double> alpha = node.attr_float("alpha", 0.2), beta = node.attr_float("beta", 0.5);
   if (!alpha) return alpha.status();
   if (!beta) return beta.status();
-  return map(in, out, [a = *alpha, b = *beta](double x) { return hard_sigmoid(x, a, b); });
+  return map_unary(in, out, [a = *alpha, b = *beta](double x) { return hard_sigmoid(x, a, b); });
 }
 
 Status compute_hard_swish(const Node&, In in, Out out) {
-  return map(in, out, [](double x) { return x * hard_sigmoid(x, 1.0 / 6, 0.5); });
+  return map_unary(in, out, [](double x) { return x * hard_sigmoid(x, 1.0 / 6, 0.5); });
 }
 
 Status compute_softplus(const Node&, In in, Out out) {
-  return map(in, out, [](double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); });
+  return map_unary(in, out, [](double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); });
 }
 
 Expected<Sig> clip_sig(const Node&, const Args& in) {
@@ -72,7 +64,7 @@ Expected<Sig> clip_sig(const Node&, const Args& in) {
 Status compute_clip(const Node&, In in, Out out) {
   const double lo = in.size() > 1 && in[1] ? in[1]->values[0] : -INFINITY;
   const double hi = in.size() > 2 && in[2] ? in[2]->values[0] : INFINITY;
-  return map(in, out, [lo, hi](double x) { return std::isnan(x) ? x : std::min(std::max(x, lo), hi); });
+  return map_unary(in, out, [lo, hi](double x) { return std::isnan(x) ? x : std::min(std::max(x, lo), hi); });
 }
 
 }  // namespace

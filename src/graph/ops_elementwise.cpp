@@ -14,18 +14,12 @@
 
 namespace wafer::graph {
 
+Expected<Sig> same_as_input(const Node&, const Args& in) { return Sig{{in[0].type, *in[0].shape}}; }
+
 namespace {
 
 using In = const std::vector<const Tensor*>&;
 using Out = std::vector<Tensor>&;
-
-Expected<Sig> same_as_input(const Node&, const Args& in) { return Sig{{in[0].type, *in[0].shape}}; }
-
-Status map_unary(In in, Out out, double (*f)(double)) {
-  const std::vector<double>& x = in[0]->values;
-  for (size_t i = 0; i < x.size(); ++i) out[0].values[i] = f(x[i]);
-  return Status::ok();
-}
 
 Expected<Shape> broadcast_all(const Args& in) {
   Shape shape = *in[0].shape;
