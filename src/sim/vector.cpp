@@ -273,6 +273,9 @@ int elements_this_cycle(Machine& m, const VecOp& op, int cap, uint32_t t, int re
     if (op.dst.kind == Dsd::fabric && !m.can_push(op.dst.base, t)) return 0;
     return one_element_fits(m, op, reads_left, writes_left) ? 1 : 0;
   }
+  // k elements need at least one element's port accesses, so an op that finds the ports
+  // used up (every op but the oldest, mostly) is done here without trying each k.
+  if (!one_element_fits(m, op, reads_left, writes_left)) return 0;
   for (int k = cap; k > 1; --k) {
     int reads, writes;
     port_accesses(op, k, reads, writes);

@@ -57,47 +57,46 @@ struct FloatFormat {
 constexpr FloatFormat kF16{10, 5};
 constexpr FloatFormat kBf16{7, 8};
 
-// Rounds v to the format and returns its bit pattern.
+// Rounds v to the format (to nearest, ties to even) and returns its bit pattern. Works on
+// the double's bits: a value in the format's normal range rounds its 52-bit fraction to the
+// format's width in integer arithmetic, where a carry out of the fraction steps the exponent;
+// a smaller one is a multiple of the subnormal quantum after an exact scaling by a power of
+// two, rounded by nearbyint (a double subnormal is far below the quantum and gives 0).
 uint16_t round_to_format(double v, FloatFormat f) {
-  const int bias = (1 << (f.exponent_bits - 1)) - 1;
-  const uint16_t sign = std::signbit(v) ? uint16_t(1u << 15) : uint16_t(0);
-  const uint16_t exp_all_ones = uint16_t(((1u << f.exponent_bits) - 1) << f.mantissa_bits);
-  if (std::isnan(v)) return uint16_t(sign | exp_all_ones | (1u << (f.mantissa_bits - 1)));
-  double a = std::fabs(v);
-  if (std::isinf(a)) return uint16_t(sign | exp_all_ones);
-  if (a == 0.0) return sign;
+  const int bias = (1 << (f.exponent_bits - 1)) - 1, m = f.mantissa_bits;
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  const uint16_t sign = (bits >> 63) ? uint16_t(1u << 15) : uint16_t(0);
+  const uint16_t exp_all_ones = uint16_t(((1u << f.exponent_bits) - 1) << m);
+  const uint64_t mag = bits & ~(uint64_t(1) << 63);
+  constexpr uint64_t kDoubleInf = 0x7ff0000000000000ull;
+  if (mag > kDoubleInf) return uint16_t(sign | exp_all_ones | (1u << (m - 1)));
+  if (mag == kDoubleInf) return uint16_t(sign | exp_all_ones);
   const int min_exp = 1 - bias;  // exponent of the smallest normal
-  int e = std::ilogb(a);
-  if (e < min_exp) e = min_exp;
-  // Quantum of the binade (or of the subnormal range); a / quantum is exact.
-  double scaled = std::nearbyint(std::ldexp(a, f.mantissa_bits - e));
-  if (scaled >= std::ldexp(1.0, f.mantissa_bits + 1)) {  // rounded up into the next binade
-    scaled /= 2;
-    e += 1;
+  if (int(mag >> 52) - 1023 < min_exp) {
+    const double scaled = std::nearbyint(std::fabs(v) * std::ldexp(1.0, m - min_exp));
+    return uint16_t(sign | uint16_t(scaled));  // 2^m is the smallest normal's pattern
   }
-  const int max_exp = bias;
-  if (e > max_exp) return uint16_t(sign | exp_all_ones);
-  uint32_t significand = uint32_t(scaled);
-  uint32_t biased = 0;
-  if (significand >= (1u << f.mantissa_bits)) {
-    biased = uint32_t(e + bias);
-    significand -= (1u << f.mantissa_bits);
-  }
-  return uint16_t(sign | (biased << f.mantissa_bits) | significand);
+  const int shift = 52 - m;
+  const uint64_t rounded = (mag + (uint64_t(1) << (shift - 1)) - 1 + ((mag >> shift) & 1)) >> shift;
+  const int64_t biased = int64_t(rounded >> m) - 1023 + bias;
+  if (biased >= (int64_t(1) << f.exponent_bits) - 1) return uint16_t(sign | exp_all_ones);
+  return uint16_t(sign | (uint64_t(biased) << m) | (rounded & ((uint64_t(1) << m) - 1)));
 }
 
 double from_format(uint16_t bits, FloatFormat f) {
-  const int bias = (1 << (f.exponent_bits - 1)) - 1;
+  const int bias = (1 << (f.exponent_bits - 1)) - 1, m = f.mantissa_bits;
   const bool neg = bits >> 15;
-  const uint32_t exp = (bits >> f.mantissa_bits) & ((1u << f.exponent_bits) - 1);
-  const uint32_t frac = bits & ((1u << f.mantissa_bits) - 1);
+  const uint32_t exp = (bits >> m) & ((1u << f.exponent_bits) - 1);
+  const uint64_t frac = bits & ((1u << m) - 1);
   double v;
   if (exp == (1u << f.exponent_bits) - 1) {
     v = frac ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
   } else if (exp == 0) {
-    v = std::ldexp(double(frac), 1 - bias - f.mantissa_bits);
+    v = double(frac) * std::ldexp(1.0, 1 - bias - m);
   } else {
-    v = std::ldexp(double(frac | (1u << f.mantissa_bits)), int(exp) - bias - f.mantissa_bits);
+    const uint64_t out = (uint64_t(int(exp) - bias + 1023) << 52) | (frac << (52 - m));
+    std::memcpy(&v, &out, sizeof v);
   }
   return neg ? -v : v;
 }
