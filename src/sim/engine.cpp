@@ -291,7 +291,9 @@ class Runner {
     chunks_ = (words_ + chunk_words_ - 1) / chunk_words_;
     const int requested = m_.options.threads > 0 ? m_.options.threads
                                                  : int(std::max(1u, std::thread::hardware_concurrency()));
-    max_threads_ = std::min<size_t>(size_t(requested), std::max<size_t>(1, std::min(words_ / 4, chunks_)));
+    // At least two active-set words (128 PEs) a thread: a compiled layer on a few hundred PEs
+    // steps them at ~150 ns each, far above a barrier's cost; the tuner still measures.
+    max_threads_ = std::min<size_t>(size_t(requested), std::max<size_t>(1, std::min(words_ / 2, chunks_)));
     threads_ = max_threads_;
     ctx_.resize(max_threads_ * kMaxSuperstep);
     start_ = m_.clock();
