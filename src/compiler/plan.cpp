@@ -176,11 +176,12 @@ uint64_t estimate_layer(const arch::Arch& a, const Step& s, int64_t mb, int64_t 
                         DType t) {
   const double setup = a.vector_setup_cycles;
   if (s.kind == StepKind::gemm) {
-    // K·nb asynchronous FMAs of mb elements, at the FMA lanes or the write port's elements
-    // per cycle, whichever is fewer; the microthreads hide about 3/4 of each setup.
-    const double lanes = std::max(1.0, std::min(kernels::fma_lanes(a, t, t), write_port_elements(a, t)));
+    // K steps of the block product (in columns or rows, whichever the kernel's cost model
+    // takes) and the panel broadcasts' latency and setups each round.
     const int rounds = std::lcm(w, h);
-    const double fmas = double(K) * double(nb) * (std::ceil(double(mb) / lanes) + setup / 4);
+    const double per_k =
+        kernels::block_product_cost(a, mb, nb, t, t, true, kernels::summa_received_per_k(mb, nb)).cycles_per_k;
+    const double fmas = double(K) * per_k;
     const double broadcast = double(rounds) * (double(w + h) * a.hop_latency + 2 * setup);
     return uint64_t(fmas + broadcast);
   }

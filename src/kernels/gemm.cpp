@@ -35,10 +35,11 @@ std::string gemm_algo(const KernelParams& p) {
   return p.grid_w == p.grid_h ? "cannon" : "summa";
 }
 
-Expected<GemmShape> gemm_shape(const arch::Arch& arch, const KernelParams& p) {
+Expected<GemmShape> gemm_shape(const arch::Arch& arch, const KernelParams& p, bool b_transposed) {
   WAFER_TRY(check_grid(arch, p));
   const Dims d = gemm_dims(p);
   GemmShape s{p.grid_w, p.grid_h, d.M, d.N, d.K, p.dtype, p.acc.value_or(p.dtype)};
+  s.b_transposed = b_transposed;
   if (!dtype_is_float(s.t) || !dtype_is_float(s.acc))
     return make_error("takes fp32, fp16 or bf16 (got {} with {} accumulation)", dtype_name(s.t), dtype_name(s.acc));
   WAFER_TRY(check_gemm_divides(s));
@@ -46,8 +47,11 @@ Expected<GemmShape> gemm_shape(const arch::Arch& arch, const KernelParams& p) {
   const bool cannon = gemm_algo(p) == "cannon";
   const int64_t kp = cannon ? ka : s.K / std::lcm(s.w, s.h);
   const int64_t relay = gemm_algo(p) == "summa-diag" ? 2 * kp * nb : 0;  // the diagonal's relay buffer
+  // C, and the row-major accumulator of a block product in rows (B's rows contiguous: summa's
+  // row-major panels, or cannon's Bᵀ).
+  const bool rows = cannon ? cannon_product_in_rows(arch, s) : summa_product_in_rows(arch, s);
   const int64_t bytes = (cannon ? 2 * (mb * ka + kb * nb) : mb * ka + kb * nb + 2 * kp * (mb + nb) + relay) * t +
-                        nb * t + mb * nb * dtype_bytes(s.acc);
+                        nb * t + (rows ? 2 : 1) * mb * nb * dtype_bytes(s.acc);
   if (bytes > arch.sram_bytes - 4096) {
     return make_error("a {}x{} block of C with its A and B blocks needs {} bytes per PE, more than the {} "
                       "bytes of SRAM less 4096 for code; use more PEs or smaller matrices",
@@ -100,10 +104,9 @@ KernelParams scale_gemm_sizes(const KernelParams& p, double f) {
 namespace {
 
 Expected<KernelCase> build_gemm_case(const arch::Arch& arch, const KernelParams& p, Stage stage, bool b_transposed) {
-  auto shape = gemm_shape(arch, p);
+  auto shape = gemm_shape(arch, p, b_transposed);
   if (!shape) return shape.status();
   GemmShape s = *shape;
-  s.b_transposed = b_transposed;
   const std::string algo = gemm_algo(p);
   if (algo != "cannon" && algo != "summa" && (algo != "summa-diag" || !b_transposed))
     return make_error("unknown algorithm '{}' (algorithms: cannon, summa{})", algo, b_transposed ? ", summa-diag" : "");

@@ -69,8 +69,10 @@ Expected<GemmEmitted> emit_cannon_gemm(Emit& e, const Site& site, const GemmShap
   const int* parts = &(*ids)[1];  // computed, sent A, got A, sent B, got B
   CodeBuilder& b = e.code;
   const int64_t a_half = mb * kb, b_half = kb * nb;
-  const GemmSyms y{b.symbol(e.name("A"), s.t, uint32_t(2 * a_half)), b.symbol(e.name("B"), s.t, uint32_t(2 * b_half)),
-                   b.symbol(e.name("C"), s.acc, uint32_t(mb * nb)), b.symbol(e.name("bias"), s.t, uint32_t(nb))};
+  GemmSyms y{b.symbol(e.name("A"), s.t, uint32_t(2 * a_half)), b.symbol(e.name("B"), s.t, uint32_t(2 * b_half)),
+             b.symbol(e.name("C"), s.acc, uint32_t(mb * nb)), b.symbol(e.name("bias"), s.t, uint32_t(nb))};
+  auto finish = emit_product_finish(e, cannon_product_in_rows(e.arch, s), mb, nb, s.acc, y, *r, site.done_task);
+  if (!finish) return finish.status();
   const int roles = b.symbol(e.name("roles"), DType::i32, 2);
   b.task(e.name("entry"), entry, ir::TaskKind::local);
   b.begin_task(entry);
@@ -94,7 +96,7 @@ Expected<GemmEmitted> emit_cannon_gemm(Emit& e, const Site& site, const GemmShap
   for (int i = 0; i < 5; ++i) {
     b.task(e.name(kParts[i]), parts[i], ir::TaskKind::local);
     b.begin_task(parts[i]);
-    emit_part_done(b, *r, g, phase, site.done_task);
+    emit_part_done(b, *r, g, phase, *finish);
   }
 
   GemmEmitted out;

@@ -184,8 +184,10 @@ Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape
   const std::vector<int>& c = *colors;
   const int entry = site.entry_task >= 0 ? site.entry_task : t[10], phase = t[0];
   CodeBuilder& b = e.code;
-  const GemmSyms y{b.symbol(e.name("Apanel"), s.t, uint32_t(2 * mb * kp)), b.symbol(e.name("Bpanel"), s.t, uint32_t(2 * kp * nb)),
-                   b.symbol(e.name("C"), s.acc, uint32_t(mb * nb)), b.symbol(e.name("bias"), s.t, uint32_t(nb))};
+  GemmSyms y{b.symbol(e.name("Apanel"), s.t, uint32_t(2 * mb * kp)), b.symbol(e.name("Bpanel"), s.t, uint32_t(2 * kp * nb)),
+             b.symbol(e.name("C"), s.acc, uint32_t(mb * nb)), b.symbol(e.name("bias"), s.t, uint32_t(nb))};
+  auto finish = emit_product_finish(e, summa_product_in_rows(e.arch, s), mb, nb, s.acc, y, *r, site.done_task);
+  if (!finish) return finish.status();
   const int a_block = s.a_symbol >= 0 ? s.a_symbol : b.symbol(e.name("A"), s.t, uint32_t(mb * (s.K / s.w)));
   const int b_block = relayed && s.b_symbol >= 0 ? s.b_symbol : b.symbol(e.name("B"), s.t, uint32_t((s.K / s.h) * nb));
   Line a_line{Axis::row(), site.rect.x, s.w, s.K / s.w, mb, mb * kp, a_block, y.a, {c[0], c[1]}, {c[2], c[3]},
@@ -236,12 +238,12 @@ Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape
   for (const auto& [name, task] : parts) {
     b.task(e.name(name), task, ir::TaskKind::local);
     b.begin_task(task);
-    emit_part_done(b, *r, rounds + lead + 1, phase, site.done_task);
+    emit_part_done(b, *r, rounds + lead + 1, phase, *finish);
   }
   for (const Line& l : lines) {
     b.task(e.name(std::string(l.name) + "_back"), l.toward_back, ir::TaskKind::local);
     b.begin_task(l.toward_back);
-    emit_toward_back(b, l, kp, s.t, *r, rounds + lead + 1, phase, site.done_task);
+    emit_toward_back(b, l, kp, s.t, *r, rounds + lead + 1, phase, *finish);
   }
 
   GemmEmitted out;

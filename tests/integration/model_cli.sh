@@ -119,7 +119,7 @@ expect_contains "$TMP/err" "--output-dir '$MODELS/mlp/model.onnx': not a directo
 expect_exit 0 "$WAFER" run "$MODELS/mlp/model.onnx" --seed 3
 expect_contains "$TMP/out" "output y [4,16]"
 expect_contains "$TMP/out" "fp32, 2x1 PEs or more a layer of wse3, pipelined"
-expect_contains "$TMP/out" "move /fc1/Gemm_output_0  reshard 8x1 to 2x1 at (8,0)"
+expect_contains "$TMP/out" "move /fc1/Gemm_output_0  reshard 8x2 to 2x1 at (8,0)"
 expect_contains "$TMP/out" "speed: "
 
 # A grid too small names the layer and the bytes; modes not built are usage errors.

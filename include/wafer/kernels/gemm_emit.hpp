@@ -45,21 +45,53 @@ struct GemmRegs {
 };
 Expected<GemmRegs> take_gemm_regs(Pools& pools, const std::string& user);
 
-// Symbols: the A and B buffers the product reads (two halves each), C, the bias segment.
+// Symbols: the A and B buffers the product reads (two halves each), C, the bias segment, and
+// the row-major accumulator of a product in rows (-1 when the product runs in columns).
 struct GemmSyms {
   int a, b, c, bias;
+  int rows = -1;
 };
 
+// The block product's orientation and its cost, for blocks of mb x nb. In columns, an FMA
+// per column j of C of mb elements (C column-major, as it is kept); in rows, an FMA per row
+// i of nb elements into a row-major accumulator, copied into C's columns once after the last
+// phase (which needs B's rows contiguous, b_j = 1). Each op costs the most of the inner loop's
+// instructions, its elements at the FMA lanes and memory ports, and its share of the
+// microthreads' setups; the write port also takes each element received from the fabric
+// (received_per_k a step of k). The sums are the same in either orientation (k ascending, one
+// FMA per element), so the results are too. The emitters take the cheaper orientation; the
+// compiler's estimate uses the cost (within 10% of the simulated summa on blocks from 2 x 16
+// to 32 x 16, docs/kernels.md).
+struct ProductCost {
+  bool rows;
+  double cycles_per_k;  // one step of k over the whole block
+};
+ProductCost block_product_cost(const arch::Arch& a, int64_t mb, int64_t nb, DType t, DType acc, bool b_rows_contiguous,
+                               int64_t received_per_k);
+// Elements summa's PE writes from the fabric a step of k: the A and B panels, twice on the PE
+// that sends them (its own copy comes back on both colors), which paces its line.
+inline int64_t summa_received_per_k(int64_t mb, int64_t nb) { return 2 * (mb + nb); }
+// Whether each algorithm's block product runs in rows for the shape (cannon's only with Bᵀ,
+// whose rows of B are contiguous; it receives each block once).
+bool summa_product_in_rows(const arch::Arch& a, const GemmShape& s);
+bool cannon_product_in_rows(const arch::Arch& a, const GemmShape& s);
+
 // The block product C += A·B of the current halves: A column-major (mb x kb, column k at
-// cur_a + k·mb), B[k, j] at cur_b + k·b_k + j·b_j. Asynchronous FMAs, k-major; the last one
-// activates `done`.
+// cur_a + k·mb), B[k, j] at cur_b + k·b_k + j·b_j. Asynchronous FMAs, k-major, in columns or
+// (y.rows >= 0) in rows; the last one activates `done`.
 struct BlockProduct {
   int64_t mb, nb, kb, b_k, b_j;
 };
 void emit_block_product(ir::CodeBuilder& b, const BlockProduct& p, const GemmSyms& y, const GemmRegs& r, int done);
 
-// Entry: C = bias in every column, phase = 0, then activates `first`.
+// Entry: C = bias in every column (or the accumulator's rows = bias), phase = 0, then
+// activates `first`.
 void emit_gemm_entry(ir::CodeBuilder& b, int64_t mb, int64_t nb, const GemmSyms& y, const GemmRegs& r, int first);
+// With `rows`, declares the row-major accumulator (y.rows, mb x nb of acc) and the task that
+// ends the GEMM: it copies the accumulator into C's columns, then activates `done` (when >= 0).
+// Returns the task the last phase activates: that one, or `done` itself without `rows`.
+Expected<int> emit_product_finish(Emit& e, bool rows, int64_t mb, int64_t nb, DType acc, GemmSyms& y,
+                                  const GemmRegs& r, int done);
 // A part's completion: count down; the last one advances `phase` and activates `next` while
 // phase < phases, else `done` (when >= 0).
 void emit_part_done(ir::CodeBuilder& b, const GemmRegs& r, int phases, int next, int done);
