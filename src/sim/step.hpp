@@ -69,8 +69,10 @@ struct PeStep {
     const uint32_t begin = slot_begin[pe], n = slot_begin[pe + 1] - begin;
     unsigned used = 0;
     bool waiting = false;
+    uint32_t j = n <= 1 ? 0 : t % n;  // the slot served first this cycle; then in order, wrapping
     for (uint32_t k = 0; k < n; ++k) {
-      const uint32_t i = n == 1 ? begin : begin + (k + t) % n;
+      const uint32_t i = begin + j;
+      j = j + 1 == n ? 0 : j + 1;
       used |= serve(pe, i, used, t, near, ctx);
       waiting = waiting || input_waiting(slots[i], routes[i]);
     }
