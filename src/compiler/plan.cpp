@@ -179,9 +179,7 @@ uint64_t estimate_layer(const arch::Arch& a, const Step& s, int64_t mb, int64_t 
     // K steps of the block product (in columns or rows, whichever the kernel's cost model
     // takes) and the panel broadcasts' latency and setups each round.
     const int rounds = std::lcm(w, h);
-    const double per_k =
-        kernels::block_product_cost(a, mb, nb, t, t, true, kernels::summa_received_per_k(mb, nb)).cycles_per_k;
-    const double fmas = double(K) * per_k;
+    const double fmas = double(K) * kernels::block_product_cost(a, mb, nb, t, t, true).cycles_per_k;
     const double broadcast = double(rounds) * (double(w + h) * a.hop_latency + 2 * setup);
     return uint64_t(fmas + broadcast);
   }

@@ -34,6 +34,10 @@ namespace {
 
 // Instructions the block product's inner loop issues per op: mdsd, ld, vfma, add, add, blt.
 constexpr double kIssueCycles = 6;
+// Write-port cycles a received panel element costs: one to store it, and a line's broadcast
+// advances only when every PE of the line has room, so receives squeezed between each PE's
+// own FMA cycles lose more (fitted on summa: within 10% on 8 shapes, docs/kernels.md).
+constexpr double kReceiveCycles = 1.6;
 
 double port_elements(const arch::Arch& a, DType t) { return a.mem_port_bits / 8.0 / dtype_bytes(t); }
 
@@ -52,8 +56,7 @@ void for_each_row(CodeBuilder& b, int64_t mb, int64_t nb, const GemmRegs& r, F&&
 
 }  // namespace
 
-ProductCost block_product_cost(const arch::Arch& a, int64_t mb, int64_t nb, DType t, DType acc, bool b_rows_contiguous,
-                               int64_t received_per_k) {
+ProductCost block_product_cost(const arch::Arch& a, int64_t mb, int64_t nb, DType t, DType acc, bool b_rows_contiguous) {
   // Elements a cycle of one op reading a stride-1 operand of t and the accumulator of acc
   // (two reads, one write), within the FMA lanes.
   const double reads = a.mem_read_ports / (1 / port_elements(a, t) + 1 / port_elements(a, acc));
@@ -62,7 +65,7 @@ ProductCost block_product_cost(const arch::Arch& a, int64_t mb, int64_t nb, DTyp
     const double elements = std::ceil(double(len) / rate);
     const double op = std::max({kIssueCycles, elements, (a.vector_setup_cycles + elements) / a.microthreads});
     // An op's element cycles each take a write access (the rate is at most a port's width).
-    const double writes = double(ops) * elements + double(received_per_k);
+    const double writes = double(ops) * elements + kReceiveCycles * double(mb + nb);
     return std::max(double(ops) * op, writes / a.mem_write_ports);
   };
   const double columns = per_k(mb, nb), rows = per_k(nb, mb);
@@ -72,12 +75,12 @@ ProductCost block_product_cost(const arch::Arch& a, int64_t mb, int64_t nb, DTyp
 
 bool summa_product_in_rows(const arch::Arch& a, const GemmShape& s) {
   const int64_t mb = s.M / s.h, nb = s.N / s.w;
-  return block_product_cost(a, mb, nb, s.t, s.acc, true, summa_received_per_k(mb, nb)).rows;
+  return block_product_cost(a, mb, nb, s.t, s.acc, true).rows;
 }
 
 bool cannon_product_in_rows(const arch::Arch& a, const GemmShape& s) {
   const int64_t mb = s.M / s.h, nb = s.N / s.w;
-  return block_product_cost(a, mb, nb, s.t, s.acc, s.b_transposed, mb + nb).rows;
+  return block_product_cost(a, mb, nb, s.t, s.acc, s.b_transposed).rows;
 }
 
 void emit_block_product(CodeBuilder& b, const BlockProduct& p, const GemmSyms& y, const GemmRegs& r, int done) {

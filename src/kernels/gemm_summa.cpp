@@ -5,20 +5,23 @@
 // PE column owning A's panel s broadcasts it along every row and the PE row owning B's panel
 // s broadcasts it down every column. A broadcast from any PE of a line uses two colors: one
 // whose routes carry wavelets away from coordinate 0 (and back to the sender's own core) and
-// one towards coordinate 0; the sender sends on both, PEs beyond it receive from the first,
-// PEs before it from the second, and the sender takes its own copy from both (the same data
-// twice into the same buffer). Colors alternate by round parity, so two consecutive rounds
-// never share a color; a round's colors are used again two rounds later. Reuse is safe only
-// if round p + 2's stream never meets round p's at a router that both enter (a color's route
-// takes the ramp and the upstream port, and the router interleaves the two wavelet by
-// wavelet). The sender's coordinate never decreases with the round, so round p + 2's sender
-// is round p's or lies beyond it, and only the toward-0 color can meet: round p + 2's toward
-// stream passes round p's sender's router. Hence the sender sends away only once its own
-// toward copy has come back through its router (the toward stream has left it): every PE
-// beyond it, round p + 2's sender included, finishes round p after that. Phase p starts round p into one half of the
-// panel buffers and multiplies round p - 1's panels from the other half. For C = A·Bᵀ the PE
-// holds block (x, y) of Bᵀ (N/Q x K/P) column-major: the same bytes as B's block (y, x)
-// row-major, so only the host's blocks differ.
+// one towards coordinate 0 (likewise); PEs beyond the sender receive from the first, PEs
+// before it from the second. The sender sends its panel towards 0, and as its own copy comes
+// back wavelet by wavelet it forwards it on the away color (fabric to fabric: no memory
+// access); it takes its own copy of the away stream into its buffer, so its single SRAM write
+// port, the GEMM's bound on blocks of few rows, carries the panel once, as every other PE's
+// does. Colors alternate by round parity, so two consecutive rounds never share a color; a
+// round's colors are used again two rounds later. Reuse is safe only if round p + 2's stream
+// never meets round p's at a router that both enter (a color's route takes the ramp and the
+// upstream port, and the router interleaves the two wavelet by wavelet). The sender's
+// coordinate never decreases with the round, so round p + 2's sender is round p's or lies
+// beyond it, and only the toward-0 color can meet: round p + 2's toward stream passes round
+// p's sender's router. The away stream's last wavelet leaves the sender after its toward
+// stream's last one has come back through its router, so every PE beyond it, round p + 2's
+// sender included, finishes round p after the toward stream has left. Phase p starts round p
+// into one half of the panel buffers and multiplies round p - 1's panels from the other half.
+// For C = A·Bᵀ the PE holds block (x, y) of Bᵀ (N/Q x K/P) column-major: the same bytes as
+// B's block (y, x) row-major, so only the host's blocks differ.
 //
 // Bᵀ as a producer leaves it (GemmShape::b_as_produced; square rectangles): PE (x, y) holds
 // Bᵀ block (y, x), the rows of Bᵀ that C's column y needs. Round s's Bᵀ panel first goes
@@ -51,7 +54,6 @@ struct Line {
   int block, buf;          // symbols: the PE's own block, the two-half panel buffer
   int away[2], toward[2];  // colors by round parity
   int sent_away, sent_toward, got_away, got_toward;  // completion tasks
-  int toward_back = -1;    // the sender's task when its own toward copy is in: send away
   const char* name = "";   // the operand: a, b, bt
   int delay = 0;           // phase p carries round p - delay
   // The diagonal relay: the sender of column x is row x, and it sends its half of `relay`
@@ -106,26 +108,13 @@ void emit_round(CodeBuilder& b, const Line& l, int round, int par, int rounds, i
   b.place(src);
   emit_source(b, l, round, par, kp, r);
   emit_send(b, l, l.toward[par], t, r, l.sent_toward);
-  emit_receive(b, l, l.toward[par], par, t, r, l.toward_back);
-  b.emit(Opcode::add, {reg(r.pending), reg(r.pending), imm(4)});  // the two toward, then the two away
-}
-
-// The sender's toward copy is back: its toward stream has left its router, so it sends away.
-void emit_toward_back(CodeBuilder& b, const Line& l, int64_t kp, DType t, const GemmRegs& r, int phases, int next,
-                      int done) {
-  const int odd = b.new_label(), end = b.new_label();
-  b.emit(Opcode::sub, {reg(r.v), reg(r.phase), imm(l.delay)});
-  b.emit(Opcode::and_, {reg(r.tmp), reg(r.v), imm(1)});
-  b.emit(Opcode::bne, {reg(r.tmp), imm(0), b.label(odd)});
-  for (int par = 0; par < 2; ++par) {
-    if (par == 1) b.place(odd);
-    emit_source(b, l, r.v, par, kp, r);
-    emit_send(b, l, l.away[par], t, r, l.sent_away);
-    emit_receive(b, l, l.away[par], par, t, r, l.got_away);
-    if (par == 0) b.emit(Opcode::jmp, {b.label(end)});
-  }
-  b.place(end);
-  emit_part_done(b, r, phases, next, done);
+  // The sender's own toward copy, wavelet by wavelet as it comes back through its router, goes
+  // out on the away color (fabric to fabric, no memory access); the away copy fills its buffer.
+  b.emit(Opcode::fdsd, {dsd(r.d_fab), ir::color_op(l.toward[par]), imm(int32_t(l.len)), ir::dtype_op(t)});
+  b.emit(Opcode::fdsd, {dsd(r.d_c), ir::color_op(l.away[par]), imm(int32_t(l.len)), ir::dtype_op(t)});
+  b.emit_async(Opcode::vmov, {dsd(r.d_c), dsd(r.d_fab)}, ir::OnDone::activate, l.sent_away);
+  emit_receive(b, l, l.away[par], par, t, r, l.got_away);
+  b.emit(Opcode::add, {reg(r.pending), reg(r.pending), imm(3)});  // sent toward, forwarded away, got away
 }
 
 // The line's round of this phase: round = phase when `guarded` is false (the caller checked
@@ -215,9 +204,6 @@ Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape
   }
   lines.push_back(a_line);
   lines.push_back(b_line);
-  auto back_ids = e.pools.tasks.take(int(lines.size()), user);
-  if (!back_ids) return back_ids.status();
-  for (size_t i = 0; i < lines.size(); ++i) lines[i].toward_back = (*back_ids)[i];
   for (const Line& l : lines) line_routes(e.program, l, site.rect);
   b.task(e.name("entry"), entry, ir::TaskKind::local);
   b.begin_task(entry);
@@ -239,11 +225,6 @@ Expected<GemmEmitted> emit_summa_gemm(Emit& e, const Site& site, const GemmShape
     b.task(e.name(name), task, ir::TaskKind::local);
     b.begin_task(task);
     emit_part_done(b, *r, rounds + lead + 1, phase, *finish);
-  }
-  for (const Line& l : lines) {
-    b.task(e.name(std::string(l.name) + "_back"), l.toward_back, ir::TaskKind::local);
-    b.begin_task(l.toward_back);
-    emit_toward_back(b, l, kp, s.t, *r, rounds + lead + 1, phase, *finish);
   }
 
   GemmEmitted out;

@@ -124,7 +124,7 @@ expect_contains "$TMP/out" "speed: "
 
 # A grid too small names the layer and the bytes; modes not built are usage errors.
 expect_exit 1 "$WAFER" compile "$MODELS/mlp/model.onnx" --grid 1x1
-expect_contains "$TMP/err" "layer '/fc2/Gemm' (Gemm): code 'layer2' needs 54584 bytes of SRAM"
+expect_contains "$TMP/err" "layer '/fc2/Gemm' (Gemm): code 'layer2' needs 55496 bytes of SRAM"
 expect_exit 2 "$WAFER" compile "$MODELS/mlp/model.onnx" --mode pipelind
 expect_contains "$TMP/err" "--mode: expected one of auto|streaming|pipelined, got 'pipelind'"
 

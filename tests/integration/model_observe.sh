@@ -34,7 +34,7 @@ expect_exit 0 "${RUN[@]}" --placement "$TMP/place_run.png" --trace "$TMP/t.json"
 [ "$(png_size "$TMP/h.png")" = 634x317 ] || fail "heatmap size $(png_size "$TMP/h.png")"
 cp "$TMP/out" "$TMP/run.json"
 [ "$(json_get "$TMP/run.json" '.verified')" = true ] || fail "observed run not verified"
-expect_contains "$TMP/err" "stats: 40912 cycles"  # the summary covers all 5 layers' fabric cycles
+expect_contains "$TMP/err" "stats: 32443 cycles"  # the summary covers all 5 layers' fabric cycles
 
 # The trace: a "layers" span per layer, in order, each as long as the layer's cycles and
 # starting where the previous one ended (times in us at 1.1 GHz: cycles / 1100).
@@ -57,8 +57,8 @@ PER_LAYER="$LAYERS as \$s | [.traceEvents[] | select(.ph == \"X\" and .cat != \"
 EVENTS=$(jq -r '[.traceEvents[] | select(.ph == "X" and .cat != "layer")] | length' "$TMP/t.json")
 expect_contains "$TMP/err" "wrote trace $TMP/t.json ($((EVENTS + 5)) events, 0 dropped"
 
-# --trace-window on the model's time line: /Relu's span, cycles [9580, 9664), holds its 4
-# events and no other layer's (fc1's end at 9580, fc2's start at 9664).
+# --trace-window on the model's time line: /Relu's span, cycles [6688, 6772), holds its 4
+# events and no other layer's (fc1's end at 6688, fc2's start at 6772).
 RELU_FROM=$(json_get "$TMP/run.json" '.layers[0].cycles')
 RELU_TO=$((RELU_FROM + $(json_get "$TMP/run.json" '.layers[1].cycles')))
 expect_exit 0 "${RUN[@]}" --trace "$TMP/w.json" --trace-window "$RELU_FROM,$RELU_TO"
@@ -69,11 +69,11 @@ expect_exit 0 "${RUN[@]}" --trace "$TMP/m.json" --trace-max-events 10
 [ "$(jq -r '[.traceEvents[] | select(.ph == "X" and .cat != "layer")] | length' "$TMP/m.json")" = 10 ] || fail "max events"
 [ "$(json_get "$TMP/m.json" .otherData.dropped_events)" = $((EVENTS - 10)) ] || fail "dropped events"
 
-# A run that fails still writes what it observed: /fc1/Gemm takes 9580 cycles, so
-# --max-cycles 9000 stops it in layer 0 at cycle 9000, the trace's only layer span.
-expect_exit 1 "${RUN[@]}" --max-cycles 9000 --trace "$TMP/f.json" --heatmap "$TMP/f.png"
-expect_contains "$TMP/err" "layer '/fc1/Gemm' (Gemm): the run exceeded --max-cycles 9000"
-[ "$(jq -c '[.traceEvents[] | select(.cat == "layer") | [.name, .args.cycles]]' "$TMP/f.json")" = '[["/fc1/Gemm",9000]]' ] \
+# A run that fails still writes what it observed: /fc1/Gemm takes 6688 cycles, so
+# --max-cycles 6000 stops it in layer 0 at cycle 6000, the trace's only layer span.
+expect_exit 1 "${RUN[@]}" --max-cycles 6000 --trace "$TMP/f.json" --heatmap "$TMP/f.png"
+expect_contains "$TMP/err" "layer '/fc1/Gemm' (Gemm): the run exceeded --max-cycles 6000"
+[ "$(jq -c '[.traceEvents[] | select(.cat == "layer") | [.name, .args.cycles]]' "$TMP/f.json")" = '[["/fc1/Gemm",6000]]' ] \
   || fail "failed run's trace: $(jq -c '[.traceEvents[] | select(.cat == "layer")]' "$TMP/f.json")"
 [ "$(png_size "$TMP/f.png")" = 634x317 ] || fail "failed run's heatmap"
 

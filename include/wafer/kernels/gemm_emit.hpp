@@ -57,22 +57,18 @@ struct GemmSyms {
 // i of nb elements into a row-major accumulator, copied into C's columns once after the last
 // phase (which needs B's rows contiguous, b_j = 1). Each op costs the most of the inner loop's
 // instructions, its elements at the FMA lanes and memory ports, and its share of the
-// microthreads' setups; the write port also takes each element received from the fabric
-// (received_per_k a step of k). The sums are the same in either orientation (k ascending, one
-// FMA per element), so the results are too. The emitters take the cheaper orientation; the
-// compiler's estimate uses the cost (within 10% of the simulated summa on blocks from 2 x 16
-// to 32 x 16, docs/kernels.md).
+// microthreads' setups; the write port also takes each panel element received from the
+// fabric, mb + nb a step of k (both algorithms receive each once). The sums are the same in
+// either orientation (k ascending, one FMA per element), so the results are too. The
+// emitters take the cheaper orientation; the compiler's estimate uses the cost (within 10%
+// of the simulated summa on blocks from 2 x 16 to 32 x 16, docs/kernels.md).
 struct ProductCost {
   bool rows;
   double cycles_per_k;  // one step of k over the whole block
 };
-ProductCost block_product_cost(const arch::Arch& a, int64_t mb, int64_t nb, DType t, DType acc, bool b_rows_contiguous,
-                               int64_t received_per_k);
-// Elements summa's PE writes from the fabric a step of k: the A and B panels, twice on the PE
-// that sends them (its own copy comes back on both colors), which paces its line.
-inline int64_t summa_received_per_k(int64_t mb, int64_t nb) { return 2 * (mb + nb); }
+ProductCost block_product_cost(const arch::Arch& a, int64_t mb, int64_t nb, DType t, DType acc, bool b_rows_contiguous);
 // Whether each algorithm's block product runs in rows for the shape (cannon's only with Bᵀ,
-// whose rows of B are contiguous; it receives each block once).
+// whose rows of B are contiguous).
 bool summa_product_in_rows(const arch::Arch& a, const GemmShape& s);
 bool cannon_product_in_rows(const arch::Arch& a, const GemmShape& s);
 

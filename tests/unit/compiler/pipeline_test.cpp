@@ -130,7 +130,7 @@ TEST(Pipeline, AutoTakesPipelinedWhenItFitsAndStreamingWhenNot) {
   EXPECT_EQ(fits->mode, Mode::pipelined);
   EXPECT_EQ(fits->mode_reason,
             "every layer fits the fabric on a rectangle of its own, from 2x2 PEs up by its share of the work, with "
-            "its weights resident; an estimated 488 cycles between batches against streaming's 638");
+            "its weights resident; an estimated 449 cycles between batches against streaming's 586");
   arch::Arch small = wse3();
   small.fabric_width = 4;
   small.fabric_height = 2;

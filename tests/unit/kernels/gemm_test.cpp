@@ -179,20 +179,19 @@ TEST(GemmBt, TakesTheCyclesOfAB) {
 
 // Bᵀ as a producer leaves it: the relay along the rows reaches every PE of the row (the line
 // broadcast's routes deliver to each), so each phase receives three panels instead of two
-// through the one SRAM write port, and the pipeline is a phase longer: 55,016 cycles against
-// summa's 47,318 (128 x 128 x 128 fp16 on 4 x 4). Both are about 2,000 cycles (two panels of
-// 1,024 wavelets) above the concurrent sends' 53,057 and 45,312: a sender sends away only
-// once its toward copy is back, so the first rounds' panels reach the PEs beyond it a panel
-// later, and 32 x 32 x 32 / 4 = 8,192 FMA cycles per phase hide the delay after the fill.
+// through the one SRAM write port, and the pipeline is a phase longer: 52,736 cycles against
+// summa's 44,803 (128 x 128 x 128 fp16 on 4 x 4). Before a sender forwarded its own toward
+// copy on the away color instead of storing it, its write port took each panel twice: 55,016
+// and 47,318.
 TEST(GemmBt, SummaDiagTakesBtAsProduced) {
   KernelParams p = params("gemm-bt", 4, 4, 0, 0, DType::f16);
   p.algo = "summa-diag";
   const KernelResult r = run(p);
   EXPECT_TRUE(r.verified) << r.max_rel_error;
-  EXPECT_EQ(r.cycles, 55016u);
+  EXPECT_EQ(r.cycles, 52736u);
   EXPECT_EQ(r.compute_cycles + r.comm_cycles, r.cycles);
   p.algo = "summa";
-  EXPECT_EQ(run(p).cycles, 47318u);
+  EXPECT_EQ(run(p).cycles, 44803u);
   p.kernel = "gemm";
   p.algo = "summa-diag";
   EXPECT_EQ(build_kernel(wse2(), p).message(), "gemm: unknown algorithm 'summa-diag' (algorithms: cannon, summa)");
@@ -265,14 +264,15 @@ TEST(GemmBt, GivenBTransposedMatchesAGivenBBitForBit) {
 // A block of few rows and many columns runs its product in rows: an FMA per row of C's block
 // into a row-major accumulator, copied into C's columns at the end. The cost per step of k,
 // for a 4 x 192 fp16 block on wse3 (4 elements a cycle: the 64-bit ports): in rows 4 ops of
-// 48 cycles, but the one write port also takes those 192 cycles and the 2 x (4 + 192) panel
-// elements summa receives, 584 in all; in columns 192 ops of 6 issue cycles, 1,152.
+// 48 cycles, but the one write port also takes those 192 cycles and the 4 + 192 panel
+// elements received at 1.6 cycles each (a line advances only when all its PEs have room),
+// 505.6 in all; in columns 192 ops of 6 issue cycles, 1,152.
 TEST(Gemm, AFlatBlockRunsItsProductInRowsWithTheSameSums) {
   const arch::Arch a3 = *arch::load_arch("wse3");
-  const ProductCost rows = block_product_cost(a3, 4, 192, DType::f16, DType::f16, true, summa_received_per_k(4, 192));
+  const ProductCost rows = block_product_cost(a3, 4, 192, DType::f16, DType::f16, true);
   EXPECT_TRUE(rows.rows);
-  EXPECT_DOUBLE_EQ(rows.cycles_per_k, 584);
-  const ProductCost columns = block_product_cost(a3, 4, 192, DType::f16, DType::f16, false, summa_received_per_k(4, 192));
+  EXPECT_DOUBLE_EQ(rows.cycles_per_k, 192 + 1.6 * 196);
+  const ProductCost columns = block_product_cost(a3, 4, 192, DType::f16, DType::f16, false);
   EXPECT_FALSE(columns.rows);
   EXPECT_DOUBLE_EQ(columns.cycles_per_k, 1152);
 
@@ -286,15 +286,15 @@ TEST(Gemm, AFlatBlockRunsItsProductInRowsWithTheSameSums) {
   ASSERT_EQ(in_columns.size(), size_t(8 * 128));
   EXPECT_EQ(in_columns, in_rows);
 
-  // Summa on 4 x 2 PEs, 8 x 64 x 256 fp16 (4 x 64 blocks): 64 steps of k at 200 cycles
-  // (4 ops of 16 cycles; the write port's 64 + 2 x 68) and the rounds' broadcasts, 12,944
-  // estimated; 13,377 simulated, where the product in columns took 35,350.
+  // Summa on 4 x 2 PEs, 8 x 64 x 256 fp16 (4 x 64 blocks): 64 steps of k at 172.8 cycles
+  // (4 ops of 16 cycles; the write port's 64 + 1.6 x 68) and the rounds' broadcasts, 11,203
+  // estimated; 11,753 simulated, where the product in columns took 35,350.
   KernelParams p = params("gemm", 4, 2, 8, 256, DType::f16);
   p.k = 64;
   p.algo = "summa";
   const KernelResult r = run(p);
   EXPECT_TRUE(r.verified) << r.max_rel_error;
-  EXPECT_EQ(r.cycles, 13377u);
+  EXPECT_EQ(r.cycles, 11753u);
 }
 
 TEST(GemmBt, BtAsProducedNeedsASquareRectangle) {
