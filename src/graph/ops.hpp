@@ -40,8 +40,6 @@ struct OpRule {
   Status (*compute)(const Node& node, const std::vector<const Tensor*>& in, std::vector<Tensor>& out);
 };
 
-// The families' rows (ops_elementwise.cpp, ops_shape.cpp, ops_reduce.cpp, ops_nn.cpp,
-// ops_linalg.cpp).
 // The element-wise maps' shared parts (ops_elementwise.cpp, ops_activation.cpp): the output
 // has the first input's type and shape, and is f of each of its elements.
 Expected<Sig> same_as_input(const Node& node, const Args& in);
@@ -52,6 +50,8 @@ Status map_unary(const std::vector<const Tensor*>& in, std::vector<Tensor>& out,
   return Status::ok();
 }
 
+// The families' rows (ops_elementwise.cpp, ops_shape.cpp, ops_reduce.cpp, ops_nn.cpp,
+// ops_linalg.cpp).
 void add_elementwise_ops(std::vector<OpRule>& rows);
 void add_reduce_ops(std::vector<OpRule>& rows);
 void add_shape_ops(std::vector<OpRule>& rows);
