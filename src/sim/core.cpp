@@ -10,6 +10,7 @@
 //
 // The engine's sweep takes the cycle of a core whose only op is a fabric-fed fp32 stream
 // inline (PeStep::core, step.hpp) and calls step_core_general here for every other cycle.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -184,16 +185,14 @@ struct Exec {
   // Issues a vector op; false when it must be retried (no free microthread).
   bool vector(const ir::Instr& in) {
     VecOp* slot = &core.main;
+    int micro = -1;
     if (in.async) {
       if (!core.micro) core.micro.reset(new VecOp[size_t(m.arch.microthreads)]);
-      slot = nullptr;
-      for (int i = 0; i < m.arch.microthreads; ++i) {
-        if (core.micro[size_t(i)].instr == kNone) {
-          slot = &core.micro[size_t(i)];
-          break;
-        }
+      for (int i = 0; i < m.arch.microthreads && micro < 0; ++i) {
+        if (core.micro[size_t(i)].instr == kNone) micro = i;
       }
-      if (!slot) return false;
+      if (micro < 0) return false;
+      slot = &core.micro[size_t(micro)];
     }
     Status st = issue_vector(m, pe, in, *slot, t);
     if (!st) {
@@ -201,7 +200,7 @@ struct Exec {
       return true;
     }
     slot->task = core.task;
-    if (in.async) ++core.async_active;
+    if (in.async) core.issue_order[core.async_active++] = uint8_t(micro);
     return true;
   }
 
@@ -350,12 +349,16 @@ struct CycleState {
   }
 };
 
-void complete_async(Core& core, const ir::Code& code, VecOp& op) {
+void complete_async(Core& core, const ir::Code& code, int micro) {
+  VecOp& op = core.micro[size_t(micro)];
   const ir::Instr& in = code.instrs[op.instr];
   if (in.on_done == ir::OnDone::activate) core.activated |= 1ull << in.done_task;
   if (in.on_done == ir::OnDone::unblock) core.blocked &= ~(1ull << in.done_task);
   op.instr = kNone;
-  --core.async_active;
+  uint8_t* order = core.issue_order;
+  const int n = core.async_active--;
+  uint8_t* at = std::find(order, order + n, uint8_t(micro));
+  std::copy(at + 1, order + n, at);
 }
 
 bool core_input_waiting(Machine& m, uint32_t pe) {
@@ -386,19 +389,14 @@ bool end_core_cycle(Machine& m, uint32_t pe, uint32_t t, Core& core, const Cycle
   return pending;
 }
 
-// The busy microthreads in the order their ops were issued: the oldest op takes the memory
-// ports first, so ops issued one after another finish in that order (a newer op on a freed
-// microthread never starves an older one) and an op never overtakes an older op on the same
-// data.
-int ops_oldest_first(const Machine& m, const Core& core, int* order) {
-  int n = 0;
-  for (int i = 0; i < m.arch.microthreads; ++i) {
-    if (core.micro[size_t(i)].instr == kNone) continue;
-    int j = n++;
-    for (; j > 0 && core.micro[size_t(order[j - 1])].start > core.micro[size_t(i)].start; --j) order[j] = order[j - 1];
-    order[j] = i;
-  }
-  return n;
+// An op that can move no element this cycle with no side effect, known without stepping it:
+// an older op has taken ports this cycle (so the core is busy this cycle, whatever this op
+// reports), this op's next element needs ports no longer left, and it is past its setup, holds
+// no ports and accumulates no fractional rate. progress_vector would report it stalled.
+bool waits_for_ports(const Machine& m, const VecOp& op, const CycleState& cs) {
+  const bool ports_taken = cs.reads_left < m.arch.mem_read_ports || cs.writes_left < m.arch.mem_write_ports;
+  return ports_taken && (op.reads_one > cs.reads_left || op.writes_one > cs.writes_left) &&
+         op.setup_left == 0 && op.port_wait == 0 && op.lanes >= 1.0f;
 }
 
 // The general cycle: every op, then the main thread's next instruction.
@@ -411,13 +409,18 @@ bool general_cycle(Machine& m, uint32_t pe, uint32_t t, ThreadCtx& ctx, Core& co
     if (main_finished) core.main.instr = kNone;
   }
   if (core.async_active) {
-    int order[16];
-    const int n = ops_oldest_first(m, core, order);
+    // Oldest first: the oldest op takes the memory ports first, so ops issued one after
+    // another finish in that order (a newer op on a freed microthread never starves an older
+    // one) and an op never overtakes an older op on the same data.
+    uint8_t order[16];
+    const int n = core.async_active;
+    std::copy(core.issue_order, core.issue_order + n, order);
     for (int j = 0; j < n; ++j) {
-      VecOp& op = core.micro[size_t(order[j])];
+      VecOp& op = core.micro[order[j]];
+      if (waits_for_ports(m, op, cs)) continue;
       bool finished = false;
       cs.account(progress_vector(m, pe, op, t, cs.reads_left, cs.writes_left, ctx, finished), op);
-      if (finished) complete_async(core, code, op);
+      if (finished) complete_async(core, code, order[j]);
     }
   }
   bool issued = false;

@@ -117,7 +117,16 @@ Machine::Machine(const arch::Arch& a, const ir::Program& p, fabric::FabricMap fm
   }
   buf_shift = log2_ceil(max_cap);
   buffers.resize(size_t(nch) << buf_shift);
-  links = Links{channels.get(), buffers.data(), buf_shift};
+  slot_input.reset(new std::atomic<uint32_t>[pes]());
+  for (uint32_t pe = 0; pe < pes; ++pe) {
+    WAFER_CHECK(map.slot_begin[pe + 1] - map.slot_begin[pe] <= 32);  // a slot per color, <= 32 colors
+    for (uint32_t i = map.slot_begin[pe]; i < map.slot_begin[pe + 1]; ++i) {
+      for (const uint32_t c : map.slots[i].rx_channel) {
+        if (c != fabric::kNoChannel) channels[c].slot_bit = uint8_t(i - map.slot_begin[pe]);
+      }
+    }
+  }
+  links = Links{channels.get(), buffers.data(), buf_shift, slot_input.get()};
   slot_route.resize(map.slots.size());
   for (uint32_t i = 0; i < map.slots.size(); ++i) slot_route[i] = compile_slot_route(map, i, 0);
   cores.resize(pes);

@@ -53,6 +53,9 @@ struct Wavelet {
   bool data_ready(uint32_t t) const { return meta <= t; }
 };
 
+// Channel::slot_bit of a channel no router reads (a router's output to its own core).
+constexpr uint8_t kNoSlotBit = 0xff;
+
 struct alignas(32) Channel {
   std::atomic<uint32_t> tail{0};   // wavelets pushed (written by the producer only)
   std::atomic<uint32_t> head{0};   // wavelets popped (written by the consumer only)
@@ -62,6 +65,7 @@ struct alignas(32) Channel {
   uint32_t owner = 0;              // the receiving PE
   uint16_t cap = 1;                // wavelets it can hold
   uint16_t latency = 1;            // cycles from the sender (links: hops x hop_latency)
+  uint8_t slot_bit = kNoSlotBit;   // an input of the owner's router: its color slot's bit
 };
 
 // A data-structure descriptor, resolved: byte address in SRAM (memory) or channel (fabric).
@@ -90,6 +94,10 @@ struct LinksT {
   Channel* ch = nullptr;
   Wavelet* rings = nullptr;
   uint32_t shift = 0;
+  // Per PE: a bit per color slot (its index among the PE's slots) that may hold input. A push
+  // sets its channel's bit; only the router clears bits, each after it found the slot empty
+  // (PeStep::router), so a set bit may be stale but a slot with input always has its bit.
+  std::atomic<uint32_t>* slot_input = nullptr;
 
   [[gnu::always_inline]] uint32_t ring_shift() const {
     if constexpr (kShift >= 0) return uint32_t(kShift);
@@ -120,6 +128,8 @@ struct LinksT {
     const uint32_t tl = q.tail.load(std::memory_order_relaxed);
     ring(c)[slot(tl)] = w;
     q.tail.store(tl + 1, std::memory_order_release);
+    // After the tail: a router that clears the bit and then looks at the tail sees this push.
+    if (q.slot_bit != kNoSlotBit) slot_input[q.owner].fetch_or(1u << q.slot_bit, std::memory_order_acq_rel);
   }
   // The head wavelet if one is waiting and may be taken at cycle t.
   [[gnu::always_inline]] bool peek(uint32_t c, uint32_t t, Wavelet& w) const {
@@ -228,6 +238,8 @@ struct alignas(64) Core {
   uint32_t wavelet = 0;    // data of the wavelet that started the running data task
   uint64_t task_start = 0;  // absolute cycle the running task started (traces)
   std::unique_ptr<VecOp[]> micro;  // arch.microthreads entries, allocated on first async op
+  // The busy microthreads in the order their ops were issued (the first async_active entries).
+  uint8_t issue_order[16] = {};
 };
 static_assert(offsetof(Core, main) + offsetof(VecOp, start) <= 64, "hot core state spans lines");
 
@@ -256,6 +268,7 @@ class Machine {
   std::vector<CodeInfo> codes;
   std::unique_ptr<Channel[]> channels;
   std::vector<Wavelet> buffers;  // channel c's ring: [c << buf_shift, (c+1) << buf_shift)
+  std::unique_ptr<std::atomic<uint32_t>[]> slot_input;  // per PE (LinksT::slot_input)
   uint32_t buf_shift = 3;
   // Per color slot (parallel to map.slots): its current switch position compiled for the
   // router (router.cpp), rebuilt when a control wavelet advances the position.

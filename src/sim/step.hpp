@@ -53,7 +53,7 @@ struct PeStep {
 
   explicit PeStep(Machine& machine)
       : m(machine),
-        links{machine.links.ch, machine.links.rings, machine.links.shift},
+        links{machine.links.ch, machine.links.rings, machine.links.shift, machine.links.slot_input},
         slot_begin(machine.map.slot_begin.data()),
         slots(machine.map.slots.data()),
         routes(machine.slot_route.data()),
@@ -63,18 +63,36 @@ struct PeStep {
         stats(machine.options.collect_stats),
         general_only(machine.options.general_path) {}
 
-  // One router cycle; true when a wavelet still waits at an input.
+  // One router cycle; true when a wavelet still waits at an input. Only the slots whose bit
+  // is set in the PE's slot_input word can have input; the rest are skipped (serving one
+  // would do nothing). A slot found empty has its bit cleared, then is looked at again: a
+  // push between the look and the clear has set the bit before the clear took it away.
   [[gnu::always_inline]] bool router(uint32_t pe, uint32_t t, WordWakes& near,
                                      ThreadCtx& ctx) const {
+    std::atomic<uint32_t>& pending = links.slot_input[pe];
+    const uint32_t mask = pending.load(std::memory_order_acquire);
+    if (!mask) return false;
     const uint32_t begin = slot_begin[pe], n = slot_begin[pe + 1] - begin;
+    const uint32_t first = n <= 1 ? 0 : t % n;  // the slot served first this cycle; then in order, wrapping
+    // The mask rotated so that bit k is slot (first + k) mod n.
+    uint64_t order = ((uint64_t(mask) >> first) | (uint64_t(mask) << (n - first))) & ((1ull << n) - 1);
     unsigned used = 0;
-    bool waiting = false;
-    uint32_t j = n <= 1 ? 0 : t % n;  // the slot served first this cycle; then in order, wrapping
-    for (uint32_t k = 0; k < n; ++k) {
+    uint32_t empty = 0;
+    for (; order; order &= order - 1) {
+      uint32_t j = first + uint32_t(__builtin_ctzll(order));
+      if (j >= n) j -= n;
       const uint32_t i = begin + j;
-      j = j + 1 == n ? 0 : j + 1;
       used |= serve(pe, i, used, t, near, ctx);
-      waiting = waiting || input_waiting(slots[i], routes[i]);
+      if (!input_waiting(slots[i], routes[i])) empty |= 1u << j;
+    }
+    if (!empty) return true;
+    pending.fetch_and(~empty, std::memory_order_acq_rel);
+    bool waiting = empty != mask;
+    for (uint32_t e = empty; e; e &= e - 1) {
+      const uint32_t j = uint32_t(__builtin_ctz(e));
+      if (!input_waiting(slots[begin + j], routes[begin + j])) continue;
+      pending.fetch_or(1u << j, std::memory_order_acq_rel);
+      waiting = true;
     }
     return waiting;
   }
