@@ -2,7 +2,6 @@
 #include "wafer/support/numeric.hpp"
 
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 namespace wafer {
@@ -47,59 +46,35 @@ std::optional<DType> parse_dtype(std::string_view name) {
   return std::nullopt;
 }
 
-namespace {
+namespace numeric_detail {
 
-struct FloatFormat {
-  int mantissa_bits;  // explicit fraction bits
-  int exponent_bits;
-};
-
-constexpr FloatFormat kF16{10, 5};
-constexpr FloatFormat kBf16{7, 8};
-
-// Rounds v to the format (to nearest, ties to even) and returns its bit pattern. Works on
-// the double's bits: a value in the format's normal range rounds its 52-bit fraction to the
-// format's width in integer arithmetic, where a carry out of the fraction steps the exponent;
-// a smaller one is a multiple of the subnormal quantum after an exact scaling by a power of
-// two, rounded by nearbyint (a double subnormal is far below the quantum and gives 0).
-uint16_t round_to_format(double v, FloatFormat f) {
-  const int bias = (1 << (f.exponent_bits - 1)) - 1, m = f.mantissa_bits;
-  uint64_t bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  const uint16_t sign = (bits >> 63) ? uint16_t(1u << 15) : uint16_t(0);
-  const uint16_t exp_all_ones = uint16_t(((1u << f.exponent_bits) - 1) << m);
+// A value below the smallest normal is a multiple of the subnormal quantum after an exact
+// scaling by a power of two, rounded by nearbyint (a double subnormal is far below the quantum
+// and gives 0).
+uint16_t round_special(double v, int m, int exponent_bits) {
+  const int bias = (1 << (exponent_bits - 1)) - 1;
+  const uint64_t bits = std::bit_cast<uint64_t>(v);
+  const uint16_t sign = uint16_t((bits >> 63) << 15);
+  const uint16_t exp_all_ones = uint16_t(((1u << exponent_bits) - 1) << m);
   const uint64_t mag = bits & ~(uint64_t(1) << 63);
-  constexpr uint64_t kDoubleInf = 0x7ff0000000000000ull;
   if (mag > kDoubleInf) return uint16_t(sign | exp_all_ones | (1u << (m - 1)));
   if (mag == kDoubleInf) return uint16_t(sign | exp_all_ones);
   const int min_exp = 1 - bias;  // exponent of the smallest normal
-  if (int(mag >> 52) - 1023 < min_exp) {
-    const double scaled = std::nearbyint(std::fabs(v) * std::ldexp(1.0, m - min_exp));
-    return uint16_t(sign | uint16_t(scaled));  // 2^m is the smallest normal's pattern
-  }
-  const int shift = 52 - m;
-  const uint64_t rounded = (mag + (uint64_t(1) << (shift - 1)) - 1 + ((mag >> shift) & 1)) >> shift;
-  const int64_t biased = int64_t(rounded >> m) - 1023 + bias;
-  if (biased >= (int64_t(1) << f.exponent_bits) - 1) return uint16_t(sign | exp_all_ones);
-  return uint16_t(sign | (uint64_t(biased) << m) | (rounded & ((uint64_t(1) << m) - 1)));
+  const double scaled = std::nearbyint(std::fabs(v) * std::ldexp(1.0, m - min_exp));
+  return uint16_t(sign | uint16_t(scaled));  // 2^m is the smallest normal's pattern
 }
 
-double from_format(uint16_t bits, FloatFormat f) {
-  const int bias = (1 << (f.exponent_bits - 1)) - 1, m = f.mantissa_bits;
-  const bool neg = bits >> 15;
-  const uint32_t exp = (bits >> m) & ((1u << f.exponent_bits) - 1);
+double from_special(uint16_t bits, int m, int exponent_bits) {
+  const int bias = (1 << (exponent_bits - 1)) - 1;
+  const uint32_t exp = (bits >> m) & ((1u << exponent_bits) - 1);
   const uint64_t frac = bits & ((1u << m) - 1);
   double v;
-  if (exp == (1u << f.exponent_bits) - 1) {
-    v = frac ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
-  } else if (exp == 0) {
-    v = double(frac) * std::ldexp(1.0, 1 - bias - m);
-  } else {
-    const uint64_t out = (uint64_t(int(exp) - bias + 1023) << 52) | (frac << (52 - m));
-    std::memcpy(&v, &out, sizeof v);
-  }
-  return neg ? -v : v;
+  if (exp == 0) v = double(frac) * std::ldexp(1.0, 1 - bias - m);
+  else v = frac ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
+  return (bits >> 15) ? -v : v;
 }
+
+namespace {
 
 template <typename Int>
 Int saturate(double v) {
@@ -112,31 +87,10 @@ Int saturate(double v) {
 
 }  // namespace
 
-uint16_t double_to_f16(double v) { return round_to_format(v, kF16); }
-uint16_t double_to_bf16(double v) { return round_to_format(v, kBf16); }
-double f16_to_double(uint16_t bits) { return from_format(bits, kF16); }
-double bf16_to_double(uint16_t bits) { return from_format(bits, kBf16); }
-
-uint32_t encode_value(DType t, double v) {
-  switch (t) {
-    case DType::f32: return f32_to_bits(float(v));
-    case DType::f16: return double_to_f16(v);
-    case DType::bf16: return double_to_bf16(v);
-    case DType::i16: return uint16_t(saturate<int16_t>(v));
-    case DType::i32: return uint32_t(saturate<int32_t>(v));
-  }
-  return 0;
+uint32_t encode_int(DType t, double v) {
+  return t == DType::i16 ? uint32_t(uint16_t(saturate<int16_t>(v))) : uint32_t(saturate<int32_t>(v));
 }
 
-double decode_value(DType t, uint32_t bits) {
-  switch (t) {
-    case DType::f32: return bits_to_f32(bits);
-    case DType::f16: return f16_to_double(uint16_t(bits));
-    case DType::bf16: return bf16_to_double(uint16_t(bits));
-    case DType::i16: return double(int16_t(uint16_t(bits)));
-    case DType::i32: return double(int32_t(bits));
-  }
-  return 0;
-}
+}  // namespace numeric_detail
 
 }  // namespace wafer
