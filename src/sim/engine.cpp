@@ -119,7 +119,9 @@ Machine::Machine(const arch::Arch& a, const ir::Program& p, fabric::FabricMap fm
   buffers.resize(size_t(nch) << buf_shift);
   slot_input.reset(new std::atomic<uint32_t>[pes]());
   for (uint32_t pe = 0; pe < pes; ++pe) {
-    WAFER_CHECK(map.slot_begin[pe + 1] - map.slot_begin[pe] <= 32);  // a slot per color, <= 32 colors
+    const uint32_t n = map.slot_begin[pe + 1] - map.slot_begin[pe];
+    WAFER_CHECK(n <= 32);  // a slot per color, <= 32 colors
+    if (n < kTrackedSlots) continue;
     for (uint32_t i = map.slot_begin[pe]; i < map.slot_begin[pe + 1]; ++i) {
       for (const uint32_t c : map.slots[i].rx_channel) {
         if (c != fabric::kNoChannel) channels[c].slot_bit = uint8_t(i - map.slot_begin[pe]);

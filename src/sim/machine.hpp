@@ -53,8 +53,11 @@ struct Wavelet {
   bool data_ready(uint32_t t) const { return meta <= t; }
 };
 
-// Channel::slot_bit of a channel no router reads (a router's output to its own core).
+// Channel::slot_bit of a channel no router reads (a router's output to its own core), or of
+// an input of a PE with fewer than kTrackedSlots color slots: such a router looks at every
+// slot each cycle, which costs less than an atomic OR on every push into it.
 constexpr uint8_t kNoSlotBit = 0xff;
+constexpr uint32_t kTrackedSlots = 6;
 
 struct alignas(32) Channel {
   std::atomic<uint32_t> tail{0};   // wavelets pushed (written by the producer only)

@@ -63,20 +63,32 @@ struct PeStep {
         stats(machine.options.collect_stats),
         general_only(machine.options.general_path) {}
 
-  // One router cycle; true when a wavelet still waits at an input. Only the slots whose bit
-  // is set in the PE's slot_input word can have input; the rest are skipped (serving one
-  // would do nothing). A slot found empty has its bit cleared, then is looked at again: a
-  // push between the look and the clear has set the bit before the clear took it away.
+  // One router cycle; true when a wavelet still waits at an input. The slot served first
+  // this cycle is t mod n, the others follow in order, wrapping. On a PE of at least
+  // kTrackedSlots color slots, only the slots whose bit is set in its slot_input word can
+  // have input; the rest are skipped (serving one would do nothing). A slot found empty has
+  // its bit cleared, then is looked at again: a push between the look and the clear has set
+  // the bit before the clear took it away. A PE of fewer slots looks at them all.
   [[gnu::always_inline]] bool router(uint32_t pe, uint32_t t, WordWakes& near,
                                      ThreadCtx& ctx) const {
+    const uint32_t begin = slot_begin[pe], n = slot_begin[pe + 1] - begin;
+    const uint32_t first = n <= 1 ? 0 : t % n;
+    unsigned used = 0;
+    if (n < kTrackedSlots) {
+      bool waiting = false;
+      for (uint32_t k = 0, j = first; k < n; ++k) {
+        const uint32_t i = begin + j;
+        j = j + 1 == n ? 0 : j + 1;
+        used |= serve(pe, i, used, t, near, ctx);
+        waiting = waiting || input_waiting(slots[i], routes[i]);
+      }
+      return waiting;
+    }
     std::atomic<uint32_t>& pending = links.slot_input[pe];
     const uint32_t mask = pending.load(std::memory_order_acquire);
     if (!mask) return false;
-    const uint32_t begin = slot_begin[pe], n = slot_begin[pe + 1] - begin;
-    const uint32_t first = n <= 1 ? 0 : t % n;  // the slot served first this cycle; then in order, wrapping
     // The mask rotated so that bit k is slot (first + k) mod n.
     uint64_t order = ((uint64_t(mask) >> first) | (uint64_t(mask) << (n - first))) & ((1ull << n) - 1);
-    unsigned used = 0;
     uint32_t empty = 0;
     for (; order; order &= order - 1) {
       uint32_t j = first + uint32_t(__builtin_ctzll(order));
@@ -167,8 +179,8 @@ struct PeStep {
   }
 
   // Moves at most one wavelet of slot i; returns the ports it used.
-  unsigned serve(uint32_t pe, uint32_t i, unsigned used, uint32_t t, WordWakes& near,
-                 ThreadCtx& ctx) const {
+  [[gnu::always_inline]] unsigned serve(uint32_t pe, uint32_t i, unsigned used, uint32_t t, WordWakes& near,
+                                         ThreadCtx& ctx) const {
     SlotRoute& r = routes[i];
     Wavelet w;
     const int p = ready_port(slots[i], r, t, w);

@@ -1079,13 +1079,17 @@ Options engine(int threads, uint32_t superstep) {
   return o;
 }
 
-Snapshot run_kernel_with(const arch::Arch& a, const std::string& kernel, int w, int h, int64_t n,
-                         const Options& o) {
+kernels::KernelParams kernel_params(const std::string& kernel, int w, int h, int64_t n) {
   kernels::KernelParams kp;
   kp.kernel = kernel;
   kp.grid_w = w;
   kp.grid_h = h;
   kp.n = n;
+  return kp;
+}
+
+Snapshot run_params_with(const arch::Arch& a, const kernels::KernelParams& kp, const Options& o) {
+  const std::string& kernel = kp.kernel;
   std::unique_ptr<Simulator> sim;
   Snapshot snap;
   auto r = kernels::run_kernel(a, kp, o, &sim);
@@ -1105,6 +1109,11 @@ Snapshot run_kernel_with(const arch::Arch& a, const std::string& kernel, int w, 
   return snap;
 }
 
+Snapshot run_kernel_with(const arch::Arch& a, const std::string& kernel, int w, int h, int64_t n,
+                         const Options& o) {
+  return run_params_with(a, kernel_params(kernel, w, h, n), o);
+}
+
 // Every output and counter of `got` equals `want`'s (`run` names the run in messages).
 void expect_same(const Snapshot& got, const Snapshot& want, const std::string& run) {
   EXPECT_EQ(got.cycles, want.cycles) << run;
@@ -1119,9 +1128,9 @@ void expect_same(const Snapshot& got, const Snapshot& want, const std::string& r
 
 // The reference is the plain sweep: one thread, one cycle per sweep. Every other thread count
 // and superstep length (0: the engine's choice) must give the same outputs and counters.
-void expect_same_for_threads(const std::string& kernel, int w, int h, int64_t n, int max_threads,
-                             const arch::Arch& a = preset("wse3")) {
-  const Snapshot one = run_kernel_with(a, kernel, w, h, n, engine(1, 1));
+void expect_same_for_params(const kernels::KernelParams& kp, int max_threads, const arch::Arch& a = preset("wse3")) {
+  const std::string& kernel = kp.kernel;
+  const Snapshot one = run_params_with(a, kp, engine(1, 1));
   ASSERT_GT(one.cycles, 0u);
   ASSERT_FALSE(one.output.empty());
   uint64_t busy = 0;
@@ -1130,12 +1139,17 @@ void expect_same_for_threads(const std::string& kernel, int w, int h, int64_t n,
   for (int threads : {1, 2, 3}) {
     for (uint32_t superstep : {0u, 1u, 2u, 3u, kMaxSuperstep}) {
       if (threads == 1 && superstep == 1) continue;
-      const Snapshot t = run_kernel_with(a, kernel, w, h, n, engine(threads, superstep));
+      const Snapshot t = run_params_with(a, kp, engine(threads, superstep));
       const std::string run = fmt::format("{} threads {} superstep {}", kernel, threads, superstep);
       EXPECT_EQ(t.threads, std::min(threads, max_threads)) << run;
       expect_same(t, one, run);
     }
   }
+}
+
+void expect_same_for_threads(const std::string& kernel, int w, int h, int64_t n, int max_threads,
+                             const arch::Arch& a = preset("wse3")) {
+  expect_same_for_params(kernel_params(kernel, w, h, n), max_threads, a);
 }
 
 // The engine uses at most one thread per 2 words of 64 PEs, so 8 x 8 PEs (one word) run on
@@ -1151,6 +1165,16 @@ TEST(EngineDeterminism, ThreadsOneTwoThree) {
   expect_same_for_threads("gemv", 32, 24, 0, 3);
   expect_same_for_threads("allreduce", 32, 24, 16, 3);
   expect_same_for_threads("stream-fma", 32, 24, 64, 3);
+}
+
+// Summa's PEs have 8 color slots, at least kTrackedSlots: their routers step only the slots
+// a push has marked, and clear a mark while PEs of other threads may push (step.hpp).
+TEST(EngineDeterminism, RoutersThatTrackTheirSlots) {
+  kernels::KernelParams kp = kernel_params("gemm", 32, 24, 64);
+  kp.algo = "summa";
+  kp.m = 48;
+  kp.k = 96;  // lcm(32, 24) panels
+  expect_same_for_params(kp, 3);
 }
 
 // One-row chunks, 2 * kMaxSuperstep per thread: three threads' ranges are long enough for the

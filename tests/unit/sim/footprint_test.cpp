@@ -63,8 +63,9 @@ TEST(MemoryEstimate, HandCountedProgram) {
                        2 * 4 * 8;  // slot_begin, slots, positions, 8 bytes per channel grown
   const uint64_t channels = 4 * (32 + 8 * 8);  // Channel (32) and its ring of 8-byte wavelets
   const uint64_t slot_routes = 2 * 32;          // SlotRoute
-  // Core (256), 16 registers of 4 bytes, 16 DSD registers of 16 bytes; 32 active sets of one word.
-  const uint64_t per_pe = 16 * (256 + 16 * 4 + 16 * 16) + 32 * 8;
+  // Core (256), the router's slot_input word (4), 16 registers of 4 bytes, 16 DSD registers
+  // of 16 bytes; 32 active sets of one word.
+  const uint64_t per_pe = 16 * (256 + 4 + 16 * 4 + 16 * 16) + 32 * 8;
   // Symbols start after one instruction (4 bytes): "a" spans bytes [4, 1204), "b" [4, 2004):
   // SRAM blocks 0 and 1 of each PE. Block b of PE p lives at KiB b * 16 + p: the first row
   // (PEs 0..7) spans pages {0, 1} of block 0 and {4, 5} of block 1; PEs 10..12 span pages
