@@ -756,6 +756,19 @@ Status choose_pipelined(const Placer& placer, const arch::Arch& arch, const Comp
   return Status::ok();
 }
 
+// When the model fits no grid in o.dtype's 4-byte elements: where it fits in fp16's 2 bytes
+// (on the grid given, else the smallest), as the end of the error; "" when a grid fits in
+// o.dtype (the error names it) or none in fp16 either.
+std::string narrower_dtype_hint(const Placer& placer, const Graph& g, const Lowered& lowered, const arch::Arch& arch,
+                                const CompileOptions& o) {
+  if (dtype_bytes(o.dtype) <= 2 || (o.grid_w != 0 && smallest_grid(placer, arch))) return "";
+  const Placer half(g, lowered, arch, DType::f16);
+  auto fit = place_streaming(half, arch, o);
+  if (!fit && o.grid_w != 0) fit = smallest_grid(half, arch);
+  if (!fit) return "";
+  return fmt::format("; at fp16 (--dtype fp16), {}x{} PEs hold every layer", fit->w, fit->h);
+}
+
 }  // namespace
 
 Expected<Plan> compile(const Graph& g, const arch::Arch& arch, const CompileOptions& o) {
@@ -771,7 +784,7 @@ Expected<Plan> compile(const Graph& g, const arch::Arch& arch, const CompileOpti
   plan.relaid = lowered->relaid;
   plan.views = lowered->views;
   auto streaming = place_streaming(placer, arch, o);
-  if (!streaming) return streaming.status();
+  if (!streaming) return make_error("{}{}", streaming.message(), narrower_dtype_hint(placer, g, *lowered, arch, o));
   plan.mode = Mode::streaming;
   plan.grid_w = streaming->w;
   plan.grid_h = streaming->h;

@@ -255,6 +255,28 @@ TEST(Compiler, SaysWhyNoGridHoldsAModel) {
             "'layer0' needs 141208 bytes of SRAM on PE (0,0)..(3,3) but the arch has 49152");
 }
 
+// A 37 x 2400 weight fits no grid of the 4 x 4 fabric in fp32 (SUMMA's panels beside the
+// block: 85,208 bytes a PE on 4 x 4), and 4 x 3 PEs at fp16: the error says so, and a
+// compile at fp16 takes that grid.
+TEST(Compiler, SaysWhereAModelFitsInHalfPrecision) {
+  Builder b;
+  const int x = b.input("x", {5, 37});
+  b.g.outputs = {b.node("MatMul", {x, b.constant("w", random_tensor({37, 2400}, 1))}, {}, "/fc")};
+  ASSERT_TRUE(graph::infer_shapes(b.g));
+  arch::Arch small = wse3();
+  small.fabric_width = small.fabric_height = 4;
+  auto plan = compile(b.g, small, CompileOptions{});
+  ASSERT_FALSE(plan.has_value());
+  EXPECT_EQ(plan.message(),
+            "no grid up to 4x4 PEs holds every layer: on one PE, layer '/fc' (MatMul): code 'layer0' needs 1126316 "
+            "bytes of SRAM on PE (0,0)..(0,0) but the arch has 49152; on 4x4 PEs, layer '/fc' (MatMul): code "
+            "'layer0' needs 85208 bytes of SRAM on PE (0,0)..(3,3) but the arch has 49152; at fp16 (--dtype fp16), "
+            "4x3 PEs hold every layer");
+  auto half = compile(b.g, small, CompileOptions{0, 0, DType::f16});
+  ASSERT_TRUE(half.has_value()) << half.message();
+  EXPECT_EQ(std::make_pair(half->grid_w, half->grid_h), std::make_pair(4, 3));
+}
+
 TEST(Compiler, StreamingOverlapsEachLayerWithTheNextLayersWeights) {
   // 30 for the first weights, then max(100, 120) + max(50, 10) + 80.
   EXPECT_EQ(streamed_cycles({100, 50, 80}, {30, 120, 10}, {0, 0, 0}), 280u);
