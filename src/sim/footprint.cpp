@@ -9,10 +9,10 @@
 // deepest queue (links of a repaired wafer buffer hop_latency more per extra hop). Per PE
 // there is a Core, the router's slot_input word, the registers, the DSD registers, one bit in
 // each of kActiveSets active sets, the stats counters when collected and the microthreads'
-// ops when the PE's code has async ops. SRAM is mapped lazily and interleaved in 1 KiB blocks (sram.hpp), so a
-// placement costs, for each block its symbols span, the 4 KiB pages holding its PEs' copies
-// of that block: each of its rows is a run of consecutive PEs, or the whole placement is one
-// run when it spans whole rows. Vectors grown by push_back (the map's channel arrays, the
+// ops when the PE's code has async ops. SRAM is mapped lazily and interleaved in 1 KiB
+// blocks (sram.hpp), so a placement costs, for each block its symbols span, the 4 KiB pages
+// holding its PEs' copies of that block: each of its rows is a run of consecutive PEs, or the
+// whole placement is one run when it spans whole rows. Vectors grown by push_back (the map's channel arrays, the
 // trace) count twice: growing copies the old buffer into one of double the size.
 #include <algorithm>
 #include <bit>
@@ -136,8 +136,8 @@ uint64_t estimate_memory(const arch::Arch& arch, const ir::Program& program, con
   const uint64_t map = (pes + 1) * sizeof(uint32_t) + routes.slots * sizeof(fabric::ColorSlot) +
                        routes.positions * sizeof(ir::RoutePosition) + 2 * routes.channels * kChannelMapBytes;
   const uint64_t channels = routes.channels * (sizeof(Channel) + ring * sizeof(Wavelet));
-  const uint64_t per_pe = sizeof(Core) + sizeof(std::atomic<uint32_t>) + uint64_t(arch.registers) * sizeof(uint32_t) +
-                          uint64_t(arch.dsd_registers) * sizeof(Dsd) +
+  const uint64_t per_pe = sizeof(Core) + sizeof(std::atomic<uint32_t>) +
+                          uint64_t(arch.registers) * sizeof(uint32_t) + uint64_t(arch.dsd_registers) * sizeof(Dsd) +
                           (options.collect_stats ? kStatsBytesPerPe : 0) +
                           (options.collect_stats || options.count_compute ? sizeof(Stats::compute[0]) : 0);
   const uint64_t active = kActiveSets * ((pes + 63) / 64) * sizeof(uint64_t);

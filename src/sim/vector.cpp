@@ -281,7 +281,7 @@ int elements_this_cycle(Machine& m, const VecOp& op, int cap, uint32_t t, int re
     port_accesses(op, k, reads, writes);
     if (reads <= reads_left && writes <= writes_left) return k;
   }
-  return one_element_fits(m, op, reads_left, writes_left) ? 1 : 0;
+  return 1;
 }
 
 uint32_t read_source(Machine& m, uint32_t pe, const Dsd& d, int32_t step, uint32_t e, uint32_t t) {

@@ -237,17 +237,26 @@ TEST(Compiler, PadsSizesTheGridDoesNotDivide) {
   EXPECT_LT(kernels::max_rel_error(r2->outputs.at("/softmax_out0").values, ref2->at("/softmax_out0").values), 1e-6);
 }
 
+// x [5, 37] times a 37 x n weight, the node '/fc'.
+graph::Graph one_matmul(int64_t n) {
+  Builder b;
+  const int x = b.input("x", {5, 37});
+  b.g.outputs = {b.node("MatMul", {x, b.constant("w", random_tensor({37, n}, 1))}, {}, "/fc")};
+  EXPECT_TRUE(graph::infer_shapes(b.g));
+  return b.g;
+}
+
+arch::Arch fabric_of_4x4() {
+  arch::Arch small = wse3();
+  small.fabric_width = small.fabric_height = 4;
+  return small;
+}
+
 // On a fabric of 4 x 4 PEs the 37 x 4000 weight (592 KB in fp32, twice that with SUMMA's
 // panels, against 16 x 48 KiB) fits no grid; the error gives the reasons on one PE and on the
 // largest grid.
 TEST(Compiler, SaysWhyNoGridHoldsAModel) {
-  Builder b;
-  const int x = b.input("x", {5, 37});
-  b.g.outputs = {b.node("MatMul", {x, b.constant("w", random_tensor({37, 4000}, 1))}, {}, "/fc")};
-  ASSERT_TRUE(graph::infer_shapes(b.g));
-  arch::Arch small = wse3();
-  small.fabric_width = small.fabric_height = 4;
-  auto plan = compile(b.g, small, CompileOptions{});
+  auto plan = compile(one_matmul(4000), fabric_of_4x4(), CompileOptions{});
   ASSERT_FALSE(plan.has_value());
   EXPECT_EQ(plan.message(),
             "no grid up to 4x4 PEs holds every layer: on one PE, layer '/fc' (MatMul): code 'layer0' needs 1875116 "
@@ -259,20 +268,15 @@ TEST(Compiler, SaysWhyNoGridHoldsAModel) {
 // block: 85,208 bytes a PE on 4 x 4), and 4 x 3 PEs at fp16: the error says so, and a
 // compile at fp16 takes that grid.
 TEST(Compiler, SaysWhereAModelFitsInHalfPrecision) {
-  Builder b;
-  const int x = b.input("x", {5, 37});
-  b.g.outputs = {b.node("MatMul", {x, b.constant("w", random_tensor({37, 2400}, 1))}, {}, "/fc")};
-  ASSERT_TRUE(graph::infer_shapes(b.g));
-  arch::Arch small = wse3();
-  small.fabric_width = small.fabric_height = 4;
-  auto plan = compile(b.g, small, CompileOptions{});
+  const graph::Graph g = one_matmul(2400);
+  auto plan = compile(g, fabric_of_4x4(), CompileOptions{});
   ASSERT_FALSE(plan.has_value());
   EXPECT_EQ(plan.message(),
             "no grid up to 4x4 PEs holds every layer: on one PE, layer '/fc' (MatMul): code 'layer0' needs 1126316 "
             "bytes of SRAM on PE (0,0)..(0,0) but the arch has 49152; on 4x4 PEs, layer '/fc' (MatMul): code "
             "'layer0' needs 85208 bytes of SRAM on PE (0,0)..(3,3) but the arch has 49152; at fp16 (--dtype fp16), "
             "4x3 PEs hold every layer");
-  auto half = compile(b.g, small, CompileOptions{0, 0, DType::f16});
+  auto half = compile(g, fabric_of_4x4(), CompileOptions{0, 0, DType::f16});
   ASSERT_TRUE(half.has_value()) << half.message();
   EXPECT_EQ(std::make_pair(half->grid_w, half->grid_h), std::make_pair(4, 3));
 }
